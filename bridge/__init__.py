@@ -1,0 +1,1 @@
+"""dawgen front doors: OSC (UDP/TCP), the CLI and client. Imports server/, never torch."""

@@ -1,0 +1,198 @@
+"""`dawgen` command line: argument parsing only; the work lives in serve.py, client.py and server/."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from server import __version__
+from server.config import Config, ConfigError, load
+from server.jobs import DawgenError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"dawgen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DawgenError as exc:
+        print(f"dawgen: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dawgen", description="Local AI generation daemon for your DAW.")
+    p.add_argument("--version", action="version", version=f"dawgen {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("serve", help="run the daemon")
+    _config_flags(s)
+    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    s.set_defaults(func=_cmd_serve)
+
+    s = sub.add_parser("send", help="send one request to a running daemon")
+    s.add_argument("verb", help="ping, generate, cancel, status, queue, models, ...")
+    s.add_argument("params", nargs="*", metavar="key=value", help='e.g. prompt="punchy kick" seconds=1.5')
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=9950)
+    s.add_argument("--tcp", action="store_true", help="use OSC over TCP (SLIP) instead of UDP")
+    s.add_argument("--wait", action="store_true", help="wait for the job; print its output paths")
+    s.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
+    s.add_argument("--id", dest="req_id", default=None, help="request id (default: random)")
+    s.set_defaults(func=_cmd_send, log_level="warning")
+
+    for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
+                                  ("jobs", _cmd_jobs, "list recent jobs from the journal"),
+                                  ("doctor", _cmd_doctor, "check the installation and configuration")):
+        s = sub.add_parser(name, help=help_text)
+        _config_flags(s)
+        s.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "jobs":
+            s.add_argument("--limit", type=int, default=20)
+        s.set_defaults(func=func, log_level="warning")
+    return p
+
+
+def _config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="TOML config file")
+    p.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="UDP+TCP port (default 9950)")
+    p.add_argument("--project", default=None, help="output root: your project folder")
+    p.add_argument("--state-dir", default=None, help="where the job journal lives")
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    return load(args.config, {
+        "server.host": args.host, "server.port": args.port,
+        "output.root": args.project, "server.state_dir": args.state_dir,
+    })
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import run
+
+    config = _load_config(args)
+    try:
+        return run(config)
+    except OSError as exc:
+        print(f"dawgen: cannot listen on {config.server.host}:{config.server.port}: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+def parse_value(text: str) -> Any:
+    """CLI values: ints and floats become numbers; the engine coerces by declared type."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    from .client import Client, ClientError
+
+    params: dict[str, Any] = {}
+    for item in args.params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"dawgen send: expected key=value, got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        params[key] = parse_value(value)
+    try:
+        with Client(args.host, args.port, tcp=args.tcp) as client:
+            reply = client.call(args.verb, params, timeout=min(args.timeout, 10.0), req_id=args.req_id)
+            if reply.address == "/dawgen/ack" and args.wait:
+                job_id = str(reply.args[1])
+                print(f"queued job {job_id} (position {reply.args[2]})", file=sys.stderr)
+                for path in client.wait(job_id, timeout=args.timeout, on_progress=_show_progress):
+                    print(path)
+                return EXIT_OK
+            _print_reply(reply)
+    except ClientError as exc:
+        print(f"dawgen send: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
+    except OSError as exc:
+        print(f"dawgen send: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return EXIT_OK
+
+
+def _show_progress(fraction: float, stage: str, eta: float) -> None:
+    eta_text = f", ~{eta:.1f}s left" if eta >= 0 else ""
+    print(f"  {fraction * 100:5.1f}% {stage}{eta_text}", file=sys.stderr)
+
+
+def _print_reply(reply: Any) -> None:
+    if reply.address in ("/dawgen/models", "/dawgen/queue"):
+        print(json.dumps(json.loads(reply.args[1]), indent=2))
+    else:
+        print(reply.address, *reply.args)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from server.registry import Registry
+
+    models = Registry(_load_config(args)).describe()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return EXIT_OK
+    for m in models:
+        flag = " (default)" if m.get("default") else ""
+        print(f"{m['name']}{flag}: backend {m['backend']}" + (f" - UNAVAILABLE: {m['unavailable']}" if "unavailable" in m else ""))
+        for verb, params in m.get("verbs", {}).items():
+            print(f"  {verb}: " + ", ".join(p["name"] for p in params))
+    return EXIT_OK
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    from server.journal import Journal
+
+    config = _load_config(args)
+    path = config.state_dir / "journal.sqlite3"
+    if not path.exists():
+        print(f"no journal yet at {path}", file=sys.stderr)
+        return EXIT_OK
+    jobs = Journal(path).recent(args.limit)
+    if args.json:
+        print(json.dumps([j.summary() for j in jobs], indent=2))
+        return EXIT_OK
+    for job in jobs:
+        detail = job.outputs[0] if job.outputs else job.error_message
+        print(f"{job.id}  {job.state.value:9}  {job.verb:9} {job.model:10} {job.params.get('prompt', '')!s:24.24}  {detail}")
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    try:
+        config = _load_config(args)
+    except ConfigError as exc:
+        print(f"✗ config: {exc}")
+        return EXIT_ERROR
+    results = run_checks(config)
+    if args.json:
+        print(json.dumps([{"check": n, "ok": ok, "detail": d} for n, ok, d in results], indent=2))
+    else:
+        for name, ok, detail in results:
+            print(f"{'✓' if ok else '✗'} {name}: {detail}")
+    return EXIT_OK if all(ok for _, ok, _ in results) else EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""`dawgen doctor`: what a producer checks before blaming the DAW. Each check returns (name, ok, detail)."""
+from __future__ import annotations
+
+import importlib.util
+import platform
+import socket
+import sys
+import tempfile
+
+from server.config import Config
+from server.jobs import DawgenError
+
+Check = tuple[str, bool, str]
+
+
+def run_checks(config: Config) -> list[Check]:
+    return [_python(), _torch(), _port(config), _output_root(config), _state_dir(config), *_models(config)]
+
+
+def _python() -> Check:
+    ok = sys.version_info >= (3, 10)
+    return ("python", ok, f"{platform.python_version()} ({sys.executable})")
+
+
+def _torch() -> Check:
+    if importlib.util.find_spec("torch") is None:
+        return ("torch", True, "not installed (only needed by model backends; synth works without it)")
+    import torch  # doctor is the one command allowed to pay for this import
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return ("torch", True, f"{torch.__version__}; devices: {', '.join(devices)}")
+
+
+def _port(config: Config) -> Check:
+    host, port = config.server.host, config.server.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(family, kind) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                return ("port", False, f"{host}:{port} is in use or not bindable ({exc}); is dawgen already running?")
+    return ("port", True, f"{host}:{port} free for UDP and TCP")
+
+
+def _writable(name: str, path) -> Check:  # type: ignore[no-untyped-def]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".dawgen-doctor-"):
+            pass
+    except OSError as exc:
+        return (name, False, f"{path} is not writable: {exc}")
+    return (name, True, f"{path} writable")
+
+
+def _output_root(config: Config) -> Check:
+    return _writable("output root", config.output_root)
+
+
+def _state_dir(config: Config) -> Check:
+    return _writable("state dir", config.state_dir)
+
+
+def _models(config: Config) -> list[Check]:
+    from server.registry import Registry
+
+    try:
+        registry = Registry(config)
+    except DawgenError as exc:
+        return [("models", False, exc.message)]
+    problems = registry.problems()
+    checks = [(f"model {name}", name not in problems, problems.get(name, "available")) for name in registry.names()]
+    return checks

@@ -1,0 +1,312 @@
+"""OSC front door: UDP and TCP (OSC 1.1 SLIP framing) on one port.
+
+Handlers only validate, journal (through engine.submit) and reply; generation runs on the workers.
+One handler per verb, registered in a table (as AbletonOSC does). Nothing a client sends can stop
+the daemon: a parseable request with a problem gets `/dawgen/error`, an unparseable packet is logged
+with its sender.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import threading
+import uuid
+from typing import Any, Callable
+
+from pythonosc import slip
+from pythonosc.osc_packet import OscPacket, ParseError
+
+from server import __version__
+from server.engine import Engine
+from server.jobs import DawgenError, ErrorCode, Event, EventKind, Request
+from server.params import validate
+
+from . import protocol as proto
+
+log = logging.getLogger("dawgen.osc")
+
+Dest = tuple[str, Any]  # ("udp", (host, port)) or ("tcp", connection id string)
+
+
+class _Conn:
+    def __init__(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+        self.sock, self.peer = sock, peer
+        self.lock = threading.Lock()
+
+    def send(self, data: bytes) -> None:
+        with self.lock:
+            self.sock.sendall(slip.encode(data))
+
+
+class OscServer:
+    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 9950, max_packet: int = 65536) -> None:
+        self.engine = engine
+        self.host, self.port, self.max_packet = host, port, max_packet
+        self._udp: socket.socket | None = None
+        self._tcp: socket.socket | None = None
+        self._conns: dict[str, _Conn] = {}
+        # Connection ids are stored with journaled jobs: a per-start prefix keeps a job recovered
+        # after a restart from replying into somebody else's new connection.
+        self._boot = uuid.uuid4().hex[:8]
+        self._conn_ids = itertools.count(1)
+        self._listeners: set[Dest] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self.handlers: dict[str, Callable[[proto.ParsedRequest, Dest], None]] = {
+            "ping": self._on_ping,
+            "cancel": self._on_cancel,
+            "status": self._on_status,
+            "queue": self._on_queue,
+            "models": self._on_models,
+            "listen": self._on_listen,
+            "unlisten": self._on_unlisten,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Bind UDP and TCP on the same port (port 0: a free one) and start serving."""
+        self._bind()
+        self._unsubscribe = self.engine.subscribe(self._on_event)
+        for target, sock, name in ((self._serve_udp, self._udp, "udp"), (self._serve_tcp, self._tcp, "tcp-accept")):
+            thread = threading.Thread(target=target, args=(sock,), name=f"dawgen-osc-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _bind(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        for _ in range(20):  # with port 0, the free UDP port may be taken for TCP: try another
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            udp.bind((self.host, self.port))
+            port = udp.getsockname()[1]
+            tcp = socket.socket(family, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind((self.host, port))
+            except OSError:
+                udp.close()
+                tcp.close()
+                if self.port:
+                    raise
+                continue
+            tcp.listen(16)
+            self._udp, self._tcp, self.port = udp, tcp, port
+            return
+        raise OSError("could not find a port free for both UDP and TCP")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._unsubscribe:
+            self._unsubscribe()
+        for sock in (self._udp, self._tcp):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+        with self._lock:
+            conns = list(self._conns.values())
+        for conn in conns:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- transports ---------------------------------------------------------------------------
+    def _serve_udp(self, udp: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                data, addr = udp.recvfrom(self.max_packet + 1)
+            except OSError:
+                break
+            self.handle_packet(data, ("udp", (addr[0], addr[1])))
+
+    def _serve_tcp(self, tcp: socket.socket) -> None:
+        while not self._stopping.is_set():
+            try:
+                sock, addr = tcp.accept()
+            except OSError:
+                break
+            conn_id = f"{self._boot}-{next(self._conn_ids)}"
+            with self._lock:
+                self._conns[conn_id] = _Conn(sock, (addr[0], addr[1]))
+            threading.Thread(target=self._serve_conn, args=(conn_id,), daemon=True,
+                             name=f"dawgen-osc-tcp-{conn_id}").start()
+
+    def _serve_conn(self, conn_id: str) -> None:
+        conn = self._conns[conn_id]
+        buf = bytearray()
+        try:
+            while not self._stopping.is_set():
+                chunk = conn.sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                for frame in _split_slip(buf):
+                    self._on_frame(frame, conn_id, conn)
+                if len(buf) > self.max_packet:  # a frame that never ends: drop it, keep the connection
+                    log.warning("dropped an over-long TCP frame (%d bytes) from %s", len(buf), conn.peer)
+                    buf.clear()
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._conns.pop(conn_id, None)
+                self._listeners.discard(("tcp", conn_id))
+            conn.sock.close()
+
+    def _on_frame(self, frame: bytes, conn_id: str, conn: _Conn) -> None:
+        try:
+            data = slip.decode(frame)
+        except slip.ProtocolError:
+            log.warning("bad SLIP frame from %s", conn.peer)
+            return
+        if data:
+            self.handle_packet(data, ("tcp", conn_id))
+
+    def send(self, dest: Dest, data: bytes) -> None:
+        kind, where = dest
+        try:
+            if kind == "udp" and self._udp is not None:
+                self._udp.sendto(data, where)
+            elif kind == "tcp":
+                with self._lock:
+                    conn = self._conns.get(where)
+                if conn is not None:
+                    conn.send(data)
+        except OSError as exc:
+            log.debug("could not send to %s: %s", dest, exc)
+
+    # -- requests -----------------------------------------------------------------------------
+    def handle_packet(self, data: bytes, source: Dest) -> None:
+        """Parse and answer one packet. Never raises."""
+        peer = self._peer(source)
+        if len(data) > self.max_packet:
+            log.warning("oversized packet (%d bytes > %d) from %s", len(data), self.max_packet, peer)
+        try:
+            messages = [m.message for m in OscPacket(bytes(data)).messages]
+        except (ParseError, ValueError, IndexError, TypeError) as exc:
+            log.warning("unparseable OSC packet (%d bytes) from %s: %s", len(data), peer, exc)
+            return
+        for message in messages:
+            try:
+                self._handle_message(message.address, list(message.params), source, oversized=len(data) > self.max_packet)
+            except Exception:  # noqa: BLE001 - a bug in one handler must not take the port down
+                log.exception("error handling %s from %s", message.address, peer)
+                self.send(source, proto.error("", ErrorCode.INTERNAL, "internal error; see the daemon log"))
+
+    def _handle_message(self, address: str, args: list[Any], source: Dest, oversized: bool = False) -> None:
+        req_id = str(args[0]) if args and isinstance(args[0], (str, int)) else ""
+        dest = source
+        try:
+            request = proto.parse(address, args)
+            req_id = request.req_id
+            if request.reply_port is not None and source[0] == "udp":
+                dest = ("udp", (source[1][0], request.reply_port))
+            if oversized:
+                raise DawgenError(ErrorCode.BAD_REQUEST, f"packet larger than {self.max_packet} bytes")
+            handler = self.handlers.get(request.verb)
+            if handler is not None:
+                request.params = validate(proto.CONTROL_VERBS[request.verb], request.params, request.verb)
+                handler(request, dest)
+            else:
+                self._on_job(request, dest)
+        except DawgenError as exc:
+            log.info("request %r from %s refused: %s", req_id, self._peer(source), exc)
+            self.send(dest, proto.error(getattr(exc, "req_id", req_id), exc.code, exc.message))
+
+    def _on_job(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        if request.verb not in self.engine.job_verbs():
+            known = ", ".join(sorted([*self.handlers, *self.engine.job_verbs()]))
+            raise DawgenError(ErrorCode.UNKNOWN_VERB, f"unknown verb {request.verb!r}; verbs: {known}")
+        client = {"udp": list(dest[1])} if dest[0] == "udp" else {"tcp": dest[1]}
+        job, position = self.engine.submit(Request(request.verb, request.params, request.req_id, client))
+        self.send(dest, proto.ack(request.req_id, job, position))
+
+    def _on_ping(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        self.send(dest, proto.pong(request.req_id, __version__))
+
+    def _on_cancel(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        job = self.engine.cancel(_required_job(request))
+        self.send(dest, proto.build("/dawgen/cancelled", request.req_id, job.id, job.state.value))
+
+    def _on_status(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        job, position = self.engine.status(_required_job(request))
+        self.send(dest, proto.status(request.req_id, job, position))
+
+    def _on_queue(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        jobs = self.engine.queue()
+        payload = [dict(j.summary(), queue_position=i) for i, j in enumerate(jobs)]
+        self.send(dest, proto.json_reply("/dawgen/queue", request.req_id, payload))
+
+    def _on_models(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        self.send(dest, proto.json_reply("/dawgen/models", request.req_id, self.engine.models()))
+
+    def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        with self._lock:
+            self._listeners.add(dest)
+        self.send(dest, proto.build("/dawgen/listening", request.req_id, 1))
+
+    def _on_unlisten(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        with self._lock:
+            self._listeners.discard(dest)
+        self.send(dest, proto.build("/dawgen/listening", request.req_id, 0))
+
+    # -- events -------------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        job = event.job
+        if event.kind is EventKind.ACCEPTED:
+            data = proto.ack(job.req_id, job, event.queue_position)
+        elif event.kind is EventKind.PROGRESS:
+            data = proto.progress(job)
+        elif event.kind is EventKind.DONE:
+            data = proto.done(job)
+        else:
+            data = proto.job_error(job)
+        with self._lock:
+            dests = set(self._listeners)
+        requester = _client_dest(job.client)
+        # The requester already has its ack from the request handler.
+        if requester is not None and event.kind is not EventKind.ACCEPTED:
+            dests.add(requester)
+        for dest in dests:
+            self.send(dest, data)
+
+    def _peer(self, source: Dest) -> str:
+        if source[0] == "udp":
+            return f"udp {source[1][0]}:{source[1][1]}"
+        conn = self._conns.get(source[1])
+        return f"tcp {conn.peer[0]}:{conn.peer[1]}" if conn else "tcp (closed)"
+
+
+def _required_job(request: proto.ParsedRequest) -> str:
+    job = request.params.get("job")
+    if not job:
+        raise DawgenError(ErrorCode.BAD_REQUEST, f"{request.verb} needs a job id: /dawgen/{request.verb} REQ_ID JOB_ID")
+    return str(job)
+
+
+def _client_dest(client: dict[str, Any]) -> Dest | None:
+    if "udp" in client:
+        host, port = client["udp"]
+        return ("udp", (str(host), int(port)))
+    if "tcp" in client:
+        return ("tcp", str(client["tcp"]))
+    return None
+
+
+def _split_slip(buf: bytearray) -> list[bytes]:
+    """Pop complete SLIP frames (END-delimited) off the front of `buf`."""
+    frames = []
+    while True:
+        end = buf.find(slip.END)
+        if end < 0:
+            return frames
+        frame = bytes(buf[:end])
+        del buf[: end + 1]
+        if frame:
+            frames.append(frame)

@@ -1,0 +1,103 @@
+"""`dawgen serve`: startup → short main loop → graceful drain (the shape of uvicorn's server.py).
+
+Signal handlers only set a flag; the main loop notices it and drains: stop accepting, let the
+running job finish within `server.drain_seconds`, leave queued jobs in the journal for next start.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TextIO
+
+from server import __version__
+from server.config import Config
+from server.engine import Engine
+
+from .osc import OscServer
+
+log = logging.getLogger("dawgen.serve")
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.should_exit = threading.Event()
+        self.engine: Engine | None = None
+        self.osc: OscServer | None = None
+
+    def startup(self, out: TextIO = sys.stdout) -> None:
+        cfg = self.config
+        if not _is_loopback(cfg.server.host):
+            log.warning("listening on %s: other machines on the network can send requests", cfg.server.host)
+        cfg.output_root.mkdir(parents=True, exist_ok=True)
+        self.engine = Engine(cfg)
+        recovered = self.engine.start()
+        self.osc = OscServer(self.engine, cfg.server.host, cfg.server.port, cfg.server.max_packet_bytes)
+        self.osc.start()
+        # Warm the default models after the port is open: the first pong must not wait for them.
+        threading.Thread(target=self._preload, name="dawgen-preload", daemon=True).start()
+        problems = self.engine.registry.problems()
+        print(
+            f"dawgen {__version__} ready: osc udp+tcp {cfg.server.host}:{self.osc.port} | "
+            f"output root {cfg.output_root} | state {cfg.state_dir} | "
+            f"models {', '.join(self.engine.registry.names())}"
+            + (f" ({len(problems)} unavailable)" if problems else "")
+            + (f" | recovered {len(recovered)} job(s)" if recovered else ""),
+            file=out, flush=True,
+        )
+
+    def _preload(self) -> None:
+        try:
+            if self.engine is not None:
+                self.engine.preload()
+        except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
+            log.exception("preloading models failed")
+
+    def main_loop(self) -> None:
+        while not self.should_exit.wait(0.5):
+            pass
+
+    def shutdown(self) -> bool:
+        log.info("draining: no new jobs; waiting up to %.0fs for the running job", self.config.server.drain_seconds)
+        drained = True
+        if self.engine is not None:
+            drained = self.engine.stop()  # the OSC port stays open meanwhile: done/error still go out
+        if self.osc is not None:
+            self.osc.stop()
+        if self.engine is not None and drained:
+            self.engine.close()  # a job still running keeps its connection until the process exits
+        if not drained:
+            log.warning("the running job did not finish in time; it will run again on next start")
+        return drained
+
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle_exit)
+
+    def _handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit.is_set():  # a second Ctrl-C: leave now, the journal keeps the rest
+            raise SystemExit(130)
+        self.should_exit.set()
+
+
+def run(config: Config) -> int:
+    daemon = Daemon(config)
+    daemon.install_signal_handlers()
+    daemon.startup()
+    daemon.main_loop()
+    return 0 if daemon.shutdown() else 3
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

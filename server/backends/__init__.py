@@ -1,0 +1,21 @@
+"""Backends by name. Each is imported lazily, so a missing optional extra only affects its models."""
+from __future__ import annotations
+
+import importlib
+
+from ..jobs import DawgenError, ErrorCode
+
+# backend name -> "module:Class". Add a family here; its module is imported on first use only.
+BACKENDS: dict[str, str] = {
+    "synth": "server.backends.synth:SynthBackend",
+}
+
+
+def backend_class(name: str) -> type:
+    target = BACKENDS.get(name)
+    if target is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"backend {name!r} is not part of this dawgen (available: {known})")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)

@@ -1,0 +1,167 @@
+"""The Backend contract every model family implements.
+
+Public methods validate and do the bookkeeping; subclasses override small private hooks
+(`_load`, `_run`), as mido's ports do. torch and model libraries are imported inside `_load`,
+never at module import, so the daemon starts fast and front doors stay torch-free.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from ..jobs import DawgenError, ErrorCode, JobCancelled
+from ..params import ParamSpec
+
+
+@dataclass
+class Audio:
+    """Float audio, shape (frames, channels), values nominally in [-1, 1]."""
+
+    samples: np.ndarray
+    sample_rate: int
+    seed: int | None = None
+    # Words for the file name and sidecar ("kick", "loop"); free-form, backend-specific.
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim == 1:
+            self.samples = self.samples[:, None]
+        if self.samples.ndim != 2:
+            raise ValueError("audio must be (frames, channels)")
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+
+@dataclass
+class Midi:
+    """A standard MIDI file's bytes."""
+
+    data: bytes
+    seed: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+Output = Audio | Midi
+ProgressFn = Callable[[float, str], None]
+
+
+class RunContext:
+    """What a backend sees of its job: params, a progress callback and the cancel flag.
+
+    `progress()` is the cooperative cancel point: it raises JobCancelled once cancel is requested,
+    so a backend that reports progress at every step is cancellable at every step.
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        on_progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.params = dict(params)
+        self.device = device
+        self._on_progress = on_progress
+        self._cancel = cancel or threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled()
+
+    def progress(self, fraction: float, stage: str = "generating") -> None:
+        self.check_cancel()
+        if self._on_progress is not None:
+            self._on_progress(min(1.0, max(0.0, float(fraction))), stage)
+
+
+class Backend:
+    """Base class. Subclasses set `name`, `verbs` and implement `_run` (and `_load` if needed)."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    # verb -> parameters that verb accepts (beyond the engine's common ones)
+    verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {}
+    # keys a `[models.NAME]` entry may carry for this backend, besides `backend`, `device`, `preload`
+    config_keys: ClassVar[Mapping[str, type]] = {}
+    # True when the backend needs torch; the registry reports it in `doctor` and `models`
+    uses_torch: ClassVar[bool] = False
+
+    def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
+        self.model_name = model_name
+        self.options = dict(options or {})
+        self.device = str(self.options.get("device", "cpu"))
+        self._loaded = False
+        self._load_lock = threading.Lock()
+        self.load_seconds = 0.0
+
+    # -- public API: validates and keeps the books ---------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def check_available(self) -> None:
+        """Raise DawgenError(model_unavailable) when files or extras are missing. Cheap; no loading."""
+        self._check_available()
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._loaded:
+                return
+            started = time.monotonic()
+            self._load()
+            self.load_seconds = time.monotonic() - started
+            self._loaded = True
+
+    def unload(self) -> None:
+        with self._load_lock:
+            if self._loaded:
+                self._unload()
+                self._loaded = False
+
+    def run(self, verb: str, ctx: RunContext) -> list[Output]:
+        if verb not in self.verbs:
+            raise DawgenError(ErrorCode.UNKNOWN_VERB, f"model {self.model_name} does not do {verb!r}")
+        self.load()
+        ctx.check_cancel()
+        outputs = self._run(verb, ctx)
+        if not outputs:
+            raise DawgenError(ErrorCode.BACKEND_FAILED, f"{self.name} returned no output")
+        return outputs
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "version": self.version,
+            "verbs": {verb: [p.describe() for p in specs] for verb, specs in self.verbs.items()},
+        }
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        """Rough run time, for queue ETAs before any progress is seen."""
+        return 1.0
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def _check_available(self) -> None:
+        return None
+
+    def _load(self) -> None:
+        return None
+
+    def _unload(self) -> None:
+        return None
+
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        raise NotImplementedError

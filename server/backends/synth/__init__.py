@@ -1,0 +1,71 @@
+"""`synth`: the embedded default model. DSP synthesis (no neural network, no weights).
+
+It makes drum one-shots, bass/pluck notes, pads, risers, impacts and drum loops chosen from prompt
+words. The DSP modules (and scipy) are imported on load, not at daemon start.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..base import Audio, Backend, Output, RunContext
+from ...params import ParamSpec
+
+SEED_MAX = 2**31 - 1
+
+
+def _check_note(value: str) -> None:
+    from .render import parse_note  # raises ValueError with a readable message
+
+    if value:
+        parse_note(value)
+
+
+GENERATE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("prompt", "str", "kick", max_length=500,
+              doc="sound words: kick, snare, clap, hat, open hat, tom, rim, perc, bass, pluck, pad, riser, "
+                  "impact, drum loop; with descriptors such as punchy, dark, 808, lofi, bright, long"),
+    ParamSpec("seconds", "float", None, min=0.05, max=60.0, doc="length of a one-shot; default: the sound's own"),
+    ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical audio; default: random"),
+    ParamSpec("count", "int", 1, min=1, max=64, doc="variations with consecutive seeds, one file each"),
+    ParamSpec("bpm", "float", 120.0, min=40.0, max=300.0, doc="tempo of loops (and risers)"),
+    ParamSpec("bars", "float", None, min=0.25, max=64.0, doc="loop length in 4/4 bars; default 2 for loops"),
+    ParamSpec("note", "str", None, max_length=8, check=_check_note,
+              doc="pitch of tonal sounds: MIDI number (36) or name (C2, F#1); C4 = 60"),
+    ParamSpec("tone", "float", None, min=0.0, max=1.0, doc="brightness 0..1; default from the prompt"),
+    ParamSpec("decay", "float", 1.0, min=0.1, max=4.0, doc="multiplies decay times"),
+    ParamSpec("swing", "float", 0.0, min=0.0, max=0.75, doc="delay of off-beat 16ths in loops"),
+)
+
+
+class SynthBackend(Backend):
+    name: ClassVar[str] = "synth"
+    version: ClassVar[str] = "1"
+    verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"generate": GENERATE_PARAMS}
+    config_keys: ClassVar[Mapping[str, type]] = {}
+
+    def _load(self) -> None:
+        from . import render
+
+        self._render = render.render
+        self._parse_note = render.parse_note
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        return 0.05 * int(params.get("count", 1))
+
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        p = ctx.params
+        count, seed, rate = int(p.get("count", 1)), int(p["seed"]), int(p["sample_rate"])
+        note = self._parse_note(p["note"]) if p.get("note") else None
+        outputs: list[Output] = []
+        for i in range(count):
+            def step(fraction: float, i: int = i) -> None:
+                ctx.progress((i + fraction) / count, "generating")
+
+            step(0.0)
+            rendered = self._render(
+                str(p.get("prompt", "kick")), seed=seed + i, sample_rate=rate, seconds=p.get("seconds"),
+                bpm=float(p.get("bpm", 120.0)), bars=p.get("bars"), note=note, tone=p.get("tone"),
+                decay=float(p.get("decay", 1.0)), swing=float(p.get("swing", 0.0)), progress=step,
+            )
+            outputs.append(Audio(rendered.samples, rate, seed=seed + i, meta=dict(rendered.meta)))
+        return outputs

@@ -1,0 +1,277 @@
+"""The engine: submit / cancel / status / queue / models / subscribe. The only API bridge/ uses.
+
+A request is validated against its backend's declared params, recorded in the journal, then queued;
+the caller acknowledges only after `submit` returns, so an acknowledged job is always on disk.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable
+
+from . import __version__
+from .backends.base import RunContext
+from .config import Config
+from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobCancelled, JobState, Request
+from .journal import Journal
+from .output.writer import OutputWriter
+from .params import ParamSpec, merge_specs, validate
+from .registry import Registry
+from .worker import ProgressReporter, Scheduler, Worker, run_job
+
+log = logging.getLogger("dawgen.engine")
+
+MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead of re-run forever
+SEED_MAX = 2**31 - 1
+
+
+def common_params(config: Config) -> list[ParamSpec]:
+    """Parameters every job verb accepts, whatever the model."""
+    out = config.output
+    return [
+        ParamSpec("model", "str", None, doc="model name from the config; default: server.default_model"),
+        ParamSpec("sample_rate", "int", out.sample_rate, min=8000, max=192000, doc="output sample rate (Hz)"),
+        ParamSpec("bit_depth", "str", out.bit_depth, choices=("16", "24", "32f"),
+                  doc="16 and 24 are PCM (16 gets TPDF dither), 32f is float (WAV only)"),
+        ParamSpec("format", "str", out.format, choices=("wav", "flac"), doc="file format"),
+        ParamSpec("dir", "str", "", max_length=255,
+                  doc="subfolder of the output root; default: dawgen/<YYYY-MM-DD>"),
+        ParamSpec("priority", "int", 0, min=-100, max=100, doc="higher runs first; FIFO within a priority"),
+    ]
+
+
+class Engine:
+    def __init__(self, config: Config, journal: Journal | None = None,
+                 registry: Registry | None = None, writer: OutputWriter | None = None) -> None:
+        self.config = config
+        self.journal = journal or Journal(config.state_dir / "journal.sqlite3", sync=config.server.journal_sync,
+                                          dedupe_seconds=config.server.dedupe_seconds)
+        self.registry = registry or Registry(config)
+        self.writer = writer or OutputWriter([config.output_root])
+        self.scheduler = Scheduler()
+        self._common = common_params(config)
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._cancel_flags: dict[str, threading.Event] = {}
+        self._workers: list[Worker] = []
+        self._accepting = False
+        self._lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> list[Job]:
+        """Recover unfinished jobs, start one worker per device; returns the recovered jobs."""
+        for name, why in self.registry.problems().items():
+            log.warning("model %s unavailable: %s", name, why)
+        recovered = self._recover()
+        for device in self.config.server.devices:
+            worker = Worker(device, self.scheduler, self._execute)
+            worker.start()
+            self._workers.append(worker)
+        self._accepting = True
+        return recovered
+
+    def preload(self) -> None:
+        self.registry.preload()
+
+    def stop(self, drain_seconds: float | None = None) -> bool:
+        """Stop accepting, let running jobs finish within the timeout; queued jobs stay journaled.
+
+        Returns True when every running job finished in time.
+        """
+        self._accepting = False
+        self.scheduler.close()
+        for worker in self._workers:
+            worker.stop()
+        timeout = self.config.server.drain_seconds if drain_seconds is None else drain_seconds
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(w.is_alive() for w in self._workers)
+
+    def close(self) -> None:
+        """Release the journal; call after stop() and after the front doors have closed."""
+        self.journal.close()
+
+    def _recover(self) -> list[Job]:
+        jobs = self.journal.unfinished()
+        for job in jobs:
+            folders = [self.writer.root / "dawgen"]
+            try:
+                folders.append(self.writer.target_dir(job.params, job.created))
+            except DawgenError:
+                pass
+            self.writer.sweep_temp(folders)
+            if job.attempts >= MAX_ATTEMPTS:
+                job.state, job.error_code = JobState.FAILED, ErrorCode.BACKEND_FAILED
+                job.error_message = f"the daemon stopped during this job {job.attempts} times; not retrying"
+                job.finished = time.time()
+                self.journal.save(job)
+                continue
+            job.state, job.progress.stage = JobState.QUEUED, "queued"
+            self.journal.save(job)
+            self._cancel_flags[job.id] = threading.Event()
+            self.scheduler.put(job)
+        if jobs:
+            log.info("recovered %d unfinished job(s) from the journal", len(jobs))
+        return jobs
+
+    # -- API for front doors --------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+        return unsubscribe
+
+    def job_verbs(self) -> dict[str, list[ParamSpec]]:
+        """Every job verb some available model does, with the default model's params first."""
+        verbs: dict[str, list[ParamSpec]] = {}
+        for name in self.registry.names():
+            try:
+                backend = self.registry.resolve(name).backend
+            except DawgenError:
+                continue
+            for verb, specs in (backend.verbs if backend is not None else {}).items():
+                verbs.setdefault(verb, merge_specs(self._common, specs))
+        return verbs
+
+    def params_for(self, model: str | None, verb: str) -> list[ParamSpec]:
+        entry = self.registry.resolve(model)
+        backend = entry.backend
+        if backend is None or verb not in backend.verbs:
+            doers = [n for n in self.registry.names() if self._does(n, verb)]
+            hint = f"; models that do it: {', '.join(doers)}" if doers else ""
+            raise DawgenError(ErrorCode.UNKNOWN_VERB, f"model {entry.name!r} does not do {verb!r}{hint}")
+        return merge_specs(self._common, backend.verbs[verb])
+
+    def _does(self, model: str, verb: str) -> bool:
+        try:
+            backend = self.registry.resolve(model).backend
+        except DawgenError:
+            return False
+        return backend is not None and verb in backend.verbs
+
+    def submit(self, request: Request) -> tuple[Job, int]:
+        """Validate, journal and queue; returns (job, queue_position). Raises DawgenError."""
+        if not self._accepting:
+            raise DawgenError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down; try again when it is back")
+        raw = dict(request.params)
+        model_name = raw.get("model") or self.registry.default_model
+        if not isinstance(model_name, str):
+            raise DawgenError(ErrorCode.BAD_REQUEST, "model: expected a model name (string)")
+        specs = self.params_for(model_name, request.verb)
+        params = validate(specs, raw, f"{model_name}/{request.verb}")
+        params["model"] = model_name
+        if "seed" not in raw and any(s.name == "seed" for s in specs):
+            params["seed"] = random.randint(0, SEED_MAX - 100)  # room for count variations
+        if params.get("format") == "flac" and params.get("bit_depth") == "32f":
+            raise DawgenError(ErrorCode.BAD_REQUEST, "flac cannot store 32-bit float; use bit_depth 16 or 24")
+        job = Job(id=Job.new_id(), verb=request.verb, model=model_name, params=params,
+                  req_id=request.req_id, client=dict(request.client), priority=int(params.get("priority", 0)))
+        self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
+        job, created = self.journal.record(job, {"verb": request.verb, "params": raw})
+        if not created:
+            return job, self._position(job)
+        self._cancel_flags[job.id] = threading.Event()
+        position = self.scheduler.put(job)
+        self._emit(Event(EventKind.ACCEPTED, job, position))
+        return job, position
+
+    def cancel(self, ident: str) -> Job:
+        job = self.scheduler.get(ident) or self.journal.find(ident)
+        if job is None:
+            raise DawgenError(ErrorCode.NOT_FOUND, f"no job {ident!r}")
+        if job.state.finished:
+            raise DawgenError(ErrorCode.ALREADY_FINISHED, f"job {job.id} is already {job.state.value}")
+        removed = self.scheduler.remove(job.id)
+        if removed is not None:
+            removed.state, removed.error_code = JobState.CANCELLED, ErrorCode.CANCELLED
+            removed.error_message, removed.finished = "cancelled before it started", time.time()
+            removed.progress.stage = "cancelled"
+            self.journal.save(removed)
+            self._cancel_flags.pop(job.id, None)
+            self._emit(Event(EventKind.CANCELLED, removed))
+            return removed
+        flag = self._cancel_flags.get(job.id)
+        if flag is not None:
+            flag.set()  # the worker sees it at the next progress step
+        return self.scheduler.get(job.id) or job
+
+    def status(self, ident: str) -> tuple[Job, int]:
+        job = self.scheduler.get(ident) or self.journal.find(ident)
+        if job is None:
+            raise DawgenError(ErrorCode.NOT_FOUND, f"no job {ident!r}")
+        live = self.scheduler.get(job.id) or job
+        return live, self._position(live)
+
+    def queue(self) -> list[Job]:
+        return self.scheduler.snapshot()
+
+    def models(self) -> list[dict[str, Any]]:
+        return self.registry.describe()
+
+    def recent_jobs(self, limit: int = 50) -> list[Job]:
+        return self.journal.recent(limit)
+
+    def _position(self, job: Job) -> int:
+        return self.scheduler.position(job) if not job.state.finished else -1
+
+    # -- execution (worker threads) ---------------------------------------------------------------
+    def _execute(self, job: Job, device: str) -> None:
+        cancel = self._cancel_flags.setdefault(job.id, threading.Event())
+        job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
+        job.progress.stage, job.progress.fraction = "starting", 0.0
+        self.journal.save(job)
+        report: ProgressReporter | None = None
+        provenance: dict[str, Any] = {}
+
+        def load() -> Any:
+            nonlocal report
+            if cancel.is_set():
+                raise JobCancelled()
+            entry = self.registry.resolve(job.model)
+            backend = entry.backend
+            report = ProgressReporter(job, self._emit, backend.estimate_seconds(job.verb, job.params) if backend else 1.0)
+            if backend is not None and not backend.loaded:
+                report(0.0, "loading")  # first use of a model can take a while: say so
+            return self.registry.backend(job.model)
+
+        def make_ctx(backend: Any) -> RunContext:
+            provenance.update(self._provenance(job, backend))
+            return RunContext(job.params, report, cancel, device)
+
+        def write(outputs: list[Any]) -> list[str]:
+            provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)
+            return self.writer.write_job(job, outputs, provenance)
+
+        run_job(job, load, make_ctx, write)
+        job.finished = time.time()
+        self.journal.save(job)
+        self._cancel_flags.pop(job.id, None)
+        kind = {JobState.DONE: EventKind.DONE, JobState.CANCELLED: EventKind.CANCELLED}.get(job.state, EventKind.FAILED)
+        self._emit(Event(kind, job))
+
+    def _provenance(self, job: Job, backend: Any) -> dict[str, Any]:
+        return {
+            "dawgen": __version__,
+            "req_id": job.req_id,
+            "request": self.journal.request_of(job.id),
+            "verb": job.verb,
+            "params": job.params,
+            "model": {"name": job.model, "backend": backend.name, "version": backend.version},
+            "backend": backend.name,
+            "timings": {"created": job.created, "started": job.started, "load_seconds": backend.load_seconds},
+        }
+
+    def _emit(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - one broken listener must not stop the others
+                log.exception("event subscriber failed")

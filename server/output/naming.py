@@ -1,0 +1,51 @@
+"""File and folder names that are readable, sortable and safe on Windows, macOS and Linux."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+MAX_SLUG = 48
+
+
+def slugify(text: str, fallback: str = "untitled", max_length: int = MAX_SLUG) -> str:
+    """'Punchy Kick!! (808)' -> 'punchy-kick-808': ASCII, lower case, dashes, never empty."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = slug[:max_length].rstrip("-")
+    if not slug:
+        slug = fallback
+    if slug in _WINDOWS_RESERVED:
+        slug += "-"  # 'con.wav' cannot be created on Windows
+    return slug
+
+
+def check_subdir(dir_param: str) -> list[str]:
+    """Split a request's `dir` into safe components; ValueError says what is wrong.
+
+    `..` and absolute paths are escapes (the caller maps them to out_of_root); characters Windows
+    cannot store are refused here rather than producing a project that will not open elsewhere.
+    """
+    text = dir_param.replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or text.startswith("~"):
+        raise PermissionError(f"dir {dir_param!r} is absolute; give a folder relative to the output root")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    for part in parts:
+        if part == "..":
+            raise PermissionError(f"dir {dir_param!r} climbs out of the output root")
+        if _UNSAFE_CHARS.search(part) or part.endswith((" ", ".")):
+            raise ValueError(f"dir {dir_param!r}: folder name {part!r} is not valid on every system")
+        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+            raise ValueError(f"dir {dir_param!r}: {part!r} is a reserved name on Windows")
+    return parts
+
+
+def output_stem(prompt: str, verb: str, seed: int | None, extra: str = "") -> str:
+    """`<slug-of-prompt>_<seed>`; the seed keeps variations of one prompt sorted together."""
+    stem = slugify(prompt, fallback=verb)
+    if extra:
+        stem += f"_{extra}"
+    if seed is not None:
+        stem += f"_{seed}"
+    return stem

@@ -1,0 +1,177 @@
+"""Atomic writes under the output roots: every file the daemon writes goes through here.
+
+A file is written under a temporary dot-name ending in `.tmp` (no DAW browser lists it) and
+renamed into place when complete, so no partial file is ever visible. The sidecar `.json` claims the
+name first (no-clobber), then the audio is renamed beside it: after a crash a re-run job finds its
+own sidecar and reuses the name, so a job never leaves two copies of one output.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import soundfile as sf
+
+from ..backends.base import Audio, Midi, Output
+from ..jobs import DawgenError, ErrorCode, Job
+from ..post import dither_tpdf, prepare
+from .naming import check_subdir, output_stem
+
+TMP_MARK = ".dawgen-"
+_SUBTYPES = {("wav", "16"): "PCM_16", ("wav", "24"): "PCM_24", ("wav", "32f"): "FLOAT",
+             ("flac", "16"): "PCM_16", ("flac", "24"): "PCM_24"}
+
+
+class OutputWriter:
+    def __init__(self, roots: Iterable[str | os.PathLike[str]], fsync: bool = True) -> None:
+        self.roots = [Path(r).expanduser().absolute() for r in roots]
+        if not self.roots:
+            raise ValueError("at least one output root is needed")
+        self.fsync = fsync
+
+    @property
+    def root(self) -> Path:
+        return self.roots[0]
+
+    # -- where --------------------------------------------------------------------------------
+    def target_dir(self, params: Mapping[str, Any], created: float) -> Path:
+        """The folder for a job's files; raises out_of_root / bad_request for a bad `dir`."""
+        dir_param = str(params.get("dir") or "")
+        try:
+            parts = check_subdir(dir_param)
+        except PermissionError as exc:
+            raise DawgenError(ErrorCode.OUT_OF_ROOT, str(exc)) from None
+        except ValueError as exc:
+            raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+        if parts:
+            target = self.root.joinpath(*parts)
+        else:
+            # The job's creation date, not today's: a job re-run after a crash lands where it would have.
+            target = self.root / "dawgen" / datetime.fromtimestamp(created).strftime("%Y-%m-%d")
+        self.check_inside(target)
+        return target
+
+    def check_inside(self, path: Path) -> None:
+        """Refuse a path that resolves (through symlinks too) outside every output root."""
+        real = os.path.realpath(path)
+        for root in self.roots:
+            real_root = os.path.realpath(root)
+            if os.path.commonpath([real, real_root]) == real_root:
+                return
+        raise DawgenError(ErrorCode.OUT_OF_ROOT, f"{path} resolves to {real}, outside the output root(s)")
+
+    # -- write --------------------------------------------------------------------------------
+    def write_job(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list[str]:
+        folder = self.target_dir(job.params, job.created)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.check_inside(folder)  # a symlink could have appeared since the request was accepted
+        paths = []
+        for index, output in enumerate(outputs):
+            paths.append(str(self._write_one(folder, job, index, output, provenance)))
+        return paths
+
+    def _write_one(self, folder: Path, job: Job, index: int, output: Output, provenance: Mapping[str, Any]) -> Path:
+        params = job.params
+        fmt = "mid" if isinstance(output, Midi) else str(params.get("format", "wav"))
+        data = self._encode(output, params, fmt)
+        seed = output.seed if output.seed is not None else params.get("seed")
+        stem = output_stem(str(params.get("prompt", "")), job.verb, seed, str(output.meta.get("name_extra", "")))
+        sidecar = dict(provenance)
+        sidecar.update(job_id=job.id, index=index, seed=seed, meta=output.meta,
+                       written_at=time.time(), file_format=fmt)
+        if isinstance(output, Audio):
+            sidecar["audio"] = {"sample_rate": int(params.get("sample_rate", output.sample_rate)),
+                                "channels": output.channels, "bit_depth": params.get("bit_depth")}
+        tmp_audio = self._tmp_write(folder, f"{stem}.{fmt}", job.id, data)
+        try:
+            return self._place(folder, stem, fmt, job.id, index, tmp_audio, sidecar)
+        finally:
+            tmp_audio.unlink(missing_ok=True)
+
+    def _encode(self, output: Output, params: Mapping[str, Any], fmt: str) -> bytes:
+        if isinstance(output, Midi):
+            return output.data
+        rate = int(params.get("sample_rate", output.sample_rate))
+        bit_depth = str(params.get("bit_depth", "24"))
+        subtype = _SUBTYPES.get((fmt, bit_depth))
+        if subtype is None:
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{fmt} cannot store bit_depth {bit_depth}")
+        audio = prepare(output, rate)
+        samples = dither_tpdf(audio.samples, bit_depth, seed=int(output.seed or 0))
+        buf = io.BytesIO()
+        sf.write(buf, samples, rate, subtype=subtype, format=fmt.upper())
+        return buf.getvalue()
+
+    def _tmp_write(self, folder: Path, final_name: str, job_id: str, data: bytes) -> Path:
+        tmp = folder / f".{final_name}{TMP_MARK}{job_id}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if self.fsync:
+                os.fsync(fh.fileno())
+        return tmp
+
+    def _place(self, folder: Path, stem: str, fmt: str, job_id: str, index: int,
+               tmp_audio: Path, sidecar: dict[str, Any]) -> Path:
+        for n in range(1, 10_000):
+            name = stem if n == 1 else f"{stem}-{n}"
+            final_audio, final_json = folder / f"{name}.{fmt}", folder / f"{name}.json"
+            sidecar["file"] = final_audio.name
+            payload = json.dumps(sidecar, indent=2, default=str).encode()
+            if final_json.exists():
+                if not _is_ours(final_json, job_id, index):
+                    continue
+                # Our own sidecar from an attempt cut short by a crash: finish that attempt.
+                os.replace(self._tmp_write(folder, final_json.name, job_id, payload), final_json)
+                os.replace(tmp_audio, final_audio)
+                return final_audio
+            if final_audio.exists():
+                continue  # someone else's file without a sidecar: never overwrite it
+            tmp_json = self._tmp_write(folder, final_json.name, job_id, payload)
+            if not _link_no_clobber(tmp_json, final_json):
+                continue
+            os.replace(tmp_audio, final_audio)
+            return final_audio
+        raise DawgenError(ErrorCode.WRITE_FAILED, f"no free file name for {stem} in {folder}")
+
+    def sweep_temp(self, folders: Iterable[Path]) -> int:
+        """Remove temporary files left by a crash; returns how many."""
+        removed = 0
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob(f".*{TMP_MARK}*.tmp"):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _is_ours(sidecar_path: Path, job_id: str, index: int) -> bool:
+    try:
+        data = json.loads(sidecar_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return data.get("job_id") == job_id and data.get("index") == index
+
+
+def _link_no_clobber(src: Path, dst: Path) -> bool:
+    """Move src to dst only if dst does not exist; False if it does. Atomic where links exist."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        src.unlink(missing_ok=True)
+        return False
+    except OSError:
+        # exFAT/FAT drives (common for sample libraries) have no hard links.
+        if dst.exists():
+            src.unlink(missing_ok=True)
+            return False
+        os.replace(src, dst)
+        return True
+    src.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,161 @@
+"""Declared parameters: one declaration drives validation, `/dawgen/models` and docs/PROTOCOL.md.
+
+Values arrive from OSC, the CLI, MIDI mappings or JSON, so ints stand in for floats, strings for
+numbers ("1.5" from a CLI), and 0/1 for booleans. Coercion is strict otherwise: a value that does not
+fit its declared type or range is a `bad_request`, never silently clamped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from .jobs import DawgenError, ErrorCode
+
+_TYPES = ("str", "int", "float", "bool")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str  # one of _TYPES
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = None
+    doc: str = ""
+    # Extra check run after coercion; raises ValueError with a user-facing message.
+    check: Callable[[Any], None] | None = None
+    max_length: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPES:
+            raise ValueError(f"param {self.name}: unknown type {self.type!r}")
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default}
+        if self.min is not None:
+            out["min"] = self.min
+        if self.max is not None:
+            out["max"] = self.max
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        if self.doc:
+            out["doc"] = self.doc
+        return out
+
+    def coerce(self, value: Any) -> Any:
+        try:
+            out = _COERCE[self.type](value, self)
+        except (TypeError, ValueError) as exc:
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{self.name}: {exc}") from None
+        if self.choices is not None and out not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{self.name}: {out!r} is not one of {allowed}")
+        if self.min is not None and out < self.min:
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{self.name}: {out} is below the minimum {self.min}")
+        if self.max is not None and out > self.max:
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{self.name}: {out} is above the maximum {self.max}")
+        if self.check is not None:
+            try:
+                self.check(out)
+            except ValueError as exc:
+                raise DawgenError(ErrorCode.BAD_REQUEST, f"{self.name}: {exc}") from None
+        return out
+
+
+def _to_str(value: Any, spec: ParamSpec) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a CLI "808" typed as a number stays "808"
+    text = str(value)
+    if len(text) > spec.max_length:
+        raise ValueError(f"longer than {spec.max_length} characters")
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
+def _to_int(value: Any, spec: ParamSpec) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"expected an integer, got {value}")
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), 10)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _to_float(value: Any, spec: ParamSpec) -> float:
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    if isinstance(value, (int, float)):
+        out = float(value)
+    elif isinstance(value, str):
+        try:
+            out = float(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    else:
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(out):
+        raise ValueError("must be a finite number")
+    return out
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _to_bool(value: Any, spec: ParamSpec) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true/false or 1/0, got {value!r}")
+
+
+_COERCE: dict[str, Callable[[Any, ParamSpec], Any]] = {
+    "str": _to_str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+}
+
+
+def validate(specs: Sequence[ParamSpec], raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """Coerce `raw` against `specs`; unknown names are an error naming the accepted ones."""
+    by_name = {s.name: s for s in specs}
+    unknown = sorted(set(raw) - set(by_name))
+    if unknown:
+        accepted = ", ".join(sorted(by_name))
+        raise DawgenError(
+            ErrorCode.BAD_REQUEST,
+            f"unknown parameter(s) {', '.join(unknown)} for {where}; accepted: {accepted}",
+        )
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name in raw and raw[spec.name] is not None:
+            out[spec.name] = spec.coerce(raw[spec.name])
+        elif spec.default is not None:
+            out[spec.name] = spec.default
+    return out
+
+
+def merge_specs(*groups: Iterable[ParamSpec]) -> list[ParamSpec]:
+    """Later groups override earlier ones by name (a backend may narrow a common param)."""
+    merged: dict[str, ParamSpec] = {}
+    for group in groups:
+        for spec in group:
+            merged[spec.name] = spec
+    return list(merged.values())

@@ -1,0 +1,50 @@
+import pytest
+
+from server.jobs import DawgenError, Job, JobState
+from server.journal import Journal
+
+
+def make_job(req_id="r1", priority=0):
+    return Job(id=Job.new_id(), verb="generate", model="synth", params={"prompt": "kick"},
+               req_id=req_id, client={"udp": ["127.0.0.1", 9]}, priority=priority)
+
+
+def test_record_survives_reopen_and_recovers_in_order(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    a, _ = j.record(make_job("a"), {"v": 1})
+    b, _ = j.record(make_job("b", priority=5), {"v": 2})
+    c, _ = j.record(make_job("c"), {"v": 3})
+    c.state = JobState.DONE
+    j.save(c)
+    a.state = JobState.RUNNING
+    a.attempts = 1
+    j.save(a)
+    j.close()  # as after a crash: nothing but the file remains
+    again = Journal(path)
+    unfinished = again.unfinished()
+    assert [x.req_id for x in unfinished] == ["b", "a"]  # priority first, then FIFO
+    assert unfinished[1].state is JobState.RUNNING and unfinished[1].attempts == 1
+    assert again.find("c").state is JobState.DONE
+    assert again.request_of(b.id) == {"v": 2}
+
+
+def test_same_request_id_dedupes_and_conflict_is_an_error():
+    j = Journal(":memory:")
+    first, created = j.record(make_job("same"), {"p": 1})
+    second, created2 = j.record(make_job("same"), {"p": 1})
+    assert created and not created2 and second.id == first.id
+    with pytest.raises(DawgenError) as info:
+        j.record(make_job("same"), {"p": 2})
+    assert info.value.code == "duplicate_id"
+    # empty ids never dedupe
+    x, cx = j.record(make_job(""), {"p": 1})
+    y, cy = j.record(make_job(""), {"p": 1})
+    assert cx and cy and x.id != y.id
+
+
+def test_dedupe_window_expires():
+    j = Journal(":memory:", dedupe_seconds=0.0)
+    first, _ = j.record(make_job("r"), {"p": 1})
+    second, created = j.record(make_job("r"), {"p": 2})
+    assert created and second.id != first.id

@@ -1,0 +1,44 @@
+import threading
+
+from server.jobs import Job
+from server.worker import Scheduler
+
+
+def job(seq, priority=0):
+    j = Job(id=f"j{seq}", verb="generate", model="synth", params={}, priority=priority)
+    j.seq = seq
+    return j
+
+
+def test_priority_then_fifo_and_positions():
+    s = Scheduler()
+    assert s.put(job(1)) == 0
+    assert s.put(job(2)) == 1
+    assert s.put(job(3, priority=5)) == 0  # jumps the queue
+    assert s.position(job(2)) == 2
+    order = [s.take(0.1).id for _ in range(3)]
+    assert order == ["j3", "j1", "j2"]
+    assert s.take(0.01) is None
+
+
+def test_removed_jobs_are_skipped_and_running_counts_ahead():
+    s = Scheduler()
+    for i in range(1, 4):
+        s.put(job(i))
+    assert s.remove("j2") is not None
+    first = s.take(0.1)
+    assert first.id == "j1"
+    assert s.position(job(3)) == 1  # j1 running ahead of it
+    assert [j.id for j in s.snapshot()] == ["j1", "j3"]
+    s.finish(first)
+    assert s.take(0.1).id == "j3"
+
+
+def test_close_wakes_a_waiting_worker():
+    s = Scheduler()
+    got = []
+    t = threading.Thread(target=lambda: got.append(s.take(30)))
+    t.start()
+    s.close()
+    t.join(5)
+    assert not t.is_alive() and got == [None]
