@@ -140,7 +140,7 @@ class Client:
                     raise ClientError(str(reply.args[1]), str(reply.args[2]))
                 return reply
             stash.append(reply)
-        raise ClientError("timeout", f"no reply from the daemon at {self.addr[0]}:{self.addr[1]} within {timeout}s")
+        raise ClientError("timeout", f"no reply from the daemon at {self.addr[0]}:{self.addr[1]}; is `dawgen serve` running?")
 
     def wait(self, job_id: str, timeout: float = 60.0,
              on_progress: Callable[[float, str, float], None] | None = None) -> list[str]:

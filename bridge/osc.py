@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import socket
+import struct
 import threading
 import uuid
 from typing import Any, Callable
@@ -30,13 +31,19 @@ Dest = tuple[str, Any]  # ("udp", (host, port)) or ("tcp", connection id string)
 
 
 class _Conn:
+    """One TCP client. Framing is detected from its first byte and used for replies too:
+    SLIP (OSC 1.1, starts with 0xC0) or a 4-byte big-endian length prefix (OSC 1.0, what liblo
+    sends by default)."""
+
     def __init__(self, sock: socket.socket, peer: tuple[str, int]) -> None:
         self.sock, self.peer = sock, peer
         self.lock = threading.Lock()
+        self.slip = True
 
     def send(self, data: bytes) -> None:
+        framed = slip.encode(data) if self.slip else struct.pack(">I", len(data)) + data
         with self.lock:
-            self.sock.sendall(slip.encode(data))
+            self.sock.sendall(framed)
 
 
 class OscServer:
@@ -140,17 +147,25 @@ class OscServer:
     def _serve_conn(self, conn_id: str) -> None:
         conn = self._conns[conn_id]
         buf = bytearray()
+        framing_known = False
         try:
             while not self._stopping.is_set():
                 chunk = conn.sock.recv(65536)
                 if not chunk:
                     break
+                if not framing_known:
+                    conn.slip, framing_known = chunk[:1] == slip.END, True
                 buf += chunk
-                for frame in _split_slip(buf):
-                    self._on_frame(frame, conn_id, conn)
-                if len(buf) > self.max_packet:  # a frame that never ends: drop it, keep the connection
-                    log.warning("dropped an over-long TCP frame (%d bytes) from %s", len(buf), conn.peer)
-                    buf.clear()
+                if conn.slip:
+                    for frame in _split_slip(buf):
+                        self._on_frame(frame, conn_id, conn)
+                    # A frame that never ends: drop it, keep the connection. Complete frames over the
+                    # limit still reach handle_packet, which answers them with an error.
+                    if len(buf) > 4 * self.max_packet:
+                        log.warning("dropped an over-long TCP frame (%d bytes) from %s", len(buf), conn.peer)
+                        buf.clear()
+                elif not self._split_length_prefixed(buf, conn_id, conn):
+                    break
         except OSError:
             pass
         finally:
@@ -158,6 +173,22 @@ class OscServer:
                 self._conns.pop(conn_id, None)
                 self._listeners.discard(("tcp", conn_id))
             conn.sock.close()
+
+    def _split_length_prefixed(self, buf: bytearray, conn_id: str, conn: _Conn) -> bool:
+        """Handle complete OSC 1.0 stream packets; False when the stream cannot be trusted any more."""
+        while len(buf) >= 4:
+            size = struct.unpack(">I", buf[:4])[0]
+            if size > self.max_packet:
+                # With length framing there is no way to resynchronise: close this connection.
+                log.warning("TCP packet of %d bytes announced by %s exceeds %d; closing", size, conn.peer, self.max_packet)
+                return False
+            if len(buf) < 4 + size:
+                break
+            data = bytes(buf[4 : 4 + size])
+            del buf[: 4 + size]
+            if data:
+                self.handle_packet(data, ("tcp", conn_id))
+        return True
 
     def _on_frame(self, frame: bytes, conn_id: str, conn: _Conn) -> None:
         try:
@@ -224,8 +255,8 @@ class OscServer:
             known = ", ".join(sorted([*self.handlers, *self.engine.job_verbs()]))
             raise DawgenError(ErrorCode.UNKNOWN_VERB, f"unknown verb {request.verb!r}; verbs: {known}")
         client = {"udp": list(dest[1])} if dest[0] == "udp" else {"tcp": dest[1]}
-        job, position = self.engine.submit(Request(request.verb, request.params, request.req_id, client))
-        self.send(dest, proto.ack(request.req_id, job, position))
+        self.engine.submit(Request(request.verb, request.params, request.req_id, client),
+                           on_accepted=lambda job, position: self.send(dest, proto.ack(request.req_id, job, position)))
 
     def _on_ping(self, request: proto.ParsedRequest, dest: Dest) -> None:
         self.send(dest, proto.pong(request.req_id, __version__))

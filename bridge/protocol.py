@@ -75,7 +75,10 @@ def parse(address: str, args: list[Any]) -> ParsedRequest:
     params = _params(verb, req_id, rest)
     reply_port = None
     if "reply_port" in params:
-        reply_port = REPLY_PORT.coerce(params.pop("reply_port"))
+        try:
+            reply_port = REPLY_PORT.coerce(params.pop("reply_port"))
+        except DawgenError as exc:
+            raise RequestError(req_id, exc.code, exc.message) from None
     return ParsedRequest(verb=verb, req_id=req_id, params=params, reply_port=reply_port)
 
 
@@ -99,8 +102,9 @@ def _params(verb: str, req_id: str, rest: list[Any]) -> dict[str, Any]:
         if bad:
             raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"JSON values must be strings, numbers or booleans: {bad}")
         return params
-    if len(rest) == 1 and verb in POSITIONAL:
-        return {POSITIONAL[verb]: rest[0]}
+    positional: dict[str, Any] = {}
+    if len(rest) % 2 and verb in POSITIONAL:  # `/dawgen/cancel r1 JOBID [key value ...]`
+        positional, rest = {POSITIONAL[verb]: rest[0]}, rest[1:]
     if len(rest) % 2:
         raise RequestError(req_id, ErrorCode.BAD_REQUEST,
                            "parameters must come in key value pairs (an odd number of arguments was sent)")
@@ -113,7 +117,9 @@ def _params(verb: str, req_id: str, rest: list[Any]) -> dict[str, Any]:
         if key in params:
             raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"parameter {key!r} given twice")
         params[key] = value
-    return params
+    if positional and POSITIONAL[verb] in params:
+        raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"{POSITIONAL[verb]} given twice")
+    return {**positional, **params}
 
 
 # -- replies ---------------------------------------------------------------------------------------

@@ -151,8 +151,8 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
             errors.append(f"{where}: {coerced!r} is not one of {', '.join(choices)}")
             continue
         setattr(obj, key, str(coerced) if choices else coerced)
-    if section == "server" and not 0 < obj.port < 65536:
-        errors.append(f"server.port: {obj.port} is not a port number (1-65535)")
+    if section == "server" and not 0 <= obj.port < 65536:  # 0 = any free port (tests, benchmarks)
+        errors.append(f"server.port: {obj.port} is not a port number (0-65535)")
     return obj
 
 

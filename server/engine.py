@@ -37,7 +37,7 @@ def common_params(config: Config) -> list[ParamSpec]:
                   doc="16 and 24 are PCM (16 gets TPDF dither), 32f is float (WAV only)"),
         ParamSpec("format", "str", out.format, choices=("wav", "flac"), doc="file format"),
         ParamSpec("dir", "str", "", max_length=255,
-                  doc="subfolder of the output root; default: dawgen/<YYYY-MM-DD>"),
+                  doc="subfolder of the output root (no `..`, not absolute); default: `dawgen/YYYY-MM-DD`"),
         ParamSpec("priority", "int", 0, min=-100, max=100, doc="higher runs first; FIFO within a priority"),
     ]
 
@@ -155,8 +155,13 @@ class Engine:
             return False
         return backend is not None and verb in backend.verbs
 
-    def submit(self, request: Request) -> tuple[Job, int]:
-        """Validate, journal and queue; returns (job, queue_position). Raises DawgenError."""
+    def submit(self, request: Request,
+               on_accepted: Callable[[Job, int], None] | None = None) -> tuple[Job, int]:
+        """Validate, journal and queue; returns (job, queue_position). Raises DawgenError.
+
+        `on_accepted(job, position)` runs after the job is journaled and before a worker can see it,
+        so a front door's ack always reaches the client before the job's first progress event.
+        """
         if not self._accepting:
             raise DawgenError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down; try again when it is back")
         raw = dict(request.params)
@@ -170,15 +175,24 @@ class Engine:
             params["seed"] = random.randint(0, SEED_MAX - 100)  # room for count variations
         if params.get("format") == "flac" and params.get("bit_depth") == "32f":
             raise DawgenError(ErrorCode.BAD_REQUEST, "flac cannot store 32-bit float; use bit_depth 16 or 24")
+        backend = self.registry.resolve(model_name).backend
+        if backend is not None:
+            backend.check_params(request.verb, params)
         job = Job(id=Job.new_id(), verb=request.verb, model=model_name, params=params,
                   req_id=request.req_id, client=dict(request.client), priority=int(params.get("priority", 0)))
         self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
         job, created = self.journal.record(job, {"verb": request.verb, "params": raw})
-        if not created:
-            return job, self._position(job)
+        if not created:  # the same request again (a resent packet): answer with the job it made
+            position = self._position(self.scheduler.get(job.id) or job)
+            if on_accepted is not None:
+                on_accepted(job, position)
+            return job, position
         self._cancel_flags[job.id] = threading.Event()
-        position = self.scheduler.put(job)
+        position = self.scheduler.position(job)
+        if on_accepted is not None:
+            on_accepted(job, position)
         self._emit(Event(EventKind.ACCEPTED, job, position))
+        self.scheduler.put(job)
         return job, position
 
     def cancel(self, ident: str) -> Job:
@@ -212,7 +226,13 @@ class Engine:
         return self.scheduler.snapshot()
 
     def models(self) -> list[dict[str, Any]]:
-        return self.registry.describe()
+        """Every model with each verb's full parameter list (common output params included)."""
+        models = self.registry.describe()
+        for model in models:
+            for verb, params in model.get("verbs", {}).items():
+                own = {p["name"] for p in params}
+                model["verbs"][verb] = [c.describe() for c in self._common if c.name not in own] + params
+        return models
 
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return self.journal.recent(limit)
@@ -252,6 +272,7 @@ class Engine:
         job.finished = time.time()
         self.journal.save(job)
         self._cancel_flags.pop(job.id, None)
+        self.scheduler.finish(job)  # before the event: a client reacting to done sees an empty queue
         kind = {JobState.DONE: EventKind.DONE, JobState.CANCELLED: EventKind.CANCELLED}.get(job.state, EventKind.FAILED)
         self._emit(Event(kind, job))
 

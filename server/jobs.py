@@ -37,6 +37,7 @@ class ErrorCode:
     CANCELLED = "cancelled"
     BACKEND_FAILED = "backend_failed"
     WRITE_FAILED = "write_failed"
+    OUT_OF_MEMORY = "out_of_memory"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal"
 

@@ -168,7 +168,7 @@ def run_job(job: Job, load: Callable[[], Any], make_ctx: Callable[[Any], RunCont
     except DawgenError as exc:
         _fail(job, JobState.FAILED, exc.code, exc.message)
     except MemoryError:
-        _fail(job, JobState.FAILED, "out_of_memory", "not enough memory for this job")
+        _fail(job, JobState.FAILED, ErrorCode.OUT_OF_MEMORY, "not enough memory for this job")
     except ImportError as exc:
         _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
     except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon

@@ -149,12 +149,23 @@ class Backend:
             "verbs": {verb: [p.describe() for p in specs] for verb, specs in self.verbs.items()},
         }
 
+    def check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        """Checks across parameters (e.g. a length limit from bars and bpm), run at submit time so
+        the client hears about it before the job is queued. Raises DawgenError(bad_request)."""
+        try:
+            self._check_params(verb, params)
+        except ValueError as exc:
+            raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         """Rough run time, for queue ETAs before any progress is seen."""
         return 1.0
 
     # -- hooks ------------------------------------------------------------------------------------
     def _check_available(self) -> None:
+        return None
+
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         return None
 
     def _load(self) -> None:

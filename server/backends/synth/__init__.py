@@ -11,6 +11,9 @@ from ..base import Audio, Backend, Output, RunContext
 from ...params import ParamSpec
 
 SEED_MAX = 2**31 - 1
+MAX_SECONDS = 180.0  # as render.MAX_SECONDS; repeated so submit-time checks need no scipy import
+# Sidecar-worthy meta; per-hit lists of long loops would bloat every sidecar.
+_META_KEYS = ("kind", "traits", "matched", "note", "bpm", "bars", "style", "swing", "seconds", "synthesis")
 
 
 def _check_note(value: str) -> None:
@@ -49,6 +52,15 @@ class SynthBackend(Backend):
         self._render = render.render
         self._parse_note = render.parse_note
 
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        from .words import parse  # light: no numpy/scipy
+
+        if parse(str(params.get("prompt", ""))).kind == "loop" and params.get("bars") is not None:
+            seconds = float(params["bars"]) * 4 * 60 / float(params.get("bpm", 120.0))
+            if seconds > MAX_SECONDS:
+                raise ValueError(f"a loop of {params['bars']:g} bars at {params.get('bpm', 120.0):g} bpm lasts "
+                                 f"{seconds:.0f} s; the synth makes loops up to {MAX_SECONDS:.0f} s")
+
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         return 0.05 * int(params.get("count", 1))
 
@@ -67,5 +79,6 @@ class SynthBackend(Backend):
                 bpm=float(p.get("bpm", 120.0)), bars=p.get("bars"), note=note, tone=p.get("tone"),
                 decay=float(p.get("decay", 1.0)), swing=float(p.get("swing", 0.0)), progress=step,
             )
-            outputs.append(Audio(rendered.samples, rate, seed=seed + i, meta=dict(rendered.meta)))
+            meta = {k: rendered.meta[k] for k in _META_KEYS if k in rendered.meta}
+            outputs.append(Audio(rendered.samples, rate, seed=seed + i, meta=meta))
         return outputs

@@ -82,6 +82,8 @@ def exp_glide(n: int, f_start: float, f_end: float, curve: float = 1.0) -> np.nd
 
 def _phase(freq: ArrayLike, sr: int, n: int, phase0: float = 0.0) -> np.ndarray:
     """Running phase in cycles; phase[0] == phase0 so an oscillator starts exactly where asked."""
+    if np.ndim(freq) == 0:  # fixed pitch: no running sum needed
+        return phase0 + np.arange(n) * (float(freq) / sr)
     f = np.broadcast_to(np.asarray(freq, dtype=float), (n,))
     return phase0 + np.concatenate(([0.0], np.cumsum(f[:-1]))) / sr
 
@@ -156,13 +158,15 @@ def bandpass(x: np.ndarray, sr: int, lo: float, hi: float, order: int = 2) -> np
 
 
 def sweep_filter(x: np.ndarray, sr: int, freqs: np.ndarray, kind: str = "lowpass", q: float = 0.707,
-                 block: int = 64) -> np.ndarray:
+                 block: int | None = None) -> np.ndarray:
     """Biquad (RBJ cookbook) whose corner follows `freqs` (one value per frame), for filter envelopes.
 
-    Coefficients change once per `block` frames and the filter state carries over, which is smooth
-    enough for envelopes and sweeps and far cheaper than a per-sample Python loop. Mono input.
+    Coefficients change once per `block` frames (default ~1.3 ms) and the filter state carries over,
+    which is smooth enough for envelopes and sweeps and far cheaper than a per-sample Python loop.
+    Mono input.
     """
     n = len(x)
+    block = block or max(32, sr // 750)
     starts = np.arange(0, n, block)
     w = 2 * np.pi * np.clip(freqs[starts], 20.0, 0.45 * sr) / sr
     cosw, alpha = np.cos(w), np.sin(w) / (2 * q)
@@ -201,16 +205,23 @@ def bitcrush(x: np.ndarray, sr: int, bits: float, target_sr: float) -> np.ndarra
 
 def lofi(x: np.ndarray, sr: int, rng: np.random.Generator, amount: float = 1.0,
          cutoff: float = 5000.0) -> np.ndarray:
-    """Dusty sampler: bit-crush, low-pass, tape hiss and a few vinyl crackles."""
-    y = bitcrush(x, sr, bits=12 - 3 * min(amount, 1.5), target_sr=22050 - 6000 * min(amount, 1.5))
+    """Dusty sampler: bit-crush, low-pass, tape hiss and a few vinyl crackles.
+
+    The crush rate follows `cutoff` (3x) so a lofi hat keeps its top while a lofi kick gets grainy.
+    """
+    y = bitcrush(x, sr, bits=12 - 3 * min(amount, 1.5), target_sr=3 * cutoff / max(amount, 0.5) ** 0.5)
     y = lowpass(y, sr, cutoff / max(amount, 0.5), order=2)
     peak = float(np.max(np.abs(y))) or 1.0
-    hiss = highpass(rng.standard_normal(x.shape), sr, 2000) * 0.004 * amount * peak
-    crackle = np.zeros(x.shape)
+    # Hiss: differenced white noise (rises 6 dB/octave, like tape hiss) - cheap even for long loops.
+    y += np.diff(rng.standard_normal((len(x) + 1,) + x.shape[1:]), axis=0) * 0.003 * amount * peak
+    # Crackle: a few tiny decaying ticks at random places, ~6 per second.
+    k = np.arange(max(2, sr // 2000))  # 0.5 ms
+    tick = np.exp(-k * 8000 / sr) * np.cos(2 * np.pi * 3000 * k / sr)
     count = max(1, int(len(x) / sr * 6 * amount))
-    where = rng.integers(0, len(x), size=count)
-    crackle[where] = rng.uniform(-1, 1, size=(count,) + x.shape[1:]) * 0.08 * peak
-    return y + hiss + lowpass(crackle, sr, 6000)
+    for at, level in zip(rng.integers(0, len(x), size=count), rng.uniform(-1, 1, size=count) * 0.08 * peak):
+        seg = y[at:at + len(tick)]
+        seg += (level * tick[: len(seg)]).reshape((-1,) + (1,) * (x.ndim - 1))
+    return y
 
 
 def to_stereo(x: np.ndarray) -> np.ndarray:

@@ -72,8 +72,8 @@ def kick(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts) -> 
     n = _n(sr, opts, (1.5 if boom else 0.5) * dec)
     # The pitch drop is what reads as "kick": ~4x the fundamental falling in a few tens of ms.
     ratio = (2.5 if boom else 4.0) * (1 + 0.25 * punch) * _jit(rng, 0.1)
-    sweep_tau = (0.06 if boom else 0.035) / (1 + 0.5 * punch) * _jit(rng, 0.15)
-    amp_tau = (0.4 if boom else 0.085) * dec * _jit(rng, 0.12)
+    sweep_tau = (0.06 if boom else 0.028) / (1 + 0.5 * punch) * _jit(rng, 0.15)
+    amp_tau = (0.4 if boom else 0.11) * dec * _jit(rng, 0.12)
     freq = dsp.sweep(n, sr, f0 * ratio, f0, sweep_tau)
     # cos starts at its peak: an instant step at the onset, like an analog kick (and exact timing).
     body = dsp.cosine(freq, sr, n) * dsp.exp_decay(n, sr, amp_tau, hold=0.01 * punch)
@@ -110,11 +110,14 @@ def clap(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts) -> 
     t = dsp.time_axis(n, sr)
     # Several hands a few ms apart, then the room: 3-4 short bursts ~10 ms apart and a tail.
     offsets = np.cumsum([0.0] + [0.010 * _jit(rng, 0.25) for _ in range(int(rng.integers(2, 4)))])
+
+    def burst(at: float, tau: float) -> np.ndarray:  # silent before `at`, then an exponential decay
+        return np.where(t >= at, np.exp(-np.maximum(t - at, 0.0) / tau), 0.0)
+
     env = np.zeros(n)
     for i, o in enumerate(offsets):
-        level = 1.0 if i == len(offsets) - 1 else 0.8 * _jit(rng, 0.15)
-        env += level * np.where(t >= o, np.exp(-np.maximum(t - o, 0) / 0.0035), 0.0)
-    env += 0.6 * np.where(t >= offsets[-1], np.exp(-np.maximum(t - offsets[-1], 0) / (0.09 * dec * _jit(rng, 0.2))), 0.0)
+        env += (1.0 if i == len(offsets) - 1 else 0.8 * _jit(rng, 0.15)) * burst(o, 0.0035)
+    env += 0.6 * burst(offsets[-1], 0.09 * dec * _jit(rng, 0.2))
     x = dsp.bandpass(dsp.noise(n, rng), sr, 800 + 600 * tone, 2500 + 4000 * tone) * env
     return _finish(x, sr, rng, traits)
 
@@ -131,6 +134,7 @@ def _hat(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts, nat
     metal_amt = 0.35 + 0.6 * _t(traits, "metallic")
     x = dsp.noise(n, rng, tilt=rng.uniform(0.0, 0.6)) + metal_amt * 2.0 * metal
     x = dsp.highpass(x, sr, 6500 + 3000 * tone, order=4)
+    x = dsp.lowpass(x, sr, 15000 + 4000 * tone)  # the same hat at 44.1 and 96 kHz: nothing ultrasonic
     x *= dsp.exp_decay(n, sr, tau * dec * _jit(rng, 0.15))
     x = dsp.fade_in(x, sr, 0.3 + 2.0 * _t(traits, "soft"))
     return _finish(x, sr, rng, traits, lofi_cutoff=12000.0, wide=0.15 * _t(traits, "airy"))
@@ -180,14 +184,17 @@ def perc(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts) -> 
     elif flavour == "cowbell":
         n = _n(sr, opts, 0.4 * dec)
         x = dsp.square(540 * pitch, sr, n) + dsp.square(800 * pitch, sr, n)
-        x = dsp.bandpass(x, sr, 500, 2500 + 2000 * tone) * (0.6 * dsp.exp_decay(n, sr, 0.01) + 0.4 * dsp.exp_decay(n, sr, 0.12 * dec))
+        env = 0.6 * dsp.exp_decay(n, sr, 0.01) + 0.4 * dsp.exp_decay(n, sr, 0.12 * dec)
+        x = dsp.bandpass(x, sr, 500, 2500 + 2000 * tone) * env
     elif flavour == "block":
         n = _n(sr, opts, 0.12 * dec)
-        x = dsp.sine(900 * pitch, sr, n) * dsp.exp_decay(n, sr, 0.025 * dec) + 0.3 * dsp.sine(2600 * pitch, sr, n) * dsp.exp_decay(n, sr, 0.006)
+        x = (dsp.sine(900 * pitch, sr, n) * dsp.exp_decay(n, sr, 0.025 * dec)
+             + 0.3 * dsp.sine(2600 * pitch, sr, n) * dsp.exp_decay(n, sr, 0.006))
     else:  # conga / bongo: a tuned skin with a slight pitch bend
         f0 = (220.0 if flavour == "conga" else 400.0) * pitch
         n = _n(sr, opts, (0.45 if flavour == "conga" else 0.25) * dec)
-        x = dsp.sine(dsp.sweep(n, sr, f0 * 1.15, f0, 0.02), sr, n) * dsp.exp_decay(n, sr, (0.12 if flavour == "conga" else 0.07) * dec)
+        tau = (0.12 if flavour == "conga" else 0.07) * dec
+        x = dsp.sine(dsp.sweep(n, sr, f0 * 1.15, f0, 0.02), sr, n) * dsp.exp_decay(n, sr, tau)
         x += 0.2 * dsp.bandpass(dsp.noise(n, rng), sr, 1500, 6000) * dsp.exp_decay(n, sr, 0.006)
     return _finish(dsp.fade_in(x, sr, 0.3), sr, rng, traits)
 
@@ -213,7 +220,7 @@ def bass(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts) -> 
     osc = dsp.saw(f * 2**cents, sr, n) + dsp.saw(f * 2**-cents, sr, n, phase0=rng.uniform())
     sub = dsp.sine(f, sr, n) * (1.0 + _t(traits, "deep"))
     # Filter envelope: opens on the attack and closes within ~100 ms, the classic synth-bass "pluck".
-    cutoff = f * (1.5 + 3 * tone) + f * (2 + 10 * tone) * np.exp(-t / (0.12 * dec * _jit(rng, 0.2)))
+    cutoff = f * (1.5 + 3 * tone) + f * (3 + 14 * tone) * np.exp(-t / (0.12 * dec * _jit(rng, 0.2)))
     x = dsp.sweep_filter(0.5 * osc, sr, cutoff, "lowpass", q=0.9 + 0.5 * _t(traits, "punchy")) + 0.6 * sub
     x *= dsp.adsr(n, sr, 0.004, 0.25 * dec, 0.6, min(0.08, n / sr / 4))
     return _finish(x, sr, rng, traits, lofi_cutoff=3000.0)
@@ -243,13 +250,14 @@ def pad(sr: int, rng: np.random.Generator, traits: Traits, opts: VoiceOpts) -> n
     n = _n(sr, opts, 4.0 * dec)
     length = n / sr
     width = 0.6 + 0.3 * _t(traits, "wide")
-    out = np.zeros((n, 2))
+    sides = np.zeros((3, n))  # left, centre, right
     for note in _chord(root, traits):
         f = dsp.midi_to_hz(note)
         # Three detuned saws per note spread left/centre/right: the slow beating is the "pad".
-        for k, position in enumerate((-width, 0.0, width)):
+        for k in range(3):
             cents = (k - 1) * rng.uniform(6, 14) / 1200
-            out += dsp.pan(dsp.saw(f * 2**cents, sr, n, rng.uniform()), position) / 3
+            sides[k] += dsp.saw(f * 2**cents, sr, n, rng.uniform()) / 3
+    out = sum(dsp.pan(side, position) for side, position in zip(sides, (-width, 0.0, width)))
     out = dsp.lowpass(out, sr, 500 + 4500 * tone, order=2)
     if _t(traits, "airy") > 0:  # breath: band-passed noise, decorrelated per side
         breath = dsp.bandpass(np.column_stack([dsp.noise(n, rng), dsp.noise(n, rng)]), sr, 3000, 10000)
@@ -299,7 +307,7 @@ VOICES: dict[str, VoiceFn] = {
 
 
 def default_note(kind: str, traits: Traits) -> int:
-    """Nominal MIDI note of a pitched kind: kick ~G0 (49 Hz), 808 lower; tom A2; bass C2; pluck C4; pad C3."""
+    """Nominal MIDI note of a pitched kind: kick G1 (49 Hz), 808 F1 (44 Hz); tom A2; bass C2; pluck C4; pad C3."""
     if kind == "kick":
         return 29 if _t(traits, "boom") > 0 or _t(traits, "deep") > 0 else 31
     if kind == "tom":

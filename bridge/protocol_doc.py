@@ -1,0 +1,56 @@
+"""Render the parameter tables of docs/PROTOCOL.md from the declared specs.
+
+`python -m bridge.protocol_doc` prints them; tests/bridge/test_protocol_doc.py checks that the
+document holds exactly these rows for every address, so the document cannot drift from the code.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from server.config import load
+from server.engine import Engine
+from server.journal import Journal
+from server.params import ParamSpec
+
+from . import protocol as proto
+
+HEADER = "| name | type | default | range | meaning |\n|---|---|---|---|---|"
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if value == "":
+        return '""'
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def param_row(spec: ParamSpec) -> str:
+    if spec.choices is not None:
+        rng = " \\| ".join(str(c) for c in spec.choices)
+    elif spec.min is not None or spec.max is not None:
+        rng = f"{_fmt(spec.min)} .. {_fmt(spec.max)}"
+    else:
+        rng = "-"
+    return f"| `{spec.name}` | {spec.type} | {_fmt(spec.default)} | {rng} | {spec.doc} |"
+
+
+def address_tables() -> dict[str, list[str]]:
+    """Request address -> its parameter rows (with the front door's own `reply_port`)."""
+    tables: dict[str, list[str]] = {}
+    for verb, specs in proto.CONTROL_VERBS.items():
+        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, proto.REPLY_PORT)]
+    engine = Engine(load(None, {"output.root": "."}), journal=Journal(":memory:"))
+    for verb, specs in engine.job_verbs().items():
+        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, proto.REPLY_PORT)]
+    return tables
+
+
+def render(tables: dict[str, Sequence[str]]) -> str:
+    return "\n\n".join(f"### {addr}\n{HEADER}\n" + "\n".join(rows) for addr, rows in tables.items())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render(address_tables()))

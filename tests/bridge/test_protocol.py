@@ -1,0 +1,60 @@
+import pytest
+from pythonosc.osc_message import OscMessage
+
+from bridge import protocol as proto
+from server.jobs import DawgenError, Job, JobState
+
+
+def test_key_value_request():
+    r = proto.parse("/dawgen/generate", ["r1", "prompt", "punchy kick", "seconds", 1.5, "seed", 42, "reply_port", 9951])
+    assert (r.verb, r.req_id, r.reply_port) == ("generate", "r1", 9951)
+    assert r.params == {"prompt": "punchy kick", "seconds": 1.5, "seed": 42}
+
+
+def test_json_request_and_numeric_id_and_nested_verb():
+    r = proto.parse("/dawgen/midi/generate", [7, '{"kind": "drums", "bars": 4}'])
+    assert (r.verb, r.req_id, r.params) == ("midi/generate", "7", {"kind": "drums", "bars": 4})
+
+
+def test_positional_job_for_cancel_and_status():
+    assert proto.parse("/dawgen/cancel", ["r", "abc"]).params == {"job": "abc"}
+    assert proto.parse("/dawgen/status", ["r", "job", "abc"]).params == {"job": "abc"}
+    r = proto.parse("/dawgen/status", ["r", "abc", "reply_port", 9000])
+    assert (r.params, r.reply_port) == ({"job": "abc"}, 9000)
+
+
+@pytest.mark.parametrize("address, args, code, has_id", [
+    ("/other/thing", ["r"], "unknown_verb", False),
+    ("/dawgen/", ["r"], "unknown_verb", False),
+    ("/dawgen/generate", [], "bad_request", False),
+    ("/dawgen/generate", [b"blob"], "bad_request", False),
+    ("/dawgen/generate", ["r", "prompt"], "bad_request", True),
+    ("/dawgen/generate", ["r", 5, "x"], "bad_request", True),
+    ("/dawgen/generate", ["r", "prompt", b"blob"], "bad_request", True),
+    ("/dawgen/generate", ["r", "a", 1, "a", 2], "bad_request", True),
+    ("/dawgen/generate", ["r", "{not json"], "bad_request", True),
+    ("/dawgen/generate", ["r", "[1, 2]"], "bad_request", True),
+    ("/dawgen/generate", ["r", '{"a": [1]}'], "bad_request", True),
+    ("/dawgen/generate", ["r", "reply_port", 70000], "bad_request", True),
+])
+def test_malformed_requests(address, args, code, has_id):
+    with pytest.raises(DawgenError) as info:
+        proto.parse(address, args)
+    assert info.value.code == code
+    if has_id:  # the error reply can name the request it answers
+        assert info.value.req_id == "r"
+
+
+def test_replies_round_trip_through_an_osc_parser():
+    job = Job(id="j1", verb="generate", model="synth", params={}, outputs=["/a.wav", "/b.wav"], state=JobState.DONE)
+    msg = OscMessage(proto.done(job))
+    assert msg.address == "/dawgen/done" and list(msg.params) == ["j1", "/a.wav", "/b.wav"]
+    msg = OscMessage(proto.status("r", job, -1))
+    assert list(msg.params)[:3] == ["r", "j1", "done"] and list(msg.params)[-2:] == ["/a.wav", "/b.wav"]
+    msg = OscMessage(proto.error("r", "bad_request", "nope"))
+    assert list(msg.params) == ["r", "bad_request", "nope"]
+
+
+def test_undocumented_reply_cannot_be_built():
+    with pytest.raises(KeyError):
+        proto.build("/dawgen/secret", 1)

@@ -1,0 +1,180 @@
+"""Round trips through a real `dawgen serve` process over UDP and TCP, driven by python-osc."""
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from pythonosc.osc_message import OscMessage
+
+from bridge.client import Client, ClientError, encode, request_args
+
+
+def wav_files(root: Path):
+    return sorted(p for p in root.rglob("*") if p.suffix in (".wav", ".flac"))
+
+
+def temp_files(root: Path):
+    return sorted(p for p in root.rglob("*") if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+def test_ping(daemon, tcp):
+    with Client("127.0.0.1", daemon.port, tcp=tcp) as c:
+        reply = c.call("ping", req_id="p1")
+    assert reply.address == "/dawgen/pong" and reply.args[0] == "p1" and reply.args[1]
+
+
+def test_generate_writes_a_readable_file_with_a_complete_sidecar(daemon, client):
+    paths = client.generate({"prompt": "punchy kick", "seconds": 0.5, "seed": 42})
+    assert len(paths) == 1
+    path = Path(paths[0])
+    assert path.is_file() and path.parent.parent == daemon.project / "dawgen"
+    assert path.name == "punchy-kick_42.wav"
+    info = sf.info(path)
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (48000, 2, 24000, "PCM_24")
+    side = json.loads(path.with_suffix(".json").read_text())
+    assert side["request"] == {"verb": "generate", "params": {"prompt": "punchy kick", "seconds": 0.5, "seed": 42}}
+    assert side["seed"] == 42 and side["params"]["seed"] == 42
+    assert side["model"] == {"name": "synth", "backend": "synth", "version": "1"}
+    assert side["backend"] == "synth" and side["dawgen"]
+    assert side["timings"]["generate_seconds"] >= 0 and side["timings"]["started"] >= side["timings"]["created"]
+    assert side["audio"]["sample_rate"] == 48000
+    assert not temp_files(daemon.project)
+
+
+def test_options_count_format_and_subdir(daemon, client):
+    paths = client.generate({"prompt": "closed hat", "count": 4, "seed": 100, "format": "flac",
+                             "bit_depth": 16, "sample_rate": 44100, "dir": "Samples/Hats"})
+    names = [Path(p).name for p in paths]
+    assert names == [f"closed-hat_{s}.flac" for s in range(100, 104)]
+    assert names == sorted(names)
+    for p in paths:
+        info = sf.info(p)
+        assert Path(p).parent == daemon.project / "Samples" / "Hats"
+        assert (info.samplerate, info.subtype, info.format) == (44100, "PCM_16", "FLAC")
+
+
+def test_same_request_id_never_makes_two_jobs(daemon, client):
+    a = client.call("generate", {"prompt": "rim", "seed": 1}, req_id="dup-1")
+    b = client.call("generate", {"prompt": "rim", "seed": 1}, req_id="dup-1")
+    assert a.args[1] == b.args[1]
+    with pytest.raises(ClientError) as info:
+        client.call("generate", {"prompt": "tom", "seed": 1}, req_id="dup-1")
+    assert info.value.code == "duplicate_id"
+
+
+def test_reply_port_sends_replies_elsewhere(daemon):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.sendto(encode("/dawgen/ping", ["rp1", "reply_port", listener.getsockname()[1]]), ("127.0.0.1", daemon.port))
+    msg = OscMessage(listener.recv(65536))
+    assert msg.address == "/dawgen/pong" and msg.params[0] == "rp1"
+    listener.close()
+    sender.close()
+
+
+def slow_job():
+    # 40 bars at 60 bpm (160 s of audio), 64 times over: long enough to cancel mid-way anywhere
+    return {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64, "seed": 5}
+
+
+def test_cancel_queued_and_running_jobs_writes_nothing(daemon, client):
+    running = client.call("generate", slow_job())
+    queued = client.call("generate", {"prompt": "snare", "seed": 9})
+    run_id, queued_id = str(running.args[1]), str(queued.args[1])
+    assert queued.args[2] == 1  # one job ahead of it
+    # wait until the long job reports progress
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = client.recv(1)
+        if r and r.address == "/dawgen/progress" and r.args[0] == run_id and r.args[2] == "generating":
+            break
+    reply = client.call("cancel", {"job": queued_id})
+    assert reply.address == "/dawgen/cancelled" and list(reply.args[1:]) == [queued_id, "cancelled"]
+    reply = client.call("cancel", {"job": run_id})
+    assert list(reply.args[1:]) == [run_id, "running"]
+    with pytest.raises(ClientError) as info:
+        client.wait(run_id, timeout=30)
+    assert info.value.code == "cancelled"
+    status = client.call("status", {"job": run_id})
+    assert status.args[2] == "cancelled" and status.args[7] == "cancelled"
+    status = client.call("status", {"job": queued_id})
+    assert status.args[2] == "cancelled"
+    with pytest.raises(ClientError) as info:
+        client.call("cancel", {"job": queued_id})
+    assert info.value.code == "already_finished"
+    assert wav_files(daemon.project) == [] and temp_files(daemon.project) == []
+
+
+def test_status_queue_and_models(daemon, client):
+    ack = client.call("generate", {"prompt": "clap", "seed": 3}, req_id="st-1")
+    job_id = str(ack.args[1])
+    paths = client.wait(job_id)
+    status = client.call("status", {"job": "st-1"})  # by request id
+    assert status.args[1] == job_id and status.args[2] == "done" and list(status.args[7:]) == paths
+    assert status.args[6] == -1
+    assert client.json_call("queue") == []
+    models = client.json_call("models")
+    synth = next(m for m in models if m["name"] == "synth")
+    params = {p["name"]: p for p in synth["verbs"]["generate"]}
+    assert params["count"]["min"] == 1 and params["count"]["max"] == 64
+    assert params["format"]["choices"] == ["wav", "flac"]
+    with pytest.raises(ClientError) as info:
+        client.call("status", {"job": "nope"})
+    assert info.value.code == "not_found"
+
+
+def test_listener_gets_events_of_other_clients_jobs(daemon, client):
+    with Client("127.0.0.1", daemon.port, tcp=True) as listener:
+        assert listener.call("listen").args[1] == 1
+        ack = client.call("generate", {"prompt": "perc", "seed": 8})
+        job_id = str(ack.args[1])
+        seen = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "/dawgen/done" not in seen:
+            r = listener.recv(1)
+            if r and (r.args[0] == job_id or (r.address == "/dawgen/ack" and r.args[1] == job_id)):
+                seen.append(r.address)
+        assert seen[0] == "/dawgen/ack" and "/dawgen/progress" in seen and seen[-1] == "/dawgen/done"
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"dir": "../escape"}, "out_of_root"),
+    ({"dir": "/tmp"}, "out_of_root"),
+    ({"model": "nope"}, "unknown_model"),
+    ({"seconds": -1}, "bad_request"),
+    ({"count": 65}, "bad_request"),
+    ({"note": "H9"}, "bad_request"),
+    ({"format": "flac", "bit_depth": "32f"}, "bad_request"),
+    ({"prompt": "drum loop", "bars": 64, "bpm": 60}, "bad_request"),
+])
+def test_bad_requests_get_error_replies(daemon, client, params, code):
+    with pytest.raises(ClientError) as info:
+        client.call("generate", params)
+    assert info.value.code == code
+    assert client.call("ping").address == "/dawgen/pong"
+
+
+def test_symlink_escape_is_refused(daemon, client, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    daemon.project.mkdir(exist_ok=True)
+    os.symlink(outside, daemon.project / "sneaky")
+    with pytest.raises(ClientError) as info:
+        client.call("generate", {"dir": "sneaky/kicks"})
+    assert info.value.code == "out_of_root"
+    assert list(outside.iterdir()) == []
+
+
+def test_raw_key_value_over_tcp(daemon):
+    with Client("127.0.0.1", daemon.port, tcp=True) as c:
+        c.send_raw(encode("/dawgen/generate", request_args("t1", {"prompt": "dark 808", "seed": 11})))
+        ack = c.recv(5)
+        assert ack.address == "/dawgen/ack" and ack.args[0] == "t1"
+        paths = c.wait(str(ack.args[1]))
+    assert Path(paths[0]).name == "dark-808_11.wav"
