@@ -20,7 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    logging.basicConfig(level=getattr(args, "log_level", "INFO").upper(), stream=sys.stderr,
+    level = getattr(args, "log_level_flag", None) or getattr(args, "log_level", "info")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
@@ -41,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the daemon")
     _config_flags(s)
-    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    s.set_defaults(func=_cmd_serve)
+    s.add_argument("--log-level", dest="log_level_flag", default=None, choices=["debug", "info", "warning", "error"],
+                   help="default: server.log_level from the config, else info")
+    s.set_defaults(func=_cmd_serve, log_level="info")
 
     s = sub.add_parser("send", help="send one request to a running daemon")
     s.add_argument("verb", help="ping, generate, cancel, status, queue, models, ...")
@@ -79,6 +81,7 @@ def _load_config(args: argparse.Namespace) -> Config:
     return load(args.config, {
         "server.host": args.host, "server.port": args.port,
         "output.root": args.project, "server.state_dir": args.state_dir,
+        "server.log_level": getattr(args, "log_level_flag", None),
     })
 
 
@@ -86,6 +89,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .serve import run
 
     config = _load_config(args)
+    logging.getLogger().setLevel(config.server.log_level.upper())
     try:
         return run(config)
     except OSError as exc:

@@ -130,6 +130,8 @@ class OscServer:
                 data, addr = udp.recvfrom(self.max_packet + 1)
             except OSError:
                 break
+            if addr is None:  # the socket was shut down
+                break
             self.handle_packet(data, ("udp", (addr[0], addr[1])))
 
     def _serve_tcp(self, tcp: socket.socket) -> None:

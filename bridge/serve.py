@@ -31,6 +31,9 @@ class Daemon:
 
     def startup(self, out: TextIO = sys.stdout) -> None:
         cfg = self.config
+        # Generation runs in worker threads of this process. A 1 ms switch interval (default 5 ms)
+        # lets a network thread take the GIL back quickly, so acks are not held up by a busy worker.
+        sys.setswitchinterval(0.001)
         if not _is_loopback(cfg.server.host):
             log.warning("listening on %s: other machines on the network can send requests", cfg.server.host)
         cfg.output_root.mkdir(parents=True, exist_ok=True)

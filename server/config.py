@@ -47,8 +47,12 @@ class ServerConfig:
     drain_seconds: float = 30.0
     journal_sync: str = "normal"
     dedupe_seconds: float = 600.0
+    journal_keep_days: float = 30.0
     max_packet_bytes: int = 65536
     log_level: str = "info"
+    # "process": models run in one child process per device (responsive, crash-isolated);
+    # "thread": in the daemon process (tests, embedding, debugging with pdb)
+    isolation: str = "process"
 
 
 @dataclass
@@ -86,6 +90,7 @@ _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
+    ("server", "isolation"): ("process", "thread"),
     ("output", "bit_depth"): ("16", "24", "32f"),
     ("output", "format"): ("wav", "flac"),
 }

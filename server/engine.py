@@ -11,15 +11,14 @@ import threading
 import time
 from typing import Any, Callable
 
-from . import __version__
-from .backends.base import RunContext
 from .config import Config
-from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobCancelled, JobState, Request
+from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobState, Request
 from .journal import Journal
 from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, validate
 from .registry import Registry
-from .worker import ProgressReporter, Scheduler, Worker, run_job
+from .runner import InlineRunner, ProcessRunner
+from .worker import ProgressReporter, Scheduler, Worker
 
 log = logging.getLogger("dawgen.engine")
 
@@ -65,14 +64,21 @@ class Engine:
             log.warning("model %s unavailable: %s", name, why)
         recovered = self._recover()
         for device in self.config.server.devices:
-            worker = Worker(device, self.scheduler, self._execute)
+            worker = Worker(device, self.scheduler, self._make_runner(device), self._execute)
             worker.start()
             self._workers.append(worker)
         self._accepting = True
         return recovered
 
+    def _make_runner(self, device: str) -> Any:
+        if self.config.server.isolation == "thread":
+            return InlineRunner(self.config, device, self.registry, self.writer)
+        return ProcessRunner(self.config, device)
+
     def preload(self) -> None:
-        self.registry.preload()
+        """Warm models marked `preload` (the synth always) in every worker."""
+        for worker in self._workers:
+            worker.runner.preload()
 
     def stop(self, drain_seconds: float | None = None) -> bool:
         """Stop accepting, let running jobs finish within the timeout; queued jobs stay journaled.
@@ -87,13 +93,20 @@ class Engine:
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
-        return not any(w.is_alive() for w in self._workers)
+        drained = not any(w.is_alive() for w in self._workers)
+        for worker in self._workers:
+            if not worker.is_alive():
+                worker.runner.stop()
+        return drained
 
     def close(self) -> None:
         """Release the journal; call after stop() and after the front doors have closed."""
         self.journal.close()
 
     def _recover(self) -> list[Job]:
+        pruned = self.journal.prune(self.config.server.journal_keep_days)
+        if pruned:
+            log.info("forgot %d finished job(s) older than %g days", pruned, self.config.server.journal_keep_days)
         jobs = self.journal.unfinished()
         for job in jobs:
             folders = [self.writer.root / "dawgen"]
@@ -180,7 +193,8 @@ class Engine:
             backend.check_params(request.verb, params)
         job = Job(id=Job.new_id(), verb=request.verb, model=model_name, params=params,
                   req_id=request.req_id, client=dict(request.client), priority=int(params.get("priority", 0)))
-        self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
+        if params.get("dir"):
+            self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
         job, created = self.journal.record(job, {"verb": request.verb, "params": raw})
         if not created:  # the same request again (a resent packet): answer with the job it made
             position = self._position(self.scheduler.get(job.id) or job)
@@ -188,7 +202,7 @@ class Engine:
                 on_accepted(job, position)
             return job, position
         self._cancel_flags[job.id] = threading.Event()
-        position = self.scheduler.position(job)
+        position = self.scheduler.position_of_new(job.priority)
         if on_accepted is not None:
             on_accepted(job, position)
         self._emit(Event(EventKind.ACCEPTED, job, position))
@@ -241,52 +255,27 @@ class Engine:
         return self.scheduler.position(job) if not job.state.finished else -1
 
     # -- execution (worker threads) ---------------------------------------------------------------
-    def _execute(self, job: Job, device: str) -> None:
+    def _execute(self, job: Job, worker: Worker) -> None:
         cancel = self._cancel_flags.setdefault(job.id, threading.Event())
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
-        report: ProgressReporter | None = None
-        provenance: dict[str, Any] = {}
-
-        def load() -> Any:
-            nonlocal report
-            if cancel.is_set():
-                raise JobCancelled()
-            entry = self.registry.resolve(job.model)
-            backend = entry.backend
-            report = ProgressReporter(job, self._emit, backend.estimate_seconds(job.verb, job.params) if backend else 1.0)
-            if backend is not None and not backend.loaded:
-                report(0.0, "loading")  # first use of a model can take a while: say so
-            return self.registry.backend(job.model)
-
-        def make_ctx(backend: Any) -> RunContext:
-            provenance.update(self._provenance(job, backend))
-            return RunContext(job.params, report, cancel, device)
-
-        def write(outputs: list[Any]) -> list[str]:
-            provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)
-            return self.writer.write_job(job, outputs, provenance)
-
-        run_job(job, load, make_ctx, write)
+        try:
+            backend = self.registry.resolve(job.model).backend
+            estimate = backend.estimate_seconds(job.verb, job.params) if backend is not None else 1.0
+        except DawgenError:
+            estimate = 1.0  # the runner reports the real error
+        report = ProgressReporter(job, self._emit, estimate)
+        result = worker.runner.run(job, self.journal.request_of(job.id), report, cancel)
+        job.state, job.outputs = result.state, list(result.outputs)
+        job.error_code, job.error_message = result.error_code, result.error_message
+        job.progress.stage, job.progress.fraction = result.progress.stage, result.progress.fraction
         job.finished = time.time()
         self.journal.save(job)
         self._cancel_flags.pop(job.id, None)
         self.scheduler.finish(job)  # before the event: a client reacting to done sees an empty queue
         kind = {JobState.DONE: EventKind.DONE, JobState.CANCELLED: EventKind.CANCELLED}.get(job.state, EventKind.FAILED)
         self._emit(Event(kind, job))
-
-    def _provenance(self, job: Job, backend: Any) -> dict[str, Any]:
-        return {
-            "dawgen": __version__,
-            "req_id": job.req_id,
-            "request": self.journal.request_of(job.id),
-            "verb": job.verb,
-            "params": job.params,
-            "model": {"name": job.model, "backend": backend.name, "version": backend.version},
-            "backend": backend.name,
-            "timings": {"created": job.created, "started": job.started, "load_seconds": backend.load_seconds},
-        }
 
     def _emit(self, event: Event) -> None:
         with self._lock:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections import Counter
 import threading
 import time
 from typing import Any, Callable
 
-from .backends.base import RunContext
-from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobCancelled, JobState
+from .jobs import Event, EventKind, Job
 
 log = logging.getLogger("dawgen.worker")
 
@@ -24,16 +24,26 @@ class Scheduler:
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, str]] = []
         self._jobs: dict[str, Job] = {}
+        # queued jobs per priority: the position of a new job is a sum over a handful of priorities,
+        # not a scan of the whole queue (this runs on every acknowledgement).
+        self._per_priority: Counter[int] = Counter()
         self._running: dict[str, Job] = {}
         self._cond = threading.Condition()
         self._closed = False
 
-    def put(self, job: Job) -> int:
+    def put(self, job: Job) -> None:
         with self._cond:
             self._jobs[job.id] = job
+            self._per_priority[job.priority] += 1
             heapq.heappush(self._heap, (-job.priority, job.seq, job.id))
             self._cond.notify()
-            return self._position_locked(job)
+
+    def position_of_new(self, priority: int) -> int:
+        """Where a job about to be put would stand: after everything running and every queued job
+        of the same or higher priority (it has the highest sequence number)."""
+        with self._cond:
+            ahead = sum(n for p, n in self._per_priority.items() if p >= priority)
+            return len(self._running) + ahead
 
     def take(self, timeout: float = 0.5) -> Job | None:
         """The next job (marked running in the scheduler), or None when closed / timed out."""
@@ -44,6 +54,7 @@ class Scheduler:
                     _, _, job_id = heapq.heappop(self._heap)
                     job = self._jobs.pop(job_id, None)
                     if job is not None:  # None: removed by cancel
+                        self._per_priority[job.priority] -= 1
                         self._running[job.id] = job
                         return job
                 remaining = deadline - time.monotonic()
@@ -59,7 +70,10 @@ class Scheduler:
     def remove(self, job_id: str) -> Job | None:
         """Take a queued job out (cancel); its heap entry is skipped lazily."""
         with self._cond:
-            return self._jobs.pop(job_id, None)
+            job = self._jobs.pop(job_id, None)
+            if job is not None:
+                self._per_priority[job.priority] -= 1
+            return job
 
     def position(self, job: Job) -> int:
         with self._cond:
@@ -118,65 +132,29 @@ class ProgressReporter:
 
 
 class Worker(threading.Thread):
-    """One per compute device: take a job, run it through `execute`, repeat until stopped."""
+    """One per compute device: take a job, hand it to `execute` with this worker's runner, repeat."""
 
-    def __init__(self, device: str, scheduler: Scheduler, execute: Callable[[Job, str], None]) -> None:
+    def __init__(self, device: str, scheduler: Scheduler, runner: Any,
+                 execute: Callable[[Job, "Worker"], None]) -> None:
         super().__init__(name=f"dawgen-worker-{device}", daemon=True)
         self.device = device
+        self.runner = runner
         self._scheduler = scheduler
         self._execute = execute
         self._stop_flag = threading.Event()
-        self.current: Job | None = None
 
     def stop(self) -> None:
         self._stop_flag.set()
 
     def run(self) -> None:
+        self.runner.start()
         while not self._stop_flag.is_set():
             job = self._scheduler.take(timeout=0.5)
             if job is None:
                 continue
-            self.current = job
             try:
-                self._execute(job, self.device)
+                self._execute(job, self)
             except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker
                 log.exception("unexpected error running job %s", job.id)
             finally:
-                self.current = None
                 self._scheduler.finish(job)
-
-
-def run_job(job: Job, load: Callable[[], Any], make_ctx: Callable[[Any], RunContext],
-            write: Callable[[list[Any]], list[str]]) -> None:
-    """Load the backend, run, write: leaves `job` in a final state. Never raises for job failures.
-
-    Loading happens in here so that a model that fails to load (missing extra, bad file) fails
-    the job with a clear error instead of leaving it running forever.
-    """
-    backend: Any = None
-    try:
-        backend = load()
-        ctx = make_ctx(backend)
-        outputs = backend.run(job.verb, ctx)
-        ctx.check_cancel()  # a job cancelled during its last step writes nothing
-        ctx.progress(1.0, "writing")
-        job.outputs = write(outputs)
-        job.state = JobState.DONE
-        job.progress.stage, job.progress.fraction, job.progress.eta_seconds = "done", 1.0, 0.0
-    except JobCancelled as exc:
-        _fail(job, JobState.CANCELLED, exc.code, exc.message)
-    except DawgenError as exc:
-        _fail(job, JobState.FAILED, exc.code, exc.message)
-    except MemoryError:
-        _fail(job, JobState.FAILED, ErrorCode.OUT_OF_MEMORY, "not enough memory for this job")
-    except ImportError as exc:
-        _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
-    except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon
-        log.exception("backend %s failed on job %s", getattr(backend, "name", job.model), job.id)
-        _fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"{type(exc).__name__}: {exc}")
-
-
-def _fail(job: Job, state: JobState, code: str, message: str) -> None:
-    job.state = state
-    job.error_code, job.error_message = code, message
-    job.progress.stage = state.value

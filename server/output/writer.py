@@ -32,6 +32,7 @@ class OutputWriter:
         self.roots = [Path(r).expanduser().absolute() for r in roots]
         if not self.roots:
             raise ValueError("at least one output root is needed")
+        self._real_roots = [os.path.realpath(r) for r in self.roots]
         self.fsync = fsync
 
     @property
@@ -59,8 +60,7 @@ class OutputWriter:
     def check_inside(self, path: Path) -> None:
         """Refuse a path that resolves (through symlinks too) outside every output root."""
         real = os.path.realpath(path)
-        for root in self.roots:
-            real_root = os.path.realpath(root)
+        for real_root in self._real_roots:
             if os.path.commonpath([real, real_root]) == real_root:
                 return
         raise DawgenError(ErrorCode.OUT_OF_ROOT, f"{path} resolves to {real}, outside the output root(s)")

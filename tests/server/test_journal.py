@@ -48,3 +48,17 @@ def test_dedupe_window_expires():
     first, _ = j.record(make_job("r"), {"p": 1})
     second, created = j.record(make_job("r"), {"p": 2})
     assert created and second.id != first.id
+
+
+def test_prune_forgets_only_old_finished_jobs():
+    j = Journal(":memory:")
+    old_done, _ = j.record(make_job("a"), {})
+    old_queued, _ = j.record(make_job("b"), {})
+    new_done, _ = j.record(make_job("c"), {})
+    for job in (old_done, new_done):
+        job.state = JobState.DONE
+        j.save(job)
+    j._db.execute("UPDATE jobs SET created = created - 40 * 86400 WHERE req_id IN ('a', 'b')")
+    assert j.prune(30) == 1
+    assert j.get(old_done.id) is None
+    assert j.get(old_queued.id) is not None and j.get(new_done.id) is not None

@@ -12,9 +12,12 @@ def job(seq, priority=0):
 
 def test_priority_then_fifo_and_positions():
     s = Scheduler()
-    assert s.put(job(1)) == 0
-    assert s.put(job(2)) == 1
-    assert s.put(job(3, priority=5)) == 0  # jumps the queue
+    assert s.position_of_new(0) == 0
+    s.put(job(1))
+    assert s.position_of_new(0) == 1
+    s.put(job(2))
+    assert s.position_of_new(5) == 0  # jumps the queue
+    s.put(job(3, priority=5))
     assert s.position(job(2)) == 2
     order = [s.take(0.1).id for _ in range(3)]
     assert order == ["j3", "j1", "j2"]

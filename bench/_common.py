@@ -1,0 +1,48 @@
+"""Helpers shared by the benchmarks: a daemon process and a percentile."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+READY = re.compile(r"ready: osc udp\+tcp (\S+):(\d+)")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Daemon:
+    def __init__(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="dawgen-bench-")
+        root = Path(self.tmp.name)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(root / "project"),
+             "--state-dir", str(root / "state"), "--log-level", "warning"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            match = READY.search(line)
+            if match:
+                self.port = int(match.group(2))
+                break
+        else:
+            raise RuntimeError("daemon did not start")
+
+    def wait_warm(self) -> None:
+        """One generation end to end: the default model is loaded before anything is measured."""
+        from bridge.client import Client
+
+        with Client("127.0.0.1", self.port) as client:
+            client.generate({"prompt": "kick", "seed": 1}, timeout=60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.tmp.cleanup()

@@ -1,0 +1,264 @@
+"""Where a job's generation actually runs: in a model process per device (default) or inline.
+
+Model code runs in a child process so that
+- the front doors stay responsive: transformers' decode loops and numpy glue hold the GIL, and in
+  one process they would delay every OSC acknowledgement;
+- a crash (segfault, the kernel's OOM killer) in a model library fails one job instead of
+  killing the daemon; the process is restarted for the next job;
+- a model's memory can be given back to the system by ending the process.
+`InlineRunner` runs the same code in the calling thread: the immediate mode for tests and embedding.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from . import __version__
+from .backends.base import RunContext
+from .config import Config
+from .jobs import DawgenError, ErrorCode, Job, JobCancelled, JobState
+from .output.writer import OutputWriter
+from .registry import Registry
+
+log = logging.getLogger("dawgen.runner")
+
+ProgressFn = Callable[[float, str], None]
+CHILD_PROGRESS_INTERVAL = 0.05  # the child sends progress at most this often (stage changes always)
+
+
+def execute_job(job: Job, request: dict[str, Any], registry: Registry, writer: OutputWriter,
+                progress: ProgressFn, cancel: threading.Event, device: str) -> None:
+    """Load the model, run the verb, write the files: leaves `job` in a final state, never raises
+    for a job-level failure (a model that fails to load fails its job with a clear error)."""
+    backend: Any = None
+    try:
+        if cancel.is_set():
+            raise JobCancelled()
+        backend = registry.resolve(job.model).backend
+        if backend is not None and not backend.loaded:
+            progress(0.0, "loading")  # the first use of a model can take a while: say so
+        backend = registry.backend(job.model)
+        provenance = _provenance(job, backend, request)
+        ctx = RunContext(job.params, progress, cancel, device)
+        outputs = backend.run(job.verb, ctx)
+        ctx.check_cancel()  # a job cancelled during its last step writes nothing
+        ctx.progress(1.0, "writing")
+        provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)
+        job.outputs = writer.write_job(job, outputs, provenance)
+        job.state = JobState.DONE
+        job.progress.stage, job.progress.fraction, job.progress.eta_seconds = "done", 1.0, 0.0
+    except JobCancelled as exc:
+        _fail(job, JobState.CANCELLED, exc.code, exc.message)
+    except DawgenError as exc:
+        _fail(job, JobState.FAILED, exc.code, exc.message)
+    except MemoryError:
+        _fail(job, JobState.FAILED, ErrorCode.OUT_OF_MEMORY, "not enough memory for this job")
+    except ImportError as exc:
+        _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
+    except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon
+        log.exception("backend %s failed on job %s", getattr(backend, "name", job.model), job.id)
+        _fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _fail(job: Job, state: JobState, code: str, message: str) -> None:
+    job.state = state
+    job.error_code, job.error_message = code, message
+    job.progress.stage = state.value
+
+
+def _provenance(job: Job, backend: Any, request: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dawgen": __version__,
+        "req_id": job.req_id,
+        "request": request,
+        "verb": job.verb,
+        "params": job.params,
+        "model": {"name": job.model, "backend": backend.name, "version": backend.version},
+        "backend": backend.name,
+        "timings": {"created": job.created, "started": job.started, "load_seconds": round(backend.load_seconds, 4)},
+    }
+
+
+class InlineRunner:
+    """Runs jobs in the calling (worker) thread, sharing the engine's registry."""
+
+    def __init__(self, config: Config, device: str, registry: Registry, writer: OutputWriter) -> None:
+        self.device, self._registry, self._writer = device, registry, writer
+
+    def start(self) -> None:
+        return None
+
+    def preload(self) -> None:
+        self._registry.preload()
+
+    def run(self, job: Job, request: dict[str, Any], progress: ProgressFn, cancel: threading.Event) -> Job:
+        execute_job(job, request, self._registry, self._writer, progress, cancel, self.device)
+        return job
+
+    def stop(self, timeout: float = 5.0) -> None:
+        return None
+
+
+class ProcessRunner:
+    """One child process per device. Messages over a duplex pipe:
+    parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("stop",)
+    child → parent: ("progress", job_id, fraction, stage), ("result", job)
+    """
+
+    def __init__(self, config: Config, device: str) -> None:
+        self.config, self.device = config, device
+        self._ctx = multiprocessing.get_context("spawn")  # fork + threads (and CUDA) is unsafe
+        self._proc: Any = None
+        self._conn: Any = None
+        self._send_lock = threading.Lock()
+        self._preload_wanted = False
+
+    def start(self) -> None:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        self._proc = self._ctx.Process(target=_child_main, args=(child_conn, self.config, self.device, os.getpid()),
+                                       name=f"dawgen-model-{self.device}", daemon=True)
+        self._proc.start()
+        child_conn.close()
+        self._conn = parent_conn
+        if self._preload_wanted:
+            self._send(("preload",))
+
+    def preload(self) -> None:
+        self._preload_wanted = True
+        if self._conn is not None:
+            self._send(("preload",))
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            self._conn.send(message)
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    def run(self, job: Job, request: dict[str, Any], progress: ProgressFn, cancel: threading.Event) -> Job:
+        if not self._alive():
+            self.start()
+        try:
+            self._send(("run", job, request))
+            return self._await_result(job, progress, cancel)
+        except (EOFError, OSError, BrokenPipeError):
+            return self._child_died(job)
+
+    def _await_result(self, job: Job, progress: ProgressFn, cancel: threading.Event) -> Job:
+        cancel_sent = False
+        while True:
+            if cancel.is_set() and not cancel_sent:
+                self._send(("cancel", job.id))
+                cancel_sent = True
+            if not self._conn.poll(0.05):
+                if not self._alive():
+                    raise EOFError
+                continue
+            message = self._conn.recv()
+            if message[0] == "progress" and message[1] == job.id:
+                progress(message[2], message[3])
+            elif message[0] == "result" and message[1].id == job.id:
+                return message[1]
+
+    def _child_died(self, job: Job) -> Job:
+        code = self._proc.exitcode if self._proc is not None else None
+        self._proc = None
+        why = "killed by the system (out of memory?)" if code in (-signal.SIGKILL, 137) else f"exit code {code}"
+        log.error("model process for %s stopped during job %s: %s", self.device, job.id, why)
+        _fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED,
+              f"the model process stopped while running this job ({why}); it restarts for the next job")
+        return job
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._alive():
+            try:
+                self._send(("stop",))
+            except OSError:
+                pass
+            self._proc.join(timeout)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(timeout)
+
+
+# -- child process ---------------------------------------------------------------------------------
+def _die_with_parent(parent_pid: int) -> None:
+    """On Linux the kernel kills us when the daemon dies (even by kill -9): a model process never
+    outlives its daemon and never writes a file for a job the next daemon will re-run."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle (it drains)
+    logging.basicConfig(level=config.server.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s[model-%(process)d]: %(message)s")
+    registry = Registry(config)
+    writer = OutputWriter([config.output_root])
+    inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    cancel = threading.Event()
+    state: dict[str, Any] = {"current": None, "cancelled": set()}
+    state_lock = threading.Lock()
+
+    def read_parent() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the daemon is gone
+            if message[0] == "cancel":
+                with state_lock:
+                    state["cancelled"].add(message[1])
+                    if state["current"] == message[1]:
+                        cancel.set()
+            else:
+                inbox.put(message)
+
+    threading.Thread(target=read_parent, name="dawgen-model-inbox", daemon=True).start()
+    while True:
+        message = inbox.get()
+        if message[0] == "stop":
+            return
+        if message[0] == "preload":
+            try:
+                registry.preload()
+            except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
+                logging.getLogger("dawgen.runner").exception("preloading models failed")
+            continue
+        _, job, request = message
+        with state_lock:
+            cancel.clear()
+            if job.id in state["cancelled"]:
+                cancel.set()
+            state["current"] = job.id
+        execute_job(job, request, registry, writer, _throttled_sender(conn, job.id), cancel, device)
+        with state_lock:
+            state["current"] = None
+            state["cancelled"].discard(job.id)
+        conn.send(("result", job))
+
+
+def _throttled_sender(conn: Any, job_id: str) -> ProgressFn:
+    last = {"t": 0.0, "stage": ""}
+
+    def send(fraction: float, stage: str) -> None:
+        now = time.monotonic()
+        if stage != last["stage"] or fraction >= 1.0 or now - last["t"] >= CHILD_PROGRESS_INTERVAL:
+            last["t"], last["stage"] = now, stage
+            conn.send(("progress", job_id, fraction, stage))
+    return send
