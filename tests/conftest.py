@@ -12,26 +12,9 @@ from typing import Iterator
 
 import pytest
 
-from server.config import load
 
 REPO = Path(__file__).resolve().parents[1]
 READY = re.compile(r"ready: osc udp\+tcp (\S+):(\d+)")
-
-
-@pytest.fixture
-def config(tmp_path: Path):
-    return load(None, {"output.root": str(tmp_path / "project"), "server.state_dir": str(tmp_path / "state")})
-
-
-@pytest.fixture
-def engine(config):
-    from server.engine import Engine
-
-    eng = Engine(config)
-    eng.start()
-    yield eng
-    eng.stop(drain_seconds=5)
-    eng.close()
 
 
 class DaemonProcess:

@@ -20,6 +20,7 @@ import soundfile as sf
 from ..backends.base import Audio, Midi, Output
 from ..jobs import DawgenError, ErrorCode, Job
 from ..post import dither_tpdf, prepare
+from . import wav
 from .naming import check_subdir, output_stem
 
 TMP_MARK = ".dawgen-"
@@ -103,6 +104,8 @@ class OutputWriter:
             raise DawgenError(ErrorCode.BAD_REQUEST, f"{fmt} cannot store bit_depth {bit_depth}")
         audio = prepare(output, rate)
         samples = dither_tpdf(audio.samples, bit_depth, seed=int(output.seed or 0))
+        if fmt == "wav":
+            return wav.encode(samples, rate, bit_depth)
         buf = io.BytesIO()
         sf.write(buf, samples, rate, subtype=subtype, format=fmt.upper())
         return buf.getvalue()

@@ -1,0 +1,11 @@
+"""Run every benchmark of the daemon spine and print their figures (`make bench`)."""
+from __future__ import annotations
+
+import osc_latency
+import startup
+import writer
+
+if __name__ == "__main__":
+    for module in (startup, osc_latency, writer):
+        module.main()
+        print()

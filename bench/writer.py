@@ -1,0 +1,58 @@
+"""Writer overhead: post-process and atomically write 10 s of 48 kHz stereo 24-bit with its
+sidecar, beside a bare `soundfile.write` of the same samples measured in the same run.
+
+Target: <= 20 ms per file.
+    .venv/bin/python bench/writer.py
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from _common import percentile
+
+from server.backends.base import Audio
+from server.jobs import Job
+from server.output.writer import OutputWriter
+
+PARAMS = {"prompt": "bench loop", "seed": 1, "sample_rate": 48000, "bit_depth": "24", "format": "wav", "dir": ""}
+
+
+def main(runs: int = 30) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    samples = (rng.standard_normal((480_000, 2)) * 0.1).astype(np.float32)
+    provenance = {"model": {"name": "synth", "backend": "synth", "version": "1"}, "params": PARAMS}
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = OutputWriter([tmp])
+        bare, ours, ours_nosync = [], [], []
+        for i in range(runs):
+            path = Path(tmp) / f"bare_{i}.wav"
+            started = time.perf_counter()
+            sf.write(path, samples, 48000, subtype="PCM_24")
+            bare.append(time.perf_counter() - started)
+            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=i))
+            started = time.perf_counter()
+            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
+            ours.append(time.perf_counter() - started)
+        writer.fsync = False
+        for i in range(runs):
+            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=1000 + i))
+            started = time.perf_counter()
+            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
+            ours_nosync.append(time.perf_counter() - started)
+    res = {"bare_ms": percentile(bare, 50) * 1e3, "writer_ms": percentile(ours, 50) * 1e3,
+           "writer_p90_ms": percentile(ours, 90) * 1e3, "writer_nofsync_ms": percentile(ours_nosync, 50) * 1e3}
+    print(f"writer: 10 s of 48 kHz stereo, 24-bit WAV + sidecar, median of {runs}:")
+    print(f"  bare soundfile.write          : {res['bare_ms']:.1f} ms")
+    print(f"  dawgen writer (fsync, atomic) : {res['writer_ms']:.1f} ms (p90 {res['writer_p90_ms']:.1f} ms; target <= 20 ms)")
+    print(f"  dawgen writer without fsync   : {res['writer_nofsync_ms']:.1f} ms")
+    print(f"  ratio writer/bare = {res['writer_ms'] / res['bare_ms']:.2f}x")
+    return res
+
+
+if __name__ == "__main__":
+    main()

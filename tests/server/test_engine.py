@@ -1,0 +1,125 @@
+"""The engine with the real synth backend, in-thread (the immediate mode) and in a model process."""
+import threading
+import time
+
+import pytest
+
+from server.config import load
+from server.engine import MAX_ATTEMPTS, Engine
+from server.jobs import DawgenError, EventKind, Job, JobState, Request
+
+
+def make_engine(tmp_path, isolation="thread", start=True):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.isolation": isolation})
+    eng = Engine(cfg)
+    if start:
+        eng.start()
+    return eng
+
+
+def wait_final(eng, job_id, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job, _ = eng.status(job_id)
+        if job.state.finished:
+            return job
+        time.sleep(0.02)
+    raise AssertionError("job did not finish")
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_submit_runs_to_done_with_ordered_events(tmp_path, isolation):
+    eng = make_engine(tmp_path, isolation)
+    events = []
+    eng.subscribe(lambda e: events.append((e.kind, e.job.progress.stage)))
+    try:
+        job, position = eng.submit(Request("generate", {"prompt": "snare", "seed": 4, "count": 2}, "r1"))
+        assert position == 0
+        done = wait_final(eng, job.id)
+        assert done.state is JobState.DONE and len(done.outputs) == 2
+        kinds = [k for k, _ in events]
+        assert kinds[0] is EventKind.ACCEPTED and kinds[-1] is EventKind.DONE
+        assert EventKind.PROGRESS in kinds
+        assert [s for k, s in events if k is EventKind.PROGRESS][-1] == "writing"
+    finally:
+        eng.stop(5)
+        eng.close()
+
+
+def test_cancel_a_queued_job_and_errors(tmp_path):
+    eng = make_engine(tmp_path, start=False)  # no workers: everything stays queued
+    eng._accepting = True
+    a, _ = eng.submit(Request("generate", {"seed": 1}, "a"))
+    b, pos = eng.submit(Request("generate", {"seed": 2}, "b"))
+    assert pos == 1
+    cancelled = eng.cancel("b")  # by request id
+    assert cancelled.state is JobState.CANCELLED and eng.journal.get(b.id).state is JobState.CANCELLED
+    with pytest.raises(DawgenError) as info:
+        eng.cancel(b.id)
+    assert info.value.code == "already_finished"
+    with pytest.raises(DawgenError) as info:
+        eng.cancel("nobody")
+    assert info.value.code == "not_found"
+    assert [j.id for j in eng.queue()] == [a.id]
+    with pytest.raises(DawgenError) as info:
+        eng.submit(Request("separate", {}, "c"))
+    assert info.value.code == "unknown_verb"
+    eng.stop(1)
+    with pytest.raises(DawgenError) as info:
+        eng.submit(Request("generate", {}, "d"))
+    assert info.value.code == "shutting_down"
+    eng.close()
+
+
+def test_recovery_requeues_and_gives_up_on_a_job_that_keeps_crashing(tmp_path):
+    eng = make_engine(tmp_path, start=False)
+    eng._accepting = True
+    ok, _ = eng.submit(Request("generate", {"prompt": "clap", "seed": 1}, "ok"))
+    bad, _ = eng.submit(Request("generate", {"prompt": "clap", "seed": 2}, "bad"))
+    for job, attempts in ((ok, 1), (bad, MAX_ATTEMPTS)):
+        job.state, job.attempts = JobState.RUNNING, attempts
+        eng.journal.save(job)
+    eng.journal.close()  # the daemon "dies" here
+
+    again = make_engine(tmp_path)
+    try:
+        assert wait_final(again, ok.id).state is JobState.DONE
+        failed = again.journal.get(bad.id)
+        assert failed.state is JobState.FAILED and "not retrying" in failed.error_message
+    finally:
+        again.stop(5)
+        again.close()
+
+
+def test_a_killed_model_process_fails_its_job_and_is_restarted(tmp_path):
+    eng = make_engine(tmp_path, "process")
+    try:
+        slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
+        deadline = time.monotonic() + 30
+        while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        eng._workers[0].runner._proc.kill()
+        failed = wait_final(eng, slow.id)
+        assert failed.state is JobState.FAILED and failed.error_code == "backend_failed"
+        assert "model process stopped" in failed.error_message
+        after, _ = eng.submit(Request("generate", {"prompt": "kick", "seed": 3}, "after"))
+        assert wait_final(eng, after.id).state is JobState.DONE
+    finally:
+        eng.stop(5)
+        eng.close()
+
+
+def test_running_job_cancel_in_a_model_process_writes_nothing(tmp_path):
+    eng = make_engine(tmp_path, "process")
+    try:
+        slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
+        deadline = time.monotonic() + 30
+        while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        eng.cancel(slow.id)
+        assert wait_final(eng, slow.id).state is JobState.CANCELLED
+        assert not [p for p in (tmp_path / "p").rglob("*") if p.is_file()]
+    finally:
+        eng.stop(5)
+        eng.close()
