@@ -109,12 +109,10 @@ class Engine:
             log.info("forgot %d finished job(s) older than %g days", pruned, self.config.server.journal_keep_days)
         jobs = self.journal.unfinished()
         for job in jobs:
-            folders = [self.writer.root / "dawgen"]
-            try:
-                folders.append(self.writer.target_dir(job.params, job.created))
+            try:  # temporary files of an attempt cut short; only this job's (another daemon may share the root)
+                self.writer.sweep_temp([self.writer.target_dir(job.params, job.created)], job.id)
             except DawgenError:
                 pass
-            self.writer.sweep_temp(folders)
             if job.attempts >= MAX_ATTEMPTS:
                 job.state, job.error_code = JobState.FAILED, ErrorCode.BACKEND_FAILED
                 job.error_message = f"the daemon stopped during this job {job.attempts} times; not retrying"
@@ -234,10 +232,34 @@ class Engine:
         if job is None:
             raise DawgenError(ErrorCode.NOT_FOUND, f"no job {ident!r}")
         live = self.scheduler.get(job.id) or job
+        if live.state is JobState.QUEUED:
+            self._fill_queue_etas()
         return live, self._position(live)
 
     def queue(self) -> list[Job]:
-        return self.scheduler.snapshot()
+        """Running and queued jobs in run order; queued jobs get an ETA (wait + their own run)."""
+        return self._fill_queue_etas()
+
+    def _fill_queue_etas(self) -> list[Job]:
+        jobs = self.scheduler.snapshot()
+        workers = max(1, len(self._workers))
+        busy_until = [0.0] * workers  # a simple list schedule over the workers
+        for job in jobs:
+            slot = min(range(workers), key=busy_until.__getitem__)
+            if job.state is JobState.RUNNING:
+                remaining = job.progress.eta_seconds if job.progress.eta_seconds >= 0 else self._estimate(job)
+                busy_until[slot] += remaining
+                continue
+            busy_until[slot] += self._estimate(job)
+            job.progress.eta_seconds = busy_until[slot]
+        return jobs
+
+    def _estimate(self, job: Job) -> float:
+        try:
+            backend = self.registry.resolve(job.model).backend
+        except DawgenError:
+            return 1.0
+        return backend.estimate_seconds(job.verb, job.params) if backend is not None else 1.0
 
     def models(self) -> list[dict[str, Any]]:
         """Every model with each verb's full parameter list (common output params included)."""
@@ -260,12 +282,7 @@ class Engine:
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
-        try:
-            backend = self.registry.resolve(job.model).backend
-            estimate = backend.estimate_seconds(job.verb, job.params) if backend is not None else 1.0
-        except DawgenError:
-            estimate = 1.0  # the runner reports the real error
-        report = ProgressReporter(job, self._emit, estimate)
+        report = ProgressReporter(job, self._emit, self._estimate(job))
         result = worker.runner.run(job, self.journal.request_of(job.id), report, cancel)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message

@@ -142,13 +142,13 @@ class OutputWriter:
             return final_audio
         raise DawgenError(ErrorCode.WRITE_FAILED, f"no free file name for {stem} in {folder}")
 
-    def sweep_temp(self, folders: Iterable[Path]) -> int:
-        """Remove temporary files left by a crash; returns how many."""
+    def sweep_temp(self, folders: Iterable[Path], job_id: str = "*") -> int:
+        """Remove temporary files a crash left in `folders` (of one job, or all); returns how many."""
         removed = 0
         for folder in folders:
             if not folder.is_dir():
                 continue
-            for path in folder.rglob(f".*{TMP_MARK}*.tmp"):
+            for path in folder.glob(f".*{TMP_MARK}{job_id}.tmp"):
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -5,6 +5,7 @@ import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from pythonosc.osc_message import OscMessage
@@ -178,3 +179,27 @@ def test_raw_key_value_over_tcp(daemon):
         assert ack.address == "/dawgen/ack" and ack.args[0] == "t1"
         paths = c.wait(str(ack.args[1]))
     assert Path(paths[0]).name == "dark-808_11.wav"
+
+
+def spectrum_fraction(x, rate, lo, hi):
+    mono = x.mean(axis=1)
+    power = np.abs(np.fft.rfft(mono)) ** 2
+    freqs = np.fft.rfftfreq(len(mono), 1 / rate)
+    return power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()
+
+
+def test_sounds_measured_on_the_written_files(daemon, client):
+    kick_a = client.generate({"prompt": "punchy kick", "seed": 21, "dir": "a"})[0]
+    kick_b = client.generate({"prompt": "punchy kick", "seed": 21, "dir": "b"})[0]
+    kick_c = client.generate({"prompt": "punchy kick", "seed": 22, "dir": "a"})[0]
+    hat = client.generate({"prompt": "closed hat", "seed": 21})[0]
+    a, rate = sf.read(kick_a, always_2d=True)
+    b, _ = sf.read(kick_b, always_2d=True)
+    c, _ = sf.read(kick_c, always_2d=True)
+    assert np.array_equal(a, b)  # same seed and params: identical samples
+    assert a.shape != c.shape or not np.array_equal(a, c)
+    assert spectrum_fraction(a, rate, 0, 150) > 0.5
+    quarter = len(a) // 4
+    assert np.sqrt(np.mean(a[-quarter:] ** 2)) < 0.1 * np.sqrt(np.mean(a[:quarter] ** 2))  # it decays
+    h, rate = sf.read(hat, always_2d=True)
+    assert spectrum_fraction(h, rate, 5000, rate / 2 + 1) > 0.5

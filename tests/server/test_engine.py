@@ -123,3 +123,13 @@ def test_running_job_cancel_in_a_model_process_writes_nothing(tmp_path):
     finally:
         eng.stop(5)
         eng.close()
+
+
+def test_queued_jobs_get_an_eta_that_grows_down_the_queue(tmp_path):
+    eng = make_engine(tmp_path, start=False)
+    eng._accepting = True
+    ids = [eng.submit(Request("generate", {"prompt": "drum loop", "bars": 8, "seed": i}, f"q{i}"))[0].id for i in range(3)]
+    etas = [eng.status(i)[0].progress.eta_seconds for i in ids]
+    assert 0 < etas[0] < etas[1] < etas[2]
+    assert [j.progress.eta_seconds for j in eng.queue()] == etas
+    eng.close()

@@ -96,8 +96,11 @@ def test_sweep_removes_only_temp_files(tmp_path):
     keep = tmp_path / "dawgen" / "d" / "kick_1.wav"
     tmp.write_bytes(b"partial")
     keep.write_bytes(b"whole")
-    assert w.sweep_temp([tmp_path / "dawgen"]) == 1
-    assert not tmp.exists() and keep.exists()
+    other = tmp_path / "dawgen" / "d" / ".snare_1.wav.dawgen-def.tmp"
+    other.write_bytes(b"another job's")
+    assert w.sweep_temp([tmp_path / "dawgen" / "d"], "abc") == 1
+    assert not tmp.exists() and keep.exists() and other.exists()
+    assert w.sweep_temp([tmp_path / "dawgen" / "d"]) == 1 and not other.exists()
 
 
 def test_nan_audio_is_refused(tmp_path):
