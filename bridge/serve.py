@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from server import __version__
 from server.config import Config
@@ -28,11 +28,13 @@ class Daemon:
         self.should_exit = threading.Event()
         self.engine: Engine | None = None
         self.osc: OscServer | None = None
+        self.front_doors: list[Any] = []  # besides OSC: objects with start() and stop()
 
     def startup(self, out: TextIO = sys.stdout) -> None:
         cfg = self.config
-        # Generation runs in worker threads of this process. A 1 ms switch interval (default 5 ms)
-        # lets a network thread take the GIL back quickly, so acks are not held up by a busy worker.
+        # Models run in their own processes, but the worker threads relaying their progress share
+        # this process with the network threads: a 1 ms switch interval (default 5 ms) lets a network
+        # thread take the GIL back quickly, so acks are not held up.
         sys.setswitchinterval(0.001)
         if not _is_loopback(cfg.server.host):
             log.warning("listening on %s: other machines on the network can send requests", cfg.server.host)
@@ -41,6 +43,9 @@ class Daemon:
         recovered = self.engine.start()
         self.osc = OscServer(self.engine, cfg.server.host, cfg.server.port, cfg.server.max_packet_bytes)
         self.osc.start()
+        for door in extra_front_doors(cfg, self.engine):
+            door.start()
+            self.front_doors.append(door)
         # Warm the default models after the port is open: the first pong must not wait for them.
         threading.Thread(target=self._preload, name="dawgen-preload", daemon=True).start()
         problems = self.engine.registry.problems()
@@ -69,6 +74,8 @@ class Daemon:
         drained = True
         if self.engine is not None:
             drained = self.engine.stop()  # the OSC port stays open meanwhile: done/error still go out
+        for door in reversed(self.front_doors):
+            door.stop()
         if self.osc is not None:
             self.osc.stop()
         if self.engine is not None and drained:
@@ -87,6 +94,13 @@ class Daemon:
         if self.should_exit.is_set():  # a second Ctrl-C: leave now, the journal keeps the rest
             raise SystemExit(130)
         self.should_exit.set()
+
+
+def extra_front_doors(config: Config, engine: Engine) -> list[Any]:
+    """Front doors besides OSC, each switched on by its own config section; each has start()/stop().
+    They only translate their input into engine.submit() and render engine events back."""
+    doors: list[Any] = []
+    return doors
 
 
 def run(config: Config) -> int:
