@@ -1,0 +1,103 @@
+"""The Reaper client (reaper_scripts/) against a real daemon, through the path it uses inside
+REAPER: the action script builds the request, ExecProcess starts `dawgen send --wait` in the
+background through /bin/sh, reaper.defer polls the spool files, InsertMedia places the file.
+Only REAPER itself is a fake (spec/fake_reaper.lua, driven by harness.lua under lua5.4)."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "reaper_scripts"
+HARNESS = Path(__file__).with_name("harness.lua")
+LUA = shutil.which("lua5.4")
+
+pytestmark = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed (`make test-deps` installs it)")
+
+
+def dawgen_executable(tmp_path: Path) -> Path:
+    """The `dawgen` a user points the Settings at: the virtualenv's, else a wrapper around this Python."""
+    exe = Path(sys.executable).with_name("dawgen")
+    if exe.exists():
+        return exe
+    wrapper = tmp_path / "dawgen"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m bridge "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def run_action(tmp_path: Path, action: str, **opts: str) -> dict[str, list[list[str]]]:
+    args = [LUA, str(HARNESS), str(SCRIPTS), action, f"dawgen={dawgen_executable(tmp_path)}",
+            f"resource={tmp_path / 'reaper-resource'}", *[f"{k}={v}" for k, v in opts.items()]]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    facts: dict[str, list[list[str]]] = {}
+    for line in proc.stdout.splitlines():
+        kind, *rest = line.split("\t")
+        facts.setdefault(kind, []).append(rest)
+    return facts
+
+
+def sent_params(argv: list[str]) -> dict[str, str]:
+    return dict(a.split("=", 1) for a in argv[3:] if "=" in a and not a.startswith("--"))
+
+
+def test_generate_gets_a_real_loop_into_the_project(daemon, tmp_path):
+    facts = run_action(tmp_path, "generate", port=str(daemon.port), project=str(daemon.project),
+                       prompt="drum loop", seed="7")
+    params = sent_params(facts["ARGV"][0])
+    assert params["bpm"] == "93" and params["bars"] == "2" and params["seconds"] == "5.16129"
+    assert params["sample_rate"] == "44100" and params["dir"] == "dawgen/reaper"
+    assert "BOX" not in facts, facts.get("BOX")
+    [(path, track, position, undo_depth)] = facts["INSERT"]
+    wav = Path(path)
+    assert wav.parent == daemon.project / "dawgen" / "reaper"
+    info = sf.info(str(wav))
+    assert info.samplerate == 44100
+    assert info.frames == round(2 * 4 * 60 / 93 * 44100)  # the loop fills the time selection exactly
+    assert (track, float(position), undo_depth) == ("Bass", 10.0, "1")
+    assert facts["UNDO"] == [["dawgen: Generate"]]
+    sidecar = json.loads(wav.with_suffix(".json").read_text())
+    assert json.dumps(sidecar).count("93") >= 1
+    # the spool is cleaned up after the result came back
+    assert list((tmp_path / "reaper-resource" / "Data" / "dawgen-jobs").iterdir()) == []
+
+
+def test_project_below_the_daemon_root_gets_its_own_subfolder(daemon, tmp_path):
+    song = daemon.project / "songs" / "tune"
+    song.mkdir(parents=True)
+    facts = run_action(tmp_path, "generate", port=str(daemon.port), project=str(song),
+                       daemon_root=str(daemon.project), subfolder="gen", prompt="kick", seed="1")
+    assert sent_params(facts["ARGV"][0])["dir"] == "songs/tune/gen"
+    [(path, *_)] = facts["INSERT"]
+    assert Path(path).parent == song / "gen" and Path(path).is_file()
+
+
+def test_vary_builds_its_request_and_shows_the_daemons_error(daemon, tmp_path):
+    source = tmp_path / "take.wav"
+    sf.write(str(source), [[0.0, 0.0]] * 48000 * 5, 48000)
+    facts = run_action(tmp_path, "vary", port=str(daemon.port), project=str(daemon.project), item_file=str(source))
+    argv = facts["ARGV"][0]
+    assert argv[1:3] == ["send", "vary"]
+    params = sent_params(argv)
+    assert (params["input"], params["start"], params["end"]) == (str(source), "0.5", "2.5")
+    [[message]] = facts["BOX"]
+    assert "Vary failed" in message and "unknown_verb" in message and "model for Vary" in message
+    assert "INSERT" not in facts
+
+
+def test_no_daemon_says_how_to_start_one(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    facts = run_action(tmp_path, "generate", port=str(port), project=str(tmp_path), prompt="kick", timeout="2")
+    [[message]] = facts["BOX"]
+    assert "No dawgen daemon answered" in message and f"127.0.0.1:{port}" in message
+    assert "INSERT" not in facts
