@@ -52,5 +52,34 @@ def render(tables: dict[str, Sequence[str]]) -> str:
     return "\n\n".join(f"### {addr}\n{HEADER}\n" + "\n".join(rows) for addr, rows in tables.items())
 
 
+def update(path: str) -> list[str]:
+    """Rewrite the parameter tables of an existing PROTOCOL.md in place (prose is kept).
+    Returns the addresses the code has but the document does not: those need a written section."""
+    tables = address_tables()
+    lines, out, current = open(path, encoding="utf-8").read().splitlines(), [], None
+    for line in lines:
+        if line.startswith("### /dawgen/"):
+            current = line[4:].strip()
+        elif line.startswith("#"):
+            current = None
+        if current in tables and line.startswith("| `"):
+            if tables[current] is not None:
+                out.extend(tables[current])
+                tables[current] = None  # type: ignore[assignment]
+            continue
+        out.append(line)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(out) + "\n")
+    documented = {l[4:].strip() for l in lines if l.startswith("### /dawgen/")}
+    return sorted(set(address_tables()) - documented)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(render(address_tables()))
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        missing = update(sys.argv[2])
+        if missing:
+            print("not documented yet (write a section for each):", ", ".join(missing))
+    else:
+        print(render(address_tables()))

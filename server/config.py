@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,59 @@ class OutputConfig:
 
 
 @dataclass
+class MidiConfig:
+    """[midi]: the MIDI front door (bridge/midi). Present in the file = switched on."""
+
+    # Port names: a pattern with * ? [ is matched whole (fnmatch), a plain word as a substring;
+    # both ignore case. "nanoPAD*" matches "nanoPAD2:nanoPAD2 MIDI 1 20:0".
+    inputs: list[str] = field(default_factory=list)
+    output: str = ""            # where pad LEDs are lit (feedback); "" = none (or the virtual port)
+    mapping: str = ""           # mapping TOML; relative to the config file; "" = <state_dir>/midi-mapping.toml
+    virtual: bool = False       # also open virtual in/out ports named `virtual_name` (ALSA, CoreMIDI, JACK)
+    virtual_name: str = "dawgen"
+    backend: str = ""           # mido backend, e.g. "mido.backends.rtmidi/UNIX_JACK"; "" = mido's default
+    rescan_seconds: float = 2.0  # look for controllers plugged in after start this often (0 = never)
+
+
+@dataclass
+class AudioConfig:
+    """[audio]: devices for `audition` and `capture` (bridge/audio_io), by name pattern as in [midi]."""
+
+    input: str = ""        # capture device; "" = the system default input
+    output: str = ""       # audition device; "" = the system default output
+    hostapi: str = ""      # e.g. "JACK", "ALSA", "Core Audio", "ASIO"; "" = any
+    sample_rate: int = 0   # capture rate; 0 = the device's default rate
+    channels: int = 2      # capture channels (fewer when the device has fewer)
+
+
+@dataclass
+class RecipeConfig:
+    """[hotfolder.recipes.NAME]: files dropped into <root>/dawgen/inbox/NAME/ become `verb` requests."""
+
+    verb: str
+    # "audio" / "midi": the dropped file's path goes into the request's `input` param;
+    # "prompts": a .txt of prompts (one request per line) or a .json object of params
+    takes: str = "audio"
+    params: dict[str, Any] = field(default_factory=dict)  # fixed params; a drop's sidecar .json overrides them
+    enabled: bool = True
+
+
+def default_recipes() -> dict[str, RecipeConfig]:
+    return {"stems": RecipeConfig("separate"), "vary": RecipeConfig("vary"), "continue": RecipeConfig("continue"),
+            "transcribe": RecipeConfig("transcribe"), "generate": RecipeConfig("generate", takes="prompts")}
+
+
+@dataclass
+class HotfolderConfig:
+    """[hotfolder]: the drop-folder front door (bridge/hotfolder)."""
+
+    enabled: bool = True
+    rescan_seconds: float = 5.0  # safety net beside file events (network drives send none)
+    settle_seconds: float = 2.0  # size and mtime must stay unchanged this long before a drop counts
+    recipes: dict[str, RecipeConfig] = field(default_factory=default_recipes)  # defaults + [hotfolder.recipes.*]
+
+
+@dataclass
 class ModelConfig:
     name: str
     backend: str
@@ -75,6 +129,9 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     models: dict[str, ModelConfig] = field(default_factory=dict)
+    midi: MidiConfig | None = None  # None: no [midi] section, no MIDI front door
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    hotfolder: HotfolderConfig = field(default_factory=HotfolderConfig)
     source: str = ""
 
     @property
@@ -86,7 +143,8 @@ class Config:
         return Path(self.server.state_dir).expanduser() if self.server.state_dir else default_state_dir()
 
 
-_SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig}
+_SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
+                              "hotfolder": HotfolderConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
@@ -158,6 +216,8 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         setattr(obj, key, str(coerced) if choices else coerced)
     if section == "server" and not 0 <= obj.port < 65536:  # 0 = any free port (tests, benchmarks)
         errors.append(f"server.port: {obj.port} is not a port number (0-65535)")
+    if section == "hotfolder":
+        _check_hotfolder(obj, values.get("recipes"), errors)
     return obj
 
 
@@ -211,6 +271,69 @@ def check_model_keys(model: ModelConfig, backend_keys: Mapping[str, type]) -> li
         elif not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
             errors.append(f"{where}: expected {allowed[key].__name__}, got {type(value).__name__}")
     return errors
+
+
+_RECIPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # it names a folder on every system
+_RECIPE_VERB = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)?$")  # generate, separate, midi/groove
+RECIPE_TAKES = ("audio", "midi", "prompts")
+RECIPE_RESERVED_PARAMS = ("dir", "input")  # set by the hot folder: the recipe's outbox and the dropped file
+
+
+def _check_hotfolder(obj: HotfolderConfig, raw_recipes: Any, errors: list[str]) -> None:
+    """Range checks, and [hotfolder.recipes.NAME] tables merged over the default recipes."""
+    if obj.rescan_seconds <= 0:
+        errors.append(f"hotfolder.rescan_seconds: {obj.rescan_seconds} must be > 0")
+    if obj.settle_seconds < 0:
+        errors.append(f"hotfolder.settle_seconds: {obj.settle_seconds} must be >= 0")
+    recipes = default_recipes()
+    if isinstance(raw_recipes, dict):
+        for name, entry in raw_recipes.items():
+            recipe = _parse_recipe(name, entry, recipes.get(name), errors)
+            if recipe is not None:
+                recipes[name] = recipe
+    obj.recipes = recipes
+
+
+def _parse_recipe(name: str, entry: Any, default: RecipeConfig | None, errors: list[str]) -> RecipeConfig | None:
+    where = f"hotfolder.recipes.{name}"
+    if not _RECIPE_NAME.match(name):
+        errors.append(f"{where}: a recipe name is a folder name: letters, digits, '_', '-', '.'")
+        return None
+    if not isinstance(entry, dict):
+        errors.append(f"{where}: must be a table such as {{ verb = \"generate\" }}")
+        return None
+    recipe = RecipeConfig(default.verb, default.takes, dict(default.params), default.enabled) if default \
+        else RecipeConfig(verb="")
+    types = {"verb": str, "takes": str, "params": dict, "enabled": bool}
+    for key, value in entry.items():
+        if key not in types:
+            errors.append(f"{where}.{key}: unknown key{_suggest(key, types)}")
+        elif not isinstance(value, types[key]):
+            errors.append(f"{where}.{key}: expected {types[key].__name__}, got {type(value).__name__} {value!r}")
+        elif key == "verb" and not _RECIPE_VERB.match(value):
+            errors.append(f"{where}.verb: {value!r} is not a verb (e.g. \"generate\", \"separate\", \"midi/groove\")")
+        elif key == "takes" and value not in RECIPE_TAKES:
+            errors.append(f"{where}.takes: {value!r} is not one of {', '.join(RECIPE_TAKES)}")
+        elif key == "params":
+            recipe.params.update(_recipe_params(f"{where}.params", value, errors))
+        else:
+            setattr(recipe, key, value)
+    if not recipe.verb:
+        errors.append(f"{where}.verb: required (the verb each drop becomes, e.g. \"generate\")")
+        return None
+    return recipe
+
+
+def _recipe_params(where: str, params: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    good = {}
+    for key, value in params.items():
+        if key in RECIPE_RESERVED_PARAMS:
+            errors.append(f"{where}.{key}: set by the hot folder (results go to the recipe's outbox)")
+        elif not isinstance(value, (str, int, float, bool)):
+            errors.append(f"{where}.{key}: expected a string, number or boolean, got {type(value).__name__}")
+        else:
+            good[key] = value
+    return good
 
 
 def _suggest(word: str, options: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .config import Config
 from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobState, Request
 from .journal import Journal
+from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, validate
 from .registry import Registry
@@ -38,7 +39,31 @@ def common_params(config: Config) -> list[ParamSpec]:
         ParamSpec("dir", "str", "", max_length=255,
                   doc="subfolder of the output root (no `..`, not absolute); default: `dawgen/YYYY-MM-DD`"),
         ParamSpec("priority", "int", 0, min=-100, max=100, doc="higher runs first; FIFO within a priority"),
+        # DAW-ready output (server/post): exact grid length, loops, loudness, metadata
+        ParamSpec("bpm", "float", None, min=20.0, max=400.0, doc="project tempo (quarter notes per minute)"),
+        ParamSpec("bars", "float", None, min=0.25, max=256.0,
+                  doc="with bpm: the file is exactly this many bars long (time-stretched when off tempo)"),
+        ParamSpec("time_signature", "str", "4/4", max_length=8, check=_check_signature,
+                  doc="meter of `bars`, e.g. 4/4, 3/4, 7/8"),
+        ParamSpec("key", "str", None, max_length=12, check=_check_key,
+                  doc="musical key, e.g. Am, C#, Bb (file name, acid/smpl root note)"),
+        ParamSpec("loop", "bool", None, doc="seamless loop (click-free seam); default: on for bar-length files"),
+        ParamSpec("loudness", "float", None, min=-40.0, max=-6.0,
+                  doc="target LUFS; default -14 for loops, peak-normalised one-shots"),
+        ParamSpec("true_peak", "float", -1.0, min=-12.0, max=0.0, doc="true-peak ceiling (dBTP); never exceeded"),
+        ParamSpec("preview", "bool", False, doc="also write a waveform + spectrogram PNG"),
+        ParamSpec("position", "float", None, min=0.0, max=86400.0,
+                  doc="timeline position in seconds, stored as the BWF time reference (Reaper places the file there)"),
     ]
+
+
+def _check_signature(text: str) -> None:
+    parse_time_signature(text)
+
+
+def _check_key(text: str) -> None:
+    if text:
+        parse_key(text)
 
 
 class Engine:

@@ -39,6 +39,7 @@ class ErrorCode:
     WRITE_FAILED = "write_failed"
     OUT_OF_MEMORY = "out_of_memory"
     SHUTTING_DOWN = "shutting_down"
+    DEVICE_UNAVAILABLE = "device_unavailable"  # an audio device (audition, capture) is missing or failed
     INTERNAL = "internal"
 
 

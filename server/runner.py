@@ -20,10 +20,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from . import __version__
 from .backends.base import RunContext
 from .config import Config
 from .jobs import DawgenError, ErrorCode, Job, JobCancelled, JobState
+from .output.provenance import build as build_provenance
 from .output.writer import OutputWriter
 from .registry import Registry
 
@@ -45,7 +45,7 @@ def execute_job(job: Job, request: dict[str, Any], registry: Registry, writer: O
         if backend is not None and not backend.loaded:
             progress(0.0, "loading")  # the first use of a model can take a while: say so
         backend = registry.backend(job.model)
-        provenance = _provenance(job, backend, request)
+        provenance = build_provenance(job, backend, request)
         ctx = RunContext(job.params, progress, cancel, device)
         outputs = backend.run(job.verb, ctx)
         ctx.check_cancel()  # a job cancelled during its last step writes nothing
@@ -71,19 +71,6 @@ def _fail(job: Job, state: JobState, code: str, message: str) -> None:
     job.state = state
     job.error_code, job.error_message = code, message
     job.progress.stage = state.value
-
-
-def _provenance(job: Job, backend: Any, request: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "dawgen": __version__,
-        "req_id": job.req_id,
-        "request": request,
-        "verb": job.verb,
-        "params": job.params,
-        "model": {"name": job.model, "backend": backend.name, "version": backend.version},
-        "backend": backend.name,
-        "timings": {"created": job.created, "started": job.started, "load_seconds": round(backend.load_seconds, 4)},
-    }
 
 
 class InlineRunner:

@@ -157,6 +157,11 @@ class Backend:
         except ValueError as exc:
             raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies this model's weights in provenance, e.g. {"weights_sha256": ...}.
+        Backends with weight files return their hash (server.output.provenance.file_sha256)."""
+        return {}
+
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         """Rough run time, for queue ETAs before any progress is seen."""
         return 1.0

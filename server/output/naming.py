@@ -41,11 +41,25 @@ def check_subdir(dir_param: str) -> list[str]:
     return parts
 
 
-def output_stem(prompt: str, verb: str, seed: int | None, extra: str = "") -> str:
-    """`<slug-of-prompt>_<seed>`; the seed keeps variations of one prompt sorted together."""
+def output_stem(prompt: str, verb: str, seed: int | None, suffix: str = "") -> str:
+    """`<slug-of-prompt>_<seed>[_<suffix>]`; the seed keeps variations of one prompt sorted together."""
     stem = slugify(prompt, fallback=verb)
-    if extra:
-        stem += f"_{extra}"
     if seed is not None:
         stem += f"_{seed}"
+    if suffix:
+        stem += f"_{suffix}"
     return stem
+
+
+def daw_suffix(bpm: float | None, key: str | None, bars: float | None) -> str:
+    """`120bpm_Am_4bars` for what is known: Ableton reads a loop's tempo from its name and length."""
+    from ..music import parse_key
+
+    parts = []
+    if bpm:
+        parts.append(f"{bpm:g}bpm")
+    if key:
+        parts.append(parse_key(key).name)
+    if bars:
+        parts.append(f"{bars:g}bar" + ("" if bars == 1 else "s"))
+    return "_".join(parts)

@@ -7,7 +7,6 @@ own sidecar and reuses the name, so a job never leaves two copies of one output.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -15,17 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import soundfile as sf
-
 from ..backends.base import Audio, Midi, Output
 from ..jobs import DawgenError, ErrorCode, Job
-from ..post import dither_tpdf, prepare
-from . import wav
-from .naming import check_subdir, output_stem
+from ..post import dither_tpdf
+from ..post.pipeline import prepare
+from .encode import encode, file_facts
+from .naming import check_subdir, daw_suffix, output_stem
+from .preview import render_png
 
 TMP_MARK = ".dawgen-"
-_SUBTYPES = {("wav", "16"): "PCM_16", ("wav", "24"): "PCM_24", ("wav", "32f"): "FLOAT",
-             ("flac", "16"): "PCM_16", ("flac", "24"): "PCM_24"}
 
 
 class OutputWriter:
@@ -78,37 +75,37 @@ class OutputWriter:
 
     def _write_one(self, folder: Path, job: Job, index: int, output: Output, provenance: Mapping[str, Any]) -> Path:
         params = job.params
-        fmt = "mid" if isinstance(output, Midi) else str(params.get("format", "wav"))
-        data = self._encode(output, params, fmt)
         seed = output.seed if output.seed is not None else params.get("seed")
-        stem = output_stem(str(params.get("prompt", "")), job.verb, seed, str(output.meta.get("name_extra", "")))
         sidecar = dict(provenance)
-        sidecar.update(job_id=job.id, index=index, seed=seed, meta=output.meta,
-                       written_at=time.time(), file_format=fmt)
-        if isinstance(output, Audio):
-            sidecar["audio"] = {"sample_rate": int(params.get("sample_rate", output.sample_rate)),
-                                "channels": output.channels, "bit_depth": params.get("bit_depth")}
+        sidecar.update(job_id=job.id, index=index, seed=seed, meta=output.meta, written_at=time.time())
+        preview = None
+        if isinstance(output, Midi):
+            fmt, data, grid = "mid", output.data, None
+        else:
+            fmt, bit_depth = str(params.get("format", "wav")), str(params.get("bit_depth", "24"))
+            audio, post = prepare(output, params)
+            grid = post.get("grid")
+            sidecar.update(post=post, audio={"sample_rate": audio.sample_rate, "channels": audio.channels,
+                                             "frames": audio.frames, "bit_depth": bit_depth})
+            facts = file_facts(audio.samples, audio.sample_rate, params, post, {**output.meta, "seed": seed},
+                               job.id, job.created)
+            samples = dither_tpdf(audio.samples, bit_depth, seed=int(seed or 0))
+            data = encode(samples, audio.sample_rate, fmt, bit_depth, facts, sidecar)
+            if params.get("preview"):
+                preview = render_png(audio.samples, audio.sample_rate)
+        sidecar["file_format"] = fmt
+        stem = output_stem(str(params.get("prompt", "")), job.verb, seed,
+                           daw_suffix(grid.get("bpm") if grid else None, params.get("key"),
+                                      grid.get("bars") if grid else None))
         tmp_audio = self._tmp_write(folder, f"{stem}.{fmt}", job.id, data)
         try:
-            return self._place(folder, stem, fmt, job.id, index, tmp_audio, sidecar)
+            final = self._place(folder, stem, fmt, job.id, index, tmp_audio, sidecar)
         finally:
             tmp_audio.unlink(missing_ok=True)
-
-    def _encode(self, output: Output, params: Mapping[str, Any], fmt: str) -> bytes:
-        if isinstance(output, Midi):
-            return output.data
-        rate = int(params.get("sample_rate", output.sample_rate))
-        bit_depth = str(params.get("bit_depth", "24"))
-        subtype = _SUBTYPES.get((fmt, bit_depth))
-        if subtype is None:
-            raise DawgenError(ErrorCode.BAD_REQUEST, f"{fmt} cannot store bit_depth {bit_depth}")
-        audio = prepare(output, rate)
-        samples = dither_tpdf(audio.samples, bit_depth, seed=int(output.seed or 0))
-        if fmt == "wav":
-            return wav.encode(samples, rate, bit_depth)
-        buf = io.BytesIO()
-        sf.write(buf, samples, rate, subtype=subtype, format=fmt.upper())
-        return buf.getvalue()
+        if preview is not None:
+            png = final.with_suffix(".png")
+            os.replace(self._tmp_write(folder, png.name, job.id, preview), png)
+        return final
 
     def _tmp_write(self, folder: Path, final_name: str, job_id: str, data: bytes) -> Path:
         tmp = folder / f".{final_name}{TMP_MARK}{job_id}.tmp"

@@ -20,7 +20,7 @@ def test_send_wait_prints_paths_and_progress(daemon):
     r = dawgen("send", "generate", "prompt=lofi drum loop", "bars=1", "count=2", "seed=7", "--wait", "--port", str(daemon.port))
     assert r.returncode == 0, r.stderr
     paths = r.stdout.split()
-    assert [Path(p).name for p in paths] == ["lofi-drum-loop_7.wav", "lofi-drum-loop_8.wav"]
+    assert [Path(p).name for p in paths] == ["lofi-drum-loop_7_120bpm_1bar.wav", "lofi-drum-loop_8_120bpm_1bar.wav"]
     assert all(sf.info(p).frames == round(4 * 60 / 120 * 48000) for p in paths)
     assert "queued job" in r.stderr and "%" in r.stderr
 
@@ -69,7 +69,7 @@ def test_sigterm_drains_running_job_and_keeps_the_queue(daemon_factory):
     d = daemon_factory().start()
     from bridge.client import Client
     with Client("127.0.0.1", d.port) as c:
-        running = str(c.call("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 8, "seed": 1}).args[1])
+        running = str(c.call("generate", {"prompt": "drum loop", "bars": 8, "bpm": 60, "count": 8, "seed": 1}).args[1])
         queued = [str(c.call("generate", {"prompt": "kick", "seed": i}).args[1]) for i in range(3)]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

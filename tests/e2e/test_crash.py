@@ -18,7 +18,7 @@ def test_kill_9_then_restart_completes_every_acked_job_once(daemon_factory):
     acked: dict[str, int] = {}  # job id -> expected number of files
     with Client("127.0.0.1", d.port) as c:
         # a long job first (it will be running at the kill), then a queue behind it
-        long = c.call("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 12, "seed": 1})
+        long = c.call("generate", {"prompt": "drum loop", "bars": 8, "bpm": 60, "count": 12, "seed": 1})
         acked[str(long.args[1])] = 12
         for i in range(6):
             ack = c.call("generate", {"prompt": "kick", "seed": 100 + 10 * i, "count": 2})

@@ -39,7 +39,8 @@ def test_generate_writes_a_readable_file_with_a_complete_sidecar(daemon, client)
     side = json.loads(path.with_suffix(".json").read_text())
     assert side["request"] == {"verb": "generate", "params": {"prompt": "punchy kick", "seconds": 0.5, "seed": 42}}
     assert side["seed"] == 42 and side["params"]["seed"] == 42
-    assert side["model"] == {"name": "synth", "backend": "synth", "version": "1"}
+    assert {k: side["model"][k] for k in ("name", "backend", "version")} == {"name": "synth", "backend": "synth", "version": "1"}
+    assert "weights" in side["model"]  # the synth has none, and says so
     assert side["backend"] == "synth" and side["dawgen"]
     assert side["timings"]["generate_seconds"] >= 0 and side["timings"]["started"] >= side["timings"]["created"]
     assert side["audio"]["sample_rate"] == 48000

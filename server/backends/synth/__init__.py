@@ -13,7 +13,7 @@ from ...params import ParamSpec
 SEED_MAX = 2**31 - 1
 MAX_SECONDS = 180.0  # as render.MAX_SECONDS; repeated so submit-time checks need no scipy import
 # Sidecar-worthy meta; per-hit lists of long loops would bloat every sidecar.
-_META_KEYS = ("kind", "traits", "matched", "note", "bpm", "bars", "style", "swing", "seconds", "synthesis")
+_META_KEYS = ("kind", "traits", "matched", "note", "bpm", "bars", "style", "swing", "seconds", "synthesis", "seamless")
 
 
 def _check_note(value: str) -> None:
@@ -31,13 +31,22 @@ GENERATE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical audio; default: random"),
     ParamSpec("count", "int", 1, min=1, max=64, doc="variations with consecutive seeds, one file each"),
     ParamSpec("bpm", "float", 120.0, min=40.0, max=300.0, doc="tempo of loops (and risers)"),
-    ParamSpec("bars", "float", None, min=0.25, max=64.0, doc="loop length in 4/4 bars; default 2 for loops"),
+    ParamSpec("bars", "float", None, min=0.25, max=64.0,
+              doc="length in bars of time_signature at bpm (loops default to 2); the file is exactly this long"),
     ParamSpec("note", "str", None, max_length=8, check=_check_note,
               doc="pitch of tonal sounds: MIDI number (36) or name (C2, F#1); C4 = 60"),
     ParamSpec("tone", "float", None, min=0.0, max=1.0, doc="brightness 0..1; default from the prompt"),
     ParamSpec("decay", "float", 1.0, min=0.1, max=4.0, doc="multiplies decay times"),
     ParamSpec("swing", "float", 0.0, min=0.0, max=0.75, doc="delay of off-beat 16ths in loops"),
 )
+
+
+def _beats_per_bar(params: Mapping[str, Any]) -> float:
+    """Quarter-note beats in a bar of the request's meter (7/8 → 3.5)."""
+    from ...music import parse_time_signature
+
+    numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
+    return numerator * 4 / denominator
 
 
 class SynthBackend(Backend):
@@ -52,11 +61,14 @@ class SynthBackend(Backend):
         self._render = render.render
         self._parse_note = render.parse_note
 
+    def fingerprint(self) -> dict[str, Any]:
+        return {"weights": None, "note": "DSP synthesis: no weights; output depends on the synth version"}
+
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         from .words import parse  # light: no numpy/scipy
 
         if parse(str(params.get("prompt", ""))).kind == "loop" and params.get("bars") is not None:
-            seconds = float(params["bars"]) * 4 * 60 / float(params.get("bpm", 120.0))
+            seconds = float(params["bars"]) * _beats_per_bar(params) * 60 / float(params.get("bpm", 120.0))
             if seconds > MAX_SECONDS:
                 raise ValueError(f"a loop of {params['bars']:g} bars at {params.get('bpm', 120.0):g} bpm lasts "
                                  f"{seconds:.0f} s; the synth makes loops up to {MAX_SECONDS:.0f} s")
@@ -83,6 +95,7 @@ class SynthBackend(Backend):
                 str(p.get("prompt", "kick")), seed=seed + i, sample_rate=rate, seconds=p.get("seconds"),
                 bpm=float(p.get("bpm", 120.0)), bars=p.get("bars"), note=note, tone=p.get("tone"),
                 decay=float(p.get("decay", 1.0)), swing=float(p.get("swing", 0.0)), progress=step,
+                beats_per_bar=_beats_per_bar(p),
             )
             meta = {k: rendered.meta[k] for k in _META_KEYS if k in rendered.meta}
             outputs.append(Audio(rendered.samples, rate, seed=seed + i, meta=meta))

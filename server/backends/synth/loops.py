@@ -92,8 +92,14 @@ class LoopResult:
     bpm: float
 
 
-def loop_frames(bars: float, bpm: float, sr: int) -> int:
-    return int(round(bars * 4 * 60 / bpm * sr))
+def loop_frames(bars: float, bpm: float, sr: int, beats_per_bar: float = 4.0) -> int:
+    """Exact loop length; tempo counts quarter notes (a 7/8 bar is 3.5 beats), as in DAWs."""
+    return int(round(bars * beats_per_bar * 60 / bpm * sr))
+
+
+def _fit(pattern: str, steps: int) -> str:
+    """A 16-step bar pattern cut (3/4, 7/8) or extended by repeating its start (5/4) to `steps`."""
+    return (pattern * (steps // len(pattern) + 1))[:steps]
 
 
 def step_frame(step: float, bpm: float, sr: int, swing: float = 0.0) -> int:
@@ -104,7 +110,7 @@ def step_frame(step: float, bpm: float, sr: int, swing: float = 0.0) -> int:
     return int(round(pos))
 
 
-def make_pattern(style: Style, bars: float, rng: np.random.Generator) -> list[Hit]:
+def make_pattern(style: Style, bars: float, rng: np.random.Generator, steps_per_bar: int = STEPS_PER_BAR) -> list[Hit]:
     """Hits for the whole loop: a main variant per voice, a varied kick on some bars, fills, ghosts, rolls."""
     n_bars = max(1, math.ceil(bars - 1e-9))
     main = {v: int(rng.integers(len(variants))) for v, variants in style.voices.items()}
@@ -115,21 +121,21 @@ def make_pattern(style: Style, bars: float, rng: np.random.Generator) -> list[Hi
             chosen["kick"] = int(rng.integers(len(style.voices["kick"])))  # call and response
         bar_hits: dict[str, dict[float, float]] = {}
         for voice, variants in style.voices.items():
-            pattern = variants[chosen[voice]]
+            pattern = _fit(variants[chosen[voice]], steps_per_bar)
             phrase_end = n_bars > 1 and (bar % 4 == 3 or bar == n_bars - 1)
             if voice == "snare" and style.fills and phrase_end and rng.random() < 0.6:
-                pattern = style.fills[int(rng.integers(len(style.fills)))]
+                pattern = _fit(style.fills[int(rng.integers(len(style.fills)))], steps_per_bar)
             spread = 0.12 if voice in ("hat_closed", "hat_open", "perc") else 0.05
             bar_hits[voice] = {float(s): float(np.clip(_VEL[c] * (1 + rng.normal(0, spread)), 0.1, 1.0))
                                for s, c in enumerate(pattern) if c != "."}
         if style.ghost:
             snares = bar_hits.setdefault("snare", {})
-            for s in range(1, 16, 2):
+            for s in range(1, steps_per_bar, 2):
                 if rng.random() < style.ghost and s not in snares and s - 1 not in snares:
                     snares[float(s)] = float(rng.uniform(0.15, 0.3))
         hats = bar_hits.get("hat_closed", {})
         if style.rolls and rng.random() < 0.6:
-            start = float(rng.choice([6, 10, 12, 14]))
+            start = float(rng.choice([s for s in (6, 10, 12, 14) if s + 2 <= steps_per_bar] or [steps_per_bar - 2]))
             for s in (start, start + 1):
                 hats.pop(s, None)
             for k in range(4):  # four 32nds over two 16ths, getting louder
@@ -137,8 +143,8 @@ def make_pattern(style: Style, bars: float, rng: np.random.Generator) -> list[Hi
         for s in bar_hits.get("hat_open", {}):
             hats.pop(s, None)  # open and closed hat on one step: the open one wins
         for voice, steps in bar_hits.items():
-            hits += [Hit(bar * STEPS_PER_BAR + s, voice, v) for s, v in sorted(steps.items())]
-    limit = bars * STEPS_PER_BAR
+            hits += [Hit(bar * steps_per_bar + s, voice, v) for s, v in sorted(steps.items())]
+    limit = bars * steps_per_bar
     return sorted((h for h in hits if h.step < limit - 1e-9), key=lambda h: (h.step, h.voice))
 
 
@@ -154,7 +160,7 @@ def _add_wrapped(buf: np.ndarray, x: np.ndarray, pos: int) -> None:
 def render_loop(sr: int, rng: np.random.Generator, traits: Mapping[str, float], style_name: str | None, *,
                 bpm: float, bars: float, swing: float = 0.0, tone: float | None = None, decay: float = 1.0,
                 kick_note: int | None = None, progress: Callable[[float], None] | None = None,
-                only: Sequence[str] | None = None) -> LoopResult:
+                only: Sequence[str] | None = None, beats_per_bar: float = 4.0) -> LoopResult:
     """Render a loop. `kick_note` tunes the kick (e.g. a trap 808 to the song's key). `only` keeps just
     some voices (e.g. ("kick",) for measuring timing); it changes neither the pattern nor the random
     draws, so the kept voices are exactly those of the full loop."""
@@ -162,8 +168,9 @@ def render_loop(sr: int, rng: np.random.Generator, traits: Mapping[str, float], 
     name = style_name if style_name in STYLES else "basic"
     style = STYLES[name]
     swing = swing if swing > 0 else style.swing
-    n = loop_frames(bars, bpm, sr)
-    hits = make_pattern(style, bars, rng)
+    n = loop_frames(bars, bpm, sr, beats_per_bar)
+    steps_per_bar = max(2, int(round(beats_per_bar * 4)))  # 16ths per bar
+    hits = make_pattern(style, bars, rng, steps_per_bar)
 
     # One sample per voice (two for closed hats, alternated, so 16ths don't sound machine-gunned).
     voice_traits = {k: v for k, v in traits.items() if k != "lofi"}  # lofi is applied to the mix
@@ -199,7 +206,7 @@ def render_loop(sr: int, rng: np.random.Generator, traits: Mapping[str, float], 
     taken = dict.fromkeys(samples, 0)
     for bar in range(n_bars):
         for i, h in enumerate(placed):
-            if not (bar * STEPS_PER_BAR <= h.step < (bar + 1) * STEPS_PER_BAR) or positions[i] >= n or ring[i] == 0:
+            if not (bar * steps_per_bar <= h.step < (bar + 1) * steps_per_bar) or positions[i] >= n or ring[i] == 0:
                 continue
             takes = samples[h.voice]
             x = takes[taken[h.voice] % len(takes)] * h.vel

@@ -40,7 +40,7 @@ def _check_range(name: str, value: float, lo: float, hi: float) -> float:
 def render(prompt: str, *, seed: int, sample_rate: int = 48000, seconds: float | None = None,
            bpm: float = 120.0, bars: float | None = None, note: int | None = None,
            tone: float | None = None, decay: float = 1.0, swing: float = 0.0,
-           progress: Callable[[float], None] | None = None) -> Rendered:
+           progress: Callable[[float], None] | None = None, beats_per_bar: float = 4.0) -> Rendered:
     """Synthesise what `prompt` names. Same arguments and seed -> bit-identical samples.
 
     `progress(fraction)` is called with increasing fractions; whatever it raises (the engine's
@@ -74,15 +74,15 @@ def render(prompt: str, *, seed: int, sample_rate: int = 48000, seconds: float |
     if parsed.kind == "loop":
         if bars is None:
             # Only seconds given: the nearest whole number of beats (at least one), as bars of 4/4.
-            bars = 2.0 if seconds is None else max(1, round(seconds * bpm / 60)) / 4
-        if bars * 4 * 60 / bpm > MAX_SECONDS:
+            bars = 2.0 if seconds is None else max(1, round(seconds * bpm / 60)) / beats_per_bar
+        if bars * beats_per_bar * 60 / bpm > MAX_SECONDS:
             raise ValueError(f"{bars:g} bars at {bpm:g} bpm is longer than {MAX_SECONDS:g} s")
         note = note if note is not None else parsed.note  # tunes the loop's kick when given
         result = loops.render_loop(sr, rng, parsed.traits, parsed.style, bpm=bpm, bars=bars, swing=swing,
                                    tone=tone, decay=decay, kick_note=note,
-                                   progress=lambda f: report(0.05 + 0.9 * f))
+                                   progress=lambda f: report(0.05 + 0.9 * f), beats_per_bar=beats_per_bar)
         audio = result.samples
-        meta.update(note=note, bpm=bpm, bars=bars, style=result.style, swing=result.swing,
+        meta.update(note=note, bpm=bpm, bars=bars, style=result.style, swing=result.swing, seamless=True,
                     hits=[[int(h.step) if float(h.step).is_integer() else h.step, h.voice] for h in result.hits])
     else:
         if parsed.kind in voices.PITCHED:

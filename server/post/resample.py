@@ -1,0 +1,40 @@
+"""Sample-rate conversion with soxr (the SoX resampler library) at its very-high-quality setting.
+
+A model that renders at 44.1 or 32 kHz must land in the project's rate without audible
+aliasing or a level change. soxr's VHQ filter keeps the passband flat to well within 0.01 dB and
+attenuates everything over the new Nyquist by far more than 100 dB, at a cost of milliseconds per
+second of audio. The output length is exact, so a grid-fitted loop stays on the grid.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._frames import as_frames, check_rate
+
+__all__ = ["resample"]
+
+_QUALITY = "VHQ"
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """float32 (frames, channels) at `to_rate`, exactly round(frames * to_rate / from_rate) frames.
+
+    Same rate returns a float32 copy. soxr aligns its output with the input (its filter delay is
+    compensated) and its length can differ from the exact ratio by a frame, so the end is trimmed
+    or padded with zeros to the exact count.
+    """
+    x = as_frames(samples)
+    src, dst = check_rate(from_rate, "from_rate"), check_rate(to_rate, "to_rate")
+    want = int(round(x.shape[0] * dst / src))
+    if src == dst:
+        return x.copy()
+    import soxr  # native module; only loaded when a conversion is needed
+
+    # soxr's float64 path keeps the VHQ filter's precision; the result goes back to float32.
+    out = soxr.resample(np.ascontiguousarray(x, dtype=np.float64), src, dst, quality=_QUALITY)
+    out = np.asarray(out, dtype=np.float32).reshape(-1, x.shape[1])
+    if out.shape[0] > want:
+        out = out[:want]
+    elif out.shape[0] < want:
+        out = np.pad(out, ((0, want - out.shape[0]), (0, 0)))
+    return np.ascontiguousarray(out)
