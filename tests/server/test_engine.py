@@ -28,6 +28,15 @@ def wait_final(eng, job_id, timeout=30):
     raise AssertionError("job did not finish")
 
 
+def start_slow_job(eng):
+    """A long job, returned once it is generating (a cancel or a kill then lands mid-job)."""
+    slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
+    deadline = time.monotonic() + 30
+    while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return slow
+
+
 @pytest.mark.parametrize("isolation", ["thread", "process"])
 def test_submit_runs_to_done_with_ordered_events(tmp_path, isolation):
     eng = make_engine(tmp_path, isolation)
@@ -95,10 +104,7 @@ def test_recovery_requeues_and_gives_up_on_a_job_that_keeps_crashing(tmp_path):
 def test_a_killed_model_process_fails_its_job_and_is_restarted(tmp_path):
     eng = make_engine(tmp_path, "process")
     try:
-        slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
-        deadline = time.monotonic() + 30
-        while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        slow = start_slow_job(eng)
         eng._workers[0].runner._proc.kill()
         failed = wait_final(eng, slow.id)
         assert failed.state is JobState.FAILED and failed.error_code == "backend_failed"
@@ -113,10 +119,7 @@ def test_a_killed_model_process_fails_its_job_and_is_restarted(tmp_path):
 def test_running_job_cancel_in_a_model_process_writes_nothing(tmp_path):
     eng = make_engine(tmp_path, "process")
     try:
-        slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
-        deadline = time.monotonic() + 30
-        while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        slow = start_slow_job(eng)
         eng.cancel(slow.id)
         assert wait_final(eng, slow.id).state is JobState.CANCELLED
         assert not [p for p in (tmp_path / "p").rglob("*") if p.is_file()]
