@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import osc_latency
+import post
 import startup
 import writer
 
 if __name__ == "__main__":
-    for module in (startup, osc_latency, writer):
+    for module in (startup, osc_latency, writer, post):
         module.main()
         print()

@@ -1,0 +1,201 @@
+// The Live side: reading the Set (tempo, meter, selection) and putting results where the producer works.
+//
+// Only calls of the Live Object Model are used, through Max's LiveAPI: live_set tempo and
+// signature_numerator/denominator, the view's detail_clip (file_path), highlighted_clip_slot and
+// selected_track, ClipSlot.create_audio_clip (Live >= 12.0.5), Track.create_audio_clip (same),
+// Track.create_midi_clip (Live >= 12.1.10), ClipSlot.create_clip + Clip.add_new_notes (Live >= 11).
+// Where the running Live lacks a call, the result is reported by path instead (see DG.Live.features).
+(function (DG) {
+    // LiveAPI.get returns a list of atoms; names and paths may come back quoted.
+    function atoms(value) {
+        if (value === undefined || value === null) {
+            return [];
+        }
+        return typeof value === "object" && value.length !== undefined ? value : [value];
+    }
+
+    function num(value) {
+        return Number(atoms(value)[0]);
+    }
+
+    function text(value) {
+        return atoms(value).join(" ").replace(/^"(.*)"$/, "$1");
+    }
+
+    function Live(make) {
+        this.make = make; // make(path) -> LiveAPI
+        this.version = this.readVersion();
+        this.features = {
+            sessionAudio: this.atLeast(12, 0, 5),
+            arrangementAudio: this.atLeast(12, 0, 5),
+            arrangementMidi: this.atLeast(12, 1, 10),
+            notes: this.atLeast(11, 0, 0)
+        };
+    }
+    DG.Live = Live;
+
+    Live.prototype.readVersion = function () {
+        var app = this.make("live_app");
+        var v = [num(app.call("get_major_version")), num(app.call("get_minor_version")),
+            num(app.call("get_bugfix_version"))];
+        return {parts: v, text: v.join(".")};
+    };
+
+    Live.prototype.atLeast = function (major, minor, bugfix) {
+        var v = this.version.parts, want = [major, minor, bugfix];
+        for (var i = 0; i < 3; i++) {
+            if (v[i] !== want[i]) {
+                return v[i] > want[i];
+            }
+        }
+        return true;
+    };
+
+    Live.prototype.song = function () {
+        var set = this.make("live_set");
+        return {
+            tempo: num(set.get("tempo")),
+            sigNum: num(set.get("signature_numerator")),
+            sigDen: num(set.get("signature_denominator")),
+            songTime: num(set.get("current_song_time"))
+        };
+    };
+
+    Live.prototype.focusedView = function () {
+        return text(this.make("live_app view").get("focused_document_view"));
+    };
+
+    function exists(api) {
+        return Number(api.id) !== 0;
+    }
+
+    // The clip shown in Clip View: {audio, path, name, track, slot | arrangement, start, end}.
+    Live.prototype.selectedClip = function () {
+        var clip = this.make("live_set view detail_clip");
+        if (!exists(clip)) {
+            return null;
+        }
+        var where = String(clip.unquotedpath);
+        var out = {audio: num(clip.get("is_audio_clip")) === 1, name: text(clip.get("name"))};
+        out.path = out.audio ? text(clip.get("file_path")) : "";
+        var session = /tracks (\d+) clip_slots (\d+)/.exec(where);
+        var arrangement = /tracks (\d+) arrangement_clips (\d+)/.exec(where);
+        if (session) {
+            out.track = Number(session[1]);
+            out.slot = Number(session[2]);
+        } else if (arrangement) {
+            out.track = Number(arrangement[1]);
+            out.arrangement = true;
+            out.start = num(clip.get("start_time"));
+            out.end = num(clip.get("end_time"));
+        }
+        return out;
+    };
+
+    Live.prototype.highlightedSlot = function () {
+        var slot = this.make("live_set view highlighted_clip_slot");
+        var m = exists(slot) && /tracks (\d+) clip_slots (\d+)/.exec(String(slot.unquotedpath));
+        return m ? {track: Number(m[1]), slot: Number(m[2])} : null;
+    };
+
+    Live.prototype.selectedTrack = function () {
+        var track = this.make("live_set view selected_track");
+        var m = exists(track) && /^live_set tracks (\d+)$/.exec(String(track.unquotedpath));
+        return m ? Number(m[1]) : -1; // return tracks and the master hold no clips
+    };
+
+    Live.prototype.trackKind = function (index) {
+        var track = this.make("live_set tracks " + index);
+        if (!exists(track) || num(track.get("is_foldable")) === 1) {
+            return "group";
+        }
+        return num(track.get("has_midi_input")) === 1 ? "midi" : "audio";
+    };
+
+    // Where results of this request will go, decided when Generate is pressed so that clicking
+    // elsewhere while the daemon works does not move them. Returns a target or {error}.
+    Live.prototype.target = function (mode, place, clip, song) {
+        var where = place === "auto" ? (this.focusedView() === "Arranger" ? "arrangement" : "session") : place;
+        var t = {where: where, result: mode.result, beatsPerBar: DG.beatsPerBar(song.sigNum, song.sigDen)};
+        if (where === "off") {
+            return t;
+        }
+        var slot = this.highlightedSlot(), selected = this.selectedTrack();
+        var inSession = clip && !clip.arrangement && clip.track !== undefined;
+        var inArrangement = clip && clip.arrangement;
+        if (mode.result === "stems" || (mode.key === "vary" && where === "arrangement")) {
+            t.newTracks = true;
+            t.track = clip ? clip.track : selected;
+            t.slot = inSession ? clip.slot : (slot ? slot.slot : 0);
+            t.position = inArrangement ? clip.start : song.songTime;
+            t.namePrefix = mode.key === "vary" ? (clip && clip.name ? clip.name : "dawgen") + " vary" : "";
+            return t;
+        }
+        if (where === "arrangement" && mode.result === "midi" && !this.features.arrangementMidi) {
+            where = t.where = "session"; // Live < 12.1.10 has no Track.create_midi_clip
+            t.note = "MIDI goes to Session view on Live " + this.version.text;
+        }
+        if (where === "session") {
+            var base = (mode.key === "continue" || mode.key === "vary") && inSession ?
+                {track: clip.track, slot: clip.slot + 1} : slot;
+            if (!base) {
+                return {error: "Select a clip slot in Session view (or set Place to arrangement or off)."};
+            }
+            t.track = base.track;
+            t.slot = base.slot;
+        } else {
+            t.track = mode.key === "continue" && inArrangement ? clip.track : selected;
+            t.position = mode.key === "continue" && inArrangement ? clip.end : song.songTime;
+            if (t.track < 0) {
+                return {error: "Select a track in Arrangement view (or set Place to session or off)."};
+            }
+        }
+        var kind = this.trackKind(t.track), want = mode.result === "midi" ? "midi" : "audio";
+        if (kind !== want) {
+            return {error: "Results of " + mode.label + " need a slot on " + (want === "midi" ? "a MIDI" : "an audio") +
+                " track; track " + (t.track + 1) + " is " + (kind === "group" ? "a group" : "a " + kind) + " track."};
+        }
+        return t;
+    };
+
+    // n empty clip slots on a track, from `from` downwards; scenes are added when the track runs out.
+    Live.prototype.emptySlots = function (track, from, n) {
+        var trackApi = this.make("live_set tracks " + track);
+        var count = trackApi.getcount("clip_slots"), found = [];
+        for (var i = Math.max(0, from); i < count && found.length < n; i++) {
+            if (num(this.make("live_set tracks " + track + " clip_slots " + i).get("has_clip")) === 0) {
+                found.push(i);
+            }
+        }
+        var song = this.make("live_set");
+        while (found.length < n) {
+            song.call("create_scene", -1);
+            found.push(count++);
+        }
+        return found;
+    };
+
+    // The arrangement clip that starts at `position` on a track (the one just created).
+    Live.prototype.arrangementClipAt = function (track, position) {
+        var trackApi = this.make("live_set tracks " + track);
+        var count = trackApi.getcount("arrangement_clips");
+        for (var i = 0; i < count; i++) {
+            var clip = this.make("live_set tracks " + track + " arrangement_clips " + i);
+            if (Math.abs(num(clip.get("start_time")) - position) < 1e-6) {
+                return clip;
+            }
+        }
+        return null;
+    };
+
+    Live.prototype.newAudioTrack = function (index, name) {
+        this.make("live_set").call("create_audio_track", index);
+        if (name) {
+            this.make("live_set tracks " + index).set("name", name);
+        }
+        return index;
+    };
+
+    DG.Live.text = text;
+    DG.Live.num = num;
+})(DG);

@@ -1,0 +1,142 @@
+// Max entry points. Every top-level function here is a message the patcher sends to [js dawgen.js];
+// helpers are marked `.local = 1` so Max does not expose them.
+//
+// Outlets: 0 -> [udpsend] (OSC requests; "host"/"port" settings), 1 -> [udpreceive] ("port"),
+//          2 -> [route ...] -> the controls (status, progress, menus, stored settings).
+// Inlet: controls (through [prepend NAME]), [live.thisdevice] ("init"), [udpreceive] (replies).
+autowatch = 0;
+inlets = 1;
+outlets = 3;
+
+var device = null;
+
+DG.maxIO = function () {
+    return {
+        send: function (list) {
+            outlet(0, list);
+        },
+        listen: function (port) {
+            outlet(1, "port", port);
+        },
+        ui: function (list) {
+            outlet(2, list);
+        },
+        later: function (fn, ms) {
+            var task = new Task(fn, this);
+            task.schedule(ms);
+            return {cancel: function () { task.cancel(); }};
+        },
+        post: function (text) {
+            post(text + "\n");
+        },
+        make: function (path) {
+            return new LiveAPI(path);
+        },
+        observe: function (path, property, fn) {
+            var api = new LiveAPI(function (args) {
+                if (args && args[0] === property) {
+                    fn(args[1]);
+                }
+            }, path);
+            api.property = property;
+            return api; // kept by the caller: an observer that is garbage-collected stops observing
+        },
+        readBytes: function (path) {
+            var file = new File(String(path).replace(/\\/g, "/"), "read");
+            if (!file.isopen) {
+                throw new Error("can't open " + path);
+            }
+            var bytes = [];
+            while (file.position < file.eof) {
+                var chunk = file.readbytes(Math.min(4096, file.eof - file.position));
+                if (!chunk || !chunk.length) {
+                    break;
+                }
+                for (var i = 0; i < chunk.length; i++) {
+                    bytes.push(chunk[i]);
+                }
+            }
+            file.close();
+            return bytes;
+        }
+    };
+};
+
+function dev() {
+    if (!device) {
+        device = new DG.Device(DG.maxIO());
+    }
+    return device;
+}
+dev.local = 1;
+
+function text(args) {
+    return DG.joinAtoms(arrayfromargs(args));
+}
+text.local = 1;
+
+// [live.thisdevice] -> "init": the Live API is usable from here on.
+function init() {
+    dev().init();
+}
+
+// [udpreceive] output: the OSC address is the message name.
+function anything() {
+    var args = arrayfromargs(arguments);
+    if (String(messagename).charAt(0) === "/") {
+        dev().onOsc(String(messagename), args);
+    } else {
+        post("dawgen: unknown message " + messagename + "\n");
+    }
+}
+
+function prompt() { dev().setText("prompt", text(arguments)); }
+function folder() { dev().setText("folder", text(arguments)); }
+function host() { dev().setText("host", text(arguments) || "127.0.0.1"); }
+function model(index) { dev().setModelIndex(index); }
+function mode(value) { dev().setNumber("mode", value); }
+function bars(value) { dev().setNumber("bars", value); }
+function seed(value) { dev().setNumber("seed", value); }
+function count(value) { dev().setNumber("count", value); }
+function strength(value) { dev().setStrength(value); }
+function port(value) { dev().setNumber("port", value); }
+function replyport(value) { dev().setNumber("replyport", value); }
+function place(value) { dev().setNumber("place", value); }
+function restore() { dev().restore(text(arguments)); }
+
+function generate(value) {
+    if (DG.isPress(value)) {
+        dev().generate();
+    }
+}
+
+function cancel(value) {
+    if (DG.isPress(value)) {
+        dev().cancel();
+    }
+}
+
+function dice(value) {
+    if (DG.isPress(value)) {
+        dev().dice();
+    }
+}
+
+function keep(value) {
+    if (DG.isPress(value)) {
+        dev().keepSeed();
+    }
+}
+
+// "connect": ask the daemon again (after restarting it with other models, say).
+function refresh(value) {
+    if (DG.isPress(value)) {
+        dev().reconnect(false);
+    }
+}
+
+function notifydeleted() {
+    if (device) {
+        device.dispose();
+    }
+}

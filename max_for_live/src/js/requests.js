@@ -1,0 +1,175 @@
+// Building the OSC requests of docs/PROTOCOL.md from the device's settings and the Live Set.
+//
+// A request is a Max list: the address, the request id, then key/value pairs, with reply_port last
+// (udpsend's source port does not listen, so the daemon must be told where to answer). Max's udpsend
+// turns symbols into OSC strings, whole numbers into ints and other numbers into 32-bit floats.
+(function (DG) {
+    // Beats per bar in Live's beat unit (quarter notes): 3/4 -> 3, 6/8 -> 3, 7/8 -> 3.5.
+    DG.beatsPerBar = function (num, den) {
+        return num * 4 / den;
+    };
+
+    DG.barsToSeconds = function (bars, num, den, bpm) {
+        return bars * DG.beatsPerBar(num, den) * 60 / bpm;
+    };
+
+    // The catalogue is the parsed /dawgen/models reply. "" means the daemon's default model.
+    DG.findModel = function (catalogue, name) {
+        if (!catalogue) {
+            return null;
+        }
+        for (var i = 0; i < catalogue.length; i++) {
+            var entry = catalogue[i];
+            if (name ? entry.name === name : entry.default) {
+                return entry;
+            }
+        }
+        return null;
+    };
+
+    // The parameter names a model declares for a verb, as a set, or null when the catalogue does not
+    // know that verb for that model (then the device sends the documented conventions as they are).
+    DG.declaredParams = function (catalogue, modelName, verb) {
+        var model = DG.findModel(catalogue, modelName);
+        if (!model || !model.verbs || !model.verbs[verb]) {
+            return null;
+        }
+        var names = {};
+        var params = model.verbs[verb];
+        for (var i = 0; i < params.length; i++) {
+            names[params[i].name] = true;
+        }
+        return names;
+    };
+
+    // How long the result should be. Loops and MIDI say it in bars of the Live Set's meter: with a
+    // model that declares `time_signature` the bars travel as they are, otherwise they are turned into
+    // the 4/4 bars the protocol's `bars` means (2 bars of 3/4 = 1.5). A model that takes `seconds`
+    // but no `bars` gets seconds at the Set's tempo.
+    function lengthPairs(ctx, bars, declared, preferSeconds) {
+        var num = ctx.sigNum, den = ctx.sigDen;
+        var seconds = ["seconds", DG.round6(DG.barsToSeconds(bars, num, den, ctx.tempo))];
+        if (declared && !declared.bars && declared.seconds) {
+            return [seconds];
+        }
+        if (preferSeconds && !(declared && declared.bars && !declared.seconds)) {
+            return [seconds];
+        }
+        if (declared && declared.time_signature) {
+            return [["bars", bars], ["time_signature", num + "/" + den]];
+        }
+        return [["bars", DG.round6(bars * DG.beatsPerBar(num, den) / 4)]];
+    }
+
+    function clipProblem(mode, clip) {
+        if (!clip) {
+            return "Select an audio clip first: " + mode.label + " works on the clip shown in Clip View.";
+        }
+        if (!clip.audio) {
+            return "The selected clip is a MIDI clip; " + mode.label + " needs an audio clip.";
+        }
+        if (!clip.path) {
+            return "The selected clip has no file on disk (Live reports no file_path).";
+        }
+        return "";
+    }
+
+    // The key/value pairs of one request, before filtering. Each entry: [name, value, onlyIfDeclared].
+    function modePairs(mode, s, ctx, declared, seed) {
+        var prompt = DG.trim(s.prompt);
+        var pairs = [];
+        var withPrompt = function () {
+            if (prompt) {
+                pairs.push(["prompt", prompt]);
+            }
+        };
+        var withSeed = function () {
+            pairs.push(["seed", seed]);
+            pairs.push(["count", s.count]);
+        };
+        var add = function (list) {
+            for (var i = 0; i < list.length; i++) {
+                pairs.push(list[i]);
+            }
+        };
+        if (mode.key === "oneshot") {
+            withPrompt();
+            pairs.push(["bpm", ctx.tempo, true]); // risers follow the tempo when the model takes it
+            withSeed();
+        } else if (mode.key === "loop") {
+            withPrompt();
+            add(lengthPairs(ctx, s.bars, declared, false));
+            pairs.push(["bpm", ctx.tempo]);
+            withSeed();
+        } else if (mode.key === "continue") {
+            pairs.push(["input", ctx.clip.path]);
+            withPrompt();
+            add(lengthPairs(ctx, s.bars, declared, true));
+            pairs.push(["bpm", ctx.tempo, true]);
+            withSeed();
+        } else if (mode.key === "vary") {
+            pairs.push(["input", ctx.clip.path]);
+            withPrompt();
+            pairs.push(["strength", DG.round6(s.strength)]);
+            withSeed();
+        } else if (mode.key === "stems") {
+            pairs.push(["input", ctx.clip.path]);
+        } else {
+            pairs.push(["kind", mode.midiKind]);
+            add(lengthPairs(ctx, s.bars, declared, false));
+            pairs.push(["bpm", ctx.tempo]);
+            withSeed();
+        }
+        return pairs;
+    }
+
+    // opts: {mode (index into DG.MODES), settings, ctx {tempo, sigNum, sigDen, clip}, catalogue,
+    //        reqId, replyPort, seed}
+    // Returns {ok: true, list, verb, address, sent: {name: value}} or {ok: false, error}.
+    DG.buildRequest = function (opts) {
+        var mode = DG.MODES[opts.mode];
+        if (!mode) {
+            return {ok: false, error: "Unknown mode " + opts.mode};
+        }
+        if (mode.needsClip) {
+            var problem = clipProblem(mode, opts.ctx.clip);
+            if (problem) {
+                return {ok: false, error: problem};
+            }
+        }
+        var s = opts.settings;
+        var declared = DG.declaredParams(opts.catalogue, s.model, mode.verb);
+        var pairs = modePairs(mode, s, opts.ctx, declared, opts.seed);
+        if (s.model) {
+            pairs.push(["model", s.model]);
+        }
+        if (DG.trim(s.folder)) {
+            pairs.push(["dir", DG.trim(s.folder)]);
+        }
+        var address = "/dawgen/" + mode.verb;
+        var list = [address, opts.reqId];
+        var sent = {};
+        for (var i = 0; i < pairs.length; i++) {
+            var name = pairs[i][0], onlyIfDeclared = pairs[i][2];
+            // When the daemon has told us what this model takes, send nothing else: a parameter it
+            // does not declare would be refused as unknown.
+            if (declared ? !declared[name] && name !== "model" : onlyIfDeclared) {
+                continue;
+            }
+            list.push(name, pairs[i][1]);
+            sent[name] = pairs[i][1];
+        }
+        list.push("reply_port", opts.replyPort);
+        return {ok: true, list: list, verb: mode.verb, address: address, sent: sent, mode: mode};
+    };
+
+    // Control requests: ping, models, cancel and status by job (or request) id.
+    DG.controlRequest = function (verb, reqId, replyPort, job) {
+        var list = ["/dawgen/" + verb, reqId];
+        if (job !== undefined) {
+            list.push("job", job);
+        }
+        list.push("reply_port", replyPort);
+        return list;
+    };
+})(DG);
