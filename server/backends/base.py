@@ -19,7 +19,13 @@ from ..params import ParamSpec
 
 @dataclass
 class Audio:
-    """Float audio, shape (frames, channels), values nominally in [-1, 1]."""
+    """Float audio, shape (frames, channels), values nominally in [-1, 1].
+
+    Meta keys the writer and post-processing read (all optional): `bpm`, `bars` (the audio's own
+    tempo/length when the backend knows them), `seamless` (a loop already click-free), `note`
+    (root for smpl/acid), `name` (file stem instead of `<prompt>_<seed>`), `folder` (a subfolder,
+    e.g. one per input), `post` = "none" (keep the audio as it is: no grid, trim or loudness).
+    """
 
     samples: np.ndarray
     sample_rate: int

@@ -19,7 +19,7 @@ from ..jobs import DawgenError, ErrorCode, Job
 from ..post import dither_tpdf
 from ..post.pipeline import prepare
 from .encode import encode, file_facts
-from .naming import check_subdir, daw_suffix, output_stem
+from .naming import check_subdir, daw_suffix, output_stem, slugify
 from .preview import render_png
 
 TMP_MARK = ".dawgen-"
@@ -70,7 +70,11 @@ class OutputWriter:
         self.check_inside(folder)  # a symlink could have appeared since the request was accepted
         paths = []
         for index, output in enumerate(outputs):
-            paths.append(str(self._write_one(folder, job, index, output, provenance)))
+            where = folder
+            if output.meta.get("folder"):  # e.g. one folder per separated input
+                where = folder / slugify(str(output.meta["folder"]), fallback=job.verb)
+                where.mkdir(exist_ok=True)
+            paths.append(str(self._write_one(where, job, index, output, provenance)))
         return paths
 
     def _write_one(self, folder: Path, job: Job, index: int, output: Output, provenance: Mapping[str, Any]) -> Path:
@@ -94,9 +98,12 @@ class OutputWriter:
             if params.get("preview"):
                 preview = render_png(audio.samples, audio.sample_rate)
         sidecar["file_format"] = fmt
-        stem = output_stem(str(params.get("prompt", "")), job.verb, seed,
-                           daw_suffix(grid.get("bpm") if grid else None, params.get("key"),
-                                      grid.get("bars") if grid else None))
+        if output.meta.get("name"):  # a backend-chosen name, e.g. `<input-name>_<stem>` for stems
+            stem = slugify(str(output.meta["name"]), fallback=job.verb, max_length=96)
+        else:
+            stem = output_stem(str(params.get("prompt", "")), job.verb, seed,
+                               daw_suffix(grid.get("bpm") if grid else None, params.get("key"),
+                                          grid.get("bars") if grid else None))
         tmp_audio = self._tmp_write(folder, f"{stem}.{fmt}", job.id, data)
         try:
             final = self._place(folder, stem, fmt, job.id, index, tmp_audio, sidecar)

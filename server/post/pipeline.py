@@ -32,6 +32,11 @@ def prepare(audio: Audio, params: Mapping[str, Any]) -> tuple[Audio, dict[str, A
         samples = resample(samples, audio.sample_rate, rate)
 
     meta = audio.meta
+    if meta.get("post") == "none":
+        # Material that must stay as it is (stems that sum to the mix, sample-aligned with the
+        # input): checked and resampled only.
+        info.update(grid=None, loop=False, loudness=None, skipped=True)
+        return Audio(samples, rate, seed=audio.seed, meta=dict(meta)), info
     bars = params.get("bars") or meta.get("bars")
     bpm = params.get("bpm") or meta.get("bpm")
     if bars and bpm:
