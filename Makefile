@@ -15,15 +15,25 @@ DEBS += lua5.4 lua-busted
 # acorn, which checks that the device's JavaScript is the ES5 that Max's [js] object runs.
 DEBS += nodejs
 
-.PHONY: run test install test-deps bench clean test-lua
+.PHONY: run test install install-test test-deps bench clean test-lua
+
+# torch for the model backends' tests. 2.13.0 is a CPU build on the project's machines (a local file);
+# an unpinned torch would pull a multi-GB CUDA build. On a GPU box: make test TORCH=torch.
+TORCH ?= torch==2.13.0
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
+install-test: $(VENV)/.test-installed
 
 run: install
 	@mkdir -p $(DEMO)
@@ -46,7 +56,7 @@ EXTRA_TESTS :=
 EXTRA_TESTS += test-lua
 EXTRA_TESTS += test-m4l
 
-test: install test-deps
+test: install-test test-deps
 	@for t in $(EXTRA_TESTS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	$(PY) -m pytest
 
@@ -70,7 +80,7 @@ max_for_live/node_modules/.installed: max_for_live/package-lock.json
 test-m4l: test-deps max_for_live/node_modules/.installed
 	cd max_for_live && node build.js --check && node --test --test-reporter=spec test/*.test.js
 
-bench: install
+bench: install-test
 	$(PY) bench/run_all.py
 
 clean:
