@@ -1,0 +1,387 @@
+"""The hot-folder front door: scan the inboxes, claim settled drops, submit, file the inputs away.
+
+One scanner thread does all inbox work (claims are never raced inside this process), woken by file
+events (watchdog) and at least every `rescan_seconds` (network drives send no events). Engine events
+arrive on worker threads and only move finished drops out of processing/.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from server.config import Config, RecipeConfig
+from server.engine import Engine
+from server.jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobState, Request
+
+from .inputs import Drop, build_requests
+from .layout import (Layout, claimed_name, ignored, move_no_clobber, new_token, parse_claimed, parse_request_id,
+                     request_id, sidecar_for, write_json_atomic)
+from .settle import Settler
+
+log = logging.getLogger("dawgen.hotfolder")
+
+MIN_SCAN_GAP = 0.05  # a slow writer sends bursts of events: look at most this often
+_FINAL = (EventKind.DONE, EventKind.FAILED, EventKind.CANCELLED)
+
+
+@dataclass
+class _Active:
+    """A drop whose requests are submitted (or being submitted) and not all finished."""
+
+    drop: Drop
+    verb: str
+    req_ids: list[str]
+    rejected: dict[str, tuple[str, str]] = field(default_factory=dict)  # req id -> (code, message)
+
+
+class _Wake(FileSystemEventHandler):
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in ("opened", "closed_no_write"):  # reads change nothing
+            self.wake.set()
+
+
+class HotFolder:
+    """Front door with start()/stop(); `scan_once`, `recover` and `check_active` are public for tests."""
+
+    def __init__(self, config: Config, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        settings = config.hotfolder
+        self.engine = engine
+        self.layout = Layout(config.output_root)
+        self.recipes: dict[str, RecipeConfig] = {n: r for n, r in settings.recipes.items() if r.enabled}
+        self.rescan_seconds = settings.rescan_seconds
+        self.settler = Settler(settings.settle_seconds, clock)
+        self.unavailable: dict[str, tuple[str, str]] = {}  # recipe -> (code, why its drops are rejected)
+        self._active: dict[str, _Active] = {}  # token -> drop in flight
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.prepare()
+        self._start_observer()
+        self._thread = threading.Thread(target=self._run, name="dawgen-hotfolder", daemon=True)
+        self._thread.start()
+
+    def prepare(self) -> None:
+        """Folders, the recipe report and the event subscription (start() without the threads)."""
+        self.layout.make(self.recipes)
+        self.unavailable = self._check_recipes()
+        for name, (_, why) in self.unavailable.items():
+            log.warning("hot folder: %s; drops into inbox/%s/ go to failed/%s/ with an error file", why, name, name)
+        ready = [n for n in self.recipes if n not in self.unavailable]
+        log.info("hot folder: drop files into %s/<recipe>/ (ready: %s)", self.layout.base / "inbox",
+                 ", ".join(ready) or "none")
+        self._unsubscribe = self.engine.subscribe(self._on_event)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+        if self._thread is not None:
+            self._thread.join(30)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def _check_recipes(self) -> dict[str, tuple[str, str]]:
+        verbs = self.engine.job_verbs()
+        problems = {}
+        for name, recipe in self.recipes.items():
+            model = recipe.params.get("model")
+            try:
+                if model is not None:
+                    self.engine.params_for(str(model), recipe.verb)
+                elif recipe.verb not in verbs:
+                    raise DawgenError(ErrorCode.UNKNOWN_VERB, f"no available model does {recipe.verb!r}")
+            except DawgenError as exc:
+                problems[name] = (exc.code, f"recipe {name!r} needs verb {recipe.verb!r}: {exc.message}")
+        return problems
+
+    def _start_observer(self) -> None:
+        observer = Observer()
+        observer.daemon = True
+        try:
+            observer.schedule(_Wake(self._wake), str(self.layout.base / "inbox"), recursive=True)
+            observer.start()
+        except OSError as exc:  # e.g. the inotify watch limit: the rescan still finds every drop
+            log.warning("hot folder: no file events (%s); rescanning every %gs", exc, self.rescan_seconds)
+            return
+        self._observer = observer
+
+    def _run(self) -> None:
+        try:
+            self.recover()
+        except Exception:  # noqa: BLE001 - the scanner must keep running; the next start retries
+            log.exception("hot folder: recovering processing/ failed")
+        last_sweep = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                self.scan_once()
+                if time.monotonic() - last_sweep >= self.rescan_seconds:
+                    last_sweep = time.monotonic()
+                    self.check_active()  # in case an engine event was missed
+            except Exception:  # noqa: BLE001 - a bad file or a full disk must not stop the door
+                log.exception("hot folder scan failed")
+            due = self.settler.next_due()
+            self._wake.wait(self.rescan_seconds if due is None else min(self.rescan_seconds, due + 0.01))
+            self._wake.clear()
+            self._stopping.wait(MIN_SCAN_GAP)
+
+    # -- inbox → processing ---------------------------------------------------------------------
+    def scan_once(self) -> int:
+        """Look at every inbox once and claim each settled drop; returns how many were claimed."""
+        seen: set[str] = set()
+        claimed = 0
+        for name in self.recipes:
+            for main, sidecar in self._settled_drops(name, seen):
+                claimed += self._claim(name, main, sidecar)
+        self.settler.keep_only(seen)
+        return claimed
+
+    def _settled_drops(self, recipe: str, seen: set[str]) -> list[tuple[Path, Path | None]]:
+        inbox = self.layout.inbox(recipe)
+        try:
+            names = sorted(e.name for e in os.scandir(inbox) if not ignored(e.name) and e.is_file())
+        except FileNotFoundError:  # removed by the user: make it again for the next drop
+            inbox.mkdir(parents=True, exist_ok=True)
+            return []
+        sidecars = {s for s in (sidecar_for(n, names) for n in names) if s}
+        takes_json = self.recipes[recipe].takes == "prompts"
+        drops = []
+        for name in names:
+            if name in sidecars or (name.lower().endswith(".json") and not takes_json):
+                continue  # a sidecar, or one still waiting for its media file
+            sidecar = sidecar_for(name, names)
+            parts = [inbox / name] + ([inbox / sidecar] if sidecar else [])
+            settled = [self._observe(p, seen) for p in parts]  # observe every part, no short-circuit
+            if all(settled):
+                drops.append((parts[0], parts[1] if sidecar else None))
+        return drops
+
+    def _observe(self, path: Path, seen: set[str]) -> bool:
+        key = str(path)
+        seen.add(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        # The inode too: a file replaced by another of the same size and mtime starts again.
+        return self.settler.observe(key, (st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def _claim(self, recipe: str, main: Path, sidecar: Path | None) -> int:
+        """Rename the drop into processing/ (only one claimer can win a rename), then start it."""
+        token = new_token()
+        folder = self.layout.processing(recipe)
+        folder.mkdir(parents=True, exist_ok=True)
+        claimed = folder / claimed_name(token, main.name)
+        try:
+            os.rename(main, claimed)
+        except FileNotFoundError:
+            return 0  # taken away meanwhile (the user, or another daemon claimed it first)
+        except OSError as exc:
+            log.error("hot folder: cannot claim %s (%s); is the inbox on another drive?", main, exc)
+            return 0
+        self.settler.forget(str(main))
+        claimed_sidecar = None
+        if sidecar is not None:
+            claimed_sidecar = folder / claimed_name(token, sidecar.name)
+            try:
+                os.rename(sidecar, claimed_sidecar)
+            except OSError:
+                claimed_sidecar = None  # gone meanwhile: the drop goes on without it
+            self.settler.forget(str(sidecar))
+        log.info("hot folder %s: claimed %s", recipe, main.name)
+        self._begin(Drop(recipe, token, claimed, claimed_sidecar))
+        return 1
+
+    # -- processing → engine ----------------------------------------------------------------------
+    def _begin(self, drop: Drop) -> None:
+        recipe = self.recipes[drop.recipe]
+        try:
+            if drop.recipe in self.unavailable:
+                raise DawgenError(*self.unavailable[drop.recipe])
+            requests = build_requests(drop.recipe, recipe, drop)
+        except DawgenError as exc:
+            log.warning("hot folder %s: %s rejected: %s", drop.recipe, drop.original, exc.message)
+            self._file_away(drop, recipe.verb, [], {"": (exc.code, exc.message)})
+            return
+        active = _Active(drop, recipe.verb, [r.req_id for r in requests])
+        with self._lock:
+            self._active[drop.token] = active
+        for request in requests:
+            if not self._submit(active, request):
+                return
+        self.check(drop.token)
+
+    def _submit(self, active: _Active, request: Request) -> bool:
+        """Submit unless the journal has it; False when the engine is shutting down."""
+        if self._job(request.req_id) is not None:
+            return True  # journaled before a crash or stop: its job is the drop's job, never a second
+        try:
+            self.engine.submit(request)
+        except DawgenError as exc:
+            if exc.code == ErrorCode.SHUTTING_DOWN:  # stays in processing/; the next start submits it
+                with self._lock:
+                    self._active.pop(active.drop.token, None)
+                return False
+            active.rejected[request.req_id] = (exc.code, exc.message)
+        return True
+
+    def _job(self, req_id: str) -> Job | None:
+        try:
+            return self.engine.status(req_id)[0]
+        except DawgenError as exc:
+            if exc.code != ErrorCode.NOT_FOUND:
+                raise
+            return None
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind in _FINAL:
+            parsed = parse_request_id(event.job.req_id)
+            if parsed is not None and parsed[0] in self.recipes:
+                self.check(parsed[1])
+
+    def check(self, token: str) -> None:
+        """File the drop away once every one of its requests has finished."""
+        with self._lock:
+            active = self._active.get(token)
+            if active is None:
+                return
+            jobs = []
+            for req_id in active.req_ids:
+                if req_id in active.rejected:
+                    continue
+                job = self._job(req_id)
+                if job is None or not job.state.finished:
+                    return
+                jobs.append(job)
+            # Under the lock: exactly one caller files it away, and a drop leaves _active only once
+            # its files have moved.
+            self._file_away(active.drop, active.verb, jobs, active.rejected)
+            del self._active[token]
+
+    def check_active(self) -> None:
+        with self._lock:
+            tokens = list(self._active)
+        for token in tokens:
+            self.check(token)
+
+    # -- processing → done / failed -------------------------------------------------------------
+    def _file_away(self, drop: Drop, verb: str, jobs: list[Job], rejected: dict[str, tuple[str, str]]) -> None:
+        failures = [(rid, code, msg) for rid, (code, msg) in rejected.items()]
+        failures += [(j.req_id, j.error_code or j.state.value, j.error_message) for j in jobs
+                     if j.state is not JobState.DONE]
+        dest = self.layout.failed(drop.recipe) if failures else self.layout.done(drop.recipe)
+        dest.mkdir(parents=True, exist_ok=True)
+        # The sidecar leaves first: a drop in processing/ with only a .json left is then always a
+        # .json request, never an orphaned sidecar (see recover()).
+        files = [p for p in (drop.sidecar, drop.main) if p is not None and p.exists()]
+        plain = all(_free(dest / _original(p), p) for p in files)
+        main_name = drop.original if plain else drop.main.name
+        if failures:
+            write_json_atomic(dest / f"{main_name}.error.json",
+                              _error_report(drop, verb, jobs, failures, len(rejected) + len(jobs)))
+        for path in files:
+            if not move_no_clobber(path, dest / (_original(path) if plain else path.name)):
+                move_no_clobber(path, dest / path.name)  # taken meanwhile: keep the unique claimed name
+        outcome = "failed" if failures else "done"
+        log.info("hot folder %s: %s %s (%d job(s))", drop.recipe, drop.original, outcome, len(jobs))
+
+    # -- start: finish what a crash or stop left in processing/ ---------------------------------
+    def recover(self) -> int:
+        """Resubmit (same request ids) or file away every drop in processing/; returns how many."""
+        drops = [d for recipe in self.recipes for d in self._claimed_drops(recipe)]
+        if drops:
+            log.info("hot folder: resuming %d drop(s) found in processing/", len(drops))
+        for drop in drops:
+            try:
+                self._begin(drop)
+            except Exception:  # noqa: BLE001 - one drop's trouble (a full disk...) must not strand the rest
+                log.exception("hot folder: resuming %s failed; it stays in processing/ for the next start", drop.main)
+        return len(drops)
+
+    def _claimed_drops(self, recipe: str) -> list[Drop]:
+        folder = self.layout.processing(recipe)
+        groups: dict[str, list[Path]] = {}
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            parsed = parse_claimed(path.name)
+            if parsed is None or not path.is_file():
+                if not ignored(path.name):
+                    log.warning("hot folder: leaving %s alone (not a name the hot folder gives)", path)
+                continue
+            groups.setdefault(parsed[0], []).append(path)
+        drops = []
+        for token, paths in groups.items():
+            media = [p for p in paths if not p.name.lower().endswith(".json")]
+            jsons = [p for p in paths if p.name.lower().endswith(".json")]
+            if not media:  # claims move the media file first: a lone .json is a .json request
+                drops.append(Drop(recipe, token, jsons[0]))
+                continue
+            sidecar = jsons[0] if jsons else None
+            if sidecar is None and self._job(request_id(recipe, token, 0)) is None:
+                sidecar = self._finish_claim(recipe, token, media[0])
+            drops.append(Drop(recipe, token, media[0], sidecar))
+        return drops
+
+    def _finish_claim(self, recipe: str, token: str, main: Path) -> Path | None:
+        """A crash between claiming a media file and its sidecar left the sidecar in the inbox."""
+        inbox = self.layout.inbox(recipe)
+        original = _original(main)
+        name = sidecar_for(original, os.listdir(inbox)) if inbox.is_dir() else None
+        if name is None:
+            return None
+        claimed = main.with_name(claimed_name(token, name))
+        try:
+            os.rename(inbox / name, claimed)
+        except OSError:
+            return None
+        return claimed
+
+
+def _original(path: Path) -> str:
+    parsed = parse_claimed(path.name)
+    return parsed[1] if parsed else path.name
+
+
+def _free(dst: Path, src: Path) -> bool:
+    """dst can take src: nothing there, or src itself (a move a crash cut short)."""
+    try:
+        return not dst.exists() or os.path.samefile(dst, src)
+    except OSError:
+        return False
+
+
+def _error_report(drop: Drop, verb: str, jobs: list[Job], failures: list[tuple[str, str, str]],
+                  total: int) -> dict[str, Any]:
+    _, code, message = failures[0]
+    if total > 1:
+        message = f"{len(failures)} of {total} requests failed; first: {message}"
+    return {
+        "code": code,
+        "message": message,
+        "input": drop.original,
+        "recipe": drop.recipe,
+        "verb": verb,
+        "claimed_as": drop.main.name,
+        "failures": [{"req_id": rid, "code": c, "message": m} for rid, c, m in failures],
+        "jobs": [{"req_id": j.req_id, "job_id": j.id, "state": j.state.value, "outputs": j.outputs}
+                 for j in jobs],
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
