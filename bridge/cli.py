@@ -57,6 +57,27 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--id", dest="req_id", default=None, help="request id (default: random)")
     s.set_defaults(func=_cmd_send, log_level="warning")
 
+    s = sub.add_parser("regen", help="make a dawgen file again from its provenance (same seed and settings)")
+    s.add_argument("file", help="a WAV or FLAC file written by dawgen")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=9950)
+    s.add_argument("--dir", default=None, help="subfolder of the output root for the new file")
+    s.add_argument("--timeout", type=float, default=300.0)
+    s.set_defaults(func=_cmd_regen, log_level="warning")
+
+    s = sub.add_parser("devices", help="list audio and MIDI devices, and which ones the config picks")
+    _config_flags(s)
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_devices, log_level="warning")
+
+    s = sub.add_parser("midi", help="MIDI controller tools")
+    midi = s.add_subparsers(dest="midi_command", required=True)
+    s = midi.add_parser("learn", help="bind the next note, CC or program change to NAME in the [midi] mapping file")
+    s.add_argument("name", help="binding name; a new pad generates NAME as a prompt, a new knob sets the param NAME")
+    s.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a message (default 30)")
+    _config_flags(s)
+    s.set_defaults(func=_cmd_midi_learn, log_level="warning")
+
     for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
                                   ("jobs", _cmd_jobs, "list recent jobs from the journal"),
                                   ("doctor", _cmd_doctor, "check the installation and configuration")):
@@ -136,6 +157,27 @@ def _cmd_send(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_regen(args: argparse.Namespace) -> int:
+    from .client import Client, ClientError
+    from .regen import RegenError, load_provenance, request_from
+
+    try:
+        verb, params = request_from(load_provenance(args.file))
+    except RegenError as exc:
+        print(f"dawgen regen: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.dir is not None:
+        params["dir"] = args.dir
+    try:
+        with Client(args.host, args.port) as client:
+            for path in client.generate(params, verb=verb, timeout=args.timeout):
+                print(path)
+    except ClientError as exc:
+        print(f"dawgen regen: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
+    return EXIT_OK
+
+
 def _show_progress(fraction: float, stage: str, eta: float) -> None:
     eta_text = f", ~{eta:.1f}s left" if eta >= 0 else ""
     print(f"  {fraction * 100:5.1f}% {stage}{eta_text}", file=sys.stderr)
@@ -179,6 +221,18 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
         detail = job.outputs[0] if job.outputs else job.error_message
         print(f"{job.id}  {job.state.value:9}  {job.verb:9} {job.model:10} {job.params.get('prompt', '')!s:24.24}  {detail}")
     return EXIT_OK
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from .devices import run_devices
+
+    return run_devices(_load_config(args), as_json=args.json)
+
+
+def _cmd_midi_learn(args: argparse.Namespace) -> int:
+    from .midi.learn import run_learn
+
+    return run_learn(_load_config(args), args.name, args.timeout)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

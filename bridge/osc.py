@@ -24,6 +24,7 @@ from server.jobs import DawgenError, ErrorCode, Event, EventKind, Request
 from server.params import validate
 
 from . import protocol as proto
+from .audio_osc import AudioVerbs
 
 log = logging.getLogger("dawgen.osc")
 
@@ -71,6 +72,9 @@ class OscServer:
             "listen": self._on_listen,
             "unlisten": self._on_unlisten,
         }
+        # audition / stop / capture; sounddevice is imported on their first use only
+        self.audio = AudioVerbs(engine, self.send)
+        self.handlers.update(self.audio.handlers())
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -106,6 +110,7 @@ class OscServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.audio.close()
         if self._unsubscribe:
             self._unsubscribe()
         for sock in (self._udp, self._tcp):

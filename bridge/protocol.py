@@ -14,6 +14,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from server.jobs import DawgenError, ErrorCode, Job, JobState
 from server.params import ParamSpec
 
+from .audio_params import AUDITION, CAPTURE, STOP
+
 PREFIX = "/dawgen/"
 
 # Parameters the front door itself understands on any request (never passed to the engine).
@@ -30,6 +32,10 @@ CONTROL_VERBS: dict[str, tuple[ParamSpec, ...]] = {
     "models": (),
     "listen": (),
     "unlisten": (),
+    # audio in and out, handled in the bridge (bridge/audio_osc.py)
+    "audition": AUDITION,
+    "stop": STOP,
+    "capture": CAPTURE,
 }
 # Control verbs that take one positional argument after the request id (`/dawgen/cancel r1 JOBID`).
 POSITIONAL = {"cancel": "job", "status": "job"}
@@ -46,6 +52,11 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/queue": ("req_id", "json"),
     "/dawgen/models": ("req_id", "json"),
     "/dawgen/listening": ("req_id", "on"),
+    "/dawgen/playing": ("req_id", "path", "seconds"),
+    "/dawgen/played": ("req_id", "path", "how"),
+    "/dawgen/stopped": ("req_id", "playback", "capture"),
+    "/dawgen/recording": ("req_id", "seconds", "sample_rate", "device"),
+    "/dawgen/captured": ("req_id", "path", "frames", "sample_rate"),
 }
 
 _VALUE_TYPES = (str, int, float, bool)

@@ -100,6 +100,14 @@ def extra_front_doors(config: Config, engine: Engine) -> list[Any]:
     """Front doors besides OSC, each switched on by its own config section; each has start()/stop().
     They only translate their input into engine.submit() and render engine events back."""
     doors: list[Any] = []
+    if config.hotfolder.enabled:
+        from .hotfolder import HotFolder  # imported only when used: watchdog starts no thread until then
+
+        doors.append(HotFolder(config, engine))
+    if config.midi is not None:
+        from .midi.door import MidiDoor  # mido is imported only when [midi] is configured
+
+        doors.append(MidiDoor(config, engine))
     return doors
 
 
