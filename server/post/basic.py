@@ -1,7 +1,5 @@
-"""Sanity checks, sample-rate conversion and dither."""
+"""Sanity checks and dither (sample-rate conversion is post/resample.py)."""
 from __future__ import annotations
-
-from math import gcd
 
 import numpy as np
 
@@ -21,21 +19,6 @@ def sanitize(samples: np.ndarray) -> np.ndarray:
         raise DawgenError(ErrorCode.BACKEND_FAILED, "backend produced empty audio")
     if not np.all(np.isfinite(out)):
         raise DawgenError(ErrorCode.BACKEND_FAILED, "backend produced NaN or infinite samples")
-    return out
-
-
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Polyphase resampling (scipy); exact output length round(frames * to / from)."""
-    from scipy.signal import resample_poly  # scipy is heavy to import; only pay when resampling
-
-    g = gcd(int(from_rate), int(to_rate))
-    up, down = to_rate // g, from_rate // g
-    out = resample_poly(samples, up, down, axis=0).astype(np.float32)
-    want = int(round(samples.shape[0] * to_rate / from_rate))
-    if out.shape[0] > want:
-        out = out[:want]
-    elif out.shape[0] < want:
-        out = np.pad(out, ((0, want - out.shape[0]), (0, 0)))
     return out
 
 
