@@ -9,31 +9,25 @@ Everything here is a pure function over float32 (frames, channels) arrays.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 
+from ..music import parse_time_signature
 from ._frames import as_frames, check_rate, mono
 
 __all__ = ["beats_per_bar", "grid_frames", "estimate_tempo", "time_stretch", "fit_to_grid", "trim_one_shot"]
 
-_DENOMINATORS = (1, 2, 4, 8, 16, 32)  # note values a time signature counts in (as server/music.py)
 _MAX_RATIO = 4.0                          # Rubber Band stays usable to about 4x either way
 
 
 def beats_per_bar(time_signature: str) -> float:
     """Quarter-note beats in one bar: "4/4" -> 4.0, "3/4" -> 3.0, "7/8" -> 3.5, "6/8" -> 3.0."""
-    match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", str(time_signature))
-    if match is None:
-        raise ValueError(f"time_signature must look like '4/4' or '7/8', got {time_signature!r}")
-    n, d = int(match[1]), int(match[2])
-    if not 1 <= n <= 32:
-        raise ValueError(f"time_signature {time_signature!r}: beats per bar must be 1-32")
-    if d not in _DENOMINATORS:
-        raise ValueError(f"time_signature {time_signature!r}: the note value must be one of "
-                         f"{', '.join(map(str, _DENOMINATORS))}")
-    return n * 4.0 / d
+    try:
+        numerator, denominator = parse_time_signature(str(time_signature))
+    except ValueError as exc:
+        raise ValueError(f"time_signature {exc}") from None
+    return numerator * 4.0 / denominator
 
 
 def grid_frames(bars: float, bpm: float, time_signature: str, sample_rate: int) -> int:

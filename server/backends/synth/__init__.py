@@ -43,10 +43,9 @@ GENERATE_PARAMS: tuple[ParamSpec, ...] = (
 
 def _beats_per_bar(params: Mapping[str, Any]) -> float:
     """Quarter-note beats in a bar of the request's meter (7/8 → 3.5)."""
-    from ...music import parse_time_signature
+    from ...post.grid import beats_per_bar
 
-    numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
-    return numerator * 4 / denominator
+    return beats_per_bar(str(params.get("time_signature") or "4/4"))
 
 
 class SynthBackend(Backend):
