@@ -1,0 +1,153 @@
+"""`musicgen`: Meta's MusicGen through Hugging Face transformers (text → music, continuation, melody).
+
+`[models.NAME] backend = "musicgen"`, `path = FOLDER`: a transformers-format folder or a Hugging Face
+cache snapshot (files.py). Verbs: `generate`, `continue`, and `melody` on MusicGen-Melody models.
+Requests past the model's window (30 s) are made window by window on tokens (model.py). torch and
+transformers are imported in `_load`/`_run` only; the `musicgen` extra installs them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..base import Audio, Backend, Output, RunContext
+from ...jobs import DawgenError, ErrorCode
+from ...params import ParamSpec
+from . import spec
+from .files import ModelFiles, check_folder, weight_file
+
+log = logging.getLogger("dawgen.musicgen")
+
+EXTRA = "musicgen"
+_DTYPES = ("auto", "float32", "float16", "bfloat16")
+WARMUP_FRAMES = 16
+
+
+class MusicgenBackend(Backend):
+    name: ClassVar[str] = "musicgen"
+    version: ClassVar[str] = "1"
+    uses_torch: ClassVar[bool] = True
+    verbs: Mapping[str, Sequence[ParamSpec]] = {
+        "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
+    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int}
+
+    def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(model_name, options)
+        self.device = str(self.options.get("device") or "auto")
+        self._files: ModelFiles | None = None
+        self._model: Any = None
+        # `melody` only where the folder is a MusicGen-Melody model (read from config.json, cheaply)
+        try:
+            self._files = check_folder(str(self.options.get("path", "")))
+        except DawgenError:
+            pass  # _check_available reports it
+        if self._files is None or not self._files.melody:
+            self.verbs = {v: p for v, p in type(self).verbs.items() if v != "melody"}
+
+    # -- availability ---------------------------------------------------------------------------
+    def _check_available(self) -> None:
+        for module in ("torch", "transformers"):
+            if importlib.util.find_spec(module) is None:
+                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                                  f"the musicgen backend needs {module!r}: pip install 'dawgen[{EXTRA}]'")
+        dtype = str(self.options.get("dtype", "auto"))
+        if dtype not in _DTYPES:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.dtype: {dtype!r} is not one "
+                                                           f"of {', '.join(_DTYPES)}")
+        if int(self.options.get("threads", 0)) < 0:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.threads: must be >= 0 "
+                                                           "(0 = half the CPU cores)")
+        self._files = check_folder(str(self.options.get("path", "")))
+
+    def fingerprint(self) -> dict[str, Any]:
+        from ...output.provenance import file_sha256
+
+        out: dict[str, Any] = {"path": str(self.options.get("path", ""))}
+        if self._files is not None:
+            out["model_type"] = self._files.model_type
+            weights = weight_file(self._files.folder)
+            if weights is not None:
+                out["weights_sha256"] = file_sha256(str(weights))
+        try:
+            from importlib import metadata
+
+            out["transformers"] = metadata.version("transformers")
+        except Exception:  # noqa: BLE001 - provenance is best effort
+            pass
+        return out
+
+    # -- submit-time checks ---------------------------------------------------------------------
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        input_seconds = None
+        if verb in ("continue", "melody"):
+            _, input_seconds = spec.check_input(params)
+        spec.target_seconds(params, input_seconds if verb == "melody" else None)
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        # a rough prior for queue ETAs (progress refines it): MusicGen-small on a GPU decodes about
+        # 50 steps per second of audio at ~40 steps/s, batches costing a little more per step
+        seconds = float(params.get("seconds") or 10.0)
+        return seconds * 50 / 40 * (1 + 0.15 * (int(params.get("count", 1)) - 1)) + 2.0
+
+    # -- load -----------------------------------------------------------------------------------
+    def _load(self) -> None:
+        from ..torch_util import offline, pick_device, require
+
+        require("torch", EXTRA)
+        require("transformers", EXTRA)
+        offline()
+        import torch
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        from .model import MusicgenModel
+
+        files = check_folder(str(self.options.get("path", "")))
+        device = pick_device(self.device)
+        if device == "cpu":
+            torch.set_num_threads(self._threads())
+        dtype = self._dtype(torch, device)
+        self._model = MusicgenModel(files, device, dtype)
+        self._files, self.device = files, device
+        if self.options.get("warmup", True):
+            self._warm_up()
+        log.info("musicgen %s loaded on %s (%s, window %.1f s)", self.model_name, device, dtype,
+                 self._model.window / self._model.frame_rate)
+
+    def _threads(self) -> int:
+        """CPU threads for torch in this model process. Default: half the cores. The DAW and the
+        daemon share the machine, and torch's threads spin-wait for each other: measured here with
+        one other busy process on 2 cores, 2 threads took 17 s where 1 took 0.6 s."""
+        threads = int(self.options.get("threads", 0))
+        return threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2)
+
+    def _dtype(self, torch: Any, device: str) -> Any:
+        name = str(self.options.get("dtype", "auto"))
+        if name == "auto":  # half precision where it is fast and supported: CUDA
+            return torch.float16 if device.startswith("cuda") else torch.float32
+        return getattr(torch, name)
+
+    def _warm_up(self) -> None:
+        """The first generate() in a process is many times slower (kernel selection, allocator,
+        lazy imports): pay it at load, with the same paths a request takes (guidance, codec)."""
+        import numpy as np
+
+        from .sampling import Sampling
+
+        m = self._model
+        frames = min(WARMUP_FRAMES, m.window)
+        codes = m.generate("warm up", 1, 0, Sampling(), m.plan(0, frames))
+        m.decode(codes)
+        m.encode(np.zeros((m.hop * 2, m.channels), dtype=np.float32))
+
+    def _unload(self) -> None:
+        self._model = None
+
+    # -- run ------------------------------------------------------------------------------------
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from . import run
+
+        return run.run(self._model, verb, ctx)
