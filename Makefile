@@ -14,6 +14,9 @@ DEBS += lua5.4 lua-busted
 # Max for Live device (max_for_live/): node builds it and runs its tests (node --test); npm installs
 # acorn, which checks that the device's JavaScript is the ES5 that Max's [js] object runs.
 DEBS += nodejs
+# Stems (server/backends/demucs): files libsndfile cannot read (AAC/M4A, ALAC, video soundtracks) are
+# decoded with ffmpeg; its tests separate an .m4a.
+DEBS += ffmpeg
 
 .PHONY: run test install install-test test-deps bench clean test-lua
 

@@ -8,6 +8,8 @@ from ..jobs import DawgenError, ErrorCode
 # backend name -> "module:Class". Add a family here; its module is imported on first use only.
 BACKENDS: dict[str, str] = {
     "synth": "server.backends.synth:SynthBackend",
+    "musicgen": "server.backends.musicgen:MusicgenBackend",
+    "demucs": "server.backends.demucs:DemucsBackend",
 }
 
 

@@ -21,6 +21,14 @@ def slugify(text: str, fallback: str = "untitled", max_length: int = MAX_SLUG) -
     return slug
 
 
+def slugify_name(text: str, fallback: str = "untitled", max_length: int = 96) -> str:
+    """A backend-chosen file name: each `_`-separated part slugified, the underscores kept, so
+    `My Song_vocals` -> `my-song_vocals` (the `<input-name>_<stem>` contract), never empty."""
+    parts = [slugify(part, fallback="") for part in text.split("_")]
+    name = "_".join(p for p in parts if p)[:max_length].rstrip("-_")
+    return name or fallback
+
+
 def check_subdir(dir_param: str) -> list[str]:
     """Split a request's `dir` into safe components; ValueError says what is wrong.
 

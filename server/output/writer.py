@@ -19,7 +19,7 @@ from ..jobs import DawgenError, ErrorCode, Job
 from ..post import dither_tpdf
 from ..post.pipeline import prepare
 from .encode import encode, file_facts
-from .naming import check_subdir, daw_suffix, output_stem, slugify
+from .naming import check_subdir, daw_suffix, output_stem, slugify, slugify_name
 from .preview import render_png
 
 TMP_MARK = ".dawgen-"
@@ -99,7 +99,7 @@ class OutputWriter:
                 preview = render_png(audio.samples, audio.sample_rate)
         sidecar["file_format"] = fmt
         if output.meta.get("name"):  # a backend-chosen name, e.g. `<input-name>_<stem>` for stems
-            stem = slugify(str(output.meta["name"]), fallback=job.verb, max_length=96)
+            stem = slugify_name(str(output.meta["name"]), fallback=job.verb)
         else:
             stem = output_stem(str(params.get("prompt", "")), job.verb, seed,
                                daw_suffix(grid.get("bpm") if grid else None, params.get("key"),

@@ -1,0 +1,218 @@
+"""`demucs`: stems with Meta's Demucs 4 (HTDemucs, htdemucs_ft, htdemucs_6s, mdx_extra and other bags).
+
+`[models.NAME] backend = "demucs"`, `path = FOLDER` (demucs' own repo layout: see repo.py),
+`name = MODEL` (default htdemucs); loaded offline, never from a hub. Verb `separate` writes one file
+per stem, `<input-name>_<stem>`, in a folder named after the input, each exactly as long as the input
+and sample-aligned with it, untouched by loudness or trimming (`post: none`), so the stems sum to
+what the model heard and line up at the item's start in a DAW. Long files are separated segment by
+segment in bounded memory (stream.py); progress and cancel are per model segment. torch and demucs
+are imported in `_load`/`_run` only; the `demucs` extra installs them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import pickle
+import random
+import tempfile
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..base import Audio, Backend, Output, RunContext
+from ...jobs import DawgenError, ErrorCode
+from ...output.naming import slugify
+from ...params import ParamSpec
+from .repo import RepoModel, find_model
+from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, input_stem, section, selection
+
+log = logging.getLogger("dawgen.demucs")
+
+EXTRA = "demucs"
+DEFAULT_NAME = "htdemucs"
+SHIFT_SEED = 0  # shifts' random delays come from a fixed seed: the same request gives the same stems
+# A prior for queue ETAs before progress is seen: the default-size HTDemucs on a 2-core CPU runs at
+# about 1.5x the length of the audio per pass (field notes).
+SECONDS_PER_AUDIO_SECOND = 1.5
+
+
+class DemucsBackend(Backend):
+    name: ClassVar[str] = "demucs"
+    version: ClassVar[str] = "1"
+    uses_torch: ClassVar[bool] = True
+    verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"separate": SEPARATE_PARAMS}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str}
+
+    def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(model_name, options)
+        self.device = str(self.options.get("device") or "auto")
+        self._repo: RepoModel | None = None
+        self._model: Any = None
+
+    @property
+    def _path(self) -> str:
+        return str(self.options.get("path") or "")
+
+    @property
+    def _name(self) -> str:
+        return str(self.options.get("name") or DEFAULT_NAME)
+
+    # -- availability and provenance --------------------------------------------------------------
+    def _check_available(self) -> None:
+        # find_spec, not import: the daemon process never imports torch (only the model process does)
+        for module in ("torch", "demucs"):
+            if importlib.util.find_spec(module) is None:
+                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                                  f"the demucs backend needs {module!r}, which is not installed: "
+                                  f"pip install 'dawgen[{EXTRA}]'")
+        self._repo = find_model(self._path, self._name)
+
+    def fingerprint(self) -> dict[str, Any]:
+        from importlib import metadata
+
+        from ...output.provenance import file_sha256
+
+        out: dict[str, Any] = {"path": self._path, "name": self._name}
+        if self._repo is not None:
+            out["weights_sha256"] = {f.name: file_sha256(str(f)) for f in self._repo.files}
+        try:
+            out["demucs"] = metadata.version("demucs")
+        except metadata.PackageNotFoundError:
+            pass
+        return out
+
+    # -- submit time --------------------------------------------------------------------------------
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        from .audio_in import probe
+
+        selection(params)
+        info = probe(input_path(params))
+        first, stop = section(params, info.frames, info.sample_rate)
+        if (stop - first) / info.sample_rate > MAX_INPUT_SECONDS:
+            raise ValueError(f"input: {(stop - first) / info.sample_rate / 60:.0f} minutes is longer than the "
+                             f"{MAX_INPUT_SECONDS / 60:.0f} minutes one job separates (split the file)")
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        from .audio_in import probe
+
+        try:
+            info = probe(input_path(params))
+            first, stop = section(params, info.frames, info.sample_rate)
+        except ValueError:
+            return 1.0
+        seconds = (stop - first) / info.sample_rate
+        return seconds * SECONDS_PER_AUDIO_SECOND * max(1, int(params.get("shifts", 1)))
+
+    # -- load ---------------------------------------------------------------------------------------
+    def _load(self) -> None:
+        from ..torch_util import offline, pick_device, require
+
+        require("torch", EXTRA)
+        require("demucs", EXTRA)
+        offline()
+        repo = find_model(self._path, self._name)
+        device = pick_device(self.device)
+        model = _get_model(repo)
+        model.to(device)
+        model.eval()
+        self._repo, self._model, self.device = repo, model, device
+        _warm_up(model, device)
+        log.info("demucs %s (%s) loaded on %s: stems %s", self.model_name, repo.name, device, ", ".join(model.sources))
+
+    def _unload(self) -> None:
+        self._model = None
+
+    # -- run ------------------------------------------------------------------------------------------
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from .audio_in import mix_stats, open_source
+        from .stream import MixFeed, Settings, Sink, separate
+
+        p, model = ctx.params, self._model
+        try:
+            outputs = selection(p).outputs(list(model.sources))
+            path = input_path(p)
+        except ValueError as exc:
+            raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+        settings = Settings(int(p.get("shifts", 1)), float(p.get("overlap", 0.25)), p.get("segment"), self.device)
+        _check_segment(model, settings.segment)
+        rate, channels = int(model.samplerate), int(model.audio_channels)
+        ctx.progress(0.0, "reading")
+        with tempfile.TemporaryDirectory(prefix="dawgen-demucs-") as tmp:
+            source = open_source(path, tmp, ctx.check_cancel)
+            try:
+                try:
+                    source.select(*section(p, source.frames, source.sample_rate))
+                except ValueError as exc:
+                    raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+                mean, std = mix_stats(source, channels)
+                std += 1e-8  # as demucs: silence must not divide by zero
+                frames = source.frames if source.sample_rate == rate else round(source.frames * rate / source.sample_rate)
+                feed = MixFeed(source.blocks(), frames, channels, source.sample_rate, rate, mean, std)
+                out_channels = 1 if source.channels == 1 else channels
+                sinks = [Sink(source.frames, out_channels, channels, rate, source.sample_rate) for _ in outputs]
+                samples = separate(model, feed, sinks, [sources for _, sources in outputs], settings, mean, std,
+                                   random.Random(SHIFT_SEED), lambda f: ctx.progress(0.02 + 0.96 * f, "separating"))
+            finally:
+                source.close()
+            input_rate = source.sample_rate
+        # the folder and every file name start with the same word: `my-song/my-song_vocals.wav`
+        stem = slugify(input_stem(path), fallback="input")
+        return [Audio(s, input_rate, meta={"name": f"{stem}_{word}", "folder": stem, "post": "none", "stem": word,
+                                           "title": f"{input_stem(path)} {word}", "sources": list(model.sources)})
+                for (word, _), s in zip(outputs, samples)]
+
+
+def _get_model(repo: RepoModel) -> Any:
+    """demucs.pretrained.get_model on the local folder (or, for a Hugging Face snapshot, what
+    demucs.hf.get_hf_model does after its download), with its failures as model_unavailable."""
+    from demucs.pretrained import get_model
+    from demucs.repo import ModelLoadingError
+    from safetensors import SafetensorError
+
+    where = f"demucs model {repo.name!r} in {repo.folder}"
+    try:
+        if repo.safetensors:
+            from demucs.apply import BagOfModels
+            from demucs.hf import load_safetensors_model
+
+            from .repo import read_bag
+
+            bag = read_bag(repo.bag)  # type: ignore[arg-type]
+            model = BagOfModels([load_safetensors_model(f) for f in repo.files], bag.get("weights"), bag.get("segment"))
+            return model.eval()
+        return get_model(repo.name, repo=repo.folder)
+    except SystemExit:  # demucs.utils.fatal() exits the process on some errors: keep the model process
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where} cannot be loaded (demucs gave up; see the log)") from None
+    except ModelLoadingError as exc:
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where}: {exc}") from None
+    except ImportError as exc:  # quantized models (mdx_q, mdx_extra_q) need diffq
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where} needs a library that is not installed: {exc}") from None
+    except (OSError, EOFError, pickle.UnpicklingError, SafetensorError, KeyError, RuntimeError, ValueError,
+            TypeError, AttributeError) as exc:
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where}: its files are not a demucs model "
+                                                       f"({type(exc).__name__}: {exc})") from None
+
+
+def _members(model: Any) -> list[Any]:
+    return list(getattr(model, "models", None) or [model])
+
+
+def _check_segment(model: Any, segment: float | None) -> None:
+    from demucs.htdemucs import HTDemucs
+
+    if segment is None:
+        return
+    for member in _members(model):
+        if isinstance(member, HTDemucs) and segment > float(member.segment):
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"segment: this model takes segments of at most "
+                                                     f"{float(member.segment):g} s (its transformer's length)")
+
+
+def _warm_up(model: Any, device: str) -> None:
+    """One segment of silence through each member: the first forward pass in a process pays for
+    oneDNN's kernel setup (several times a later one), which would otherwise land on the first job."""
+    import torch
+    from demucs.apply import apply_model
+
+    with torch.inference_mode():
+        for member in _members(model):
+            frames = int(member.samplerate * member.segment)
+            apply_model(member, torch.zeros(1, member.audio_channels, frames), shifts=0, split=False, device=device)

@@ -1,0 +1,278 @@
+"""Separation of a whole file in bounded memory, equal to demucs' `apply_model` on the whole track.
+
+`apply_model(split=True)` cuts the track into overlapping segments, runs the model on each and
+overlap-adds them with triangular weights; with `shifts` it repeats that on randomly delayed copies
+and averages; a bag of models averages its members with per-stem weights. It holds the whole track
+and every stem at the model's rate (plus copies for the shifts). Here the same segments, weights,
+delays and bag weights are computed in time order across all passes at once: a frame is final as
+soon as no pass has a segment left that covers it, so it is finished, turned back to the input's
+rate and written into the output arrays straight away. Only a few segments of audio are held
+besides the outputs themselves, and the result equals apply_model's to float rounding.
+
+Imported only from the backend's `_run` (it needs torch and demucs).
+"""
+from __future__ import annotations
+
+import heapq
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .audio_in import convert_channels
+
+ProgressFn = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    shifts: int = 1
+    overlap: float = 0.25
+    segment: float | None = None  # seconds; None: each model's own
+    device: str = "cpu"
+
+
+class _Resampler:
+    """A soxr VHQ stream (chunked output equals one-shot soxr), or nothing at equal rates."""
+
+    def __init__(self, from_rate: int, to_rate: int, channels: int) -> None:
+        self._stream = None
+        if from_rate != to_rate:
+            import soxr
+
+            self._stream = soxr.ResampleStream(from_rate, to_rate, channels, dtype="float64", quality="VHQ")
+
+    def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
+        if self._stream is None:
+            return x
+        out = self._stream.resample_chunk(np.ascontiguousarray(x, dtype=np.float64), last=last)
+        return np.asarray(out, dtype=np.float32).reshape(-1, x.shape[1])
+
+
+class MixFeed:
+    """The normalised mix at the model's rate, pulled from the input on demand; frames no segment
+    will read again are dropped (`release`), so only a window of it is ever held."""
+
+    def __init__(self, blocks: Iterator[np.ndarray], frames: int, channels: int, in_rate: int, rate: int,
+                 mean: float, std: float) -> None:
+        self.frames, self.channels = frames, channels  # at the model's rate and layout
+        self._blocks, self._channels = blocks, channels
+        self._resample = _Resampler(in_rate, rate, channels)
+        self._mean, self._std = np.float32(mean), np.float32(std)
+        self._buf = np.zeros((0, channels), np.float32)
+        self._base = 0  # model frame of _buf[0]
+        self._done = False
+        self.max_held = 0  # the most frames ever held (tests check that it stays bounded)
+
+    def get(self, start: int, stop: int) -> np.ndarray:
+        """(channels, stop - start) float32; zeros outside the track, as demucs pads."""
+        while not self._done and self._base + self._buf.shape[0] < min(stop, self.frames):
+            self._pull()
+        first = max(start, 0)
+        if first < self._base and first < min(stop, self.frames):
+            raise RuntimeError(f"mix frame {first} was released (window starts at {self._base})")
+        out = np.zeros((self._channels, stop - start), np.float32)
+        lo, hi = max(start, self._base), min(stop, self._base + self._buf.shape[0])
+        if hi > lo:
+            out[:, lo - start:hi - start] = self._buf[lo - self._base:hi - self._base].T
+        return out
+
+    def release(self, before: int) -> None:
+        drop = min(max(0, before - self._base), self._buf.shape[0])
+        if drop:
+            self._buf = self._buf[drop:]
+            self._base += drop
+
+    def _pull(self) -> None:
+        block = next(self._blocks, None)
+        x = self._resample(convert_channels(block, self._channels) if block is not None
+                           else np.zeros((0, self._channels), np.float32), last=block is None)
+        if block is None:
+            self._done = True
+        room = self.frames - (self._base + self._buf.shape[0])  # soxr may give a frame more or less
+        x = x[:max(0, room)]
+        if self._done and x.shape[0] < room:
+            x = np.concatenate([x, np.zeros((room - x.shape[0], self._channels), np.float32)])
+        # demucs normalises after resampling, in float32: (wav - mean) / std
+        x = (x - self._mean) / self._std
+        self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
+        self.max_held = max(self.max_held, self._buf.shape[0])
+
+
+class Sink:
+    """One output: frames at the model's rate in, the input's rate and channel layout out."""
+
+    def __init__(self, frames: int, channels: int, model_channels: int, rate: int, out_rate: int) -> None:
+        self.samples = np.zeros((frames, channels), np.float32)
+        self._channels, self._pos = channels, 0
+        self._resample = _Resampler(rate, out_rate, model_channels)
+
+    def write(self, x: np.ndarray, last: bool = False) -> None:
+        """x: (model_channels, n) at the model's rate."""
+        y = self._resample(x.T, last=last)
+        y = convert_channels(y, self._channels) if y.shape[1] != self._channels else y
+        n = min(y.shape[0], self.samples.shape[0] - self._pos)
+        if n > 0:
+            self.samples[self._pos:self._pos + n] = y[:n]
+            self._pos += n
+
+    def close(self, model_channels: int) -> np.ndarray:
+        self.write(np.zeros((model_channels, 0), np.float32), last=True)
+        return self.samples  # frames past what soxr gave stay zero: the length is the input's
+
+
+@dataclass
+class _Pass:
+    """One model over one (possibly delayed) copy of the track, as apply_model's split loop runs it."""
+
+    model: Any
+    member: int      # index in the bag
+    delay: int       # output frame t of this pass is mix frame t - delay (apply_model's max_shift - offset)
+    length: int      # frames of the delayed copy: mix frames + delay
+    seg: int         # segment length in frames
+    stride: int
+    weight: np.ndarray
+    next: int = 0    # index of the next segment
+    base: int = 0    # mix frame of num[..., 0]
+    num: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    den: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    @property
+    def segments(self) -> int:
+        return len(range(0, self.length, self.stride))
+
+    def start(self, j: int) -> int:
+        """Mix frame where segment j begins (negative for the delayed copy's head)."""
+        return j * self.stride - self.delay
+
+    @property
+    def frontier(self) -> int:
+        """Mix frames before this one get nothing more from this pass."""
+        return self.start(self.next) if self.next < self.segments else self.length - self.delay
+
+    def add(self, start: int, values: np.ndarray, weight: np.ndarray) -> None:
+        end = start + values.shape[-1]
+        if end - self.base > self.den.shape[0]:
+            grow = end - self.base - self.den.shape[0]
+            self.num = np.concatenate([self.num, np.zeros((*values.shape[:2], grow), np.float32)], axis=-1)
+            self.den = np.concatenate([self.den, np.zeros(grow, np.float32)])
+        i = start - self.base
+        self.num[..., i:i + values.shape[-1]] += weight * values
+        self.den[i:i + values.shape[-1]] += weight
+
+    def take(self, upto: int) -> np.ndarray:
+        """The finished estimate (sources, channels, upto - base) and forget those frames."""
+        k = upto - self.base
+        out = self.num[..., :k] / self.den[:k]
+        self.num, self.den, self.base = self.num[..., k:], self.den[k:], upto
+        return out
+
+
+def _members(model: Any) -> tuple[list[Any], list[list[float]] | None]:
+    from demucs.apply import BagOfModels
+
+    if isinstance(model, BagOfModels):
+        return list(model.models), [list(w) for w in model.weights]
+    return [model], None
+
+
+def _triangle(seg: int) -> np.ndarray:
+    # apply_model's weight: a triangle peaking mid-segment, divided by its maximum (power 1)
+    ramp = np.concatenate([np.arange(1, seg // 2 + 1), np.arange(seg - seg // 2, 0, -1)]).astype(np.float32)
+    return ramp / ramp.max()
+
+
+def make_passes(model: Any, frames: int, settings: Settings, rng: random.Random) -> list[_Pass]:
+    """Every (bag member, shift) pass, with apply_model's random delays drawn in its order."""
+    members, _ = _members(model)
+    passes = []
+    for index, member in enumerate(members):
+        # the same expression as apply_model's (member.segment may be a Fraction: 39/5 s)
+        seg = int(member.samplerate * (settings.segment if settings.segment is not None else member.segment))
+        stride = int((1 - settings.overlap) * seg)
+        max_shift = int(0.5 * member.samplerate)
+        delays = [max_shift - rng.randint(0, max_shift) for _ in range(settings.shifts)] or [0]
+        for delay in delays:
+            passes.append(_Pass(member, index, delay, frames + delay, seg, stride, _triangle(seg)))
+    return passes
+
+
+def separate(model: Any, feed: MixFeed, sinks: Sequence[Sink], outputs: Sequence[Sequence[int]],
+             settings: Settings, mean: float, std: float, rng: random.Random,
+             progress: ProgressFn | None = None) -> list[np.ndarray]:
+    """Run every segment of every pass in time order; `outputs[i]` lists the model sources summed
+    into `sinks[i]`. `progress(fraction)` runs before each segment (it may raise to cancel)."""
+    import torch
+
+    passes = make_passes(model, feed.frames, settings, rng)
+    total = sum(p.segments for p in passes)
+    queue = [(p.start(0), i) for i, p in enumerate(passes)]
+    heapq.heapify(queue)
+    done, flushed = 0, 0
+    with torch.inference_mode():
+        while queue:
+            if progress is not None:
+                progress(done / total)
+            _, i = heapq.heappop(queue)
+            _run_segment(passes[i], feed, settings)
+            done += 1
+            if passes[i].next < passes[i].segments:
+                heapq.heappush(queue, (passes[i].start(passes[i].next), i))
+            ready = max(0, min(min(p.frontier for p in passes), feed.frames))
+            if ready > flushed:
+                _emit(passes, model, settings, flushed, ready, sinks, outputs, mean, std)
+                flushed = ready
+            feed.release(min(p.frontier - p.seg for p in passes))
+    return [sink.close(feed.channels) for sink in sinks]
+
+
+def _run_segment(p: _Pass, feed: MixFeed, settings: Settings) -> None:
+    import torch
+    from demucs.apply import TensorChunk, apply_model
+
+    j = p.next
+    p.next += 1
+    start, length = p.start(j), min(p.seg, p.length - j * p.stride)
+    if start + length <= 0:
+        return  # wholly inside the delayed copy's padding: apply_model computes it only to drop it
+    # apply_model pads a short segment to the model's length with the track around it (zeros
+    # outside the track); a context of one segment on each side covers any padding it asks for.
+    context = p.seg
+    mix = torch.from_numpy(feed.get(start - context, start + length + context))[None]
+    out = apply_model(p.model, TensorChunk(mix, context, length), shifts=0, split=False,
+                      segment=settings.segment, device=settings.device)
+    values = out[0].to("cpu", torch.float32).numpy()
+    keep = max(0, -start)  # frames before the track start are dropped, as apply_model's slice does
+    if p.num.shape[0] == 0:
+        p.num = np.zeros((*values.shape[:2], 0), np.float32)
+    p.add(start + keep, values[..., keep:], p.weight[keep:length])
+
+
+def _emit(passes: list[_Pass], model: Any, settings: Settings, lo: int, hi: int, sinks: Sequence[Sink],
+          outputs: Sequence[Sequence[int]], mean: float, std: float) -> None:
+    """Frames [lo, hi) are final in every pass: combine as apply_model does and write them out."""
+    _, weights = _members(model)
+    shifts = max(1, settings.shifts)
+    estimates: Any = None
+    totals: list[float] = []
+    for member in sorted({p.member for p in passes}):
+        out: Any = 0.0
+        for p in (q for q in passes if q.member == member):
+            out = out + p.take(hi)
+        if settings.shifts:
+            out = out / np.float32(shifts)
+        if weights is None:
+            estimates = out
+            continue
+        out = out * np.asarray(weights[member], np.float32)[:, None, None]
+        totals = [a + b for a, b in zip(totals, weights[member])] if totals else list(weights[member])
+        estimates = out if estimates is None else estimates + out
+    if weights is not None:
+        estimates = estimates / np.asarray(totals, np.float32)[:, None, None]
+    estimates = estimates * np.float32(std) + np.float32(mean)  # demucs undoes its normalisation
+    for sink, sources in zip(sinks, outputs):
+        mixdown = estimates[sources[0]]
+        for k in sources[1:]:
+            mixdown = mixdown + estimates[k]
+        sink.write(mixdown)
