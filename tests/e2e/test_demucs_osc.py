@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.client import Client, ClientError
+from bridge.client import ClientError
 from tests.conftest import DaemonProcess
 from tests.server.backends import demucs_tiny
 
@@ -37,12 +37,6 @@ def daemon(repo, tmp_path_factory):
     proc = DaemonProcess(tmp_path_factory.mktemp("demucs-daemon"), config_text=config).start()
     yield proc
     proc.terminate()
-
-
-@pytest.fixture
-def client(daemon):
-    with Client("127.0.0.1", daemon.port) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

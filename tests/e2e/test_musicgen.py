@@ -40,12 +40,6 @@ def daemon(tiny, tmp_path_factory):
     proc.terminate()
 
 
-@pytest.fixture
-def client(daemon):
-    with Client("127.0.0.1", daemon.port) as c:
-        yield c
-
-
 def sidecar(path: str) -> dict:
     return json.loads(Path(path).with_suffix(".json").read_text())
 
