@@ -47,6 +47,9 @@ def test_submit_runs_to_done_with_ordered_events(tmp_path, isolation):
         assert position == 0
         done = wait_final(eng, job.id)
         assert done.state is JobState.DONE and len(done.outputs) == 2
+        deadline = time.monotonic() + 10  # the state is final just before the event goes out
+        while not any(k is EventKind.DONE for k, _ in events) and time.monotonic() < deadline:
+            time.sleep(0.01)
         kinds = [k for k, _ in events]
         assert kinds[0] is EventKind.ACCEPTED and kinds[-1] is EventKind.DONE
         assert EventKind.PROGRESS in kinds
