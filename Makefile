@@ -30,9 +30,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+# Model libraries that cannot be plain extras (they declare other Pythons or pin old torch, so
+# they install with --no-deps plus a checked list) add their install target here with
+# `TEST_INSTALLS += target`; each target is idempotent and runs after the test extra.
+TEST_INSTALLS :=
+
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'
+	@for t in $(TEST_INSTALLS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	touch $@
 
 install: $(VENV)/.installed

@@ -172,12 +172,25 @@ class Backend:
         """Rough run time, for queue ETAs before any progress is seen."""
         return 1.0
 
+    def memory_bytes(self) -> int:
+        """Bytes this model holds on its device once loaded; before loading, an estimate (from its
+        weight files). The registry's memory budget evicts least recently used models by it."""
+        try:
+            return max(0, int(self._memory_estimate()))
+        except (OSError, ValueError, TypeError):
+            return 0
+
     # -- hooks ------------------------------------------------------------------------------------
     def _check_available(self) -> None:
         return None
 
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         return None
+
+    def _memory_estimate(self) -> int:
+        """Override: torch_util.module_bytes(model) when loaded, torch_util.files_bytes(weights)
+        before. 0 = negligible (the DSP synth)."""
+        return 0
 
     def _load(self) -> None:
         return None

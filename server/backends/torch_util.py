@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -51,3 +52,78 @@ def seed_all(seed: int) -> Any:
     torch = require("torch", "torch")
     torch.manual_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a device running out of memory: torch.cuda.OutOfMemoryError, the MPS and CPU
+    allocators' RuntimeErrors ("out of memory", "MPS backend out of memory") and MemoryError."""
+    if isinstance(exc, MemoryError):
+        return True
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError / torch.OutOfMemoryError
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def release_memory(device: str = "") -> None:
+    """Give cached blocks back after an out-of-memory error or an unload, so the next attempt (a
+    smaller batch, another model) sees the memory that is really free."""
+    import gc
+
+    gc.collect()
+    torch = sys.modules.get("torch")  # never import torch just to free memory it never held
+    if torch is None:
+        return
+    if (not device or device.startswith("cuda")) and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if (not device or device == "mps") and mps is not None and hasattr(mps, "empty_cache"):
+        try:
+            mps.empty_cache()
+        except RuntimeError:  # no Metal device
+            pass
+
+
+def run_in_batches(run_batch: Any, count: int, device: str = "") -> list[Any]:
+    """Run `run_batch(first, n)` for rows first..first+n-1, all `count` rows in one batch when they
+    fit; on an out-of-memory error free memory and retry the remaining rows with half the batch.
+    Returns the concatenated per-row results (run_batch returns a list of n results). A single row
+    that does not fit raises DawgenError(out_of_memory): the job fails, the daemon stays up."""
+    results: list[Any] = []
+    batch = max(1, int(count))
+    while len(results) < count:
+        n = min(batch, count - len(results))
+        try:
+            results.extend(run_batch(len(results), n))
+        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled here
+            if not is_out_of_memory(exc):
+                raise
+            release_memory(device)
+            if n == 1:
+                raise DawgenError(ErrorCode.OUT_OF_MEMORY,
+                                  f"not enough memory on {device or 'the device'} even for one output "
+                                  f"({type(exc).__name__}); try fewer seconds, or a smaller model") from None
+            batch = n // 2
+    return results
+
+
+def module_bytes(*modules: Any) -> int:
+    """Bytes held by the parameters and buffers of torch modules: a loaded model's footprint."""
+    total = 0
+    for module in modules:
+        if module is None:
+            continue
+        for tensor in [*module.parameters(), *module.buffers()]:
+            total += tensor.numel() * tensor.element_size()
+    return total
+
+
+def files_bytes(*paths: Any) -> int:
+    """Bytes of weight files on disk: the estimate of a model's footprint before it loads."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except (OSError, TypeError):
+            pass
+    return total
