@@ -17,6 +17,10 @@ DEBS += nodejs
 # Stems (server/backends/demucs): files libsndfile cannot read (AAC/M4A, ALAC, video soundtracks) are
 # decoded with ffmpeg; its tests separate an .m4a.
 DEBS += ffmpeg
+# MIDI audio previews (server/output/midi_preview.py, `preview_audio=true`): the fluidsynth program renders
+# a .mid through a General MIDI soundfont (Debian's package recommends timgm6mb-soundfont; pretty_midi
+# ships the same TimGM6mb.sf2); its tests render transcribed MIDI.
+DEBS += fluidsynth
 
 .PHONY: run test install install-test test-deps bench clean test-lua
 
@@ -35,11 +39,49 @@ $(VENV)/.installed: pyproject.toml
 # `TEST_INSTALLS += target`; each target is idempotent and runs after the test extra.
 TEST_INSTALLS :=
 
+# Stable Audio (server/backends/stable_audio): stable-audio-tools 0.0.20 declares Python <3.11 and
+# pins torch==2.7.1 / torchaudio==2.7.1, so it cannot be a plain dependency (an unpinned install on
+# 3.11 silently picks 0.0.19, which cannot load T5 from a local folder). It goes in with --no-deps
+# plus the libraries its inference path imports (the `stable-audio` extra; pytorch_lightning is
+# imported when a DiT is built but not declared). The installed torch is kept (a constraint).
+# torchaudio: no release matches CPU torch 2.13 (2.11's compiled extension needs CUDA libraries),
+# and one in site-packages that fails to import breaks transformers (it imports torchaudio whenever
+# it is installed). So it goes into its own folder, $(VENV)/dawgen-torchaudio, which only the
+# stable-audio backend puts on sys.path, importing its pure-Python parts (stable_audio/imports.py).
+# On a machine with a matched torch + torchaudio (CUDA), install torchaudio normally instead.
+SAT_VERSION ?= 0.0.20
+TORCHAUDIO ?= torchaudio==2.11.0
+.PHONY: install-stable-audio
+install-stable-audio: $(VENV)/.stable-audio-installed
+$(VENV)/.stable-audio-installed: $(VENV)/.installed
+	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/.torch-constraint.txt 2>/dev/null \
+	  || : > $(VENV)/.torch-constraint.txt
+	$(PY) -m pip install --quiet -c $(VENV)/.torch-constraint.txt -e '.[stable-audio]'
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python 'stable-audio-tools==$(SAT_VERSION)'
+	@if $(PY) -c "import torchaudio" >/dev/null 2>&1; then echo "torchaudio imports: kept"; else \
+	  rm -rf $(VENV)/dawgen-torchaudio && \
+	  $(PY) -m pip install --quiet --no-deps --target $(VENV)/dawgen-torchaudio '$(TORCHAUDIO)'; fi
+	touch $@
+TEST_INSTALLS += install-stable-audio
+
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'
 	@for t in $(TEST_INSTALLS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	touch $@
+
+# Transcription (server/backends/transcribe): Spotify's basic-pitch (Apache-2.0) runs on onnxruntime from
+# the nmp.onnx inside its wheel. Its Linux requirements pin TensorFlow, which that path never imports, so
+# it installs with --no-deps beside the `transcribe` extra (onnxruntime, librosa, mir_eval, resampy,
+# pretty_midi, mido). The extra pins resampy>=0.4.3: basic-pitch asks for <0.4.3, but 0.4.2 imports
+# pkg_resources, which setuptools>=81 no longer ships.
+.PHONY: install-transcribe
+install-transcribe: $(VENV)/.transcribe-installed
+$(VENV)/.transcribe-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[transcribe]'
+	$(PY) -m pip install --quiet --no-deps basic-pitch==0.4.0
+	touch $@
+TEST_INSTALLS += install-transcribe
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.test-installed

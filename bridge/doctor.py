@@ -74,5 +74,12 @@ def _models(config: Config) -> list[Check]:
     except DawgenError as exc:
         return [("models", False, exc.message)]
     problems = registry.problems()
-    checks = [(f"model {name}", name not in problems, problems.get(name, "available")) for name in registry.names()]
+    checks = []
+    for name in registry.names():
+        if name not in problems:
+            checks.append((f"model {name}", True, "available"))
+        elif name in registry.builtin:  # a built-in model whose extra is not installed: optional
+            checks.append((f"model {name}", True, f"optional, not installed: {problems[name]}"))
+        else:
+            checks.append((f"model {name}", False, problems[name]))
     return checks

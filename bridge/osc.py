@@ -7,6 +7,7 @@ with its sender.
 """
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import socket
@@ -216,8 +217,9 @@ class OscServer:
                     conn = self._conns.get(where)
                 if conn is not None:
                     conn.send(data)
-        except OSError as exc:
-            log.debug("could not send to %s: %s", dest, exc)
+        except OSError as exc:  # a client that went away is normal; a reply too large is a bug
+            level = logging.WARNING if exc.errno == errno.EMSGSIZE else logging.DEBUG
+            log.log(level, "could not send %d bytes to %s: %s", len(data), dest, exc)
 
     # -- requests -----------------------------------------------------------------------------
     def handle_packet(self, data: bytes, source: Dest) -> None:
@@ -282,7 +284,14 @@ class OscServer:
         self.send(dest, proto.json_reply("/dawgen/queue", request.req_id, payload))
 
     def _on_models(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        self.send(dest, proto.json_reply("/dawgen/models", request.req_id, self.engine.models()))
+        models = self.engine.models()
+        wanted = request.params.get("model")
+        if wanted is not None:
+            models = [m for m in models if m["name"] == wanted]
+            if not models:
+                raise DawgenError(ErrorCode.UNKNOWN_MODEL, f"no model named {wanted!r}")
+        limit = proto.UDP_REPLY_MAX if dest[0] == "udp" else None
+        self.send(dest, proto.models_reply(request.req_id, models, limit))
 
     def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:
         with self._lock:

@@ -29,7 +29,8 @@ CONTROL_VERBS: dict[str, tuple[ParamSpec, ...]] = {
     "cancel": (JOB_ARG,),
     "status": (JOB_ARG,),
     "queue": (),
-    "models": (),
+    "models": (ParamSpec("model", "str", None, max_length=64,
+                         doc="only this model (a smaller reply); default: every model"),),
     "listen": (),
     "unlisten": (),
     # audio in and out, handled in the bridge (bridge/audio_osc.py)
@@ -183,3 +184,22 @@ def status(req_id: str, job: Job, position: int) -> bytes:
 
 def json_reply(address: str, req_id: str, payload: Any) -> bytes:
     return build(address, req_id, json.dumps(payload, default=str, separators=(",", ":")))
+
+
+# The largest reply sent in one UDP datagram (IPv4's limit is 65,507 bytes of payload).
+UDP_REPLY_MAX = 60000
+
+
+def models_reply(req_id: str, models: list[dict[str, Any]], limit: int | None) -> bytes:
+    """`/dawgen/models` as it fits the transport: over UDP (`limit`), a catalogue too large for one
+    datagram drops the parameters' `doc` texts, then keeps only their names, and marks each model
+    `"abridged": "docs"` / `"names"`; `/dawgen/models REQ model=NAME` or TCP gives the full entry."""
+    data = json_reply("/dawgen/models", req_id, models)
+    for level, keep in (("docs", ("name", "type", "default", "min", "max", "choices")), ("names", ("name",))):
+        if limit is None or len(data) <= limit:
+            return data
+        models = [dict(m, abridged=level, verbs={verb: [{k: p[k] for k in keep if k in p} for p in params]
+                                                   for verb, params in m.get("verbs", {}).items()})
+                  for m in models]
+        data = json_reply("/dawgen/models", req_id, models)
+    return data

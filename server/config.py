@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .memory import check_budgets
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -54,6 +56,9 @@ class ServerConfig:
     # "process": models run in one child process per device (responsive, crash-isolated);
     # "thread": in the daemon process (tests, embedding, debugging with pdb)
     isolation: str = "process"
+    # [server.memory_budget]: warm models' memory per device, e.g. cuda = 10 (GB), cpu = "8GB"
+    # (server/memory.py); unset devices: 90 % of a GPU's memory, half the RAM for cpu and mps
+    memory_budget: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -216,6 +221,8 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         setattr(obj, key, str(coerced) if choices else coerced)
     if section == "server" and not 0 <= obj.port < 65536:  # 0 = any free port (tests, benchmarks)
         errors.append(f"server.port: {obj.port} is not a port number (0-65535)")
+    if section == "server":
+        errors.extend(check_budgets(obj.memory_budget))
     if section == "hotfolder":
         _check_hotfolder(obj, values.get("recipes"), errors)
     return obj
@@ -226,6 +233,9 @@ def _coerce(value: Any, want: type, where: str, errors: list[str]) -> Any:
         return float(value)
     if want is str and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # bit_depth = 24
+    if want is dict and not isinstance(value, dict):
+        errors.append(f"{where}: expected a table, got {value!r}")
+        return None
     if want is list:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value

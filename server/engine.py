@@ -31,7 +31,7 @@ def common_params(config: Config) -> list[ParamSpec]:
     """Parameters every job verb accepts, whatever the model."""
     out = config.output
     return [
-        ParamSpec("model", "str", None, doc="model name from the config; default: server.default_model"),
+        ParamSpec("model", "str", None, doc="model name from the config; default: server.default_model when it does this verb, else the first model that does"),
         ParamSpec("sample_rate", "int", out.sample_rate, min=8000, max=192000, doc="output sample rate (Hz)"),
         ParamSpec("bit_depth", "str", out.bit_depth, choices=("16", "24", "32f"),
                   doc="16 and 24 are PCM (16 gets TPDF dither), 32f is float (WAV only)"),
@@ -55,6 +55,11 @@ def common_params(config: Config) -> list[ParamSpec]:
         ParamSpec("position", "float", None, min=0.0, max=86400.0,
                   doc="timeline position in seconds, stored as the BWF time reference (Reaper places the file there)"),
     ]
+
+
+# The common parameters that mean something for a MIDI result (Backend.output_kind == "midi"): no
+# loudness, dither or audio format; `sample_rate` is the rate of a `preview_audio` rendering.
+MIDI_COMMON = ("model", "sample_rate", "dir", "priority", "bpm", "bars", "time_signature", "key", "position")
 
 
 def _check_signature(text: str) -> None:
@@ -86,7 +91,9 @@ class Engine:
     def start(self) -> list[Job]:
         """Recover unfinished jobs, start one worker per device; returns the recovered jobs."""
         for name, why in self.registry.problems().items():
-            log.warning("model %s unavailable: %s", name, why)
+            # a built-in model without its extra is normal (make run installs no torch): info only
+            level = logging.INFO if name in self.registry.builtin else logging.WARNING
+            log.log(level, "model %s unavailable: %s", name, why)
         recovered = self._recover()
         for device in self.config.server.devices:
             worker = Worker(device, self.scheduler, self._make_runner(device), self._execute)
@@ -164,16 +171,19 @@ class Engine:
         return unsubscribe
 
     def job_verbs(self) -> dict[str, list[ParamSpec]]:
-        """Every job verb some available model does, with the default model's params first."""
+        """Every job verb some model does, with the params of the model it goes to by default.
+        Verbs of unavailable models are included: their requests get `model_unavailable` and the
+        reason (an extra to install), not `unknown_verb`."""
         verbs: dict[str, list[ParamSpec]] = {}
-        for name in self.registry.names():
-            try:
-                backend = self.registry.resolve(name).backend
-            except DawgenError:
-                continue
+        for entry in self.registry.entries():
+            backend = entry.backend
             for verb, specs in (backend.verbs if backend is not None else {}).items():
-                verbs.setdefault(verb, merge_specs(self._common, specs))
+                verbs.setdefault(verb, merge_specs(self._common_for(backend), specs))
         return verbs
+
+    def model_for(self, verb: str) -> str:
+        """The model a request for `verb` without `model=` goes to (see Registry.model_for)."""
+        return self.registry.model_for(verb)
 
     def params_for(self, model: str | None, verb: str) -> list[ParamSpec]:
         entry = self.registry.resolve(model)
@@ -182,7 +192,12 @@ class Engine:
             doers = [n for n in self.registry.names() if self._does(n, verb)]
             hint = f"; models that do it: {', '.join(doers)}" if doers else ""
             raise DawgenError(ErrorCode.UNKNOWN_VERB, f"model {entry.name!r} does not do {verb!r}{hint}")
-        return merge_specs(self._common, backend.verbs[verb])
+        return merge_specs(self._common_for(backend), backend.verbs[verb])
+
+    def _common_for(self, backend: Any) -> list[ParamSpec]:
+        if getattr(backend, "output_kind", "audio") == "midi":
+            return [c for c in self._common if c.name in MIDI_COMMON]
+        return self._common
 
     def _does(self, model: str, verb: str) -> bool:
         try:
@@ -201,7 +216,7 @@ class Engine:
         if not self._accepting:
             raise DawgenError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down; try again when it is back")
         raw = dict(request.params)
-        model_name = raw.get("model") or self.registry.default_model
+        model_name = raw.get("model") or self.registry.model_for(request.verb)
         if not isinstance(model_name, str):
             raise DawgenError(ErrorCode.BAD_REQUEST, "model: expected a model name (string)")
         specs = self.params_for(model_name, request.verb)
@@ -287,12 +302,23 @@ class Engine:
         return backend.estimate_seconds(job.verb, job.params) if backend is not None else 1.0
 
     def models(self) -> list[dict[str, Any]]:
-        """Every model with each verb's full parameter list (common output params included)."""
+        """Every model with each verb's full parameter list (common output params included), and
+        whether it is warm: `loaded`, `device`, `memory_bytes` as the model processes report them."""
         models = self.registry.describe()
+        warm: dict[str, dict[str, Any]] = {}
+        for worker in self._workers:
+            for name, facts in getattr(worker.runner, "warm_models", {}).items():
+                warm[name] = {**facts, "worker": worker.device}
         for model in models:
+            common = self._common
+            if model.get("output_kind") == "midi":
+                common = [c for c in self._common if c.name in MIDI_COMMON]
+            if self._workers:  # the engine's own registry never loads in process isolation
+                model["loaded"] = model["name"] in warm
+                model.update(warm.get(model["name"], {}))
             for verb, params in model.get("verbs", {}).items():
                 own = {p["name"] for p in params}
-                model["verbs"][verb] = [c.describe() for c in self._common if c.name not in own] + params
+                model["verbs"][verb] = [c.describe() for c in common if c.name not in own] + params
         return models
 
     def recent_jobs(self, limit: int = 50) -> list[Job]:

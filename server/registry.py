@@ -3,10 +3,16 @@
 A model whose backend is missing, whose config is wrong or whose files are absent is reported at
 start and marked unavailable; requests for it get `model_unavailable` with that reason, and every
 other model keeps working.
+
+Warm models share a memory budget per device (server/memory.py). Before a model loads, the least
+recently used warm models on its device are unloaded until it fits; a model larger than the whole
+budget is refused with `out_of_memory` before anything is unloaded, instead of failing in the driver
+halfway through a job. Each model process (one per worker, server/runner.py) keeps its own registry.
 """
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -16,11 +22,19 @@ from .backends import backend_class
 from .backends.base import Backend
 from .config import Config, ModelConfig, check_model_keys
 from .jobs import DawgenError, ErrorCode
+from .memory import Budgets, gb
 
 log = logging.getLogger("dawgen.registry")
 
-# Always present; preloaded in the background after start so the first request is fast.
-BUILTIN_MODELS = {"synth": ModelConfig(name="synth", backend="synth", options={"preload": True})}
+# Always present (a `[models.NAME]` of the same name replaces one). The synth is preloaded in the
+# background after start so the first request is fast. `midi` (the MIDI models that ship with
+# dawgen) and `transcribe` (basic-pitch) need extras; without them they are listed as unavailable
+# with the extra to install, and the rest of the daemon is unaffected.
+BUILTIN_MODELS = {
+    "synth": ModelConfig(name="synth", backend="synth", options={"preload": True}),
+    "midi": ModelConfig(name="midi", backend="midi"),
+    "transcribe": ModelConfig(name="transcribe", backend="transcribe"),
+}
 
 
 @dataclass
@@ -29,6 +43,7 @@ class ModelEntry:
     backend: Backend | None = None
     unavailable: str = ""  # why requests for this model fail, when they do
     last_used: float = 0.0
+    evictions: int = 0
 
     @property
     def name(self) -> str:
@@ -38,9 +53,14 @@ class ModelEntry:
 class Registry:
     def __init__(self, config: Config) -> None:
         self.default_model = config.server.default_model
-        self._lock = threading.Lock()
+        self.budgets = Budgets(config.server.memory_budget)
+        # One lock for the books and for loading: two workers sharing this registry (thread
+        # isolation) must not both decide there is room and then both load.
+        self._lock = threading.RLock()
         self._entries: dict[str, ModelEntry] = {}
-        for model in {**BUILTIN_MODELS, **config.models}.values():
+        self.builtin = {name for name in BUILTIN_MODELS if name not in config.models}
+        # configured models first: a verb with no model named goes to the first model that does it
+        for model in {**config.models, **{n: m for n, m in BUILTIN_MODELS.items() if n in self.builtin}}.values():
             self._entries[model.name] = self._make_entry(model)
         if self.default_model not in self._entries:
             raise DawgenError(
@@ -72,6 +92,25 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def entries(self) -> list[ModelEntry]:
+        """Every entry, the default model first, then configured models, then built-in ones."""
+        default = self._entries.get(self.default_model)
+        return ([default] if default is not None else []) + [e for e in self._entries.values() if e is not default]
+
+    def model_for(self, verb: str) -> str:
+        """The model a request without `model=` goes to: the default model if it does `verb`, else
+        the first configured model that does, else a built-in one. Raises a clear error when the
+        models that could do it are unavailable (naming why: usually an extra to install)."""
+        doers = [e for e in self.entries() if e.backend is not None and verb in e.backend.verbs]
+        for entry in doers:
+            if not entry.unavailable:
+                return entry.name
+        if doers:
+            entry = doers[0]
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                              f"{verb!r} is done by model {entry.name!r}, which is unavailable: {entry.unavailable}")
+        return self.default_model  # the caller reports the unknown verb with its usual hint
+
     def resolve(self, name: str | None) -> ModelEntry:
         """The entry for `name` (or the default), raising the error a client should see."""
         name = name or self.default_model
@@ -85,21 +124,78 @@ class Registry:
         return entry
 
     def backend(self, name: str) -> Backend:
-        """The backend for a job: loaded on first use, then kept warm."""
+        """The backend for a job: loaded on first use (after making room on its device), then kept
+        warm until the budget needs its memory for another model."""
         entry = self.resolve(name)
         backend = entry.backend
         if backend is None:  # resolve() already refuses this; kept for the type checker
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} has no backend")
         with self._lock:
             entry.last_used = time.monotonic()
-        backend.load()
+            if not backend.loaded:
+                self._make_room(entry, backend)
+                backend.load()
+                log.info("model %s warm on %s (%s)", name, backend.device, gb(backend.memory_bytes()))
         return backend
+
+    def _make_room(self, entry: ModelEntry, backend: Backend) -> None:
+        device = backend.planned_device()
+        need, budget = backend.memory_bytes(), self.budgets.for_device(device)
+        if need > budget:
+            raise DawgenError(
+                ErrorCode.OUT_OF_MEMORY,
+                f"model {entry.name!r} needs about {gb(need)} on {device}, more than its memory budget of "
+                f"{gb(budget)} ({self.budgets.source(device)})")
+        warm = sorted((e for e in self._entries.values()
+                       if e is not entry and e.backend is not None and e.backend.loaded
+                       and same_device(e.backend.device, device)), key=lambda e: e.last_used)
+        used = sum(e.backend.memory_bytes() for e in warm if e.backend is not None)
+        for victim in warm:
+            if used + need <= budget:
+                break
+            freed = victim.backend.memory_bytes() if victim.backend is not None else 0
+            log.info("unloading model %s (%s, least recently used) to make room for %s on %s",
+                     victim.name, gb(freed), entry.name, device)
+            self.unload(victim.name)
+            used -= freed
+
+    def unload(self, name: str) -> None:
+        entry = self._entries[name]
+        if entry.backend is None or not entry.backend.loaded:
+            return
+        device = entry.backend.device
+        with self._lock:
+            entry.backend.unload()
+            entry.evictions += 1
+        if "torch" in sys.modules:
+            from .backends.torch_util import release_memory
+
+            release_memory(device)
+
+    def unload_others(self, keep: str) -> list[str]:
+        """Unload every warm model on `keep`'s device but `keep` (after an out-of-memory error:
+        the job gets one more try with the whole device). Returns the names unloaded."""
+        entry = self._entries[keep]
+        device = entry.backend.device if entry.backend is not None else "cpu"
+        names = [e.name for e in self._entries.values() if e is not entry and e.backend is not None
+                 and e.backend.loaded and e.backend.memory_bytes() > 0 and same_device(e.backend.device, device)]
+        for name in names:
+            self.unload(name)
+        return names
+
+    def warm(self) -> dict[str, dict[str, Any]]:
+        """The loaded models: name -> device, bytes, seconds since last use (for `models`)."""
+        now = time.monotonic()
+        with self._lock:
+            return {e.name: {"device": e.backend.device, "memory_bytes": e.backend.memory_bytes(),
+                             "idle_seconds": round(now - e.last_used, 1)}
+                    for e in self._entries.values() if e.backend is not None and e.backend.loaded}
 
     def preload(self) -> None:
         for entry in self._entries.values():
             if entry.backend is not None and not entry.unavailable and entry.config.options.get("preload"):
                 log.info("preloading model %s", entry.name)
-                entry.backend.load()
+                self.backend(entry.name)
 
     def describe(self) -> list[dict[str, Any]]:
         out = []
@@ -110,7 +206,15 @@ class Registry:
             if entry.backend is not None:
                 item.update(entry.backend.describe())
                 item["loaded"] = entry.backend.loaded
+                item["memory_bytes"] = entry.backend.memory_bytes()
             if entry.unavailable:
                 item["unavailable"] = entry.unavailable
             out.append(item)
         return out
+
+
+def same_device(a: str, b: str) -> bool:
+    """`cuda` and `cuda:0` are one device (torch's default CUDA device is 0 unless set)."""
+    def norm(d: str) -> str:
+        return "cuda:0" if d == "cuda" else d
+    return norm(a) == norm(b)

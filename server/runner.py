@@ -21,6 +21,7 @@ import time
 from typing import Any, Callable
 
 from .backends.base import RunContext
+from .backends.torch_util import is_out_of_memory, release_memory
 from .config import Config
 from .jobs import DawgenError, ErrorCode, Job, JobCancelled, JobState
 from .output.provenance import build as build_provenance
@@ -36,35 +37,52 @@ CHILD_PROGRESS_INTERVAL = 0.05  # the child sends progress at most this often (s
 def execute_job(job: Job, request: dict[str, Any], registry: Registry, writer: OutputWriter,
                 progress: ProgressFn, cancel: threading.Event, device: str) -> None:
     """Load the model, run the verb, write the files: leaves `job` in a final state, never raises
-    for a job-level failure (a model that fails to load fails its job with a clear error)."""
-    backend: Any = None
-    try:
-        if cancel.is_set():
-            raise JobCancelled()
-        backend = registry.resolve(job.model).backend
-        if backend is not None and not backend.loaded:
-            progress(0.0, "loading")  # the first use of a model can take a while: say so
-        backend = registry.backend(job.model)
-        provenance = build_provenance(job, backend, request)
-        ctx = RunContext(job.params, progress, cancel, device)
-        outputs = backend.run(job.verb, ctx)
-        ctx.check_cancel()  # a job cancelled during its last step writes nothing
-        ctx.progress(1.0, "writing")
-        provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)
-        job.outputs = writer.write_job(job, outputs, provenance)
-        job.state = JobState.DONE
-        job.progress.stage, job.progress.fraction, job.progress.eta_seconds = "done", 1.0, 0.0
-    except JobCancelled as exc:
-        _fail(job, JobState.CANCELLED, exc.code, exc.message)
-    except DawgenError as exc:
-        _fail(job, JobState.FAILED, exc.code, exc.message)
-    except MemoryError:
-        _fail(job, JobState.FAILED, ErrorCode.OUT_OF_MEMORY, "not enough memory for this job")
-    except ImportError as exc:
-        _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
-    except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon
-        log.exception("backend %s failed on job %s", getattr(backend, "name", job.model), job.id)
-        _fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"{type(exc).__name__}: {exc}")
+    for a job-level failure (a model that fails to load fails its job with a clear error).
+
+    A device out of memory (a CUDA/MPS allocator error that escaped the backend's own batch
+    halving) frees what it can: other warm models on the device are unloaded and the job gets one
+    more try; a second failure fails the job with `out_of_memory`. The daemon never goes down."""
+    for attempt in (1, 2):
+        try:
+            _run_once(job, request, registry, writer, progress, cancel, device)
+            return
+        except JobCancelled as exc:
+            return _fail(job, JobState.CANCELLED, exc.code, exc.message)
+        except DawgenError as exc:
+            return _fail(job, JobState.FAILED, exc.code, exc.message)
+        except ImportError as exc:
+            return _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
+        except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon
+            if is_out_of_memory(exc):
+                release_memory(device)
+                freed = registry.unload_others(job.model) if attempt == 1 else []
+                if freed:
+                    log.warning("job %s ran out of memory; unloaded %s and trying once more", job.id, ", ".join(freed))
+                    continue
+                return _fail(job, JobState.FAILED, ErrorCode.OUT_OF_MEMORY,
+                             f"not enough memory for this job ({type(exc).__name__}); try a shorter or "
+                             "smaller request, or free memory on the device")
+            log.exception("model %s failed on job %s", job.model, job.id)
+            return _fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _run_once(job: Job, request: dict[str, Any], registry: Registry, writer: OutputWriter,
+              progress: ProgressFn, cancel: threading.Event, device: str) -> None:
+    if cancel.is_set():
+        raise JobCancelled()
+    backend = registry.resolve(job.model).backend
+    if backend is not None and not backend.loaded:
+        progress(0.0, "warming")  # loading a model can take a while: say so, before it starts
+    backend = registry.backend(job.model)
+    provenance = build_provenance(job, backend, request)
+    ctx = RunContext(job.params, progress, cancel, device)
+    outputs = backend.run(job.verb, ctx)
+    ctx.check_cancel()  # a job cancelled during its last step writes nothing
+    ctx.progress(1.0, "writing")
+    provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)
+    job.outputs = writer.write_job(job, outputs, provenance)
+    job.state = JobState.DONE
+    job.progress.stage, job.progress.fraction, job.progress.eta_seconds = "done", 1.0, 0.0
 
 
 def _fail(job: Job, state: JobState, code: str, message: str) -> None:
@@ -92,11 +110,17 @@ class InlineRunner:
     def stop(self, timeout: float = 5.0) -> None:
         return None
 
+    @property
+    def warm_models(self) -> dict[str, dict[str, Any]]:
+        return self._registry.warm()
+
 
 class ProcessRunner:
     """One child process per device. Messages over a duplex pipe:
     parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("stop",)
-    child → parent: ("progress", job_id, fraction, stage), ("result", job)
+    child → parent: ("progress", job_id, fraction, stage), ("result", job), ("warm", {model: facts})
+    A reader thread takes the child's messages: "warm" (the models loaded there, sent after every
+    job and preload) updates `warm_models` at once; the rest wait in a queue for the worker.
     """
 
     def __init__(self, config: Config, device: str) -> None:
@@ -106,6 +130,8 @@ class ProcessRunner:
         self._conn: Any = None
         self._send_lock = threading.Lock()
         self._preload_wanted = False
+        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.warm_models: dict[str, dict[str, Any]] = {}
 
     def start(self) -> None:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
@@ -114,6 +140,9 @@ class ProcessRunner:
         self._proc.start()
         child_conn.close()
         self._conn = parent_conn
+        self._inbox = queue.Queue()
+        threading.Thread(target=self._read_child, args=(parent_conn, self._inbox),
+                         name=f"dawgen-runner-{self.device}", daemon=True).start()
         if self._preload_wanted:
             self._send(("preload",))
 
@@ -138,17 +167,33 @@ class ProcessRunner:
         except (EOFError, OSError, BrokenPipeError):
             return self._child_died(job)
 
+    def _read_child(self, conn: Any, inbox: "queue.Queue[tuple[Any, ...]]") -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                self.warm_models = {}  # a dead process holds no models
+                inbox.put(("eof",))
+                return
+            if message[0] == "warm":
+                self.warm_models = message[1]
+            else:
+                inbox.put(message)
+
     def _await_result(self, job: Job, progress: ProgressFn, cancel: threading.Event) -> Job:
         cancel_sent = False
         while True:
             if cancel.is_set() and not cancel_sent:
                 self._send(("cancel", job.id))
                 cancel_sent = True
-            if not self._conn.poll(0.05):
-                if not self._alive():
-                    raise EOFError
+            try:
+                message = self._inbox.get(timeout=0.05)
+            except queue.Empty:
+                if not self._alive() and self._inbox.empty():
+                    raise EOFError from None
                 continue
-            message = self._conn.recv()
+            if message[0] == "eof":
+                raise EOFError
             if message[0] == "progress" and message[1] == job.id:
                 progress(message[2], message[3])
             elif message[0] == "result" and message[1].id == job.id:
@@ -226,6 +271,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
                 registry.preload()
             except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
                 logging.getLogger("dawgen.runner").exception("preloading models failed")
+            conn.send(("warm", registry.warm()))
             continue
         _, job, request = message
         with state_lock:
@@ -237,6 +283,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
         with state_lock:
             state["current"] = None
             state["cancelled"].discard(job.id)
+        conn.send(("warm", registry.warm()))  # before the result: `models` after `done` is current
         conn.send(("result", job))
 
 

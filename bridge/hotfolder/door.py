@@ -101,15 +101,14 @@ class HotFolder:
             self._unsubscribe()
 
     def _check_recipes(self) -> dict[str, tuple[str, str]]:
-        verbs = self.engine.job_verbs()
         problems = {}
         for name, recipe in self.recipes.items():
             model = recipe.params.get("model")
             try:
-                if model is not None:
-                    self.engine.params_for(str(model), recipe.verb)
-                elif recipe.verb not in verbs:
-                    raise DawgenError(ErrorCode.UNKNOWN_VERB, f"no available model does {recipe.verb!r}")
+                # no model named: the one a request without `model=` goes to (an unavailable
+                # built-in, e.g. `transcribe` without its extra, is reported with the extra to install)
+                target = str(model) if model is not None else self.engine.model_for(recipe.verb)
+                self.engine.params_for(target, recipe.verb)
             except DawgenError as exc:
                 problems[name] = (exc.code, f"recipe {name!r} needs verb {recipe.verb!r}: {exc.message}")
         return problems

@@ -10,6 +10,9 @@ BACKENDS: dict[str, str] = {
     "synth": "server.backends.synth:SynthBackend",
     "musicgen": "server.backends.musicgen:MusicgenBackend",
     "demucs": "server.backends.demucs:DemucsBackend",
+    "midi": "server.backends.midi:MidiBackend",
+    "stable-audio": "server.backends.stable_audio:StableAudioBackend",
+    "transcribe": "server.backends.transcribe:TranscribeBackend",
 }
 
 

@@ -105,6 +105,9 @@ class Backend:
     config_keys: ClassVar[Mapping[str, type]] = {}
     # True when the backend needs torch; the registry reports it in `doctor` and `models`
     uses_torch: ClassVar[bool] = False
+    # "audio" or "midi": a MIDI backend's verbs take only the common params that mean something
+    # for a MIDI file (engine.MIDI_COMMON), not loudness, dither or audio formats
+    output_kind: ClassVar[str] = "audio"
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         self.model_name = model_name
@@ -152,6 +155,7 @@ class Backend:
         return {
             "backend": self.name,
             "version": self.version,
+            "output_kind": self.output_kind,
             "verbs": {verb: [p.describe() for p in specs] for verb, specs in self.verbs.items()},
         }
 
@@ -171,6 +175,14 @@ class Backend:
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         """Rough run time, for queue ETAs before any progress is seen."""
         return 1.0
+
+    def planned_device(self) -> str:
+        """The device this model runs on once loaded ('auto' resolved: cuda, then mps, then cpu)."""
+        if self.loaded or not self.uses_torch:
+            return self.device if self.device not in ("", "auto") else "cpu"
+        from .torch_util import pick_device
+
+        return pick_device(self.device or "auto")
 
     def memory_bytes(self) -> int:
         """Bytes this model holds on its device once loaded; before loading, an estimate (from its

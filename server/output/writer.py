@@ -19,6 +19,7 @@ from ..jobs import DawgenError, ErrorCode, Job
 from ..post import dither_tpdf
 from ..post.pipeline import prepare
 from .encode import encode, file_facts
+from .midi_preview import render_wav
 from .naming import check_subdir, daw_suffix, output_stem, slugify, slugify_name
 from .preview import render_png
 
@@ -82,9 +83,12 @@ class OutputWriter:
         seed = output.seed if output.seed is not None else params.get("seed")
         sidecar = dict(provenance)
         sidecar.update(job_id=job.id, index=index, seed=seed, meta=output.meta, written_at=time.time())
-        preview = None
+        preview, preview_suffix = None, ".png"
         if isinstance(output, Midi):
             fmt, data, grid = "mid", output.data, None
+            if params.get("preview_audio"):  # rendered before anything is placed: a failure writes nothing
+                preview, sidecar["preview_audio"] = render_wav(output.data, params)
+                preview_suffix = ".wav"
         else:
             fmt, bit_depth = str(params.get("format", "wav")), str(params.get("bit_depth", "24"))
             audio, post = prepare(output, params)
@@ -110,8 +114,8 @@ class OutputWriter:
         finally:
             tmp_audio.unlink(missing_ok=True)
         if preview is not None:
-            png = final.with_suffix(".png")
-            os.replace(self._tmp_write(folder, png.name, job.id, preview), png)
+            beside = final.with_suffix(preview_suffix)
+            os.replace(self._tmp_write(folder, beside.name, job.id, preview), beside)
         return final
 
     def _tmp_write(self, folder: Path, final_name: str, job_id: str, data: bytes) -> Path:

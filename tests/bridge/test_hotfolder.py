@@ -308,8 +308,11 @@ def test_recipes_without_a_model_are_reported_and_reject_drops(rig, caplog):
     r = rig()
     with caplog.at_level(logging.WARNING, logger="dawgen.hotfolder"):
         r.prepare()
-    assert set(r.hf.unavailable) == {"stems", "vary", "continue", "transcribe"}
-    for recipe in ("stems", "vary", "continue", "transcribe"):
+    # transcribe is a built-in model: available where its extra is installed (make test installs it)
+    no_transcribe = "transcribe" in r.engine.registry.problems()
+    expected = {"stems", "vary", "continue"} | ({"transcribe"} if no_transcribe else set())
+    assert set(r.hf.unavailable) == expected
+    for recipe in sorted(expected):
         assert f"inbox/{recipe}/" in caplog.text
         assert r.layout.inbox(recipe).is_dir()
     write_wav(r.layout.inbox("stems") / "song.wav")

@@ -58,3 +58,23 @@ def test_replies_round_trip_through_an_osc_parser():
 def test_undocumented_reply_cannot_be_built():
     with pytest.raises(KeyError):
         proto.build("/dawgen/secret", 1)
+
+
+def test_a_models_catalogue_too_large_for_udp_is_abridged_not_lost():
+    import json as _json
+
+    doc = "x" * 400
+    models = [{"name": f"m{i}", "backend": "stable-audio",
+               "verbs": {"generate": [{"name": f"p{j}", "type": "float", "default": 1.0, "doc": doc}
+                                      for j in range(20)]}} for i in range(12)]
+    full = proto.models_reply("r1", models, None)
+    assert len(full) > proto.UDP_REPLY_MAX
+    small = proto.models_reply("r1", models, proto.UDP_REPLY_MAX)
+    assert len(small) <= proto.UDP_REPLY_MAX
+    parsed = _json.loads(OscMessage(small).params[1])
+    assert [m["name"] for m in parsed] == [m["name"] for m in models]
+    first = parsed[0]
+    assert first["abridged"] == "docs" and first["verbs"]["generate"][0] == {"name": "p0", "type": "float", "default": 1.0}
+    tiny = _json.loads(OscMessage(proto.models_reply("r1", models, 8000)).params[1])
+    assert tiny[0]["abridged"] == "names" and tiny[0]["verbs"]["generate"][3] == {"name": "p3"}
+    assert "abridged" not in _json.loads(OscMessage(full).params[1])[0]

@@ -87,5 +87,5 @@ colour = "red"
 def test_recipes_must_be_tables(tmp_path):
     with pytest.raises(ConfigError, match=r"hotfolder.recipes.stems: must be a table"):
         load(write(tmp_path, '[hotfolder.recipes]\nstems = "separate"\n'))
-    with pytest.raises(ConfigError, match=r"hotfolder.recipes: expected dict"):
+    with pytest.raises(ConfigError, match=r"hotfolder.recipes: expected a table"):
         load(write(tmp_path, '[hotfolder]\nrecipes = "all"\n'))

@@ -120,6 +120,18 @@ class DemucsBackend(Backend):
     def _unload(self) -> None:
         self._model = None
 
+    def _memory_estimate(self) -> int:
+        from ..torch_util import files_bytes, module_bytes
+
+        if self._model is not None:
+            return module_bytes(self._model)
+        try:
+            repo = find_model(self._path, self._name)
+        except DawgenError:
+            return 0
+        # demucs stores .th weights in half precision and runs them in float32
+        return files_bytes(*repo.files) * (1 if repo.safetensors else 2)
+
     # -- run ------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
         from .audio_in import mix_stats, open_source

@@ -146,6 +146,18 @@ class MusicgenBackend(Backend):
     def _unload(self) -> None:
         self._model = None
 
+    def _memory_estimate(self) -> int:
+        from ..torch_util import files_bytes, module_bytes
+
+        if self._model is not None:
+            return module_bytes(self._model.model)
+        if self._files is None:
+            return 0
+        # weights are stored in float32; half precision on CUDA (dtype auto) halves the footprint
+        folder = self._files.folder  # sharded checkpoints (MusicGen-large) have several files
+        size = files_bytes(*(list(folder.glob("*.safetensors")) or list(folder.glob("*.bin"))))
+        return size // 2 if str(self.device).startswith("cuda") else size
+
     # -- run ------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
         from . import run

@@ -1,0 +1,97 @@
+"""Stable Audio backend figures on tiny random-weight models (tests/server/backends/stable_audio_tiny.py).
+
+1. Time to file: a warm daemon (model loaded) against a cold process that imports stable-audio-tools,
+   loads the same tiny SAO-Small-shaped model and generates once (a script per request).
+   Target: warm >= 20x faster.
+2. `count=8` in one request (one batched sampler run) against 8 sequential requests: throughput.
+   Target: >= 1.5x on CPU.
+
+    .venv/bin/python bench/stable_audio.py [--seconds 2.0] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import READY, REPO
+
+COLD = """
+import sys
+from server.backends.stable_audio import StableAudioBackend
+from server.backends.base import RunContext
+import soundfile as sf
+path, t5, out, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+b = StableAudioBackend("tiny", {"path": path, "t5_path": t5, "device": "cpu"})
+b.check_available()
+audio = b.run("generate", RunContext({"prompt": "dark techno", "seconds": seconds, "seed": 1}))[0]
+sf.write(out, audio.samples, audio.sample_rate)
+"""
+
+
+def warm_daemon(models: dict[str, Path], tmp: Path) -> tuple[subprocess.Popen, int]:
+    config = tmp / "dawgen.toml"
+    config.write_text(f'[models.tiny]\nbackend = "stable-audio"\npath = "{models["small"]}"\n'
+                      f't5_path = "{models["t5"]}"\ndevice = "cpu"\npreload = true\n')
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(tmp / "project"),
+                             "--state-dir", str(tmp / "state"), "--config", str(config), "--log-level", "warning"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = READY.search(line)
+        if match:
+            return proc, int(match.group(2))
+    raise RuntimeError("daemon did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    from bridge.client import Client
+    from tests.server.backends.stable_audio_tiny import tiny_models
+
+    with tempfile.TemporaryDirectory(prefix="dawgen-bench-sa-") as name:
+        tmp = Path(name)
+        models = tiny_models(tmp)
+        cold = []
+        for run in range(args.runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", COLD, str(models["small"]), str(models["t5"]), str(tmp / f"c{run}.wav"),
+                            str(args.seconds)], check=True, cwd=REPO, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            cold.append(time.perf_counter() - started)
+        proc, port = warm_daemon(models, tmp)
+        try:
+            params = {"model": "tiny", "prompt": "dark techno", "seconds": args.seconds}
+            with Client("127.0.0.1", port) as client:
+                client.generate({**params, "seed": 0}, timeout=600)  # loaded and warm from here on
+                warm = []
+                for run in range(args.runs):
+                    started = time.perf_counter()
+                    client.generate({**params, "seed": run + 1}, timeout=600)
+                    warm.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                for i in range(8):
+                    client.generate({**params, "seed": 100 + i}, timeout=600)
+                sequential = time.perf_counter() - started
+                started = time.perf_counter()
+                client.generate({**params, "seed": 100, "count": 8}, timeout=600)
+                batched = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    c, w = statistics.median(cold), statistics.median(warm)
+    print(f"stable-audio time to file ({args.seconds:g} s, tiny SAO-Small shape, 8 pingpong steps):")
+    print(f"  cold process {c:.2f} s, warm daemon {w:.3f} s: {c / w:.1f}x (target >= 20x)")
+    print(f"  8 files: 8 requests {sequential:.2f} s, one count=8 request {batched:.2f} s: "
+          f"{sequential / batched:.2f}x throughput (target >= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""`stable-audio`: Stable Audio Open 1.0, Small, fine-tunes, inpainting models and Dance Diffusion
+through stable-audio-tools 0.0.20.
+
+`[models.NAME] backend = "stable-audio"`, `path = FOLDER` (model_config.json + model.safetensors or
+model.ckpt, or a Hugging Face cache of stabilityai/stable-audio-open-1.0 / -small), `t5_path =
+T5_FOLDER` for models with a T5 conditioner (files.py). Verbs: `generate`, `vary` (init audio +
+noise level), and `inpaint` on `diffusion_cond_inpaint` models only. Never touches the network.
+torch and stable_audio_tools are imported in `_load`/`_run` only (imports.py says how, and which of
+the library's bugs are worked around where).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..base import Backend, Output, RunContext
+from ...jobs import DawgenError, ErrorCode
+from ...params import ParamSpec
+from . import spec
+from .files import ModelFiles, check_folder, peek
+
+log = logging.getLogger("dawgen.stable_audio")
+
+_DTYPES = ("auto", "float32", "float16")
+# priors for queue ETAs before progress is seen: seconds per step per second of audio
+_STEP_COST = {"cpu": 0.05, "gpu": 0.002}
+
+
+class StableAudioBackend(Backend):
+    name: ClassVar[str] = "stable-audio"
+    version: ClassVar[str] = "1"
+    uses_torch: ClassVar[bool] = True
+    verbs: Mapping[str, Sequence[ParamSpec]] = {
+        "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
+                                                 "full_window": bool}
+
+    def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(model_name, options)
+        self.device = str(self.options.get("device") or "auto")
+        self._files: ModelFiles | None = None
+        self._loaded_model: Any = None
+        # verbs follow the model type in model_config.json (read cheaply, even if weights are missing):
+        # inpaint only where the model was trained for it (elsewhere the library silently does
+        # text-to-audio); no prompt for unconditional Dance Diffusion
+        kind = peek(self._path)
+        model_type = kind[0] if kind else "diffusion_cond"
+        if model_type == "diffusion_uncond":
+            self.verbs = {"generate": spec.UNCOND_GENERATE, "vary": spec.UNCOND_VARY}
+        elif model_type != "diffusion_cond_inpaint":
+            self.verbs = {v: p for v, p in type(self).verbs.items() if v != "inpaint"}
+
+    @property
+    def _path(self) -> str:
+        return str(self.options.get("path") or "")
+
+    # -- availability and provenance --------------------------------------------------------------
+    def _check_available(self) -> None:
+        from .imports import INSTALL_HINT, missing_modules
+
+        missing = missing_modules()
+        if missing:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                              f"the stable-audio backend needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}")
+        dtype = str(self.options.get("dtype", "auto"))
+        if dtype not in _DTYPES:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                              f"models.{self.model_name}.dtype: {dtype!r} is not one of {', '.join(_DTYPES)}")
+        self._files = check_folder(self._path, str(self.options.get("t5_path") or ""))
+
+    def fingerprint(self) -> dict[str, Any]:
+        from ...output.provenance import file_sha256
+        from .imports import library_version
+
+        out: dict[str, Any] = {"path": self._path, "stable_audio_tools": library_version()}
+        if self._files is not None:
+            out.update(model_type=self._files.model_type, objective=self._files.objective,
+                       family=self._files.family.name, weights_sha256=file_sha256(str(self._files.weights)))
+        return out
+
+    def _memory_estimate(self) -> int:
+        from ..torch_util import files_bytes, module_bytes
+
+        if self._loaded_model is not None:
+            return module_bytes(self._loaded_model.model) + files_bytes(*self._t5_weights())
+        files = self._files
+        if files is None:
+            return 0
+        return files_bytes(files.weights, *self._t5_weights())
+
+    def _t5_weights(self) -> list[str]:
+        folder = self._files.t5_folder if self._files is not None else None
+        return [str(folder / n) for n in ("model.safetensors", "pytorch_model.bin")] if folder else []
+
+    # -- submit time --------------------------------------------------------------------------------
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        files = self._files or check_folder(self._path, str(self.options.get("t5_path") or ""))
+        spec.resolve(files, params)
+        if verb == "generate":
+            spec.seconds(files, params)
+        elif verb == "vary":
+            spec.seconds(files, params, default=min(spec.input_seconds(params), files.window_seconds))
+        elif verb == "inpaint":
+            total = spec.input_seconds(params)
+            start, end = spec.inpaint_region(params, total)
+            if end - start > files.window_seconds:
+                raise ValueError(f"the region ({end - start:.2f} s) is longer than this model's window "
+                                 f"({files.window_seconds:.2f} s)")
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        files = self._files
+        if files is None:
+            return 10.0
+        try:
+            sampling = spec.resolve(files, params)
+            seconds = spec.seconds(files, params, default=files.window_seconds if verb != "generate" else None)
+        except ValueError:
+            return 10.0
+        cost = _STEP_COST["cpu" if self.device == "cpu" else "gpu"]
+        return 1.0 + sampling.steps * seconds * cost * (1 + 0.5 * (int(params.get("count", 1)) - 1))
+
+    # -- load ---------------------------------------------------------------------------------------
+    def _load(self) -> None:
+        from ..torch_util import offline, pick_device
+        from .imports import import_library
+
+        offline()  # before the library (and transformers) read the environment
+        import_library()
+        import torch
+
+        from .model import load
+
+        files = check_folder(self._path, str(self.options.get("t5_path") or ""))
+        device = pick_device(self.device)
+        if device == "cpu":
+            torch.set_num_threads(self._threads())
+        self._loaded_model = load(files, device, self._dtype(torch, device))
+        self._files, self.device = files, device
+        log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
+                 files.model_type, files.family.name, files.window_seconds)
+
+    def _threads(self) -> int:
+        """CPU threads: half the cores by default (the DAW shares the machine; see musicgen's _threads)."""
+        threads = int(self.options.get("threads", 0))
+        return threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2)
+
+    def _dtype(self, torch: Any, device: str) -> Any:
+        name = str(self.options.get("dtype", "auto"))
+        if name == "auto":  # half precision where it is fast and supported: CUDA
+            return torch.float16 if device.startswith("cuda") else torch.float32
+        return getattr(torch, name)
+
+    def _unload(self) -> None:
+        self._loaded_model = None
+
+    # -- run ------------------------------------------------------------------------------------------
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from . import run
+
+        return run.run(self._loaded_model, verb, ctx, full_window=bool(self.options.get("full_window", False)))
