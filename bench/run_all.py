@@ -1,12 +1,14 @@
 """Run every benchmark of the daemon spine and print their figures (`make bench`)."""
 from __future__ import annotations
 
+import midi
 import osc_latency
 import post
+import stable_audio
 import startup
 import writer
 
 if __name__ == "__main__":
-    for module in (startup, osc_latency, writer, post):
+    for module in (startup, osc_latency, writer, post, stable_audio, midi):
         module.main()
         print()

@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     _config_flags(s)
     s.set_defaults(func=_cmd_midi_learn, log_level="warning")
 
+    s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder")
+    from server.backends.midi.train import add_arguments as _train_midi_arguments  # torch-free
+
+    _train_midi_arguments(s)
+    s.set_defaults(func=_cmd_train_midi, log_level="info")
+
     for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
                                   ("jobs", _cmd_jobs, "list recent jobs from the journal"),
                                   ("doctor", _cmd_doctor, "check the installation and configuration")):
@@ -233,6 +239,18 @@ def _cmd_midi_learn(args: argparse.Namespace) -> int:
     from .midi.learn import run_learn
 
     return run_learn(_load_config(args), args.name, args.timeout)
+
+
+def _cmd_train_midi(args: argparse.Namespace) -> int:
+    from server.backends.midi.train import run as train_midi  # imports torch when it runs
+
+    try:
+        train_midi(args, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except ImportError as exc:
+        print(f"dawgen: train-midi needs torch, mido and music21: pip install 'dawgen[midigen,midi-train]' ({exc})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

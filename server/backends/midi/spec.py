@@ -1,0 +1,111 @@
+"""The midi verbs' declared parameters and submit-time checks (no torch here).
+
+Common parameters from the engine are used as they are: `bpm`, `bars`, `key`, `time_signature`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from ...music import parse_time_signature
+from ...output.midi_preview import PREVIEW_AUDIO
+from ...params import ParamSpec
+from .vocab import SCALES
+
+SEED_MAX = 2**31 - 1
+MAX_BARS = 64
+DEFAULT_BARS = 4
+DEFAULT_BPM = 120.0
+
+_SEED = ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical notes; default: random")
+_COUNT = ParamSpec("count", "int", 1, min=1, max=16, doc="variations; file i has seed + i")
+_TEMP = ParamSpec("temperature", "float", 1.0, min=0.0, max=2.0,
+                  doc="randomness of sampling; 0 = always the most likely note/hit")
+_INPUT = ParamSpec("input", "str", None, max_length=4096, doc="absolute path of a MIDI file (.mid); required")
+
+GENERATE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("kind", "str", "melody", choices=("melody", "drums"), doc="what to make"),
+    ParamSpec("scale", "str", None, choices=tuple(SCALES),
+              doc="melody scale on `key`'s root; default: major, or minor for a minor key. Every note is in "
+                  "it (out-of-scale pitches are masked out while sampling); chromatic = no constraint"),
+    _TEMP, _SEED, _COUNT,
+)
+CONTINUE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("input", "str", None, max_length=4096,
+              doc="absolute path of the MIDI clip to continue; drums when most notes are on channel 10, else "
+                  "its top line is continued as a melody; required"),
+    ParamSpec("scale", "str", None, choices=tuple(SCALES),
+              doc="melody scale for the new bars (on `key`, default: the clip's key as detected); default: "
+                  "the clip's major/minor"),
+    _TEMP, _SEED, _COUNT,
+)
+INTERPOLATE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("input", "str", None, max_length=4096, doc="absolute path of the first MIDI clip (the start); required"),
+    ParamSpec("input2", "str", None, max_length=4096, doc="absolute path of the second MIDI clip (the end); required"),
+    ParamSpec("steps", "int", 5, min=2, max=16, doc="clips written, from input's reconstruction to input2's"),
+    ParamSpec("temperature", "float", 0.0, min=0.0, max=2.0,
+              doc="0 = the most likely notes of each latent point; above 0 samples them"),
+    _SEED,
+)
+GROOVE_PARAMS: tuple[ParamSpec, ...] = (
+    _INPUT,
+    ParamSpec("amount", "float", 0.5, min=0.0, max=1.0, doc="0 = unchanged, 1 = full humanizing of timing and velocity"),
+    _SEED, _COUNT,
+)
+DRUMIFY_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("input", "str", None, max_length=4096,
+              doc="absolute path of the MIDI clip whose rhythm the drums follow (any instrument); required"),
+    _TEMP, _SEED, _COUNT,
+)
+VERBS = {  # every verb can also write an audio preview of its clips (server/output/midi_preview.py)
+    "midi/generate": (*GENERATE_PARAMS, PREVIEW_AUDIO),
+    "midi/continue": (*CONTINUE_PARAMS, PREVIEW_AUDIO),
+    "midi/interpolate": (*INTERPOLATE_PARAMS, PREVIEW_AUDIO),
+    "midi/groove": (*GROOVE_PARAMS, PREVIEW_AUDIO),
+    "midi/drumify": (*DRUMIFY_PARAMS, PREVIEW_AUDIO),
+}
+INPUTS = {"midi/generate": (), "midi/continue": ("input",), "midi/interpolate": ("input", "input2"),
+          "midi/groove": ("input",), "midi/drumify": ("input",)}
+
+
+def whole_bars(params: Mapping[str, Any], default: int | None) -> int | None:
+    """`bars` as a whole number 1..MAX_BARS (ValueError otherwise); `default` when absent."""
+    bars = params.get("bars")
+    if bars is None:
+        return default
+    if float(bars) != int(bars) or not 1 <= int(bars) <= MAX_BARS:
+        raise ValueError(f"bars: MIDI clips are whole bars, 1 to {MAX_BARS} (got {bars:g})")
+    return int(bars)
+
+
+def meter(params: Mapping[str, Any]) -> tuple[int, int]:
+    num, den = parse_time_signature(str(params.get("time_signature") or "4/4"))
+    if 16 * num % den:
+        raise ValueError(f"time_signature: {num}/{den} bars are not whole 16ths")
+    return num, den
+
+
+def input_path(params: Mapping[str, Any], name: str = "input") -> str:
+    path = params.get(name)
+    if not path:
+        raise ValueError(f"{name}: required (absolute path of a MIDI file)")
+    path = os.path.expanduser(str(path))
+    if not os.path.isabs(path):
+        raise ValueError(f"{name}: {path!r} is not an absolute path")
+    if not os.path.isfile(path):
+        raise ValueError(f"{name}: no file at {path}")
+    return path
+
+
+def check(verb: str, params: Mapping[str, Any]) -> None:
+    """Submit-time checks: bars, meter, and each input file exists and parses as MIDI."""
+    from .smf import read_clip
+
+    whole_bars(params, DEFAULT_BARS)
+    meter(params)
+    for name in INPUTS.get(verb, ()):
+        path = input_path(params, name)
+        try:
+            read_clip(path)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None

@@ -1,0 +1,564 @@
+"""`dawgen train-midi`: train the midi models from real music and write a weights folder.
+
+    dawgen train-midi {melody,drums,vae,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
+                      [--epochs N] [--seed N] [--max-minutes M] [--workers N]
+
+Default data is what the shipped weights learned from: the music21 corpus (Essen + O'Neill folk
+tunes, inside the `music21` package) for melodies, Debian's `hydrogen-data` demo songs for drums
+(data.py). `--data` trains on your own MIDI files instead (melodies from the non-drum notes, drums
+from channel 10). The weights folder gets `midi.json` (configs, data, training time, held-out
+figures) and one `.pt` per model; an existing folder keeps the models not retrained. The same seed,
+data and machine give the same weights (torch runs on the CPU here, with a fixed thread count).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import platform
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import data as D
+from . import vocab as V
+from .store import INDEX, MODEL_KINDS, read_index, save_model, write_index
+
+PARTS = ("melody", "drums", "vae", "all")
+HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out
+HELD_OUT_EVERY = 20  # every 20th tune (in corpus order) is held out for evaluation
+SEQ = 128  # melody tokens per training window
+DRUM_SEQ = 64  # drum steps per training window (4 bars)
+Log = Callable[[str], None]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dawgen" / "midi"
+
+
+# -- data ------------------------------------------------------------------------------------------------
+def melody_tunes(data: str | None, workers: int, log: Log, max_files: int | None = None) -> tuple[list[D.Tune], dict]:
+    if data:
+        tunes = D.midi_folder_tunes(data)
+        if not tunes:
+            raise SystemExit(f"train-midi: no melodies found in the MIDI files under {data}")
+        return tunes, {"source": f"MIDI files under {data}", "tunes": len(tunes)}
+    files = D.corpus_files(max_files=max_files)
+    if not files:
+        raise SystemExit("train-midi: the music21 corpus was not found: pip install 'dawgen[midi-train]'")
+    import music21
+
+    key = hashlib.sha256(("\n".join(os.path.basename(f) for f in files) + music21.__version__).encode()).hexdigest()[:16]
+    cache = cache_dir() / f"tunes-{key}.json"
+    if cache.exists():
+        tunes = D.load_tunes(cache)
+        log(f"melody data: {len(tunes)} tunes from the cache {cache}")
+    else:
+        log(f"melody data: parsing {len(files)} music21 corpus files (a few minutes; cached afterwards)")
+        started = time.monotonic()
+        tunes = D.load_corpus_tunes(files, workers, log)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        D.save_tunes(tunes, cache)
+        log(f"melody data: {len(tunes)} tunes in {time.monotonic() - started:.0f} s")
+    return tunes, {"source": "music21 corpus " + " + ".join(D.CORPUS_COLLECTIONS) + f" (music21 {music21.__version__}, BSD-3)",
+                   "files": len(files), "tunes": len(tunes)}
+
+
+def split_tunes(tunes: Sequence[D.Tune]) -> tuple[list[D.Tune], list[D.Tune]]:
+    train = [t for i, t in enumerate(tunes) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
+    held = [t for i, t in enumerate(tunes) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    return train, held
+
+
+def drum_songs(data: str | None) -> tuple[list[D.DrumSong], list[D.DrumSong], dict]:
+    if data:
+        songs = D.midi_folder_drums(data)
+        if not songs:
+            raise SystemExit(f"train-midi: no drum parts (notes on channel 10) in the MIDI files under {data}")
+        held = songs[-1:] if len(songs) > 1 else []
+        return songs[: len(songs) - len(held)], held, {"source": f"MIDI files under {data}", "songs": len(songs)}
+    try:
+        songs = D.hydrogen_songs()
+    except RuntimeError as exc:
+        raise SystemExit(f"train-midi: {exc}") from None
+    train, held = split_drums(songs)
+    return train, held, {"source": "Debian hydrogen-data demo songs (/usr/share/hydrogen/data/demo_songs; "
+                                   "GPL-2+ per the package's copyright file, each song 'Unknown license')",
+                         "songs": [s.source for s in songs],
+                         "held_out": f"every {HELD_OUT_DRUM_EVERY}th 4-bar section of each song",
+                         "patterns": sum(int(s.meta.get("patterns", 0)) for s in songs),
+                         "steps": int(sum(len(s.hits) for s in songs))}
+
+
+def split_drums(songs: Sequence[D.DrumSong]) -> tuple[list[D.DrumSong], list[D.DrumSong]]:
+    """Each song cut in 4-bar sections; every HELD_OUT_DRUM_EVERY-th section is held out, the runs of
+    sections between them are training segments. Sections repeat within songs, so the held-out
+    figure measures generalisation within the data's styles, not to a new style."""
+    train, held = [], []
+    for s in songs:
+        run_h, run_v = [], []
+        for i, start in enumerate(range(0, len(s.hits), DRUM_SEQ)):
+            h, v = s.hits[start: start + DRUM_SEQ], s.vel[start: start + DRUM_SEQ]
+            if i % HELD_OUT_DRUM_EVERY == HELD_OUT_DRUM_EVERY - 1:
+                held.append(D.DrumSong(h, v, f"{s.source}@{start}"))
+                if run_h:
+                    train.append(D.DrumSong(np.concatenate(run_h), np.concatenate(run_v), s.source))
+                run_h, run_v = [], []
+            else:
+                run_h.append(h)
+                run_v.append(v)
+        if run_h:
+            train.append(D.DrumSong(np.concatenate(run_h), np.concatenate(run_v), s.source))
+    return train, held
+
+
+# -- melody LM -------------------------------------------------------------------------------------------
+def tune_arrays(tune: D.Tune) -> tuple[list[int], list[int]]:
+    toks = V.encode_tune(tune.notes, tune.minor)
+    return toks, V.positions(toks, tune.pickup, tune.bar)
+
+
+def melody_batches(tunes: Sequence[D.Tune], rng: random.Random, batch: int) -> Any:
+    import torch
+
+    seqs = [(tune_arrays(t), min(t.bar, V.MAX_POS)) for t in tunes]
+    rng.shuffle(seqs)
+    for i in range(0, len(seqs), batch):
+        chunk = seqs[i: i + batch]
+        T = min(SEQ, max(len(s[0][0]) for s in chunk))
+        toks = torch.zeros(len(chunk), T + 1, dtype=torch.long)
+        pos = torch.zeros(len(chunk), T + 1, dtype=torch.long)
+        mask = torch.zeros(len(chunk), T, dtype=torch.bool)
+        bars = torch.tensor([b for _, b in chunk])
+        for j, ((tk, ps), _) in enumerate(chunk):
+            start = rng.randrange(0, max(1, len(tk) - SEQ)) if len(tk) > SEQ + 1 else 0
+            tk, ps = tk[start: start + T + 1], ps[start: start + T + 1]
+            toks[j, : len(tk)] = torch.tensor(tk)
+            pos[j, : len(ps)] = torch.tensor(ps)
+            mask[j, : len(tk) - 1] = True
+        yield toks, pos, bars, mask
+
+
+def melody_nll(model: Any, tunes: Sequence[D.Tune]) -> tuple[float, int]:
+    """Mean negative log-likelihood (nats) per token of held-out tunes (all tokens after the start)."""
+    import torch
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for t in tunes:
+            tk, ps = tune_arrays(t)
+            toks, pos = torch.tensor([tk]), torch.tensor([ps])
+            logits, _ = model(toks[:, :-1], pos[:, :-1], torch.tensor([min(t.bar, V.MAX_POS)]))
+            total += float(torch.nn.functional.cross_entropy(logits[0], toks[0, 1:], reduction="sum"))
+            count += len(tk) - 1
+    return total / max(1, count), count
+
+
+def train_melody(tunes: list[D.Tune], args: argparse.Namespace, log: Log) -> tuple[Any, dict]:
+    import torch
+
+    from .models import MelodyLM, count_params
+
+    train, held = split_tunes(tunes)
+    model = MelodyLM()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    history = []
+    for epoch in range(args.epochs):
+        model.train()
+        losses = []
+        for toks, pos, bars, mask in melody_batches(train, rng, 64):
+            logits, _ = model(toks[:, :-1], pos[:, :-1], bars)
+            loss = torch.nn.functional.cross_entropy(logits[mask], toks[:, 1:][mask])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+            if _out_of_time(started, args):
+                break
+        for g in opt.param_groups:
+            g["lr"] *= 0.7
+        model.eval()
+        nll, _ = melody_nll(model, held[:200])
+        history.append({"epoch": epoch + 1, "train_loss": round(float(np.mean(losses)), 4), "held_out_nll": round(nll, 4)})
+        log(f"melody epoch {epoch + 1}: train loss {np.mean(losses):.3f}, held-out NLL {nll:.3f} nats/token")
+        if _out_of_time(started, args):
+            log("melody: --max-minutes reached")
+            break
+    seconds = time.monotonic() - started
+    nll, count = melody_nll(model, held)
+    base = trigram_nll([tune_arrays(t)[0] for t in train], [tune_arrays(t)[0] for t in held])
+    return model, {"train_seconds": round(seconds, 1), "params": count_params(model), "history": history,
+                   "tunes_train": len(train), "tunes_held_out": len(held),
+                   "eval": {"held_out_nll_nats_per_token": round(nll, 4), "tokens": count,
+                            "trigram_nll_nats_per_token": round(base, 4), "vocab": V.VOCAB}}
+
+
+# -- drums LM --------------------------------------------------------------------------------------------
+def drum_cond(hits: np.ndarray) -> np.ndarray:
+    """The rhythm drumify follows: an onset where kick, snare, clap or a tom hits."""
+    return hits[:, [V.KICK, V.SNARE, V.CLAP, 5, 6, 7]].max(1)
+
+
+def drum_tensors(hits: np.ndarray, vel: np.ndarray, cond_on: bool) -> tuple[Any, ...]:
+    import torch
+
+    h = torch.as_tensor(hits)
+    v = torch.as_tensor(vel)
+    prev_h = torch.cat([torch.zeros(1, h.shape[1]), h[:-1]])
+    prev_v = torch.cat([torch.zeros(1, v.shape[1]), v[:-1]])
+    pos = torch.arange(h.shape[0]) % 16
+    cond = torch.zeros(h.shape[0], 2)
+    if cond_on:
+        cond[:, 0] = torch.as_tensor(drum_cond(hits))
+        cond[:, 1] = 1.0
+    return prev_h, prev_v, pos, cond, h, v
+
+
+def drum_loss(model: Any, batch: Sequence[tuple[Any, ...]]) -> tuple[Any, Any]:
+    import torch
+
+    ph, pv, pos, cond, h, v = (torch.stack(x) for x in zip(*batch))
+    logits, vel, _ = model(ph, pv, pos, cond)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, h, reduction="none").sum(-1).mean()
+    mse = ((vel - v) ** 2 * h).sum() / h.sum().clamp_min(1)
+    return bce, mse
+
+
+def drums_nll(model: Any, songs: Sequence[D.DrumSong]) -> tuple[float, int]:
+    """Mean NLL (nats) per 16th step of held-out songs: the sum over lanes of each hit's Bernoulli."""
+    import torch
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for s in songs:
+            bce, _ = drum_loss(model, [drum_tensors(s.hits, s.vel, False)])
+            total += float(bce) * len(s.hits)
+            count += len(s.hits)
+    return total / max(1, count), count
+
+
+def train_drums(train: list[D.DrumSong], held: list[D.DrumSong], args: argparse.Namespace, log: Log) -> tuple[Any, dict]:
+    import torch
+
+    from .models import DrumLM, count_params
+
+    model = DrumLM()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    history = []
+    windows = []
+    for s in train:
+        n = len(s.hits)
+        for start in range(0, max(1, n - DRUM_SEQ // 2 + 1), 2):
+            windows.append((s.hits[start: start + DRUM_SEQ // 2], s.vel[start: start + DRUM_SEQ // 2]))
+    windows = [w for w in windows if len(w[0]) == DRUM_SEQ // 2] or [(s.hits, s.vel) for s in train]
+    epochs = args.epochs * 8  # the drum data is small: more passes over it
+    for epoch in range(epochs):
+        model.train()
+        rng.shuffle(windows)
+        losses = []
+        for i in range(0, len(windows), 32):
+            batch = [drum_tensors(h, v, rng.random() < 0.5) for h, v in windows[i: i + 32]]
+            bce, mse = drum_loss(model, batch)
+            loss = bce + 4.0 * mse
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(bce.detach()))
+        model.eval()
+        nll, _ = drums_nll(model, held) if held else (float("nan"), 0)
+        history.append({"epoch": epoch + 1, "train_bce": round(float(np.mean(losses)), 4), "held_out_nll": round(nll, 4)})
+        if (epoch + 1) % 8 == 0:
+            log(f"drums epoch {epoch + 1}: train NLL {np.mean(losses):.3f}, held-out NLL {nll:.3f} nats/step")
+        if _out_of_time(started, args):
+            log("drums: --max-minutes reached")
+            break
+    seconds = time.monotonic() - started
+    nll, count = drums_nll(model, held) if held else (float("nan"), 0)
+    base = trigram_nll([step_symbols(s.hits) for s in train], [step_symbols(s.hits) for s in held]) if held else float("nan")
+    return model, {"train_seconds": round(seconds, 1), "params": count_params(model), "history": history[-3:],
+                   "windows": len(windows),
+                   "eval": {"held_out_nll_nats_per_step": round(nll, 4), "steps": count,
+                            "trigram_nll_nats_per_step": round(base, 4), "vocab": 2 ** V.N_LANES}}
+
+
+def step_symbols(hits: np.ndarray) -> list[int]:
+    """A 16th step's lanes as one symbol (bit i = lane i), the n-gram baseline's vocabulary."""
+    return [int(x) for x in (hits.astype(np.int64) << np.arange(hits.shape[1])).sum(1)]
+
+
+def groove_stats(songs: Sequence[D.DrumSong]) -> dict:
+    """Velocity statistics per lane and 16th position (the groove verb's model)."""
+    mean = np.zeros((V.N_LANES, 16))
+    std = np.zeros((V.N_LANES, 16))
+    count = np.zeros((V.N_LANES, 16), np.int64)
+    hits = np.concatenate([s.hits for s in songs])
+    vel = np.concatenate([s.vel for s in songs])
+    pos = np.arange(len(hits)) % 16
+    allv = vel[hits > 0]
+    for lane in range(V.N_LANES):
+        for p in range(16):
+            sel = (hits[:, lane] > 0) & (pos == p)
+            count[lane, p] = int(sel.sum())
+            vs = vel[sel, lane]
+            # few hits: shrink toward the lane's own mean (then the overall one)
+            lane_v = vel[hits[:, lane] > 0, lane]
+            prior = float(lane_v.mean()) if len(lane_v) else float(allv.mean())
+            k = 4.0
+            mean[lane, p] = (vs.sum() + k * prior) / (len(vs) + k)
+            std[lane, p] = math.sqrt(((vs - mean[lane, p]) ** 2).sum() / max(1, len(vs)) + 1e-4) if len(vs) > 1 \
+                else float(lane_v.std()) if len(lane_v) > 1 else 0.1
+    overall = np.array([float(vel[(hits.max(1) > 0) & (pos == p)].max(1).mean()) if ((hits.max(1) > 0) & (pos == p)).any()
+                        else float(allv.mean()) for p in range(16)])
+    all_std = np.array([float(vel[(hits.max(1) > 0) & (pos == p)].max(1).std()) if ((hits.max(1) > 0) & (pos == p)).sum() > 1
+                        else 0.1 for p in range(16)])
+    return {"velocity_mean": np.round(mean, 4).tolist(), "velocity_std": np.round(std, 4).tolist(),
+            "hits": count.tolist(), "any_mean": np.round(overall, 4).tolist(), "any_std": np.round(all_std, 4).tolist(),
+            "lanes": [name for name, _ in V.DRUM_LANES]}
+
+
+# -- VAEs -------------------------------------------------------------------------------------------------
+def melody_windows(tunes: Sequence[D.Tune]) -> np.ndarray:
+    from .generate import melody_grid
+
+    out = []
+    for t in tunes:
+        notes, s = [], t.pickup
+        for pitch, dur in t.notes:
+            if pitch >= 0:
+                notes.append((s, dur, pitch))
+            s += dur
+        grid = melody_grid(notes, s)
+        first = (t.bar - t.pickup) % t.bar  # windows start on bar lines
+        for start in range(first, len(grid) - 32 + 1, 16):
+            w = grid[start: start + 32]
+            if (w >= 2).sum() >= 4:
+                out.append(w)
+    return np.stack(out) if out else np.zeros((0, 32), np.int64)
+
+
+def drum_windows(songs: Sequence[D.DrumSong]) -> np.ndarray:
+    out = [s.hits[i: i + 32] for s in songs for i in range(0, len(s.hits) - 32 + 1, 8)]
+    return np.stack(out).astype(np.float32) if out else np.zeros((0, 32, V.N_LANES), np.float32)
+
+
+def _transpose_grid(x: Any, shift: Any) -> Any:
+    """Melody class grids shifted by semitones (octave-wrapped into LOW..HIGH)."""
+    import torch
+
+    p = x - 2 + shift[:, None]
+    p = torch.where(p < 0, p + 12, p)
+    p = torch.where(p >= V.N_PITCH, p - 12, p)
+    return torch.where(x >= 2, p + 2, x)
+
+
+def train_vae(kind: str, windows: np.ndarray, held: np.ndarray, args: argparse.Namespace, log: Log) -> tuple[Any, dict]:
+    import torch
+    import torch.nn.functional as F
+
+    from .models import MELODY_CLASSES, GridVAE, count_params
+
+    categorical = kind == "vae_melody"
+    model = GridVAE(MELODY_CLASSES if categorical else V.N_LANES, categorical)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    gen = torch.Generator().manual_seed(args.seed)
+    data = torch.as_tensor(windows)
+    started = time.monotonic()
+    epochs = args.epochs * (1 if categorical else 15)
+    steps_total = epochs * max(1, math.ceil(len(data) / 128))
+    step = 0
+
+    def prep(x: Any, augment: bool) -> Any:
+        if not categorical:
+            return x, x
+        if augment:
+            x = _transpose_grid(x, torch.randint(-5, 7, (x.shape[0],), generator=gen))
+        return F.one_hot(x, MELODY_CLASSES).float(), x
+
+    def recon(x: Any, target: Any, logits: Any) -> Any:
+        if categorical:
+            return F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(1)
+        return F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum((1, 2))
+
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(data), generator=gen)
+        losses = []
+        for i in range(0, len(data), 128):
+            x, target = prep(data[order[i: i + 128]], True)
+            logits, mu, logvar = model(x)
+            kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)  # (B, latent)
+            kl = torch.clamp(kl, min=0.05).sum(1)  # free bits
+            beta = 0.2 * min(1.0, step / max(1, steps_total * 0.5))
+            loss = (recon(x, target, logits) + beta * kl).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            losses.append(float(loss.detach()))
+        if (epoch + 1) % max(1, epochs // 5) == 0:
+            log(f"{kind} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.2f}")
+        if _out_of_time(started, args):
+            log(f"{kind}: --max-minutes reached")
+            break
+    seconds = time.monotonic() - started
+    model.eval()
+    with torch.inference_mode():
+        x, target = prep(torch.as_tensor(held), False)
+        logits, _, _ = model(x)
+        if categorical:
+            acc = float((logits.argmax(-1) == target).float().mean()) if len(held) else float("nan")
+        else:
+            acc = float(((logits > 0).float() == target).float().mean()) if len(held) else float("nan")
+    return model, {"train_seconds": round(seconds, 1), "params": count_params(model), "windows": len(windows),
+                   "eval": {"held_out_windows": len(held), "reconstruction_accuracy_per_cell": round(acc, 4)}}
+
+
+# -- n-gram baseline ---------------------------------------------------------------------------------------
+def trigram_nll(train: Sequence[Sequence[int]], held: Sequence[Sequence[int]],
+                lambdas: Sequence[tuple[float, float, float]] = ((0.6, 0.3, 0.08), (0.4, 0.4, 0.15), (0.2, 0.5, 0.25),
+                                                                  (0.7, 0.2, 0.08), (0.5, 0.35, 0.1))) -> float:
+    """Interpolated (Jelinek-Mercer) trigram on the same symbols, NLL in nats per predicted symbol
+    (the first symbol of each sequence, like the models' start token, is not predicted). The best
+    of a few weightings on the held-out data is reported, which favours the baseline."""
+    uni, bi, tri = Counter(), Counter(), Counter()
+    ctx1, ctx2 = Counter(), Counter()
+    vocab = set()
+    for seq in train:
+        for i, s in enumerate(seq):
+            vocab.add(s)
+            if i == 0:
+                continue
+            uni[s] += 1
+            bi[(seq[i - 1], s)] += 1
+            ctx1[seq[i - 1]] += 1
+            if i >= 2:
+                tri[(seq[i - 2], seq[i - 1], s)] += 1
+                ctx2[(seq[i - 2], seq[i - 1])] += 1
+    for seq in held:
+        vocab.update(seq)
+    n_uni = sum(uni.values())
+    size = max(len(vocab), 1)
+    best = float("inf")
+    for l3, l2, l1 in lambdas:
+        l0 = max(1e-6, 1.0 - l3 - l2 - l1)
+        total, count = 0.0, 0
+        for seq in held:
+            for i in range(1, len(seq)):
+                s = seq[i]
+                p = l0 / size + l1 * uni[s] / max(1, n_uni)
+                c1 = ctx1[seq[i - 1]]
+                p += l2 * (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni))
+                if i >= 2:
+                    c2 = ctx2[(seq[i - 2], seq[i - 1])]
+                    p += l3 * (tri[(seq[i - 2], seq[i - 1], s)] / c2 if c2 else (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni)))
+                else:
+                    p += l3 * (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni))
+                total -= math.log(p)
+                count += 1
+        best = min(best, total / max(1, count))
+    return best
+
+
+# -- driver --------------------------------------------------------------------------------------------------
+def _out_of_time(started: float, args: argparse.Namespace) -> bool:
+    return bool(args.max_minutes) and time.monotonic() - started > args.max_minutes * 60
+
+
+def run(args: argparse.Namespace, log: Log = print) -> dict:
+    import torch
+
+    out = Path(args.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    try:
+        index = read_index(out)
+    except ValueError:
+        index = {"version": 1, "models": {}}
+    index["format"] = "dawgen-midi-1"
+    parts = ("melody", "drums", "vae") if args.part == "all" else (args.part,)
+    record = index.setdefault("training", {})
+    record.update({"seed": args.seed, "epochs": args.epochs, "threads": args.threads, "torch": torch.__version__,
+                   "max_minutes": args.max_minutes, "data": args.data or "default",
+                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
+                              f"{platform.python_version()}"})
+    tunes = None
+    if "melody" in parts or "vae" in parts:
+        tunes, source = melody_tunes(args.data, args.workers, log, args.max_files)
+        index.setdefault("data", {})["melody"] = source
+    if "drums" in parts or "vae" in parts:
+        dtrain, dheld, dsource = drum_songs(args.data)
+        index.setdefault("data", {})["drums"] = dsource
+    if "melody" in parts:
+        torch.manual_seed(args.seed)
+        model, info = train_melody(tunes, args, log)  # type: ignore[arg-type]
+        _store(out, index, "melody", model, info, log)
+    if "drums" in parts:
+        torch.manual_seed(args.seed)
+        model, info = train_drums(dtrain, dheld, args, log)
+        _store(out, index, "drums", model, info, log)
+        index["groove"] = {**groove_stats(dtrain + dheld), "source": "drum data velocities (see data.drums)"}
+    if "vae" in parts:
+        train, held = split_tunes(tunes)  # type: ignore[arg-type]
+        torch.manual_seed(args.seed)
+        model, info = train_vae("vae_melody", melody_windows(train), melody_windows(held), args, log)
+        _store(out, index, "vae_melody", model, info, log)
+        torch.manual_seed(args.seed)
+        model, info = train_vae("vae_drums", drum_windows(dtrain), drum_windows(dheld), args, log)
+        _store(out, index, "vae_drums", model, info, log)
+    write_index(out, index)
+    log(f"wrote {out / INDEX}")
+    return index
+
+
+def _store(out: Path, index: dict, kind: str, model: Any, info: dict, log: Log) -> None:
+    entry = {"file": save_model(out, kind, model), "config": model.config, **info}
+    entry["bytes"] = os.path.getsize(out / entry["file"])
+    index["models"][kind] = entry
+    write_index(out, index)
+    ev = info.get("eval", {})
+    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; {ev}")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("part", choices=PARTS, help="which models to train (vae = both interpolation VAEs)")
+    p.add_argument("--out", required=True,
+                   help="weights folder to write (created; other models already in it are kept). Use it with "
+                        "[models.NAME] backend = \"midi\", path = \"FOLDER\"")
+    p.add_argument("--data", default=None,
+                   help="a folder of your own MIDI files (searched recursively) instead of the default corpora")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the melody data (the small drum data gets 8x, "
+                                                         "the drum VAE 15x); default 3")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed + data = same weights")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop each model's training after this long")
+    p.add_argument("--workers", type=int, default=2, help="processes parsing the music21 corpus (default 2)")
+    p.add_argument("--max-files", type=int, default=None, help="use only the first N corpus files (a quick run)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: fastest for these small models; fixed for reproducibility)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="dawgen train-midi", description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    args = p.parse_args(argv)
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
