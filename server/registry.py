@@ -135,13 +135,18 @@ class Registry:
             if not backend.loaded:
                 self._make_room(entry, backend)
                 backend.load()
+                self._make_room(entry, backend, loaded=True)  # the measured footprint may exceed the estimate
                 log.info("model %s warm on %s (%s)", name, backend.device, gb(backend.memory_bytes()))
         return backend
 
-    def _make_room(self, entry: ModelEntry, backend: Backend) -> None:
-        device = backend.planned_device()
+    def _make_room(self, entry: ModelEntry, backend: Backend, loaded: bool = False) -> None:
+        """Unload least recently used models on the device until `entry` fits beside the rest.
+        Before loading, `entry`'s size is its estimate; once `loaded`, its measured footprint (a
+        model that turns out larger than the whole budget then stays: unloading it again would
+        only fail the job after the work of loading it)."""
+        device = backend.device if loaded else backend.planned_device()
         need, budget = backend.memory_bytes(), self.budgets.for_device(device)
-        if need > budget:
+        if need > budget and not loaded:
             raise DawgenError(
                 ErrorCode.OUT_OF_MEMORY,
                 f"model {entry.name!r} needs about {gb(need)} on {device}, more than its memory budget of "

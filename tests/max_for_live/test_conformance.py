@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import socket
 import subprocess
@@ -181,8 +182,8 @@ def finished(device: Device) -> Callable[[], bool]:
 
     def check() -> bool:
         texts = [o["list"][2] for o in device.outputs[start:] if o["out"] == "ui" and o["list"][:2] == ["status", "set"]]
-        return any(not t.startswith(("Sent ", "Queued", "Starting", "generating", "writing", "loading", "Cancelling",
-                                     "Stopping")) for t in texts)
+        return any(not t.startswith(("Sent ", "Queued", "Starting", "Cancelling", "Stopping"))
+                   and not re.match(r"^[a-z][a-z ]* \d+%", t) for t in texts)  # progress: "<stage> 42%"
     return check
 
 
@@ -236,8 +237,7 @@ def test_loop_length_follows_the_live_set(session, num, den, bpm):
 AUDIO_CLIP = {"audio": True, "file_path": "", "name": "take"}
 
 
-@pytest.mark.parametrize("mode, address", [(2, "/dawgen/continue"), (3, "/dawgen/vary"), (4, "/dawgen/separate"),
-                                            (5, "/dawgen/midi/generate")])
+@pytest.mark.parametrize("mode, address", [(2, "/dawgen/continue"), (3, "/dawgen/vary"), (4, "/dawgen/separate")])
 def test_verbs_without_a_backend_are_sent_by_convention_and_refused_in_words(session, daemon, mode, address):
     device, wire = session
     take = Path(daemon.project) / "take.wav"
@@ -257,6 +257,31 @@ def test_verbs_without_a_backend_are_sent_by_convention_and_refused_in_words(ses
     assert error[:3] == ["/dawgen/error", request[1], "unknown_verb"]
     verb = address[len("/dawgen/"):]
     assert device.shown("status").startswith(f"No model here can do {verb} with the default model yet (")
+
+
+def test_midi_drums_come_back_as_a_midi_clip_holding_the_files_notes(session, daemon):
+    """Mode 5 goes to the built-in `midi` model (no model named): the .mid it writes becomes a MIDI
+    clip of exactly the requested bars, with the file's notes."""
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    mido = pytest.importorskip("mido")
+    device, wire = session
+    device.command({"live": {"tempo": 120, "sigNum": 4, "sigDen": 4, "highlighted": {"track": 1, "slot": 0}}})
+    for atoms in (("mode", 5), ("bars", 2), ("seed", 3)):
+        device.msg(*atoms)
+    check = finished(device)
+    wire.converse(device, device.msg("generate", 1), check)
+    request, _ = wire.last_request("/dawgen/midi/generate")
+    assert "kind" in request and request[request.index("kind") + 1] == "drums"
+    done = next((r for r in wire.replies if r[0] == "/dawgen/done"), None)
+    assert done is not None, (request, wire.replies[-3:], device.shown("status"))
+    mid = Path(done[2])
+    assert mid.suffix == ".mid" and Path(daemon.project) in mid.parents
+    created = device.live_calls("create_clip")
+    assert created and created[-1]["args"][0] == 8  # 2 bars of 4/4, in beats
+    added = device.live_calls("add_new_notes")[-1]["args"][0]["notes"]
+    in_file = sorted(m.note for tr in mido.MidiFile(mid).tracks for m in tr if m.type == "note_on" and m.velocity)
+    assert sorted(n["pitch"] for n in added) == in_file and in_file
+    assert device.shown("status").startswith("Done: 1 MIDI clip")
 
 
 def test_cancel_stops_the_running_job(session):

@@ -1,8 +1,9 @@
 """`midi`: small PyTorch models that write MIDI clips, trained by dawgen on real music.
 
 Shipped weights (server/backends/midi/weights, ~2 MB; `dawgen train-midi` remakes them):
-- melody: a GRU over note/duration tokens, learned from the music21 corpus' Essen and O'Neill folk
-  tunes (transposed to C). `key` + `scale` are honoured by masking out-of-scale pitches while sampling.
+- melody: a GRU over note/duration tokens, learned from the German song books of the music21
+  corpus' Essen folk song collection (2,441 tunes, transposed to C). `key` + `scale` are honoured
+  by masking out-of-scale pitches while sampling.
 - drums: a GRU over 16th steps of GM drum lanes with velocities, learned from Hydrogen's demo songs
   (Debian hydrogen-data); it can follow the onsets of another clip (`drumify`).
 - vae_melody / vae_drums: MLP VAEs over 2-bar 16th-grid windows (`interpolate`).

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import vocab as V
-from .models import MELODY_CLASSES, WINDOW
+from .models import MELODY_CLASSES
 
 
 def _pick(logits: torch.Tensor, temperature: float, gen: torch.Generator) -> int:

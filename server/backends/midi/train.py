@@ -3,12 +3,13 @@
     dawgen train-midi {melody,drums,vae,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
                       [--epochs N] [--seed N] [--max-minutes M] [--workers N]
 
-Default data is what the shipped weights learned from: the music21 corpus (Essen + O'Neill folk
-tunes, inside the `music21` package) for melodies, Debian's `hydrogen-data` demo songs for drums
-(data.py). `--data` trains on your own MIDI files instead (melodies from the non-drum notes, drums
-from channel 10). The weights folder gets `midi.json` (configs, data, training time, held-out
-figures) and one `.pt` per model; an existing folder keeps the models not retrained. The same seed,
-data and machine give the same weights (torch runs on the CPU here, with a fixed thread count).
+Default data is what the shipped weights learned from: the music21 corpus (the German song
+books of its Essen folk song collection, inside the `music21` package) for melodies, Debian's
+`hydrogen-data` demo songs for drums (data.py). `--data` trains on your own MIDI files instead
+(melodies from the non-drum notes, drums from channel 10). The weights folder gets `midi.json`
+(configs, data, training time, held-out figures) and one `.pt` per model; an existing folder keeps
+the models not retrained. The same seed, data and machine give the same weights (torch runs on
+the CPU here, with a fixed thread count).
 """
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ import math
 import os
 import platform
 import random
-import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -28,7 +27,9 @@ import numpy as np
 
 from . import data as D
 from . import vocab as V
-from .store import INDEX, MODEL_KINDS, read_index, save_model, write_index
+from .baseline import trigram_nll
+from .train_vae import drum_windows, melody_windows, train_vae
+from .store import INDEX, read_index, save_model, write_index
 
 PARTS = ("melody", "drums", "vae", "all")
 HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out
@@ -327,149 +328,6 @@ def groove_stats(songs: Sequence[D.DrumSong]) -> dict:
     return {"velocity_mean": np.round(mean, 4).tolist(), "velocity_std": np.round(std, 4).tolist(),
             "hits": count.tolist(), "any_mean": np.round(overall, 4).tolist(), "any_std": np.round(all_std, 4).tolist(),
             "lanes": [name for name, _ in V.DRUM_LANES]}
-
-
-# -- VAEs -------------------------------------------------------------------------------------------------
-def melody_windows(tunes: Sequence[D.Tune]) -> np.ndarray:
-    from .generate import melody_grid
-
-    out = []
-    for t in tunes:
-        notes, s = [], t.pickup
-        for pitch, dur in t.notes:
-            if pitch >= 0:
-                notes.append((s, dur, pitch))
-            s += dur
-        grid = melody_grid(notes, s)
-        first = (t.bar - t.pickup) % t.bar  # windows start on bar lines
-        for start in range(first, len(grid) - 32 + 1, 16):
-            w = grid[start: start + 32]
-            if (w >= 2).sum() >= 4:
-                out.append(w)
-    return np.stack(out) if out else np.zeros((0, 32), np.int64)
-
-
-def drum_windows(songs: Sequence[D.DrumSong]) -> np.ndarray:
-    out = [s.hits[i: i + 32] for s in songs for i in range(0, len(s.hits) - 32 + 1, 8)]
-    return np.stack(out).astype(np.float32) if out else np.zeros((0, 32, V.N_LANES), np.float32)
-
-
-def _transpose_grid(x: Any, shift: Any) -> Any:
-    """Melody class grids shifted by semitones (octave-wrapped into LOW..HIGH)."""
-    import torch
-
-    p = x - 2 + shift[:, None]
-    p = torch.where(p < 0, p + 12, p)
-    p = torch.where(p >= V.N_PITCH, p - 12, p)
-    return torch.where(x >= 2, p + 2, x)
-
-
-def train_vae(kind: str, windows: np.ndarray, held: np.ndarray, args: argparse.Namespace, log: Log) -> tuple[Any, dict]:
-    import torch
-    import torch.nn.functional as F
-
-    from .models import MELODY_CLASSES, GridVAE, count_params
-
-    categorical = kind == "vae_melody"
-    model = GridVAE(MELODY_CLASSES if categorical else V.N_LANES, categorical)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    gen = torch.Generator().manual_seed(args.seed)
-    data = torch.as_tensor(windows)
-    started = time.monotonic()
-    epochs = args.epochs * (1 if categorical else 15)
-    steps_total = epochs * max(1, math.ceil(len(data) / 128))
-    step = 0
-
-    def prep(x: Any, augment: bool) -> Any:
-        if not categorical:
-            return x, x
-        if augment:
-            x = _transpose_grid(x, torch.randint(-5, 7, (x.shape[0],), generator=gen))
-        return F.one_hot(x, MELODY_CLASSES).float(), x
-
-    def recon(x: Any, target: Any, logits: Any) -> Any:
-        if categorical:
-            return F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(1)
-        return F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum((1, 2))
-
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(data), generator=gen)
-        losses = []
-        for i in range(0, len(data), 128):
-            x, target = prep(data[order[i: i + 128]], True)
-            logits, mu, logvar = model(x)
-            kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)  # (B, latent)
-            kl = torch.clamp(kl, min=0.05).sum(1)  # free bits
-            beta = 0.2 * min(1.0, step / max(1, steps_total * 0.5))
-            loss = (recon(x, target, logits) + beta * kl).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            step += 1
-            losses.append(float(loss.detach()))
-        if (epoch + 1) % max(1, epochs // 5) == 0:
-            log(f"{kind} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.2f}")
-        if _out_of_time(started, args):
-            log(f"{kind}: --max-minutes reached")
-            break
-    seconds = time.monotonic() - started
-    model.eval()
-    with torch.inference_mode():
-        x, target = prep(torch.as_tensor(held), False)
-        logits, _, _ = model(x)
-        if categorical:
-            acc = float((logits.argmax(-1) == target).float().mean()) if len(held) else float("nan")
-        else:
-            acc = float(((logits > 0).float() == target).float().mean()) if len(held) else float("nan")
-    return model, {"train_seconds": round(seconds, 1), "params": count_params(model), "windows": len(windows),
-                   "eval": {"held_out_windows": len(held), "reconstruction_accuracy_per_cell": round(acc, 4)}}
-
-
-# -- n-gram baseline ---------------------------------------------------------------------------------------
-def trigram_nll(train: Sequence[Sequence[int]], held: Sequence[Sequence[int]],
-                lambdas: Sequence[tuple[float, float, float]] = ((0.6, 0.3, 0.08), (0.4, 0.4, 0.15), (0.2, 0.5, 0.25),
-                                                                  (0.7, 0.2, 0.08), (0.5, 0.35, 0.1))) -> float:
-    """Interpolated (Jelinek-Mercer) trigram on the same symbols, NLL in nats per predicted symbol
-    (the first symbol of each sequence, like the models' start token, is not predicted). The best
-    of a few weightings on the held-out data is reported, which favours the baseline."""
-    uni, bi, tri = Counter(), Counter(), Counter()
-    ctx1, ctx2 = Counter(), Counter()
-    vocab = set()
-    for seq in train:
-        for i, s in enumerate(seq):
-            vocab.add(s)
-            if i == 0:
-                continue
-            uni[s] += 1
-            bi[(seq[i - 1], s)] += 1
-            ctx1[seq[i - 1]] += 1
-            if i >= 2:
-                tri[(seq[i - 2], seq[i - 1], s)] += 1
-                ctx2[(seq[i - 2], seq[i - 1])] += 1
-    for seq in held:
-        vocab.update(seq)
-    n_uni = sum(uni.values())
-    size = max(len(vocab), 1)
-    best = float("inf")
-    for l3, l2, l1 in lambdas:
-        l0 = max(1e-6, 1.0 - l3 - l2 - l1)
-        total, count = 0.0, 0
-        for seq in held:
-            for i in range(1, len(seq)):
-                s = seq[i]
-                p = l0 / size + l1 * uni[s] / max(1, n_uni)
-                c1 = ctx1[seq[i - 1]]
-                p += l2 * (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni))
-                if i >= 2:
-                    c2 = ctx2[(seq[i - 2], seq[i - 1])]
-                    p += l3 * (tri[(seq[i - 2], seq[i - 1], s)] / c2 if c2 else (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni)))
-                else:
-                    p += l3 * (bi[(seq[i - 1], s)] / c1 if c1 else uni[s] / max(1, n_uni))
-                total -= math.log(p)
-                count += 1
-        best = min(best, total / max(1, count))
-    return best
 
 
 # -- driver --------------------------------------------------------------------------------------------------

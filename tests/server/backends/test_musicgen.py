@@ -153,7 +153,11 @@ def test_without_the_extra_the_model_is_unavailable_naming_it_and_synth_still_wo
     with pytest.raises(DawgenError) as info:
         engine.params_for("mg", "continue")
     assert info.value.code == ErrorCode.MODEL_UNAVAILABLE
-    assert "continue" not in engine.job_verbs() and "generate" in engine.job_verbs()
+    # `continue` stays a known verb: a request for it hears which model does it and what to install
+    assert "continue" in engine.job_verbs() and "generate" in engine.job_verbs()
+    with pytest.raises(DawgenError) as info:
+        engine.model_for("continue")
+    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE and "dawgen[musicgen]" in info.value.message
     synth = engine.registry.backend("synth")
     out = synth.run("generate", RunContext({"prompt": "kick", "seed": 1, "sample_rate": 48000}))
     assert out and out[0].frames > 0

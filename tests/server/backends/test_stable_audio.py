@@ -59,3 +59,35 @@ def test_verbs_follow_the_model_type(tmp_path):
     dance = StableAudioBackend("c", {"path": str(folder(tmp_path / "c", dance_config()))})
     assert set(plain.verbs) == {"generate", "vary"} and "inpaint" in inpaint.verbs
     assert "prompt" not in {p.name for p in dance.verbs["generate"]}
+
+
+def test_the_least_recently_used_stable_audio_model_makes_room(tmp_path_factory):
+    """The registry's budget with real tiny models: loaded through the registry as the daemon's model
+    process loads them, each model's real footprint (weights + T5) counted."""
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    pytest.importorskip("stable_audio_tools", reason="stable-audio-tools is not installed (make install-stable-audio)")
+    from server.config import parse
+    from server.registry import Registry
+    from tests.server.backends.stable_audio_tiny import tiny_models
+
+    tiny = tiny_models(tmp_path_factory.mktemp("sa-budget"))
+    models = {name: {"backend": "stable-audio", "path": str(tiny[kind]), "t5_path": str(tiny["t5"]), "device": "cpu"}
+              for name, kind in (("a", "sao"), ("b", "ckpt"), ("c", "inpaint"))}
+
+    def registry(budget: str) -> Registry:
+        return Registry(parse({"server": {"memory_budget": {"cpu": budget}}, "models": models}))
+
+    probe = registry("64GB")
+    probe.backend("a")
+    loaded = probe.resolve("a").backend.memory_bytes()  # the loaded footprint, measured
+    assert loaded > 0
+    r = registry(f"{int(loaded * 2.6)}B")  # two of these models fit, three do not
+    r.backend("a")
+    r.backend("b")
+    r.backend("a")  # a is used again: b is now the least recently used
+    r.backend("c")
+    assert set(r.warm()) >= {"a", "c"} and "b" not in r.warm()
+    assert r.resolve("b").evictions == 1
+    with pytest.raises(DawgenError) as err:
+        registry(f"{loaded // 4}B").backend("a")  # larger than the whole budget: refused, not crashed
+    assert err.value.code == "out_of_memory" and "memory budget" in err.value.message
