@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "jobs":
             s.add_argument("--limit", type=int, default=20)
+        if name == "models":
+            s.add_argument("--daemon", action="store_true",
+                           help="ask the running daemon (at --host/--port) instead: also shows which models are warm")
         s.set_defaults(func=func, log_level="warning")
     return p
 
@@ -199,13 +202,26 @@ def _print_reply(reply: Any) -> None:
 def _cmd_models(args: argparse.Namespace) -> int:
     from server.registry import Registry
 
-    models = Registry(_load_config(args)).describe()
+    config = _load_config(args)
+    if args.daemon:
+        from .client import Client, ClientError
+
+        try:  # TCP: the full catalogue, never abridged to fit a UDP datagram
+            with Client(config.server.host, config.server.port, tcp=True) as client:
+                models = client.json_call("models")
+        except (ClientError, OSError) as exc:
+            print(f"dawgen models: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        models = Registry(config).describe()
     if args.json:
         print(json.dumps(models, indent=2))
         return EXIT_OK
     for m in models:
         flag = " (default)" if m.get("default") else ""
-        print(f"{m['name']}{flag}: backend {m['backend']}" + (f" - UNAVAILABLE: {m['unavailable']}" if "unavailable" in m else ""))
+        warm = f", warm on {m['device']} ({m.get('memory_bytes', 0) / 1e6:.1f} MB)" if args.daemon and m.get("loaded") else ""
+        print(f"{m['name']}{flag}: backend {m['backend']}{warm}"
+              + (f" - UNAVAILABLE: {m['unavailable']}" if "unavailable" in m else ""))
         for verb, params in m.get("verbs", {}).items():
             print(f"  {verb}: " + ", ".join(p["name"] for p in params))
     return EXIT_OK

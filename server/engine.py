@@ -195,9 +195,11 @@ class Engine:
         return merge_specs(self._common_for(backend), backend.verbs[verb])
 
     def _common_for(self, backend: Any) -> list[ParamSpec]:
+        unused = set(getattr(backend, "unused_common", ()))
+        common = self._common
         if getattr(backend, "output_kind", "audio") == "midi":
-            return [c for c in self._common if c.name in MIDI_COMMON]
-        return self._common
+            common = [c for c in common if c.name in MIDI_COMMON]
+        return [c for c in common if c.name not in unused]
 
     def _does(self, model: str, verb: str) -> bool:
         try:

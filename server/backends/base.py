@@ -108,6 +108,8 @@ class Backend:
     # "audio" or "midi": a MIDI backend's verbs take only the common params that mean something
     # for a MIDI file (engine.MIDI_COMMON), not loudness, dither or audio formats
     output_kind: ClassVar[str] = "audio"
+    # common params that mean nothing to this backend's verbs: not accepted, not documented
+    unused_common: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         self.model_name = model_name

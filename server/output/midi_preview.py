@@ -29,6 +29,10 @@ PREVIEW_AUDIO = ParamSpec(
     doc="also write `<name>.wav` beside the .mid: the MIDI played through a General MIDI soundfont "
         "(needs fluidsynth: apt install fluidsynth)")
 
+# `sample_rate` as MIDI verbs take it: the rate of the preview, nothing else (fluidsynth's maximum)
+PREVIEW_RATE = ParamSpec("sample_rate", "int", 48000, min=8000, max=96000,
+                         doc="sample rate of the `preview_audio` file (Hz)")
+
 SOUNDFONT_ENV = "DAWGEN_SOUNDFONT"
 SYSTEM_SOUNDFONTS = (
     "/usr/share/sounds/sf2/default-GM.sf2",
@@ -37,7 +41,7 @@ SYSTEM_SOUNDFONTS = (
     "/usr/share/soundfonts/default.sf2",
     "/usr/share/soundfonts/FluidR3_GM.sf2",
 )
-MAX_RATE = 96000  # fluidsynth's highest sample rate
+MAX_RATE = PREVIEW_RATE.max or 96000  # fluidsynth's highest sample rate
 RENDER_TIMEOUT = 300.0
 INSTALL_HINT = "install fluidsynth (Debian/Ubuntu: apt install fluidsynth; macOS: brew install fluid-synth)"
 

@@ -45,6 +45,11 @@ def test_jobs_models_doctor(daemon):
     r = dawgen("models", "--json")
     models = {m["name"]: m for m in json.loads(r.stdout)}
     assert models["synth"]["default"] is True and {"midi", "transcribe"} <= set(models)
+    r = dawgen("models", "--daemon", "--port", str(daemon.port), "--json")
+    live = {m["name"]: m for m in json.loads(r.stdout)}
+    assert r.returncode == 0 and live["synth"]["loaded"] is True and live["synth"]["device"] == "cpu"
+    r = dawgen("models", "--daemon", "--port", str(daemon.port))
+    assert "synth (default): backend synth, warm on cpu" in r.stdout
     r = dawgen("doctor", "--project", str(daemon.project), "--state-dir", str(daemon.state), "--port", str(daemon.port))
     assert r.returncode == 1  # the port is taken by the running daemon
     assert "✗ port" in r.stdout and "✓ output root" in r.stdout and "✓ model synth" in r.stdout

@@ -8,7 +8,7 @@ import os
 from typing import Any, Mapping
 
 from ...music import parse_time_signature
-from ...output.midi_preview import PREVIEW_AUDIO
+from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
 from ...params import ParamSpec
 from .vocab import SCALES
 
@@ -57,12 +57,19 @@ DRUMIFY_PARAMS: tuple[ParamSpec, ...] = (
               doc="absolute path of the MIDI clip whose rhythm the drums follow (any instrument); required"),
     _TEMP, _SEED, _COUNT,
 )
-VERBS = {  # every verb can also write an audio preview of its clips (server/output/midi_preview.py)
-    "midi/generate": (*GENERATE_PARAMS, PREVIEW_AUDIO),
-    "midi/continue": (*CONTINUE_PARAMS, PREVIEW_AUDIO),
-    "midi/interpolate": (*INTERPOLATE_PARAMS, PREVIEW_AUDIO),
-    "midi/groove": (*GROOVE_PARAMS, PREVIEW_AUDIO),
-    "midi/drumify": (*DRUMIFY_PARAMS, PREVIEW_AUDIO),
+# The engine's `bars` narrowed to what a MIDI clip is: whole bars (checked in whole_bars()).
+BARS = ParamSpec("bars", "float", None, min=1.0, max=float(MAX_BARS),
+                 doc=f"whole bars of `time_signature` (1 to {MAX_BARS}): the new clip's length (default {DEFAULT_BARS}), "
+                     "the bars `midi/continue` adds, `midi/drumify`'s drums; `midi/groove` and "
+                     "`midi/interpolate` keep their inputs' length")
+# every verb can also write an audio preview of its clips (server/output/midi_preview.py)
+_EXTRA = (BARS, PREVIEW_AUDIO, PREVIEW_RATE)
+VERBS = {
+    "midi/generate": (*GENERATE_PARAMS, *_EXTRA),
+    "midi/continue": (*CONTINUE_PARAMS, *_EXTRA),
+    "midi/interpolate": (*INTERPOLATE_PARAMS, *_EXTRA),
+    "midi/groove": (*GROOVE_PARAMS, *_EXTRA),
+    "midi/drumify": (*DRUMIFY_PARAMS, *_EXTRA),
 }
 INPUTS = {"midi/generate": (), "midi/continue": ("input",), "midi/interpolate": ("input", "input2"),
           "midi/groove": ("input",), "midi/drumify": ("input",)}

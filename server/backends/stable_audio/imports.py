@@ -40,7 +40,7 @@ log = logging.getLogger("dawgen.stable_audio")
 
 EXTRA = "stable-audio"
 INSTALL_HINT = ("stable-audio-tools 0.0.20 is installed with `make install-stable-audio` (it declares "
-                "Python <3.11 and pins torch 2.7.1, so it cannot be a plain dependency; see docs/STABLE-AUDIO.md)")
+                "Python <3.11 and pins torch 2.7.1, so it cannot be a plain dependency; see README.md, 'Stable Audio')")
 # what the inference path imports (find_spec at start: cheap, no torch import)
 REQUIRED = ("torch", "stable_audio_tools", "torchaudio", "transformers", "einops", "alias_free_torch",
             "safetensors", "torchsde", "pytorch_lightning")

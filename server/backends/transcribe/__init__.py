@@ -58,6 +58,7 @@ class TranscribeBackend(Backend):
     version: ClassVar[str] = "1"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"transcribe": TRANSCRIBE_PARAMS}
     output_kind: ClassVar[str] = "midi"
+    unused_common: ClassVar[tuple[str, ...]] = ("bars",)  # a transcription is as long as its audio
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "threads": int}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from ...output.midi_preview import PREVIEW_AUDIO
+from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
 from ...params import ParamSpec
 
 # The model's input (22.05 kHz mono) and its three output matrices (440 floats per frame, 86 frames
@@ -37,6 +37,7 @@ TRANSCRIBE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("melodia_trick", "bool", True,
               doc="basic-pitch's melodia post-processing (finds notes without a clear onset)"),
     PREVIEW_AUDIO,
+    PREVIEW_RATE,
 )
 
 

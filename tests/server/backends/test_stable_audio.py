@@ -91,3 +91,17 @@ def test_the_least_recently_used_stable_audio_model_makes_room(tmp_path_factory)
     with pytest.raises(DawgenError) as err:
         registry(f"{loaded // 4}B").backend("a")  # larger than the whole budget: refused, not crashed
     assert err.value.code == "out_of_memory" and "memory budget" in err.value.message
+
+
+@pytest.mark.parametrize("heading, name", [("#### `/dawgen/generate` with a `stable-audio` model", "GENERATE_PARAMS"),
+                                           ("#### `/dawgen/vary` (stable-audio)", "VARY_PARAMS"),
+                                           ("#### `/dawgen/inpaint` (stable-audio, inpainting models only)",
+                                            "INPAINT_PARAMS")])
+def test_protocol_doc_describes_each_verb_with_its_exact_parameters(heading, name):
+    from bridge.protocol_doc import param_row
+
+    # the doc test compares tables of the default config (no stable-audio model); these are checked here
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "PROTOCOL.md").read_text()
+    section = doc.split(heading, 1)[1].split("\n#", 1)[0]
+    rows = [line.strip() for line in section.splitlines() if line.startswith("| `")]
+    assert rows == [param_row(s) for s in getattr(spec, name)]
