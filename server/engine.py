@@ -154,7 +154,7 @@ class Engine:
             job.state, job.progress.stage = JobState.QUEUED, "queued"
             self.journal.save(job)
             self._cancel_flags[job.id] = threading.Event()
-            self.scheduler.put(job)
+            self.scheduler.put(job, self.lane_for(job.model))
         if jobs:
             log.info("recovered %d unfinished job(s) from the journal", len(jobs))
         return jobs
@@ -246,8 +246,25 @@ class Engine:
         if on_accepted is not None:
             on_accepted(job, position)
         self._emit(Event(EventKind.ACCEPTED, job, position))
-        self.scheduler.put(job)
+        self.scheduler.put(job, self.lane_for(model_name))
         return job, position
+
+    def lane_for(self, model: str) -> str | None:
+        """The worker lane a model's jobs must run on: the `[server] devices` entry its own
+        `device` option names (`cuda` names `cuda:0`), so a model pinned to a GPU is loaded in that
+        lane's model process only, once. None: any lane (the model picks its device itself)."""
+        try:
+            wanted = str(self.registry.resolve(model).config.options.get("device") or "")
+        except DawgenError:
+            return None
+        lanes = self.config.server.devices
+        if wanted in lanes:
+            return wanted
+        if wanted == "cuda" and "cuda:0" in lanes:
+            return "cuda:0"
+        if wanted == "cuda:0" and "cuda" in lanes:
+            return "cuda"
+        return None
 
     def cancel(self, ident: str) -> Job:
         job = self.scheduler.get(ident) or self.journal.find(ident)

@@ -148,8 +148,11 @@ class Registry:
         Before loading, `entry`'s size is its estimate; once `loaded`, its measured footprint (a
         model that turns out larger than the whole budget then stays: unloading it again would
         only fail the job after the work of loading it)."""
+        need = backend.memory_bytes()
+        if need == 0:  # nothing worth counting (the DSP synth): no budget to look up
+            return
         device = backend.device if loaded else backend.planned_device()
-        need, budget = backend.memory_bytes(), self.budgets.for_device(device)
+        budget = self.budgets.for_device(device)
         if need > budget and not loaded:
             raise DawgenError(
                 ErrorCode.OUT_OF_MEMORY,

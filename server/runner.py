@@ -75,6 +75,7 @@ def _run_once(job: Job, request: dict[str, Any], registry: Registry, writer: Out
         progress(0.0, "warming")  # loading a model can take a while: say so, before it starts
     backend = registry.backend(job.model)
     provenance = build_provenance(job, backend, request)
+    provenance["worker"] = device  # the `[server] devices` lane whose model process ran it
     ctx = RunContext(job.params, progress, cancel, device)
     outputs = backend.run(job.verb, ctx)
     ctx.check_cancel()  # a job cancelled during its last step writes nothing

@@ -28,15 +28,19 @@ class Scheduler:
         # not a scan of the whole queue (this runs on every acknowledgement).
         self._per_priority: Counter[int] = Counter()
         self._running: dict[str, Job] = {}
+        # job id -> the worker lane it must run on (a model pinned to a device); absent = any lane
+        self._lanes: dict[str, str] = {}
         self._cond = threading.Condition()
         self._closed = False
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job, lane: str | None = None) -> None:
         with self._cond:
             self._jobs[job.id] = job
+            if lane is not None:
+                self._lanes[job.id] = lane
             self._per_priority[job.priority] += 1
             heapq.heappush(self._heap, (-job.priority, job.seq, job.id))
-            self._cond.notify()
+            self._cond.notify_all()  # every lane looks: the job may be pinned to one of them
 
     def position_of_new(self, priority: int) -> int:
         """Where a job about to be put would stand: after everything running and every queued job
@@ -45,23 +49,40 @@ class Scheduler:
             ahead = sum(n for p, n in self._per_priority.items() if p >= priority)
             return len(self._running) + ahead
 
-    def take(self, timeout: float = 0.5) -> Job | None:
-        """The next job (marked running in the scheduler), or None when closed / timed out."""
+    def take(self, timeout: float = 0.5, lane: str | None = None) -> Job | None:
+        """The next job `lane` may run (marked running in the scheduler), or None when closed /
+        timed out. Jobs pinned to another lane are left in the queue, in their order."""
         with self._cond:
             deadline = time.monotonic() + timeout
             while not self._closed:
-                while self._heap:
-                    _, _, job_id = heapq.heappop(self._heap)
-                    job = self._jobs.pop(job_id, None)
-                    if job is not None:  # None: removed by cancel
-                        self._per_priority[job.priority] -= 1
-                        self._running[job.id] = job
-                        return job
+                job = self._pop_for(lane)
+                if job is not None:
+                    return job
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 self._cond.wait(remaining)
             return None
+
+    def _pop_for(self, lane: str | None) -> Job | None:
+        skipped: list[tuple[int, int, str]] = []
+        found = None
+        while self._heap:
+            entry = heapq.heappop(self._heap)
+            if entry[2] not in self._jobs:  # removed by cancel
+                continue
+            pinned = self._lanes.get(entry[2])
+            if lane is not None and pinned is not None and pinned != lane:
+                skipped.append(entry)
+                continue
+            found = self._jobs.pop(entry[2])
+            self._lanes.pop(found.id, None)
+            self._per_priority[found.priority] -= 1
+            self._running[found.id] = found
+            break
+        for entry in skipped:
+            heapq.heappush(self._heap, entry)
+        return found
 
     def finish(self, job: Job) -> None:
         with self._cond:
@@ -71,6 +92,7 @@ class Scheduler:
         """Take a queued job out (cancel); its heap entry is skipped lazily."""
         with self._cond:
             job = self._jobs.pop(job_id, None)
+            self._lanes.pop(job_id, None)
             if job is not None:
                 self._per_priority[job.priority] -= 1
             return job
@@ -149,7 +171,7 @@ class Worker(threading.Thread):
     def run(self) -> None:
         self.runner.start()
         while not self._stop_flag.is_set():
-            job = self._scheduler.take(timeout=0.5)
+            job = self._scheduler.take(timeout=0.5, lane=self.device)
             if job is None:
                 continue
             try:

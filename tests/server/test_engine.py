@@ -139,3 +139,33 @@ def test_queued_jobs_get_an_eta_that_grows_down_the_queue(tmp_path):
     assert 0 < etas[0] < etas[1] < etas[2]
     assert [j.progress.eta_seconds for j in eng.queue()] == etas
     eng.close()
+
+
+def test_a_model_pinned_to_a_device_runs_only_in_that_lane(tmp_path):
+    """With two lanes, a model whose `device` names one of them always runs there (loaded in one
+    model process only); a model that names no lane runs wherever a worker is free."""
+    import json
+    from pathlib import Path
+
+    from server.config import parse
+
+    cfg = parse({"server": {"isolation": "thread", "devices": ["cpu", "cuda:0"], "state_dir": str(tmp_path / "s")},
+                 "output": {"root": str(tmp_path / "p")},
+                 "models": {"pinned": {"backend": "synth", "device": "cuda:0"}}})
+    eng = Engine(cfg)
+    eng.start()
+    try:
+        assert eng.lane_for("pinned") == "cuda:0" and eng.lane_for("synth") is None
+        jobs = [eng.submit(Request("generate", {"model": model, "prompt": "hat", "seed": i}, f"{model}{i}"))[0]
+                for i in range(6) for model in ("pinned", "synth")]
+        lanes: dict[str, set[str]] = {"pinned": set(), "synth": set()}
+        for job in jobs:
+            done = wait_final(eng, job.id)
+            assert done.state is JobState.DONE, done.error_message
+            sidecar = json.loads(Path(done.outputs[0]).with_suffix(".json").read_text())
+            lanes[job.model].add(sidecar["worker"])
+        assert lanes["pinned"] == {"cuda:0"}
+        assert lanes["synth"] <= {"cpu", "cuda:0"} and lanes["synth"]
+    finally:
+        eng.stop(5)
+        eng.close()

@@ -45,3 +45,29 @@ def test_close_wakes_a_waiting_worker():
     s.close()
     t.join(5)
     assert not t.is_alive() and got == [None]
+
+
+def test_a_lane_takes_its_own_and_unpinned_jobs_in_order_and_leaves_the_rest():
+    s = Scheduler()
+    s.put(job(1), lane="cuda:0")
+    s.put(job(2))
+    s.put(job(3), lane="cuda:0")
+    s.put(job(4), lane="cpu")
+    assert [s.take(0.01, lane="cpu").id for _ in range(2)] == ["j2", "j4"]
+    assert s.take(0.01, lane="cpu") is None  # j1 and j3 wait for their lane
+    s.remove("j1")
+    assert s.take(0.01, lane="cuda:0").id == "j3"
+    assert s.take(0.01, lane="cuda:0") is None
+
+
+def test_a_pinned_job_wakes_its_lane_while_another_lane_waits():
+    s = Scheduler()
+    got = []
+    waiters = [threading.Thread(target=lambda lane=lane: got.append((lane, s.take(2.0, lane=lane))))
+               for lane in ("cpu", "cuda:0")]
+    for t in waiters:
+        t.start()
+    s.put(job(1), lane="cuda:0")
+    waiters[1].join(2.5)
+    assert ("cuda:0", "j1") in [(lane, j.id if j else None) for lane, j in got]
+    waiters[0].join(2.5)
