@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...params import ParamSpec
+from ..inputs import input_file
 
 # A stem name as demucs models spell them (drums, bass, other, vocals, guitar, piano).
 _STEM = r"[a-z0-9_]+"
@@ -100,19 +101,7 @@ def selection(params: Mapping[str, Any]) -> Selection:
 
 
 def input_path(params: Mapping[str, Any]) -> str:
-    """The `input` param as an absolute path; ValueError says what is wrong with it."""
-    raw = str(params.get("input") or "").strip()
-    if not raw:
-        raise ValueError("input: required (the path of the audio file to separate)")
-    path = os.path.expanduser(raw)
-    if not os.path.isabs(path):
-        raise ValueError(f"input: {raw!r} is a relative path; give an absolute path (the daemon's "
-                         "working folder is not yours)")
-    if not os.path.exists(path):
-        raise ValueError(f"input: {path} does not exist")
-    if not os.path.isfile(path):
-        raise ValueError(f"input: {path} is not a file")
-    return path
+    return input_file(params, "input", "the audio file to separate")
 
 
 def section(params: Mapping[str, Any], frames: int, rate: int) -> tuple[int, int]:

@@ -4,12 +4,12 @@ Common parameters from the engine are used as they are: `bpm`, `bars`, `key`, `t
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 from ...music import parse_time_signature
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
 from ...params import ParamSpec
+from ..inputs import input_file
 from .vocab import SCALES
 
 SEED_MAX = 2**31 - 1
@@ -93,15 +93,7 @@ def meter(params: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def input_path(params: Mapping[str, Any], name: str = "input") -> str:
-    path = params.get(name)
-    if not path:
-        raise ValueError(f"{name}: required (absolute path of a MIDI file)")
-    path = os.path.expanduser(str(path))
-    if not os.path.isabs(path):
-        raise ValueError(f"{name}: {path!r} is not an absolute path")
-    if not os.path.isfile(path):
-        raise ValueError(f"{name}: no file at {path}")
-    return path
+    return input_file(params, name, "a MIDI file")
 
 
 def check(verb: str, params: Mapping[str, Any]) -> None:

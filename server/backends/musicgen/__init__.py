@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from typing import Any, ClassVar, Mapping, Sequence
 
-from ..base import Audio, Backend, Output, RunContext
+from ..base import Backend, Output, RunContext
 from ...jobs import DawgenError, ErrorCode
 from ...params import ParamSpec
 from . import spec
@@ -93,7 +92,7 @@ class MusicgenBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import offline, pick_device, require
+        from ..torch_util import cpu_threads, offline, pick_device, require, torch_dtype
 
         require("torch", EXTRA)
         require("transformers", EXTRA)
@@ -108,27 +107,14 @@ class MusicgenBackend(Backend):
         files = check_folder(str(self.options.get("path", "")))
         device = pick_device(self.device)
         if device == "cpu":
-            torch.set_num_threads(self._threads())
-        dtype = self._dtype(torch, device)
+            torch.set_num_threads(cpu_threads(self.options))
+        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
         self._model = MusicgenModel(files, device, dtype)
         self._files, self.device = files, device
         if self.options.get("warmup", True):
             self._warm_up()
         log.info("musicgen %s loaded on %s (%s, window %.1f s)", self.model_name, device, dtype,
                  self._model.window / self._model.frame_rate)
-
-    def _threads(self) -> int:
-        """CPU threads for torch in this model process. Default: half the cores. The DAW and the
-        daemon share the machine, and torch's threads spin-wait for each other: measured here with
-        one other busy process on 2 cores, 2 threads took 17 s where 1 took 0.6 s."""
-        threads = int(self.options.get("threads", 0))
-        return threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2)
-
-    def _dtype(self, torch: Any, device: str) -> Any:
-        name = str(self.options.get("dtype", "auto"))
-        if name == "auto":  # half precision where it is fast and supported: CUDA
-            return torch.float16 if device.startswith("cuda") else torch.float32
-        return getattr(torch, name)
 
     def _warm_up(self) -> None:
         """The first generate() in a process is many times slower (kernel selection, allocator,

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from ...music import parse_key, parse_time_signature
 from ...params import ParamSpec
+from ..inputs import input_file
 
 SEED_MAX = 2**31 - 1
 MAX_SECONDS = 600.0
@@ -109,14 +110,7 @@ def check_input(params: Mapping[str, Any]) -> tuple[str, float]:
     """The input path and its usable length in seconds (after start/end); ValueError if unusable."""
     import soundfile as sf  # a core dependency; light next to torch
 
-    path = params.get("input")
-    if not path:
-        raise ValueError("input: give the path of an audio file")
-    path = os.path.expanduser(str(path))
-    if not os.path.isabs(path):
-        raise ValueError(f"input: {path!r} is not an absolute path")
-    if not os.path.isfile(path):
-        raise ValueError(f"input: no file {path}")
+    path = input_file(params, "input", "an audio file")
     try:
         info = sf.info(path)
     except (RuntimeError, sf.LibsndfileError) as exc:

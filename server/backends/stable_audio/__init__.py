@@ -11,7 +11,6 @@ the library's bugs are worked around where).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Backend, Output, RunContext
@@ -122,7 +121,7 @@ class StableAudioBackend(Backend):
 
     # -- load ---------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import offline, pick_device
+        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
         from .imports import import_library
 
         offline()  # before the library (and transformers) read the environment
@@ -134,22 +133,12 @@ class StableAudioBackend(Backend):
         files = check_folder(self._path, str(self.options.get("t5_path") or ""))
         device = pick_device(self.device)
         if device == "cpu":
-            torch.set_num_threads(self._threads())
-        self._loaded_model = load(files, device, self._dtype(torch, device))
+            torch.set_num_threads(cpu_threads(self.options))
+        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
+        self._loaded_model = load(files, device, dtype)
         self._files, self.device = files, device
         log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
                  files.model_type, files.family.name, files.window_seconds)
-
-    def _threads(self) -> int:
-        """CPU threads: half the cores by default (the DAW shares the machine; see musicgen's _threads)."""
-        threads = int(self.options.get("threads", 0))
-        return threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2)
-
-    def _dtype(self, torch: Any, device: str) -> Any:
-        name = str(self.options.get("dtype", "auto"))
-        if name == "auto":  # half precision where it is fast and supported: CUDA
-            return torch.float16 if device.startswith("cuda") else torch.float32
-        return getattr(torch, name)
 
     def _unload(self) -> None:
         self._loaded_model = None

@@ -106,7 +106,6 @@ class Loaded:
 
 
 def load(files: ModelFiles, device: str, dtype: Any) -> Loaded:
-    import torch
     from stable_audio_tools.models.utils import load_ckpt_state_dict
 
     model = build_from_config(files.config, files.t5_folder)

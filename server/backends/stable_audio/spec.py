@@ -5,12 +5,12 @@ family read from model_config.json (files.FAMILIES) and are resolved by the back
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...music import parse_time_signature
 from ...params import ParamSpec
+from ..inputs import input_file
 from .files import FAMILIES, SAMPLERS, ModelFiles
 
 SEED_MAX = 2**31 - 1
@@ -84,15 +84,7 @@ def resolve(files: ModelFiles, params: Mapping[str, Any]) -> Sampling:
 
 
 def input_path(params: Mapping[str, Any]) -> str:
-    raw = str(params.get("input") or "").strip()
-    if not raw:
-        raise ValueError("input: required (the path of an audio file)")
-    path = os.path.expanduser(raw)
-    if not os.path.isabs(path):
-        raise ValueError(f"input: {raw!r} is a relative path; give an absolute path")
-    if not os.path.isfile(path):
-        raise ValueError(f"input: no file {path}")
-    return path
+    return input_file(params, "input", "an audio file")
 
 
 def input_seconds(params: Mapping[str, Any]) -> float:

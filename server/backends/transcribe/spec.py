@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
 from ...params import ParamSpec
+from ..inputs import input_file
 
 # The model's input (22.05 kHz mono) and its three output matrices (440 floats per frame, 86 frames
 # a second) are held whole: ~290 MB for 20 minutes, which is longer than a song and fits a laptop.
@@ -42,19 +43,7 @@ TRANSCRIBE_PARAMS: tuple[ParamSpec, ...] = (
 
 
 def input_path(params: Mapping[str, Any]) -> str:
-    """The `input` param as an absolute path of an existing file; ValueError says what is wrong."""
-    raw = str(params.get("input") or "").strip()
-    if not raw:
-        raise ValueError("input: required (the path of the audio file to transcribe)")
-    path = os.path.expanduser(raw)
-    if not os.path.isabs(path):
-        raise ValueError(f"input: {raw!r} is a relative path; give an absolute path (the daemon's "
-                         "working folder is not yours)")
-    if not os.path.exists(path):
-        raise ValueError(f"input: {path} does not exist")
-    if not os.path.isfile(path):
-        raise ValueError(f"input: {path} is not a file")
-    return path
+    return input_file(params, "input", "the audio file to transcribe")
 
 
 def check_frequencies(params: Mapping[str, Any]) -> None:
