@@ -32,7 +32,7 @@ from ...output.naming import daw_suffix, slugify
 from ...params import ParamSpec
 from . import spec as S
 from . import vocab as V
-from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, write_clip
+from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
 from .store import MODEL_KINDS, SHIPPED, read_index
 
 log = logging.getLogger("dawgen.midi")
@@ -219,7 +219,7 @@ class MidiBackend(Backend):
         if src.is_drums:
             hits, vel = _drum_grid(src, hist_steps)
         else:
-            line = _top_line(src)
+            line = top_line(src)
             if p.get("key"):
                 key = parse_key(str(p["key"]))
                 tonic, minor = key.root, key.minor
@@ -264,7 +264,7 @@ class MidiBackend(Backend):
             ga, gb = (_loop(_drum_grid(c, c.bars * c.bar_steps)[0], windows * 32) for c in (a, b))
             ga, gb = ga.reshape(windows, 32, V.N_LANES), gb.reshape(windows, 32, V.N_LANES)
         else:
-            ga, gb = (_loop(melody_grid(_top_line(c), c.bars * c.bar_steps), windows * 32).reshape(windows, 32)
+            ga, gb = (_loop(melody_grid(top_line(c), c.bars * c.bar_steps), windows * 32).reshape(windows, 32)
                       for c in (a, b))
         if (not drums and b.is_drums) or (drums and not b.is_drums):
             raise ValueError("input2: interpolate needs two drum clips or two melodic clips")
@@ -373,26 +373,6 @@ def _input(p: Mapping[str, Any], name: str) -> Clip:
     if clip.ppq % 4:
         clip = clip.rescaled(PPQ)
     return clip
-
-
-def _top_line(clip: Clip) -> list[tuple[int, int, int]]:
-    """The highest non-drum note at each 16th onset: (start step, duration steps, pitch)."""
-    step = clip.ppq / 4
-    line: dict[int, tuple[int, int]] = {}
-    for n in clip.notes:
-        if n.channel == DRUM_CHANNEL:
-            continue
-        s, d = round(n.tick / step), max(1, round(n.dur / step))
-        if s not in line or n.pitch > line[s][1]:
-            line[s] = (d, n.pitch)
-    starts = sorted(line)
-    out = []
-    for i, s in enumerate(starts):
-        d, pitch = line[s]
-        if i + 1 < len(starts):
-            d = min(d, starts[i + 1] - s)
-        out.append((s, d, pitch))
-    return out
 
 
 def _drum_grid(clip: Clip, steps: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -192,33 +192,25 @@ def load_tunes(path: str | os.PathLike[str]) -> list[Tune]:
             for notes, bar, pickup, minor, src in json.loads(Path(path).read_text())]
 
 
-def midi_folder_tunes(folder: str) -> list[Tune]:
-    """Melodies from a user's MIDI files: the highest sounding non-drum note at each onset."""
+def midi_folder_clips(folder: str) -> Iterator[tuple[str, Any]]:
+    """(path, Clip) of every MIDI file under `folder`, in name order; files that do not parse are
+    skipped (a user's folder holds all sorts)."""
     from .smf import read_clip
 
-    out = []
     for path in sorted(glob.glob(os.path.join(folder, "**", "*.mid*"), recursive=True)):
         try:
-            clip = read_clip(path)
+            yield path, read_clip(path)
         except ValueError:
             continue
-        step = clip.ppq / 4
-        line: dict[int, tuple[int, int]] = {}
-        for n in clip.notes:
-            if n.channel == 9:
-                continue
-            s = round(n.tick / step)
-            d = max(1, round(n.dur / step))
-            if s not in line or n.pitch > line[s][1]:
-                line[s] = (d, n.pitch)
-        starts = sorted(line)
-        events = []
-        for i, s in enumerate(starts):
-            d, p = line[s]
-            if i + 1 < len(starts):
-                d = min(d, starts[i + 1] - s)
-            events.append((s, d, p))
-        tune = line_to_tune(events, clip.bar_steps, os.path.basename(path))
+
+
+def midi_folder_tunes(folder: str) -> list[Tune]:
+    """Melodies from a user's MIDI files: the highest sounding non-drum note at each onset."""
+    from .smf import top_line
+
+    out = []
+    for path, clip in midi_folder_clips(folder):
+        tune = line_to_tune(top_line(clip), clip.bar_steps, os.path.basename(path))
         if tune is not None:
             out.append(tune)
     return out
@@ -283,14 +275,8 @@ def read_h2song(path: str) -> DrumSong:
 
 
 def midi_folder_drums(folder: str) -> list[DrumSong]:
-    from .smf import read_clip
-
     out = []
-    for path in sorted(glob.glob(os.path.join(folder, "**", "*.mid*"), recursive=True)):
-        try:
-            clip = read_clip(path)
-        except ValueError:
-            continue
+    for path, clip in midi_folder_clips(folder):
         notes = [n for n in clip.notes if n.channel == 9 and lane_of_drum_note(n.pitch) is not None]
         if len(notes) < 8:
             continue

@@ -146,3 +146,23 @@ def write_clip(clip: Clip, track_name: str) -> bytes:
     buf = io.BytesIO()
     mf.save(file=buf)
     return buf.getvalue()
+
+
+def top_line(clip: Clip) -> list[tuple[int, int, int]]:
+    """The highest non-drum note at each 16th onset: (start step, duration steps, pitch)."""
+    step = clip.ppq / 4
+    line: dict[int, tuple[int, int]] = {}
+    for n in clip.notes:
+        if n.channel == DRUM_CHANNEL:
+            continue
+        s, d = round(n.tick / step), max(1, round(n.dur / step))
+        if s not in line or n.pitch > line[s][1]:
+            line[s] = (d, n.pitch)
+    starts = sorted(line)
+    out = []
+    for i, s in enumerate(starts):
+        d, pitch = line[s]
+        if i + 1 < len(starts):
+            d = min(d, starts[i + 1] - s)
+        out.append((s, d, pitch))
+    return out
