@@ -1,5 +1,5 @@
-"""The one check of a file a request names (`input`, `input2`): every backend that reads a file the
-producer points at uses it, so the same mistake gets the same words whatever the verb."""
+"""Files a request names (`input`, `input2`), checked one way for every backend, so the same mistake
+gets the same words whatever the verb; the `start`..`end` part of an audio input; output stems."""
 from __future__ import annotations
 
 import os
@@ -21,3 +21,37 @@ def input_file(params: Mapping[str, Any], name: str = "input", what: str = "an a
     if not os.path.isfile(path):
         raise ValueError(f"{name}: {path} is not a file")
     return path
+
+
+def section(params: Mapping[str, Any], frames: int, rate: int) -> tuple[int, int]:
+    """[first, stop) frames of the input that `start` and `end` select; ValueError when empty.
+
+    An `end` past the file's end is its end: a decoder's length can differ from the container's."""
+    start, end = params.get("start"), params.get("end")
+    first = int(round(float(start) * rate)) if start is not None else 0
+    stop = min(frames, int(round(float(end) * rate))) if end is not None else frames
+    if first >= frames:
+        raise ValueError(f"start: {float(start):g} s is past the end of input ({frames / rate:.3f} s)")
+    if stop <= first:
+        raise ValueError(f"end: {float(end):g} s is not after start ({float(start or 0):g} s)")
+    return first, stop
+
+
+def input_stem(path: str) -> str:
+    """`/music/My Song.wav` → `My Song`: the folder and the first word of every output name."""
+    return os.path.splitext(os.path.basename(path))[0] or "input"
+
+
+def checked_section(path: str, params: Mapping[str, Any], max_seconds: float, doing: str) -> tuple[Any, int, int]:
+    """Submit-time check of the audio file at `path` and the `start`..`end` part of it a request
+    takes: (probe info, first, stop) frames; ValueError names the problem, including a part longer
+    than one job `doing` (e.g. "separates") takes."""
+    from .audio_in import probe
+
+    info = probe(path)
+    first, stop = section(params, info.frames, info.sample_rate)
+    seconds = (stop - first) / info.sample_rate
+    if seconds > max_seconds:
+        raise ValueError(f"input: {seconds / 60:.0f} minutes is longer than the {max_seconds / 60:.0f} minutes one "
+                         f"job {doing} (split the file, or use start and end)")
+    return info, first, stop

@@ -22,7 +22,8 @@ from ...jobs import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
 from .repo import RepoModel, find_model
-from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, input_stem, section, selection
+from ..inputs import input_stem, section
+from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, selection
 
 log = logging.getLogger("dawgen.demucs")
 
@@ -81,17 +82,13 @@ class DemucsBackend(Backend):
 
     # -- submit time --------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from .audio_in import probe
+        from ..inputs import checked_section
 
         selection(params)
-        info = probe(input_path(params))
-        first, stop = section(params, info.frames, info.sample_rate)
-        if (stop - first) / info.sample_rate > MAX_INPUT_SECONDS:
-            raise ValueError(f"input: {(stop - first) / info.sample_rate / 60:.0f} minutes is longer than the "
-                             f"{MAX_INPUT_SECONDS / 60:.0f} minutes one job separates (split the file)")
+        checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from .audio_in import probe
+        from ..audio_in import probe
 
         try:
             info = probe(input_path(params))
@@ -134,7 +131,7 @@ class DemucsBackend(Backend):
 
     # -- run ------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
-        from .audio_in import mix_stats, open_source
+        from ..audio_in import mix_stats, open_source
         from .stream import MixFeed, Settings, Sink, separate
 
         p, model = ctx.params, self._model

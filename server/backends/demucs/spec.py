@@ -5,7 +5,6 @@ alone) or `without:<stem>` (the sum of every other stem: a karaoke / drumless tr
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -104,20 +103,3 @@ def input_path(params: Mapping[str, Any]) -> str:
     return input_file(params, "input", "the audio file to separate")
 
 
-def section(params: Mapping[str, Any], frames: int, rate: int) -> tuple[int, int]:
-    """[first, stop) frames of the input that `start` and `end` select; ValueError when empty.
-
-    An `end` past the file's end is its end: a decoder's length can differ from the container's."""
-    start, end = params.get("start"), params.get("end")
-    first = int(round(float(start) * rate)) if start is not None else 0
-    stop = min(frames, int(round(float(end) * rate))) if end is not None else frames
-    if first >= frames:
-        raise ValueError(f"start: {float(start):g} s is past the end of input ({frames / rate:.3f} s)")
-    if stop <= first:
-        raise ValueError(f"end: {float(end):g} s is not after start ({float(start or 0):g} s)")
-    return first, stop
-
-
-def input_stem(path: str) -> str:
-    """`/music/My Song.wav` → `My Song`: the folder and the first word of every output name."""
-    return os.path.splitext(os.path.basename(path))[0] or "input"

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .audio_in import convert_channels
+from ..audio_in import convert_channels
 
 ProgressFn = Callable[[float], None]
 

@@ -23,8 +23,8 @@ from ..base import Backend, Midi, Output, RunContext
 from ...jobs import DawgenError, ErrorCode
 from ...output import midi_preview
 from ...params import ParamSpec
-from .spec import (DEFAULT_BPM, MAX_INPUT_SECONDS, TRANSCRIBE_PARAMS, check_frequencies, input_path,
-                   input_stem)
+from ..inputs import input_stem
+from .spec import DEFAULT_BPM, MAX_INPUT_SECONDS, TRANSCRIBE_PARAMS, check_frequencies, input_path
 
 log = logging.getLogger("dawgen.transcribe")
 
@@ -119,21 +119,15 @@ class TranscribeBackend(Backend):
 
     # -- submit time ----------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..demucs.audio_in import probe
-        from ..demucs.spec import section
+        from ..inputs import checked_section
 
         check_frequencies(params)
-        info = probe(input_path(params))
-        first, stop = section(params, info.frames, info.sample_rate)
-        if (stop - first) / info.sample_rate > MAX_INPUT_SECONDS:
-            raise ValueError(f"input: {(stop - first) / info.sample_rate / 60:.0f} minutes is longer than the "
-                             f"{MAX_INPUT_SECONDS / 60:.0f} minutes one job transcribes (split the file, or use "
-                             "start and end)")
+        checked_section(input_path(params), params, MAX_INPUT_SECONDS, "transcribes")
         midi_preview.check_params(params)  # no fluidsynth: refused now, before any work
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..demucs.audio_in import probe
-        from ..demucs.spec import section
+        from ..audio_in import probe
+        from ..inputs import section
 
         try:
             info = probe(input_path(params))
@@ -164,8 +158,8 @@ class TranscribeBackend(Backend):
     # -- run ----------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
         from ...music import parse_key, parse_time_signature
-        from ..demucs.audio_in import open_source
-        from ..demucs.spec import section
+        from ..audio_in import open_source
+        from ..inputs import section
         from . import model
         from .midifile import write_midi
 

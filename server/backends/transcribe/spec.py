@@ -5,7 +5,6 @@ least 127.7 ms, the whole piano range.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
@@ -51,7 +50,3 @@ def check_frequencies(params: Mapping[str, Any]) -> None:
     if low is not None and high is not None and float(low) >= float(high):
         raise ValueError(f"minimum_frequency: {float(low):g} Hz is not below maximum_frequency ({float(high):g} Hz)")
 
-
-def input_stem(path: str) -> str:
-    """`/music/My Riff.wav` → `My Riff`."""
-    return os.path.splitext(os.path.basename(path))[0] or "input"

@@ -169,7 +169,7 @@ class FixedDelays:
 
 
 def run_stream(model, x: np.ndarray, rate: int, outputs, shifts=1, overlap=0.25, rng=None, block=30000):
-    from server.backends.demucs.audio_in import AudioSource  # noqa: F401 - same package, torch-free
+    from server.backends.audio_in import AudioSource  # noqa: F401 - same package, torch-free
     from server.backends.demucs.stream import MixFeed, Settings, Sink, separate
 
     channels = model.audio_channels

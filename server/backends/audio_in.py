@@ -1,4 +1,4 @@
-"""Reading the file to separate: libsndfile first (WAV, AIFF, FLAC, MP3, OGG...), ffmpeg otherwise.
+"""Reading an input audio file (separate, transcribe): libsndfile first (WAV, AIFF, FLAC, MP3, OGG...), ffmpeg otherwise.
 
 Audio is read block by block, never whole: a 10-minute song is not held in memory at the input's
 rate. A format libsndfile cannot read is decoded by ffmpeg into a temporary float WAV (outside the
@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 import soundfile as sf
 
-from ...jobs import DawgenError, ErrorCode
+from ..jobs import DawgenError, ErrorCode
 
 BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz per read
 FFPROBE_TIMEOUT = 30.0
@@ -50,7 +50,7 @@ def _probe_ffmpeg(path: str, sndfile_error: str) -> InputInfo:
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         raise ValueError(f"input: {path} is not audio that libsndfile reads ({sndfile_error}); "
-                         "install ffmpeg to separate other formats")
+                         "install ffmpeg to read other formats")
     cmd = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
            "stream=sample_rate,channels:format=duration", "-of", "json", path]
     try:
@@ -120,7 +120,7 @@ def _decode_ffmpeg(path: str, target: str, sndfile_error: str, check: Callable[[
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise DawgenError(ErrorCode.BAD_REQUEST, f"input: {path} is not audio that libsndfile reads "
-                                                 f"({sndfile_error}); install ffmpeg to separate other formats")
+                                                 f"({sndfile_error}); install ffmpeg to read other formats")
     # 32-bit float keeps the decoder's output exactly; rf64 lifts WAV's 4 GB limit for long files.
     cmd = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", path, "-map", "0:a:0", "-vn",
            "-c:a", "pcm_f32le", "-rf64", "auto", "-f", "wav", target]
