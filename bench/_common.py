@@ -18,22 +18,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def serve(root: Path, config_text: str | None = None) -> tuple[subprocess.Popen, int]:
+    """A `dawgen serve` on a free port with its project and state under `root` (and `config_text`
+    as its config file): (process, port), once it has printed its ready line."""
+    args = [sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(root / "project"),
+            "--state-dir", str(root / "state"), "--log-level", "warning"]
+    if config_text is not None:
+        (root / "dawgen.toml").write_text(config_text)
+        args += ["--config", str(root / "dawgen.toml")]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = READY.search(line)
+        if match:
+            return proc, int(match.group(2))
+    raise RuntimeError("daemon did not start")
+
+
 class Daemon:
     def __init__(self) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="dawgen-bench-")
-        root = Path(self.tmp.name)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(root / "project"),
-             "--state-dir", str(root / "state"), "--log-level", "warning"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            match = READY.search(line)
-            if match:
-                self.port = int(match.group(2))
-                break
-        else:
-            raise RuntimeError("daemon did not start")
+        self.proc, self.port = serve(Path(self.tmp.name))
 
     def wait_warm(self) -> None:
         """One generation end to end: the default model is loaded before anything is measured."""

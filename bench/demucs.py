@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import READY, REPO
+from _common import REPO, serve
 
 # This file is bench/demucs.py: with bench/ on sys.path, `import demucs` would find it instead of
 # the library. The library wins; _common is already imported.
@@ -115,13 +115,9 @@ def way_daemon(repo: str, name: str, song: str) -> dict:
     from bridge.client import Client
 
     with tempfile.TemporaryDirectory(prefix="dawgen-bench-") as tmp:
-        cfg = Path(tmp) / "dawgen.toml"
-        cfg.write_text(f'[models.stems]\nbackend = "demucs"\npath = "{repo}"\nname = "{name}"\ndevice = "cpu"\n')
-        proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", "0", "--config", str(cfg),
-                                 "--project", f"{tmp}/project", "--state-dir", f"{tmp}/state", "--log-level", "warning"],
-                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc, port = serve(Path(tmp), f'[models.stems]\nbackend = "demucs"\npath = "{repo}"\nname = "{name}"\n'
+                                      'device = "cpu"\n')
         try:
-            port = next(int(m.group(2)) for m in map(READY.search, proc.stdout) if m)  # type: ignore[arg-type]
             warm = Path(tmp) / "warm.wav"
             make_song(warm, 0.1)
             with Client("127.0.0.1", port) as client:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import READY, REPO
+from _common import REPO, serve
 
 COLD = """
 import sys, time
@@ -49,17 +49,7 @@ def cold_time_to_file(folder: Path, seconds: float, tmp: Path, run: int) -> floa
 
 
 def warm_daemon(folder: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
-    config = tmp / "dawgen.toml"
-    config.write_text(f'[models.tiny]\nbackend = "musicgen"\npath = "{folder}"\npreload = true\n')
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(tmp / "project"),
-                             "--state-dir", str(tmp / "state"), "--config", str(config), "--log-level", "warning"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = READY.search(line)
-        if match:
-            return proc, int(match.group(2))
-    raise RuntimeError("daemon did not start")
+    return serve(tmp, f'[models.tiny]\nbackend = "musicgen"\npath = "{folder}"\npreload = true\n')
 
 
 def warm_times(port: int, seconds: float, runs: int) -> list[float]:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import READY, REPO
+from _common import REPO, serve
 
 COLD = """
 import sys
@@ -34,18 +34,8 @@ sf.write(out, audio.samples, audio.sample_rate)
 
 
 def warm_daemon(models: dict[str, Path], tmp: Path) -> tuple[subprocess.Popen, int]:
-    config = tmp / "dawgen.toml"
-    config.write_text(f'[models.tiny]\nbackend = "stable-audio"\npath = "{models["small"]}"\n'
+    return serve(tmp, f'[models.tiny]\nbackend = "stable-audio"\npath = "{models["small"]}"\n'
                       f't5_path = "{models["t5"]}"\ndevice = "cpu"\npreload = true\n')
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", "0", "--project", str(tmp / "project"),
-                             "--state-dir", str(tmp / "state"), "--config", str(config), "--log-level", "warning"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = READY.search(line)
-        if match:
-            return proc, int(match.group(2))
-    raise RuntimeError("daemon did not start")
 
 
 def main() -> None:

@@ -55,3 +55,16 @@ def checked_section(path: str, params: Mapping[str, Any], max_seconds: float, do
         raise ValueError(f"input: {seconds / 60:.0f} minutes is longer than the {max_seconds / 60:.0f} minutes one "
                          f"job {doing} (split the file, or use start and end)")
     return info, first, stop
+
+
+def section_seconds(params: Mapping[str, Any]) -> float | None:
+    """Seconds of the `start`..`end` part of the audio `input`, for a queue estimate; None when the
+    input cannot be read (submit-time checks report that)."""
+    from .audio_in import probe
+
+    try:
+        info = probe(input_file(params))
+        first, stop = section(params, info.frames, info.sample_rate)
+    except ValueError:
+        return None
+    return (stop - first) / info.sample_rate

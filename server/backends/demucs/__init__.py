@@ -88,14 +88,11 @@ class DemucsBackend(Backend):
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..audio_in import probe
+        from ..inputs import section_seconds
 
-        try:
-            info = probe(input_path(params))
-            first, stop = section(params, info.frames, info.sample_rate)
-        except ValueError:
+        seconds = section_seconds(params)
+        if seconds is None:
             return 1.0
-        seconds = (stop - first) / info.sample_rate
         return seconds * SECONDS_PER_AUDIO_SECOND * max(1, int(params.get("shifts", 1)))
 
     # -- load ---------------------------------------------------------------------------------------

@@ -126,15 +126,10 @@ class TranscribeBackend(Backend):
         midi_preview.check_params(params)  # no fluidsynth: refused now, before any work
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..audio_in import probe
-        from ..inputs import section
+        from ..inputs import section_seconds
 
-        try:
-            info = probe(input_path(params))
-            first, stop = section(params, info.frames, info.sample_rate)
-        except ValueError:
-            return 1.0
-        return 0.2 + (stop - first) / info.sample_rate * SECONDS_PER_AUDIO_SECOND
+        seconds = section_seconds(params)
+        return 1.0 if seconds is None else 0.2 + seconds * SECONDS_PER_AUDIO_SECOND
 
     # -- load -------------------------------------------------------------------------------------------
     def _load(self) -> None:
