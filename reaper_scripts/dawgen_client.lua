@@ -215,6 +215,29 @@ local function generate(verb, label, remember_key)
   return M.start(label, request, target, s, state)
 end
 
+local MIDI_KINDS = { drums = true, melody = true }
+
+local function generate_midi()
+  local s = S.load()
+  local state = P.read_state(s)
+  local dir, ok = output_dir(s, state)
+  if not ok then return end
+  local bars, origin = P.midi_bars(state, s)
+  local title = string.format("dawgen Generate MIDI: %d bars of %d/%d at %s bpm (%s)", bars, state.num, state.denom,
+    P.num(state.bpm), origin)
+  local v = ask(title, { { "Kind (drums or melody)", S.recall("midi_kind", "drums") },
+    { "Key (e.g. Am; empty = C)", S.recall("midi_key", "") }, { "Count", s.count }, { "Seed (empty = random)", "" } },
+    { { "kind", "text" }, { "key", "text" }, { "count", "int" }, { "seed", "int?" } })
+  if not v then return end
+  v.kind = v.kind:lower()
+  if not MIDI_KINDS[v.kind] then U.message("Kind must be drums or melody") return end
+  S.remember("midi_kind", v.kind)
+  S.remember("midi_key", v.key)
+  local request = P.midi_request(state, v, s, dir)
+  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen" }
+  return M.start("Generate MIDI", request, target, s, state)
+end
+
 local function render(item, label)
   reaper.Undo_BeginBlock()
   reaper.SelectAllMediaItems(0, false)
@@ -315,7 +338,7 @@ end
 
 M.actions = {
   generate = function() return generate("generate", "Generate", "prompt") end,
-  midi = function() return generate("midi/generate", "Generate MIDI", "midi_prompt") end,
+  midi = generate_midi,
   vary = function() return item_action("vary", "Vary", vary_dialog) end,
   ["continue"] = function() return item_action("continue", "Continue", continue_dialog) end,
   separate = function() return item_action("separate", "Separate", separate_dialog) end,

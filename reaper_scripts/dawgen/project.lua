@@ -124,8 +124,31 @@ local function add_common(params, settings, state, model_key, dir, audio)
   add(params, "dir", dir)
 end
 
---- Generate (audio or MIDI) at the cursor: prompt, tempo, length, count, seed.
---- inputs = { prompt, count, seed }; verb is "generate" or "midi/generate".
+--- MIDI clips at the cursor (midi/generate, docs/PROTOCOL.md): kind, key, count, seed, and whole
+--- bars in the project's meter (the MIDI models write whole bars, 1 to 64).
+--- inputs = { kind, key, count, seed }.
+function P.midi_bars(state, settings)
+  local len = P.length(state, tonumber(settings.bars))
+  local bar_quarters = state.num * 4 / state.denom
+  return math.max(1, math.min(64, math.floor(len.bars * 4 / bar_quarters + 0.5))), len.origin
+end
+
+function P.midi_request(state, inputs, settings, dir)
+  local bars = P.midi_bars(state, settings)
+  local params = {}
+  add(params, "kind", inputs.kind)
+  add(params, "bpm", state.bpm)
+  add(params, "bars", bars)
+  add(params, "time_signature", string.format("%d/%d", state.num, state.denom))
+  add(params, "key", inputs.key)
+  add(params, "count", inputs.count)
+  add(params, "seed", inputs.seed)
+  add_common(params, settings, state, "model_midi", dir, false)
+  return { verb = "midi/generate", params = params, bars = bars, model_key = "model_midi" }
+end
+
+--- Generate audio at the cursor: prompt, tempo, length, count, seed.
+--- inputs = { prompt, count, seed }; verb is "generate".
 function P.generate_request(verb, state, inputs, settings, dir)
   local len = P.length(state, tonumber(settings.bars))
   local params = {}

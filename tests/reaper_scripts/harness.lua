@@ -3,7 +3,8 @@
 -- deferred functions until the action is over. Prints what happened, one fact per line.
 --
 -- lua5.4 harness.lua REAPER_SCRIPTS_DIR ACTION key=value ...
---   keys: dawgen, port, timeout, project, resource, subfolder, daemon_root, prompt, seed, item_file
+--   keys: dawgen, port, timeout, project, resource, subfolder, daemon_root, prompt, seed, item_file,
+--         kind, key (the Generate MIDI dialog)
 
 local root, action = arg[1], arg[2]
 local opt = {}
@@ -37,10 +38,15 @@ end
 local settings = { dawgen_path = opt.dawgen, port = opt.port, timeout = opt.timeout or "60",
                    subfolder = opt.subfolder or "dawgen/reaper", daemon_root = opt.daemon_root or "" }
 for k, v in pairs(settings) do f:set_ext("dawgen", k, v) end
-f.inputs = { { opt.prompt or "", "1", opt.seed or "" } }
+if action == "midi" then
+  f.inputs = { { opt.kind or "drums", opt.key or "", "1", opt.seed or "" } }
+else
+  f.inputs = { { opt.prompt or "", "1", opt.seed or "" } }
+end
 f:install()
 
-local scripts = { generate = "dawgen - Generate at edit cursor.lua", vary = "dawgen - Vary selected item.lua" }
+local scripts = { generate = "dawgen - Generate at edit cursor.lua", vary = "dawgen - Vary selected item.lua",
+                  midi = "dawgen - Generate MIDI into selected track.lua" }
 dofile(root .. "/" .. scripts[action])
 
 for _, job in ipairs(package.loaded["dawgen_client"].jobs()) do

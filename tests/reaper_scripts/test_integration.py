@@ -70,6 +70,21 @@ def test_generate_gets_a_real_loop_into_the_project(daemon, tmp_path):
     assert list((tmp_path / "reaper-resource" / "Data" / "dawgen-jobs").iterdir()) == []
 
 
+def test_generate_midi_gets_a_real_drum_clip_of_the_time_selection(daemon, tmp_path):
+    """Against the built-in `midi` model: the request the action builds is one the model accepts,
+    and the .mid it writes is exactly the 2 bars of the time selection at the project's tempo."""
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    mido = pytest.importorskip("mido")
+    facts = run_action(tmp_path, "midi", port=str(daemon.port), project=str(daemon.project), kind="drums", seed="5")
+    params = sent_params(facts["ARGV"][0])
+    assert params["kind"] == "drums" and params["bars"] == "2" and params["time_signature"] == "4/4"
+    assert "BOX" not in facts, facts.get("BOX")
+    [(path, track, _position, _depth)] = facts["INSERT"]
+    mid = Path(path)
+    assert mid.suffix == ".mid" and track == "Bass" and Path(daemon.project) in mid.parents
+    assert mido.MidiFile(mid).length == pytest.approx(2 * 4 * 60 / 93, abs=1e-3)
+
+
 def test_project_below_the_daemon_root_gets_its_own_subfolder(daemon, tmp_path):
     song = daemon.project / "songs" / "tune"
     song.mkdir(parents=True)
