@@ -1,8 +1,9 @@
-"""Reading an input audio file (separate, transcribe): libsndfile first (WAV, AIFF, FLAC, MP3, OGG...), ffmpeg otherwise.
-
-Audio is read block by block, never whole: a 10-minute song is not held in memory at the input's
-rate. A format libsndfile cannot read is decoded by ffmpeg into a temporary float WAV (outside the
-output roots) and read from there. `probe` is the cheap check that runs when a request is submitted.
+"""Reading input audio files. Songs (separate, transcribe): libsndfile first (WAV, AIFF, FLAC, MP3,
+OGG...), ffmpeg otherwise, block by block, never whole: a 10-minute song is not held in memory at
+the input's rate. Short clips a model takes whole (musicgen continue/melody, stable-audio vary and
+inpaint): `read_section` and `to_model`. A format libsndfile cannot read is decoded by ffmpeg into
+a temporary float WAV (outside the output roots) and read from there. `probe` is the cheap check
+that runs when a request is submitted.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from ..jobs import DawgenError, ErrorCode
+from ..post.resample import resample
 
 BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz per read
 FFPROBE_TIMEOUT = 30.0
@@ -169,3 +171,30 @@ def mix_stats(source: AudioSource, channels: int) -> tuple[float, float]:
         count = total
     std = (m2 / (count - 1)) ** 0.5 if count > 1 else 0.0
     return mean, std
+
+
+# -- short clips, read whole (musicgen continue/melody, stable-audio vary/inpaint) --------------------
+def read_section(path: str, start: float | None, end: float | None) -> tuple[np.ndarray, int]:
+    """float32 (frames, channels) of `path` from `start` to `end` seconds, at the file's rate."""
+    try:
+        with sf.SoundFile(path) as fh:
+            rate = fh.samplerate
+            first = int(round(float(start or 0.0) * rate))
+            last = fh.frames if end is None else min(fh.frames, int(round(float(end) * rate)))
+            fh.seek(min(first, fh.frames))
+            samples = fh.read(max(0, last - first), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError) as exc:
+        raise DawgenError(ErrorCode.BAD_REQUEST, f"input: cannot read {path}: {exc}") from None
+    if samples.shape[0] == 0:
+        raise DawgenError(ErrorCode.BAD_REQUEST, f"input: {path} has no audio between the given start and end")
+    return samples, rate
+
+
+def to_model(samples: np.ndarray, rate: int, model_rate: int, channels: int) -> np.ndarray:
+    """Resampled to the model's rate, mixed to its channel count (mono: the mean)."""
+    x = resample(samples, rate, model_rate) if rate != model_rate else samples.astype(np.float32)
+    if channels == 1:
+        return x.mean(axis=1, keepdims=True)
+    if x.shape[1] == 1:
+        return np.repeat(x, channels, axis=1)
+    return x[:, :channels]

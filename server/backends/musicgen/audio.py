@@ -1,4 +1,4 @@
-"""Audio in for MusicGen: reading a clip or a melody, and the melody's chroma without torchaudio.
+"""Audio in for MusicGen: the melody's chroma without torchaudio (clips are read by ../audio_in.py).
 
 transformers' MusicgenMelodyFeatureExtractor needs torchaudio, which often cannot be imported beside
 the installed torch (field notes); `chroma` computes the same features with torch.stft:
@@ -11,36 +11,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import soundfile as sf
 
-from ...jobs import DawgenError, ErrorCode
-from ...post.resample import resample
-
-
-def read_section(path: str, start: float | None, end: float | None) -> tuple[np.ndarray, int]:
-    """float32 (frames, channels) of `path` from `start` to `end` seconds, at the file's rate."""
-    try:
-        with sf.SoundFile(path) as fh:
-            rate = fh.samplerate
-            first = int(round(float(start or 0.0) * rate))
-            last = fh.frames if end is None else min(fh.frames, int(round(float(end) * rate)))
-            fh.seek(min(first, fh.frames))
-            samples = fh.read(max(0, last - first), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError) as exc:
-        raise DawgenError(ErrorCode.BAD_REQUEST, f"input: cannot read {path}: {exc}") from None
-    if samples.shape[0] == 0:
-        raise DawgenError(ErrorCode.BAD_REQUEST, f"input: {path} has no audio between the given start and end")
-    return samples, rate
-
-
-def to_model(samples: np.ndarray, rate: int, model_rate: int, channels: int) -> np.ndarray:
-    """Resampled to the model's rate, mixed to its channel count (mono: the mean)."""
-    x = resample(samples, rate, model_rate) if rate != model_rate else samples.astype(np.float32)
-    if channels == 1:
-        return x.mean(axis=1, keepdims=True)
-    if x.shape[1] == 1:
-        return np.repeat(x, channels, axis=1)
-    return x[:, :channels]
+from ..audio_in import to_model
 
 
 def chroma(samples: np.ndarray, rate: int, preprocessor: Mapping[str, Any]) -> Any:

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from ..audio_in import read_section, to_model
 from ..base import Audio, Output, RunContext
 from ...jobs import DawgenError, ErrorCode
 from ...post.resample import resample
 from . import spec
-from .audio import chroma, read_section, to_model
+from .audio import chroma
 from .model import DECODE_PREROLL, MusicgenModel
 from .sampling import Sampling
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..audio_in import read_section, to_model
 from ..base import Audio, Output, RunContext
-from ..musicgen.audio import read_section, to_model
 from ...jobs import DawgenError, ErrorCode
 from ...post.resample import resample
 from . import spec
