@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import soundfile as sf
@@ -115,6 +115,20 @@ def open_source(path: str, tmpdir: str, check: Callable[[], None]) -> AudioSourc
     if source.frames <= 0:
         source.close()
         raise DawgenError(ErrorCode.BAD_REQUEST, f"input: {path} holds no audio frames")
+    return source
+
+
+def open_section(path: str, params: Mapping[str, Any], tmpdir: str, check: Callable[[], None]) -> AudioSource:
+    """`open_source`, narrowed to the `start`..`end` part of the file the request asks for (an
+    empty part is a bad_request: the file may have changed since the request was checked)."""
+    from .inputs import section
+
+    source = open_source(path, tmpdir, check)
+    try:
+        source.select(*section(params, source.frames, source.sample_rate))
+    except ValueError as exc:
+        source.close()
+        raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
     return source
 
 

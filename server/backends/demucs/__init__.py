@@ -22,7 +22,7 @@ from ...jobs import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
 from .repo import RepoModel, find_model
-from ..inputs import input_stem, section
+from ..inputs import input_stem
 from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, selection
 
 log = logging.getLogger("dawgen.demucs")
@@ -128,7 +128,7 @@ class DemucsBackend(Backend):
 
     # -- run ------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
-        from ..audio_in import mix_stats, open_source
+        from ..audio_in import mix_stats, open_section
         from .stream import MixFeed, Settings, Sink, separate
 
         p, model = ctx.params, self._model
@@ -142,12 +142,8 @@ class DemucsBackend(Backend):
         rate, channels = int(model.samplerate), int(model.audio_channels)
         ctx.progress(0.0, "reading")
         with tempfile.TemporaryDirectory(prefix="dawgen-demucs-") as tmp:
-            source = open_source(path, tmp, ctx.check_cancel)
+            source = open_section(path, p, tmp, ctx.check_cancel)
             try:
-                try:
-                    source.select(*section(p, source.frames, source.sample_rate))
-                except ValueError as exc:
-                    raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
                 mean, std = mix_stats(source, channels)
                 std += 1e-8  # as demucs: silence must not divide by zero
                 frames = source.frames if source.sample_rate == rate else round(source.frames * rate / source.sample_rate)

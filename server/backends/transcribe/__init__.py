@@ -153,8 +153,7 @@ class TranscribeBackend(Backend):
     # -- run ----------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
         from ...music import parse_key, parse_time_signature
-        from ..audio_in import open_source
-        from ..inputs import section
+        from ..audio_in import open_section
         from . import model
         from .midifile import write_midi
 
@@ -168,12 +167,8 @@ class TranscribeBackend(Backend):
                                   _opt_float(p.get("maximum_frequency")), bool(p.get("melodia_trick", True)))
         ctx.progress(0.0, "reading")
         with tempfile.TemporaryDirectory(prefix="dawgen-transcribe-") as tmp:
-            source = open_source(path, tmp, ctx.check_cancel)
+            source = open_section(path, p, tmp, ctx.check_cancel)
             try:
-                try:
-                    source.select(*section(p, source.frames, source.sample_rate))
-                except ValueError as exc:
-                    raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
                 seconds = source.frames / source.sample_rate
                 audio = model.to_model_rate(source.blocks(), source.sample_rate)
             finally:
