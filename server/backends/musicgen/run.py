@@ -46,8 +46,12 @@ def run(model: MusicgenModel, verb: str, ctx: RunContext) -> list[Output]:
     seconds = _seconds(p, input_seconds)
     wanted = int(round(seconds * model.sampling_rate))
     windows = model.plan(0, math.ceil(wanted / model.hop))
-    codes = model.generate(text, count, seed, sampling, windows, chroma=melody, on_step=_stepper(ctx, model, windows))
-    audio = model.decode(codes, _decoding(ctx))[:, :wanted]
+    def make(first: int, n: int) -> list[np.ndarray]:
+        codes = model.generate(text, n, seed + first, sampling, windows, chroma=melody,
+                               on_step=_stepper(ctx, model, windows, first, n, count))
+        return list(model.decode(codes, _decoding(ctx, first, n, count))[:, :wanted])
+
+    audio = _rows(model, count, make)
     meta.update(seconds=round(seconds, 6), windows=len(windows))
     return [Audio(audio[i], model.sampling_rate, seed=seed + i, meta=dict(meta)) for i in range(count)]
 
@@ -59,18 +63,29 @@ def _seconds(p: dict[str, Any], input_seconds: float | None) -> float:
         raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
 
-def _stepper(ctx: RunContext, model: MusicgenModel, windows: list[tuple[int, int]]) -> Any:
+def _rows(model: MusicgenModel, count: int, make: Any) -> list[np.ndarray]:
+    """make(first, n) → n rows of audio: all `count` rows in one batch, halved on out-of-memory
+    (row i keeps seed + i whatever the batch, so the files are the same)."""
+    from ..torch_util import run_in_batches
+
+    return run_in_batches(make, count, model.device)
+
+
+def _stepper(ctx: RunContext, model: MusicgenModel, windows: list[tuple[int, int]], first: int = 0, n: int = 1,
+             count: int = 1) -> Any:
+    """Progress of rows first..first+n-1 of `count` (one batch of them)."""
     total = max(1, model.steps(windows))
     done = [0]
 
     def on_step() -> None:
-        ctx.progress(GENERATING * done[0] / total, "generating")  # raises JobCancelled when cancelled
+        share = (first + n * min(done[0], total) / total) / count
+        ctx.progress(GENERATING * share, "generating")  # raises JobCancelled when cancelled
         done[0] += 1
     return on_step
 
 
-def _decoding(ctx: RunContext) -> Any:
-    return lambda fraction: ctx.progress(GENERATING + (1 - GENERATING) * fraction, "decoding")
+def _decoding(ctx: RunContext, first: int = 0, n: int = 1, count: int = 1) -> Any:
+    return lambda fraction: ctx.progress(GENERATING + (1 - GENERATING) * (first + n * fraction) / count, "decoding")
 
 
 def _continue(model: MusicgenModel, ctx: RunContext, text: str, seed: int, count: int, sampling: Sampling,
@@ -87,9 +102,14 @@ def _continue(model: MusicgenModel, ctx: RunContext, text: str, seed: int, count
     context = windows[0][0]
     # the prompt is the clip's last `context` frames, so the continuation starts where the clip ends
     prompt = model.encode(x[x.shape[0] - context * model.hop:])
-    codes = model.generate(text, count, seed, sampling, windows, prompt=prompt, on_step=_stepper(ctx, model, windows))
     pre = min(context, DECODE_PREROLL)  # decode with some clip before the new part: no cold start
-    audio = model.decode(codes[..., context - pre:], _decoding(ctx))
+
+    def make(first: int, n: int) -> list[np.ndarray]:
+        codes = model.generate(text, n, seed + first, sampling, windows, prompt=prompt,
+                               on_step=_stepper(ctx, model, windows, first, n, count))
+        return list(model.decode(codes[..., context - pre:], _decoding(ctx, first, n, count)))
+
+    audio = _rows(model, count, make)
     head = pre * model.hop
     meta.update(seconds=round(seconds, 6), windows=len(windows), context_seconds=round(context / model.frame_rate, 4),
                 include_input=bool(p.get("include_input")), input=os.path.basename(str(p["input"])))
@@ -97,13 +117,13 @@ def _continue(model: MusicgenModel, ctx: RunContext, text: str, seed: int, count
     for i in range(count):
         if p.get("include_input"):
             fade = min(head, int(CROSSFADE_S * model.sampling_rate))
-            tail = audio[i, head - fade:head + wanted]
+            tail = audio[i][head - fade:head + wanted]
             samples = _join(clip, rate, tail, model.sampling_rate, fade)
             # the clip stays as it is: no trim, grid fitting or loudness change (post = none)
             outputs.append(Audio(samples, rate, seed=seed + i, meta={**meta, "post": "none"}))
         else:
             rate_out = int(p.get("sample_rate") or model.sampling_rate)
-            new = _exact(audio[i, head:head + wanted], model.sampling_rate, rate_out, seconds)
+            new = _exact(audio[i][head:head + wanted], model.sampling_rate, rate_out, seconds)
             outputs.append(Audio(_headroom(new), rate_out, seed=seed + i, meta={**meta, "post": "none"}))
     return outputs
 

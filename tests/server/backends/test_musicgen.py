@@ -215,6 +215,29 @@ def test_text_count_is_one_batch_whose_rows_are_their_own_seeds(text_model):
     assert np.abs(batch[0].samples - batch[1].samples).max() > 0.01
 
 
+def test_a_batch_that_runs_out_of_memory_is_halved_and_gives_the_same_files(text_model, monkeypatch):
+    """A device out of memory on the batch of 3 (injected: a CPU does not run out at this size)
+    retries with smaller batches; row i keeps seed + i, so the files are those of one batch."""
+    import torch
+
+    whole = run(text_model, "generate", prompt="dark techno", seconds=0.4, count=3, seed=20)
+    real = text_model._model.generate
+    sizes = []
+
+    def tight(text, n, *args, **kwargs):
+        sizes.append(n)
+        if n > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(text, n, *args, **kwargs)
+
+    monkeypatch.setattr(text_model._model, "generate", tight)
+    halved = run(text_model, "generate", prompt="dark techno", seconds=0.4, count=3, seed=20)
+    assert sizes == [3, 1, 1, 1]  # 3 fails, then 1 (half of 3) at a time
+    assert [a.seed for a in halved] == [20, 21, 22]
+    for a, b in zip(whole, halved):
+        np.testing.assert_allclose(a.samples, b.samples, atol=1e-5)
+
+
 def test_same_seed_same_audio_other_seed_or_prompt_differs(text_model):
     first = run(text_model, "generate", prompt="warm piano", seconds=0.5, seed=7)[0].samples
     again = run(text_model, "generate", prompt="warm piano", seconds=0.5, seed=7)[0].samples
