@@ -17,7 +17,7 @@ from .journal import Journal
 from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, validate
-from .registry import Registry
+from .registry import Registry, same_device
 from .runner import InlineRunner, ProcessRunner
 from .worker import ProgressReporter, Scheduler, Worker
 
@@ -257,14 +257,7 @@ class Engine:
             wanted = str(self.registry.resolve(model).config.options.get("device") or "")
         except DawgenError:
             return None
-        lanes = self.config.server.devices
-        if wanted in lanes:
-            return wanted
-        if wanted == "cuda" and "cuda:0" in lanes:
-            return "cuda:0"
-        if wanted == "cuda:0" and "cuda" in lanes:
-            return "cuda"
-        return None
+        return next((lane for lane in self.config.server.devices if wanted and same_device(lane, wanted)), None)
 
     def cancel(self, ident: str) -> Job:
         job = self.scheduler.get(ident) or self.journal.find(ident)
@@ -328,10 +321,9 @@ class Engine:
         for worker in self._workers:
             for name, facts in getattr(worker.runner, "warm_models", {}).items():
                 warm[name] = {**facts, "worker": worker.device}
+        backends = {entry.name: entry.backend for entry in self.registry.entries()}
         for model in models:
-            common = self._common
-            if model.get("output_kind") == "midi":
-                common = [c for c in self._common if c.name in MIDI_COMMON]
+            common = self._common_for(backends.get(model["name"]))  # what submit accepts, no more
             if self._workers:  # the engine's own registry never loads in process isolation
                 model["loaded"] = model["name"] in warm
                 model.update(warm.get(model["name"], {}))

@@ -30,3 +30,22 @@ def test_a_backend_that_fails_to_import_disables_only_its_models(monkeypatch, tm
     registry = Registry(parse({"models": {"b": {"backend": "broken"}}}))
     assert "SyntaxError" in registry.problems()["b"]
     assert registry.backend("synth").loaded  # the rest works
+
+
+def test_models_lists_exactly_the_common_params_each_verb_accepts(tmp_path):
+    """`/dawgen/models` and submit agree: a MIDI verb lists no audio params, and transcribe (whose
+    files are as long as their audio) lists no `bars`."""
+    from server.config import load
+    from server.engine import Engine
+    from server.journal import Journal
+
+    engine = Engine(load(None, {"output.root": str(tmp_path)}), journal=Journal(":memory:"))
+    listed = {m["name"]: m for m in engine.models()}
+    names = {name: [p["name"] for p in listed[name]["verbs"][verb]]
+             for name, verb in (("synth", "generate"), ("midi", "midi/generate"), ("transcribe", "transcribe"))}
+    assert "loudness" in names["synth"] and "bars" in names["synth"]
+    assert "loudness" not in names["midi"] and "bars" in names["midi"]
+    assert "loudness" not in names["transcribe"] and "bars" not in names["transcribe"]
+    for name, verb in (("synth", "generate"), ("midi", "midi/generate"), ("transcribe", "transcribe")):
+        if name not in engine.registry.problems():  # an installed model: listed == accepted
+            assert sorted(names[name]) == sorted(spec.name for spec in engine.params_for(name, verb))
