@@ -144,7 +144,7 @@ function P.midi_request(state, inputs, settings, dir)
   add(params, "count", inputs.count)
   add(params, "seed", inputs.seed)
   add_common(params, settings, state, "model_midi", dir, false)
-  return { verb = "midi/generate", params = params, bars = bars, model_key = "model_midi" }
+  return { verb = "midi/generate", params = params, model_key = "model_midi" }
 end
 
 --- Generate audio at the cursor: prompt, tempo, length, count, seed.
@@ -158,10 +158,8 @@ function P.generate_request(verb, state, inputs, settings, dir)
   add(params, "seconds", len.seconds)
   add(params, "count", inputs.count)
   add(params, "seed", inputs.seed)
-  local midi = verb == "midi/generate"
-  local model_key = midi and "model_midi" or "model_generate"
-  add_common(params, settings, state, model_key, dir, not midi)
-  return { verb = verb, params = params, length = len, model_key = model_key }
+  add_common(params, settings, state, "model_generate", dir, true)
+  return { verb = verb, params = params, length = len, model_key = "model_generate" }
 end
 
 --- Vary, continue, separate: the item's source file and the section of it the item plays.
