@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from server.config import AudioConfig
-from server.jobs import DawgenError, ErrorCode
+from server.errors import DawgenError, ErrorCode
 
 from .midi.mapping import port_matches
 

@@ -23,7 +23,8 @@ from typing import Any, Callable
 
 from server import __version__
 from server.engine import Engine
-from server.jobs import DawgenError, ErrorCode, Job, JobState, Request
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Job, JobState, Request
 
 from .audio_devices import Device, DeviceSet, load_sounddevice
 from .audio_streams import Playback, Recording, fit_to_device, read_audio

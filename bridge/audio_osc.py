@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from server.engine import Engine
-from server.jobs import DawgenError, ErrorCode
+from server.errors import DawgenError, ErrorCode
 
 from . import protocol as proto
 from .audio_io import AudioDoor, CaptureSink, CaptureSpec, door_for

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from server.jobs import DawgenError, ErrorCode
+from server.errors import DawgenError, ErrorCode
 
 from .audio_devices import Device
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from server.jobs import DawgenError, ErrorCode
+from server.errors import DawgenError, ErrorCode
 from server.output.naming import slugify
 from server.output.writer import OutputWriter
 

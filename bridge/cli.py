@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from server import __version__
 from server.config import Config, ConfigError, load
-from server.jobs import DawgenError
+from server.errors import DawgenError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 

@@ -10,7 +10,7 @@ import sys
 from typing import Any, TextIO
 
 from server.config import Config
-from server.jobs import DawgenError
+from server.errors import DawgenError
 
 from .audio_devices import AudioUnavailable, devices_of, load_sounddevice, pick_device
 from .midi.mapping import port_matches

@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 from server.config import Config
-from server.jobs import DawgenError
+from server.errors import DawgenError
 
 Check = tuple[str, bool, str]
 

@@ -21,7 +21,8 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from server import __version__
 from server.engine import Engine
-from server.jobs import DawgenError, ErrorCode, Event, EventKind, Request
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Event, EventKind, Request
 from server.params import validate
 
 from . import protocol as proto

@@ -11,7 +11,8 @@ from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from server.jobs import DawgenError, ErrorCode, Job, JobState
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Job, JobState
 from server.params import ParamSpec
 
 from .audio_params import AUDITION, CAPTURE, STOP

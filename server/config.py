@@ -54,8 +54,12 @@ class ServerConfig:
     max_packet_bytes: int = 65536
     log_level: str = "info"
     # "process": models run in one child process per device (responsive, crash-isolated);
-    # "thread": in the daemon process (tests, embedding, debugging with pdb)
+    # "thread": in the daemon process (embedding, debugging with pdb);
+    # "immediate": no worker threads, submit runs the job before it returns (tests, as huey's mode)
     isolation: str = "process"
+    # seconds between two progress events of one job (stage changes and the end always go out);
+    # 0 = one event per report of the backend (every sampler or decoding step)
+    progress_interval: float = 0.1
     # [server.memory_budget]: warm models' memory per device, e.g. cuda = 10 (GB), cpu = "8GB"
     # (server/memory.py); unset devices: 90 % of a GPU's memory, half the RAM for cpu and mps
     memory_budget: dict = field(default_factory=dict)
@@ -153,7 +157,7 @@ _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "m
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
-    ("server", "isolation"): ("process", "thread"),
+    ("server", "isolation"): ("process", "thread", "immediate"),
     ("output", "bit_depth"): ("16", "24", "32f"),
     ("output", "format"): ("wav", "flac"),
 }
@@ -223,6 +227,8 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         errors.append(f"server.port: {obj.port} is not a port number (0-65535)")
     if section == "server":
         errors.extend(check_budgets(obj.memory_budget))
+        if obj.progress_interval < 0:
+            errors.append(f"server.progress_interval: {obj.progress_interval} is negative (0 = every step)")
     if section == "hotfolder":
         _check_hotfolder(obj, values.get("recipes"), errors)
     return obj

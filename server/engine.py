@@ -12,14 +12,16 @@ import time
 from typing import Any, Callable
 
 from .config import Config
-from .jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobState, Request
+from .errors import DawgenError, ErrorCode
+from .jobs import Event, EventKind, Job, JobState, Request
 from .journal import Journal
 from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, validate
 from .registry import Registry, same_device
-from .runner import InlineRunner, ProcessRunner
-from .worker import ProgressReporter, Scheduler, Worker
+from .model_process import InlineRunner, ProcessRunner
+from .progress import ProgressReporter
+from .scheduler import Scheduler, Worker
 
 log = logging.getLogger("dawgen.engine")
 
@@ -84,6 +86,8 @@ class Engine:
         self._subscribers: list[Callable[[Event], None]] = []
         self._cancel_flags: dict[str, threading.Event] = {}
         self._workers: list[Worker] = []
+        self._inline = InlineRunner(config, (config.server.devices or ["cpu"])[0], self.registry, self.writer)
+        self._draining = False
         self._accepting = False
         self._lock = threading.Lock()
 
@@ -95,6 +99,10 @@ class Engine:
             level = logging.INFO if name in self.registry.builtin else logging.WARNING
             log.log(level, "model %s unavailable: %s", name, why)
         recovered = self._recover()
+        if self.immediate:
+            self._accepting = True
+            self._run_queued()
+            return recovered
         for device in self.config.server.devices:
             worker = Worker(device, self.scheduler, self._make_runner(device), self._execute)
             worker.start()
@@ -102,13 +110,34 @@ class Engine:
         self._accepting = True
         return recovered
 
+    @property
+    def immediate(self) -> bool:
+        """`[server] isolation = "immediate"`: no worker threads; `submit` runs the job (and any
+        other queued job) in the caller's thread before it returns, every event already sent."""
+        return self.config.server.isolation == "immediate"
+
+    def _run_queued(self) -> None:
+        if self._draining:  # a job submitted by an event listener while one runs: the loop below takes it
+            return
+        self._draining = True
+        try:
+            while (job := self.scheduler.take(timeout=0)) is not None:
+                try:
+                    self._execute(job, self._inline)
+                finally:
+                    self.scheduler.finish(job)
+        finally:
+            self._draining = False
+
     def _make_runner(self, device: str) -> Any:
-        if self.config.server.isolation == "thread":
+        if self.config.server.isolation != "process":
             return InlineRunner(self.config, device, self.registry, self.writer)
         return ProcessRunner(self.config, device)
 
     def preload(self) -> None:
         """Warm models marked `preload` (the synth always) in every worker."""
+        if self.immediate:
+            self._inline.preload()
         for worker in self._workers:
             worker.runner.preload()
 
@@ -247,6 +276,8 @@ class Engine:
             on_accepted(job, position)
         self._emit(Event(EventKind.ACCEPTED, job, position))
         self.scheduler.put(job, self.lane_for(model_name))
+        if self.immediate:
+            self._run_queued()
         return job, position
 
     def lane_for(self, model: str) -> str | None:
@@ -339,13 +370,13 @@ class Engine:
         return self.scheduler.position(job) if not job.state.finished else -1
 
     # -- execution (worker threads) ---------------------------------------------------------------
-    def _execute(self, job: Job, worker: Worker) -> None:
+    def _execute(self, job: Job, runner: Any) -> None:
         cancel = self._cancel_flags.setdefault(job.id, threading.Event())
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
-        report = ProgressReporter(job, self._emit, self._estimate(job))
-        result = worker.runner.run(job, self.journal.request_of(job.id), report, cancel)
+        report = ProgressReporter(job, self._emit, self._estimate(job), self.config.server.progress_interval)
+        result = runner.run(job, self.journal.request_of(job.id), report, cancel)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message
         job.progress.stage, job.progress.fraction = result.progress.stage, result.progress.fraction

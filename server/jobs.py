@@ -1,4 +1,4 @@
-"""Plain data for the engine: requests, jobs, states, error codes and events.
+"""Plain data for the engine: requests, jobs, states and events (errors live in server/errors.py).
 
 No I/O lives here, so every layer (journal, worker, front doors, tests) can share these types.
 """
@@ -21,45 +21,6 @@ class JobState(str, Enum):
     @property
     def finished(self) -> bool:
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-class ErrorCode:
-    """Stable error words sent to clients (`/dawgen/error id code message`). Never rename one."""
-
-    BAD_REQUEST = "bad_request"
-    UNKNOWN_VERB = "unknown_verb"
-    UNKNOWN_MODEL = "unknown_model"
-    MODEL_UNAVAILABLE = "model_unavailable"
-    OUT_OF_ROOT = "out_of_root"
-    NOT_FOUND = "not_found"
-    DUPLICATE_ID = "duplicate_id"
-    ALREADY_FINISHED = "already_finished"
-    CANCELLED = "cancelled"
-    BACKEND_FAILED = "backend_failed"
-    WRITE_FAILED = "write_failed"
-    OUT_OF_MEMORY = "out_of_memory"
-    SHUTTING_DOWN = "shutting_down"
-    DEVICE_UNAVAILABLE = "device_unavailable"  # an audio device (audition, capture) is missing or failed
-    INTERNAL = "internal"
-
-
-class DawgenError(Exception):
-    """An error a user can cause or see; carries a stable code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
-
-
-class JobCancelled(DawgenError):
-    """Raised inside a running job when its cancel flag is seen."""
-
-    def __init__(self, message: str = "cancelled by request") -> None:
-        super().__init__(ErrorCode.CANCELLED, message)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .jobs import DawgenError, ErrorCode, Job, JobState, Progress
+from .errors import DawgenError, ErrorCode
+from .jobs import Job, JobState, Progress
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

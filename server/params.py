@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from .jobs import DawgenError, ErrorCode
+from .errors import DawgenError, ErrorCode
 
 _TYPES = ("str", "int", "float", "bool")
 

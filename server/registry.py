@@ -7,7 +7,7 @@ other model keeps working.
 Warm models share a memory budget per device (server/memory.py). Before a model loads, the least
 recently used warm models on its device are unloaded until it fits; a model larger than the whole
 budget is refused with `out_of_memory` before anything is unloaded, instead of failing in the driver
-halfway through a job. Each model process (one per worker, server/runner.py) keeps its own registry.
+halfway through a job. Each model process (one per worker, server/model_process.py) keeps its own registry.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 from .backends import backend_class
 from .backends.base import Backend
 from .config import Config, ModelConfig, check_model_keys
-from .jobs import DawgenError, ErrorCode
+from .errors import DawgenError, ErrorCode
 from .memory import Budgets, gb
 
 log = logging.getLogger("dawgen.registry")

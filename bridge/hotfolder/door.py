@@ -20,7 +20,8 @@ from watchdog.observers import Observer
 
 from server.config import Config, RecipeConfig
 from server.engine import Engine
-from server.jobs import DawgenError, ErrorCode, Event, EventKind, Job, JobState, Request
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Event, EventKind, Job, JobState, Request
 
 from .inputs import Drop, build_requests
 from .layout import (Layout, claimed_name, ignored, move_no_clobber, new_token, parse_claimed, parse_request_id,

@@ -11,7 +11,8 @@ from typing import Any
 import soundfile as sf
 
 from server.config import RECIPE_RESERVED_PARAMS, RecipeConfig
-from server.jobs import DawgenError, ErrorCode, Request
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Request
 
 from .layout import Layout, parse_claimed, request_id
 

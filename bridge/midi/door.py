@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from server.config import Config
 from server.engine import SEED_MAX, Engine
-from server.jobs import DawgenError, Event, EventKind, Job, Request
+from server.errors import DawgenError
+from server.jobs import Event, EventKind, Job, Request
 
 from .mapping import Binding, Fire, Led, Mapper, MappingError, MidiMapping, SetParam, load_mapping
 

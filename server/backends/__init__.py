@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 
 # backend name -> "module:Class". Add a family here; its module is imported on first use only.
 BACKENDS: dict[str, str] = {

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import soundfile as sf
 
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 from ..post.resample import resample
 
 BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz per read

@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from ..jobs import DawgenError, ErrorCode, JobCancelled
+from ..errors import DawgenError, ErrorCode, JobCancelled
 from ..params import ParamSpec
 
 

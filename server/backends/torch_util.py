@@ -11,7 +11,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 
 
 def require(module: str, extra: str) -> ModuleType:

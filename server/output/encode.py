@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from .. import __version__
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 from ..music import parse_key, parse_time_signature
 from . import wav, wavchunks
 from .wavchunks import FileFacts

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 from ..params import ParamSpec
 
 PREVIEW_AUDIO = ParamSpec(

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..backends.base import Audio, Midi, Output
-from ..jobs import DawgenError, ErrorCode, Job
+from ..errors import DawgenError, ErrorCode
+from ..jobs import Job
 from ..post import dither_tpdf
 from ..post.pipeline import prepare
 from .encode import encode, file_facts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 
 # Only 16-bit gets dither: float32 audio already sits at 24-bit resolution, and a 24-bit LSB
 # (-144 dBFS) is below every converter's noise floor, so dithering it costs time for nothing.

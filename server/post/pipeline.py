@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..backends.base import Audio
-from ..jobs import DawgenError, ErrorCode
+from ..errors import DawgenError, ErrorCode
 from ..music import parse_time_signature
 from .basic import sanitize
 

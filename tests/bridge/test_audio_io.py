@@ -13,7 +13,8 @@ from bridge.audio_devices import Device, pick_device
 from bridge.audio_io import AudioDoor, CaptureSink, CaptureSpec, capture_seconds, chained_request, frames_for
 from server.config import load
 from server.engine import Engine
-from server.jobs import DawgenError, JobState
+from server.errors import DawgenError
+from server.jobs import JobState
 
 from .audio_helpers import ECHO_CONFIG, FakeDevices, FakeSoundDevice, register_echo
 

@@ -97,7 +97,7 @@ def test_a_missing_device_is_a_clear_error(door):
     from bridge.audio_devices import DeviceSet
     from bridge.audio_io import CaptureSpec
     from server.config import AudioConfig
-    from server.jobs import DawgenError
+    from server.errors import DawgenError
 
     door.devices = DeviceSet(AudioConfig(input="Loopback*", hostapi="JACK"))
     with pytest.raises(DawgenError) as info:

@@ -2,7 +2,8 @@ import pytest
 from pythonosc.osc_message import OscMessage
 
 from bridge import protocol as proto
-from server.jobs import DawgenError, Job, JobState
+from server.errors import DawgenError
+from server.jobs import Job, JobState
 
 
 def test_key_value_request():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from bridge import protocol as proto
 from bridge.protocol_doc import address_tables
-from server.jobs import ErrorCode
+from server.errors import ErrorCode
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md").read_text()
 
@@ -45,6 +45,6 @@ def test_every_reply_address_is_documented_with_its_arguments():
 
 
 def test_every_error_code_is_documented():
-    codes = {v for k, v in vars(ErrorCode).items() if k.isupper()}
+    codes = {code.value for code in ErrorCode}
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOC.split("### Error codes", 1)[1].split("## ", 1)[0], re.M))
     assert documented == codes

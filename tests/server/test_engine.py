@@ -6,7 +6,8 @@ import pytest
 
 from server.config import load
 from server.engine import MAX_ATTEMPTS, Engine
-from server.jobs import DawgenError, EventKind, Job, JobState, Request
+from server.errors import DawgenError
+from server.jobs import EventKind, Job, JobState, Request
 
 
 def make_engine(tmp_path, isolation="thread", start=True):
@@ -166,6 +167,27 @@ def test_a_model_pinned_to_a_device_runs_only_in_that_lane(tmp_path):
             lanes[job.model].add(sidecar["worker"])
         assert lanes["pinned"] == {"cuda:0"}
         assert lanes["synth"] <= {"cpu", "cuda:0"} and lanes["synth"]
+    finally:
+        eng.stop(5)
+        eng.close()
+
+
+def test_immediate_mode_runs_the_job_inside_submit_with_every_event_sent(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.isolation": "immediate", "server.progress_interval": 0})
+    eng = Engine(cfg)
+    events = []
+    eng.subscribe(lambda e: events.append((e.kind, e.job.progress.stage)))
+    eng.start()
+    try:
+        job, position = eng.submit(Request("generate", {"prompt": "kick", "seed": 3, "count": 3}, "im1"))
+        # no waiting: the job is finished, its files written and its events sent when submit returns
+        assert position == 0 and job.state is JobState.DONE and len(job.outputs) == 3
+        assert eng.status(job.id)[0].state is JobState.DONE
+        kinds = [k for k, _ in events]
+        assert kinds[0] is EventKind.ACCEPTED and kinds[-1] is EventKind.DONE
+        assert [s for k, s in events if k is EventKind.PROGRESS][-1] == "writing"
+        assert eng.queue() == []
     finally:
         eng.stop(5)
         eng.close()

@@ -1,6 +1,7 @@
 import pytest
 
-from server.jobs import DawgenError, Job, JobState
+from server.errors import DawgenError
+from server.jobs import Job, JobState
 from server.journal import Journal
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from server.config import ConfigError, parse
-from server.jobs import DawgenError
+from server.errors import DawgenError
 from server.memory import GB, Budgets, BudgetError, parse_size, system_ram_bytes
 from server.registry import Registry
 from tests.server.backends import demucs_tiny

@@ -1,6 +1,6 @@
 import pytest
 
-from server.jobs import DawgenError
+from server.errors import DawgenError
 from server.params import ParamSpec, merge_specs, validate
 
 SPECS = [

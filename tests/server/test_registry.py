@@ -6,7 +6,7 @@ import pytest
 
 from server import backends
 from server.config import parse
-from server.jobs import DawgenError
+from server.errors import DawgenError
 from server.registry import Registry
 
 

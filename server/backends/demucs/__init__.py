@@ -18,7 +18,7 @@ import tempfile
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Audio, Backend, Output, RunContext
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
 from .repo import RepoModel, find_model

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from ..base import Backend, Midi, Output, RunContext
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from ...music import parse_key
 from ...output.naming import daw_suffix, slugify
 from ...params import ParamSpec

@@ -66,7 +66,7 @@ def _mido():
     try:
         import mido
     except ImportError:
-        from ...jobs import DawgenError, ErrorCode
+        from ...errors import DawgenError, ErrorCode
 
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
                           "MIDI files need 'mido', which is not installed: pip install 'dawgen[midigen]'") from None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 
 MODEL_TYPES = {"musicgen": "MusicgenForConditionalGeneration",
                "musicgen_melody": "MusicgenMelodyForConditionalGeneration"}

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from .files import ModelFiles
 from .sampling import RowSampler, Sampling, generators
 from .spec import plan_windows, stride_frames

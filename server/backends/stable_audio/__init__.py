@@ -14,7 +14,7 @@ import logging
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Backend, Output, RunContext
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from . import spec
 from .files import ModelFiles, check_folder, peek

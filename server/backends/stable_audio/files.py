@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt")
 MODEL_TYPES = ("diffusion_cond", "diffusion_cond_inpaint", "diffusion_uncond")

@@ -34,7 +34,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 
 log = logging.getLogger("dawgen.stable_audio")
 

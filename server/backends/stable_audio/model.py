@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from .files import V_SAMPLERS, ModelFiles
 
 K_SAMPLERS = tuple(s for s in V_SAMPLERS if not s.startswith("v-"))

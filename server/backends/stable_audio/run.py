@@ -17,7 +17,7 @@ import numpy as np
 
 from ..audio_in import read_section, to_model
 from ..base import Audio, Output, RunContext
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from ...post.resample import resample
 from . import spec
 from .model import K_SAMPLERS, SIGMA_MAX, SIGMA_MIN, Loaded, Request, encode, sample

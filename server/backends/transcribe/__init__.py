@@ -20,7 +20,7 @@ import tempfile
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Backend, Midi, Output, RunContext
-from ...jobs import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode
 from ...output import midi_preview
 from ...params import ParamSpec
 from ..inputs import input_stem

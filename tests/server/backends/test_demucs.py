@@ -21,7 +21,8 @@ from server.backends.demucs.repo import find_model
 from server.backends.demucs.spec import Selection, parse_stems, selection
 from server.config import load
 from server.engine import Engine
-from server.jobs import DawgenError, Request
+from server.errors import DawgenError
+from server.jobs import Request
 from server.journal import Journal
 from server.registry import Registry
 

@@ -19,7 +19,7 @@ import soundfile as sf
 from server.backends.base import RunContext
 from server.backends.musicgen import MusicgenBackend, spec
 from server.backends.musicgen.files import check_folder
-from server.jobs import DawgenError, ErrorCode, JobCancelled
+from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
 from tests.server.backends.musicgen_tiny import tiny_models
 

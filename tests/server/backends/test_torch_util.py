@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from server.backends.torch_util import is_out_of_memory, run_in_batches
-from server.jobs import DawgenError
+from server.errors import DawgenError
 
 
 def test_what_counts_as_out_of_memory():

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from server.backends.base import RunContext
-from server.jobs import DawgenError
+from server.errors import DawgenError
 
 # find_spec, not importorskip: importing basic_pitch outside the backend logs three TensorFlow/CoreML warnings
 for _module, _why in (("onnxruntime", "the transcribe extra is not installed"), ("basic_pitch", "basic-pitch is not installed")):

@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from server.backends.base import Midi
-from server.jobs import DawgenError, Job
+from server.errors import DawgenError
+from server.jobs import Job
 from server.output import midi_preview
 from server.output.writer import OutputWriter
 

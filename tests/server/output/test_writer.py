@@ -6,7 +6,8 @@ import pytest
 import soundfile as sf
 
 from server.backends.base import Audio
-from server.jobs import DawgenError, Job
+from server.errors import DawgenError
+from server.jobs import Job
 from server.output.writer import OutputWriter
 
 PARAMS = {"prompt": "Punchy Kick", "seed": 42, "sample_rate": 48000, "bit_depth": "24", "format": "wav", "dir": ""}

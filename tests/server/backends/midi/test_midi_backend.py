@@ -18,7 +18,7 @@ from server.backends.base import RunContext  # noqa: E402
 from server.backends.midi import MidiBackend  # noqa: E402
 from server.backends.midi.smf import Clip, Note, write_clip  # noqa: E402
 from server.backends.midi.vocab import SCALES  # noqa: E402
-from server.jobs import DawgenError, ErrorCode  # noqa: E402
+from server.errors import DawgenError, ErrorCode  # noqa: E402
 from tests.server.backends.midi import smfcheck  # noqa: E402
 
 GM_DRUMS = {35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 55, 57, 59}

@@ -111,7 +111,7 @@ def test_train_midi_on_a_users_folder_writes_weights_the_backend_loads(tmp_path)
 
 
 def test_a_folder_without_weights_is_model_unavailable(tmp_path):
-    from server.jobs import DawgenError, ErrorCode
+    from server.errors import DawgenError, ErrorCode
 
     with pytest.raises(DawgenError) as err:
         MidiBackend("x", {"path": str(tmp_path)}).check_available()

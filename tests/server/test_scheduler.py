@@ -1,7 +1,7 @@
 import threading
 
 from server.jobs import Job
-from server.worker import Scheduler
+from server.scheduler import Scheduler
 
 
 def job(seq, priority=0):

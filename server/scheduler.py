@@ -1,4 +1,4 @@
-"""Scheduling and execution: a priority FIFO shared by one worker thread per compute device.
+"""Scheduling: a priority FIFO shared by one worker thread per compute device (lane).
 
 Generation never runs on a network thread: front doors submit, workers take jobs from here.
 """
@@ -11,11 +11,9 @@ import threading
 import time
 from typing import Any, Callable
 
-from .jobs import Event, EventKind, Job
+from .jobs import Job
 
-log = logging.getLogger("dawgen.worker")
-
-PROGRESS_INTERVAL = 0.1  # seconds between progress events of one job (stage changes always go out)
+log = logging.getLogger("dawgen.scheduler")
 
 
 class Scheduler:
@@ -128,36 +126,11 @@ class Scheduler:
             self._cond.notify_all()
 
 
-class ProgressReporter:
-    """Turns a backend's progress calls into throttled events with an ETA."""
-
-    def __init__(self, job: Job, emit: Callable[[Event], None], estimate: float) -> None:
-        self.job = job
-        self._emit = emit
-        self._estimate = estimate
-        self._start = time.monotonic()
-        self._last_sent = 0.0
-
-    def __call__(self, fraction: float, stage: str) -> None:
-        job = self.job
-        elapsed = time.monotonic() - self._start
-        if fraction > 0.02:
-            eta = elapsed * (1.0 - fraction) / fraction
-        else:
-            eta = max(0.0, self._estimate - elapsed)
-        stage_changed = stage != job.progress.stage
-        job.progress.fraction, job.progress.stage, job.progress.eta_seconds = fraction, stage, eta
-        now = time.monotonic()
-        if stage_changed or fraction >= 1.0 or now - self._last_sent >= PROGRESS_INTERVAL:
-            self._last_sent = now
-            self._emit(Event(EventKind.PROGRESS, job))
-
-
 class Worker(threading.Thread):
     """One per compute device: take a job, hand it to `execute` with this worker's runner, repeat."""
 
     def __init__(self, device: str, scheduler: Scheduler, runner: Any,
-                 execute: Callable[[Job, "Worker"], None]) -> None:
+                 execute: Callable[[Job, Any], None]) -> None:
         super().__init__(name=f"dawgen-worker-{device}", daemon=True)
         self.device = device
         self.runner = runner
@@ -175,7 +148,7 @@ class Worker(threading.Thread):
             if job is None:
                 continue
             try:
-                self._execute(job, self)
+                self._execute(job, self.runner)
             except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker
                 log.exception("unexpected error running job %s", job.id)
             finally:

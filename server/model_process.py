@@ -6,7 +6,9 @@ Model code runs in a child process so that
 - a crash (segfault, the kernel's OOM killer) in a model library fails one job instead of
   killing the daemon; the process is restarted for the next job;
 - a model's memory can be given back to the system by ending the process.
-`InlineRunner` runs the same code in the calling thread: the immediate mode for tests and embedding.
+`InlineRunner` runs the same code in the calling thread (isolation "thread" and "immediate": tests,
+embedding, debugging). Progress crosses the pipe as the backend reports it; the daemon side throttles
+it once, in server/progress.py.
 """
 from __future__ import annotations
 
@@ -23,15 +25,15 @@ from typing import Any, Callable
 from .backends.base import RunContext
 from .backends.torch_util import is_out_of_memory, release_memory
 from .config import Config
-from .jobs import DawgenError, ErrorCode, Job, JobCancelled, JobState
+from .errors import DawgenError, ErrorCode, JobCancelled
+from .jobs import Job, JobState
 from .output.provenance import build as build_provenance
 from .output.writer import OutputWriter
 from .registry import Registry
 
-log = logging.getLogger("dawgen.runner")
+log = logging.getLogger("dawgen.model_process")
 
 ProgressFn = Callable[[float, str], None]
-CHILD_PROGRESS_INTERVAL = 0.05  # the child sends progress at most this often (stage changes always)
 
 
 def execute_job(job: Job, request: dict[str, Any], registry: Registry, writer: OutputWriter,
@@ -271,7 +273,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
             try:
                 registry.preload()
             except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
-                logging.getLogger("dawgen.runner").exception("preloading models failed")
+                logging.getLogger("dawgen.model_process").exception("preloading models failed")
             conn.send(("warm", registry.warm()))
             continue
         _, job, request = message
@@ -280,7 +282,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
             if job.id in state["cancelled"]:
                 cancel.set()
             state["current"] = job.id
-        execute_job(job, request, registry, writer, _throttled_sender(conn, job.id), cancel, device)
+        execute_job(job, request, registry, writer, _progress_sender(conn, job.id), cancel, device)
         with state_lock:
             state["current"] = None
             state["cancelled"].discard(job.id)
@@ -288,12 +290,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
         conn.send(("result", job))
 
 
-def _throttled_sender(conn: Any, job_id: str) -> ProgressFn:
-    last = {"t": 0.0, "stage": ""}
-
+def _progress_sender(conn: Any, job_id: str) -> ProgressFn:
     def send(fraction: float, stage: str) -> None:
-        now = time.monotonic()
-        if stage != last["stage"] or fraction >= 1.0 or now - last["t"] >= CHILD_PROGRESS_INTERVAL:
-            last["t"], last["stage"] = now, stage
-            conn.send(("progress", job_id, fraction, stage))
+        conn.send(("progress", job_id, fraction, stage))
     return send
