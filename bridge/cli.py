@@ -139,6 +139,7 @@ def parse_value(text: str) -> Any:
 
 def _cmd_send(args: argparse.Namespace) -> int:
     from .client import Client, ClientError
+    from .progress_view import progress_display
 
     params: dict[str, Any] = {}
     for item in args.params:
@@ -153,7 +154,11 @@ def _cmd_send(args: argparse.Namespace) -> int:
             if reply.address == "/dawgen/ack" and args.wait:
                 job_id = str(reply.args[1])
                 print(f"queued job {job_id} (position {reply.args[2]})", file=sys.stderr)
-                for path in client.wait(job_id, timeout=args.timeout, on_progress=_show_progress):
+                # a bar on a terminal, plain lines for pipes (scripts parse them); closed before
+                # an error is printed, so the error gets a line of its own
+                with progress_display(sys.stderr) as show:
+                    paths = client.wait(job_id, timeout=args.timeout, on_progress=show)
+                for path in paths:
                     print(path)
                 return EXIT_OK
             _print_reply(reply)
@@ -185,11 +190,6 @@ def _cmd_regen(args: argparse.Namespace) -> int:
         print(f"dawgen regen: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
     return EXIT_OK
-
-
-def _show_progress(fraction: float, stage: str, eta: float) -> None:
-    eta_text = f", ~{eta:.1f}s left" if eta >= 0 else ""
-    print(f"  {fraction * 100:5.1f}% {stage}{eta_text}", file=sys.stderr)
 
 
 def _print_reply(reply: Any) -> None:
