@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from typing import Any, Sequence
 
@@ -77,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a message (default 30)")
     _config_flags(s)
     s.set_defaults(func=_cmd_midi_learn, log_level="warning")
+
+    s = sub.add_parser("dataset", help="training data tools")
+    dataset = s.add_subparsers(dest="dataset_command", required=True)
+    s = dataset.add_parser("check", help="scan a folder as training data; print the clips, rejected files and why")
+    s.add_argument("folder", help="the folder of sounds (searched recursively)")
+    s.add_argument("params", nargs="*", metavar="key=value",
+                   help="kind= (dance-diffusion, stable-audio, or either with -lora; default dance-diffusion), chop=, bpm=, "
+                        "trigger=, seconds= (training window), sample_rate= (44100), channels= (2), min_seconds=")
+    s.add_argument("--json", action="store_true", help="print the whole report (as dataset-report.json holds it)")
+    s.add_argument("--files", action="store_true", help="list every file used, with its clips and prompt")
+    s.set_defaults(func=_cmd_dataset_check, log_level="warning")
 
     s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder")
     from server.backends.midi.train import add_arguments as _train_midi_arguments  # torch-free
@@ -255,6 +267,54 @@ def _cmd_midi_learn(args: argparse.Namespace) -> int:
     from .midi.learn import run_learn
 
     return run_learn(_load_config(args), args.name, args.timeout)
+
+
+_DATASET_KEYS = {"kind": str, "chop": str, "bpm": float, "trigger": str, "seconds": float,
+                 "sample_rate": int, "channels": int, "min_seconds": float}
+
+
+def _dataset_params(items: Sequence[str]) -> dict[str, Any]:
+    """key=value words -> typed values; ValueError naming the word that is wrong."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in _DATASET_KEYS:
+            raise ValueError(f"expected key=value with key one of {', '.join(_DATASET_KEYS)}, got {item!r}")
+        try:
+            params[key] = _DATASET_KEYS[key](value)
+            if isinstance(params[key], float) and not math.isfinite(params[key]):
+                raise ValueError(value)
+        except ValueError:
+            raise ValueError(f"{key} must be a finite {_DATASET_KEYS[key].__name__}, got {value!r}") from None
+    return params
+
+
+def _cmd_dataset_check(args: argparse.Namespace) -> int:
+    # numpy + soundfile, no torch; a bad kind, chop or folder is a DawgenError: main() prints it, exit 2
+    from server.training.dataset import default_window_frames, prepare
+
+    try:
+        params = _dataset_params(args.params)
+    except ValueError as exc:
+        print(f"dawgen dataset check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    kind, rate = params.pop("kind", "dance-diffusion"), params.pop("sample_rate", 44100)
+    seconds = params.pop("seconds", None)
+    window = int(round(seconds * rate)) if seconds is not None else default_window_frames(kind, rate)
+    dataset = prepare(args.folder, kind, sample_rate=rate, channels=params.pop("channels", 2),
+                      window_frames=window, **params)
+    if args.json:
+        print(json.dumps(dataset.report(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(dataset.summary())
+    for used in dataset.files if args.files else ():
+        prompt = f"  prompt: {used.prompt}" if used.prompt else ""
+        print(f"  used      {used.file}: {used.clips} clip(s), {used.seconds:.2f} s, chop {used.chop}{prompt}")
+    for rejected in dataset.rejected:
+        print(f"  rejected  {rejected.file}: {rejected.reason} ({rejected.detail})")
+    for note in dataset.notes:
+        print(f"  note: {note}")
+    return EXIT_OK
 
 
 def _cmd_train_midi(args: argparse.Namespace) -> int:
