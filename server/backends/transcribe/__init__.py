@@ -59,6 +59,9 @@ class TranscribeBackend(Backend):
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"transcribe": TRANSCRIBE_PARAMS}
     output_kind: ClassVar[str] = "midi"
     unused_common: ClassVar[tuple[str, ...]] = ("bars",)  # a transcription is as long as its audio
+    requires: ClassVar[tuple[str, ...]] = MODULES
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "threads": int}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
@@ -68,10 +71,6 @@ class TranscribeBackend(Backend):
 
     # -- availability and provenance -----------------------------------------------------------------
     def _check_available(self) -> None:
-        for module in MODULES:  # find_spec, not import: the daemon process never loads them
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the transcribe backend needs {module!r}, which is not installed: {INSTALL}")
         self._model_file = self._find_model()
 
     def _find_model(self) -> str:
