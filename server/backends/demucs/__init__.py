@@ -76,13 +76,13 @@ class DemucsBackend(Backend):
 
     # -- submit time --------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..inputs import checked_section
+        from ..audio_in import checked_section
 
         selection(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..inputs import section_seconds
+        from ..audio_in import section_seconds
 
         seconds = section_seconds(params)
         if seconds is None:

@@ -118,14 +118,14 @@ class TranscribeBackend(Backend):
 
     # -- submit time ----------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..inputs import checked_section
+        from ..audio_in import checked_section
 
         check_frequencies(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "transcribes")
         midi_preview.check_params(params)  # no fluidsynth: refused now, before any work
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..inputs import section_seconds
+        from ..audio_in import section_seconds
 
         seconds = section_seconds(params)
         return 1.0 if seconds is None else 0.2 + seconds * SECONDS_PER_AUDIO_SECOND
