@@ -17,7 +17,7 @@ from .jobs import Event, EventKind, Job, JobState, Request
 from .journal import Journal
 from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
-from .params import ParamSpec, merge_specs, validate
+from .params import SEED_MAX, ParamSpec, bpm_param, merge_specs, validate
 from .registry import Registry, same_device
 from .model_process import InlineRunner, ProcessRunner
 from .progress import ProgressReporter
@@ -26,7 +26,6 @@ from .scheduler import Scheduler, Worker
 log = logging.getLogger("dawgen.engine")
 
 MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead of re-run forever
-SEED_MAX = 2**31 - 1
 
 
 def common_params(config: Config) -> list[ParamSpec]:
@@ -42,7 +41,7 @@ def common_params(config: Config) -> list[ParamSpec]:
                   doc="subfolder of the output root (no `..`, not absolute); default: `dawgen/YYYY-MM-DD`"),
         ParamSpec("priority", "int", 0, min=-100, max=100, doc="higher runs first; FIFO within a priority"),
         # DAW-ready output (server/post): exact grid length, loops, loudness, metadata
-        ParamSpec("bpm", "float", None, min=20.0, max=400.0, doc="project tempo (quarter notes per minute)"),
+        bpm_param(),
         ParamSpec("bars", "float", None, min=0.25, max=256.0,
                   doc="with bpm: the file is exactly this many bars long (time-stretched when off tempo)"),
         ParamSpec("time_signature", "str", "4/4", max_length=8, check=_check_signature,

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from server.config import Config
-from server.engine import SEED_MAX, Engine
+from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import Event, EventKind, Job, Request
+from server.params import SEED_MAX
 
 from .mapping import Binding, Fire, Led, Mapper, MappingError, MidiMapping, SetParam, load_mapping
 

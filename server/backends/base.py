@@ -2,10 +2,13 @@
 
 Public methods validate and do the bookkeeping; subclasses override small private hooks
 (`_load`, `_run`), as mido's ports do. torch and model libraries are imported inside `_load`,
-never at module import, so the daemon starts fast and front doors stay torch-free.
+never at module import, so the daemon starts fast and front doors stay torch-free. A backend
+declares the optional libraries it needs (`requires`, `extra`); `check_available()` and `load()`
+check them here, one way, so a missing extra reads the same for every model.
 """
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,6 +97,17 @@ class RunContext:
             self._on_progress(min(1.0, max(0.0, float(fraction))), stage)
 
 
+def module_installed(name: str) -> bool:
+    """Whether the top-level module `name` can be imported, found without importing it: the daemon
+    process checks torch's presence but never imports torch (only a model process does)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # already imported, without a __spec__ (e.g. set up by hand): it is there
+        return True
+    except ImportError:  # its parent package fails to import
+        return False
+
+
 class Backend:
     """Base class. Subclasses set `name`, `verbs` and implement `_run` (and `_load` if needed)."""
 
@@ -103,8 +117,13 @@ class Backend:
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {}
     # keys a `[models.NAME]` entry may carry for this backend, besides `backend`, `device`, `preload`
     config_keys: ClassVar[Mapping[str, type]] = {}
-    # True when the backend needs torch; the registry reports it in `doctor` and `models`
-    uses_torch: ClassVar[bool] = False
+    # Optional libraries the backend imports (top-level module names) and the extra in
+    # pyproject.toml that installs them; checked by check_requirements(), before any import.
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str] = ""
+    # How to install them where `pip install 'dawgen[EXTRA]'` is not the whole story (a library
+    # installed with --no-deps, a make target); empty: that pip command.
+    install_hint: ClassVar[str] = ""
     # "audio" or "midi": a MIDI backend's verbs take only the common params that mean something
     # for a MIDI file (engine.MIDI_COMMON), not loudness, dither or audio formats
     output_kind: ClassVar[str] = "audio"
@@ -124,14 +143,36 @@ class Backend:
     def loaded(self) -> bool:
         return self._loaded
 
+    @property
+    def uses_torch(self) -> bool:
+        """A torch model: its `auto` device is resolved by torch (planned_device)."""
+        return "torch" in self.requires
+
+    def install_command(self) -> str:
+        """What installs this backend's `requires`."""
+        return self.install_hint or f"pip install 'dawgen[{self.extra}]'"
+
+    def missing_requirements(self) -> list[str]:
+        """The modules of `requires` that are not installed, in declared order."""
+        return [module for module in self.requires if not self._installed(module)]
+
+    def check_requirements(self) -> None:
+        """Raise DawgenError(model_unavailable) naming the missing libraries and what installs them."""
+        missing = self.missing_requirements()
+        if missing:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {self.model_name!r} needs {', '.join(missing)} "
+                                                           f"(not installed): {self.install_command()}")
+
     def check_available(self) -> None:
         """Raise DawgenError(model_unavailable) when files or extras are missing. Cheap; no loading."""
+        self.check_requirements()
         self._check_available()
 
     def load(self) -> None:
         with self._load_lock:
             if self._loaded:
                 return
+            self.check_requirements()  # a clear error, not an ImportError from deep inside `_load`
             started = time.monotonic()
             self._load()
             self.load_seconds = time.monotonic() - started
@@ -182,6 +223,7 @@ class Backend:
         """The device this model runs on once loaded ('auto' resolved: cuda, then mps, then cpu)."""
         if self.loaded or not self.uses_torch:
             return self.device if self.device not in ("", "auto") else "cpu"
+        self.check_requirements()  # without torch, say which extra installs it
         from .torch_util import pick_device
 
         return pick_device(self.device or "auto")
@@ -195,6 +237,10 @@ class Backend:
             return 0
 
     # -- hooks ------------------------------------------------------------------------------------
+    def _installed(self, module: str) -> bool:
+        """Override where a library may live off sys.path (stable-audio's own torchaudio folder)."""
+        return module_installed(module)
+
     def _check_available(self) -> None:
         return None
 

@@ -10,7 +10,6 @@ are imported in `_load`/`_run` only; the `demucs` extra installs them.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import pickle
 import random
@@ -38,7 +37,8 @@ SECONDS_PER_AUDIO_SECOND = 1.5
 class DemucsBackend(Backend):
     name: ClassVar[str] = "demucs"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "demucs")
+    extra: ClassVar[str] = EXTRA
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"separate": SEPARATE_PARAMS}
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str}
 
@@ -58,12 +58,6 @@ class DemucsBackend(Backend):
 
     # -- availability and provenance --------------------------------------------------------------
     def _check_available(self) -> None:
-        # find_spec, not import: the daemon process never imports torch (only the model process does)
-        for module in ("torch", "demucs"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the demucs backend needs {module!r}, which is not installed: "
-                                  f"pip install 'dawgen[{EXTRA}]'")
         self._repo = find_model(self._path, self._name)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -82,13 +76,13 @@ class DemucsBackend(Backend):
 
     # -- submit time --------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..inputs import checked_section
+        from ..audio_in import checked_section
 
         selection(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..inputs import section_seconds
+        from ..audio_in import section_seconds
 
         seconds = section_seconds(params)
         if seconds is None:
@@ -97,10 +91,8 @@ class DemucsBackend(Backend):
 
     # -- load ---------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import offline, pick_device, require
+        from ..torch_util import offline, pick_device
 
-        require("torch", EXTRA)
-        require("demucs", EXTRA)
         offline()
         repo = find_model(self._path, self._name)
         device = pick_device(self.device)

@@ -16,7 +16,6 @@ are type-1 MIDI files exactly `bars` long at `bpm`, drums on channel 10. torch i
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import time
@@ -42,7 +41,8 @@ EXTRA = "midigen"
 class MidiBackend(Backend):
     name: ClassVar[str] = "midi"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "mido")
+    extra: ClassVar[str] = EXTRA
     output_kind: ClassVar[str] = "midi"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = S.VERBS
     config_keys: ClassVar[Mapping[str, type]] = {"path": str}
@@ -82,10 +82,6 @@ class MidiBackend(Backend):
         return plan, groove
 
     def _check_available(self) -> None:
-        for module in ("torch", "mido"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"the midi backend needs {module!r}, which is not "
-                                                               f"installed: pip install 'dawgen[{EXTRA}]'")
         self._plan()
 
     def fingerprint(self) -> dict[str, Any]:
@@ -119,10 +115,8 @@ class MidiBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import require
+        import torch
 
-        torch = require("torch", EXTRA)
-        require("mido", EXTRA)
         from .store import load_model
 
         plan, groove = self._plan()

@@ -410,10 +410,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch CPU threads (default 1: fastest for these small models; fixed for reproducibility)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """`dawgen train-midi`'s arguments; bridge/cli.py parses with it only when train-midi runs."""
     p = argparse.ArgumentParser(prog="dawgen train-midi", description=__doc__.split("\n\n")[0])
     add_arguments(p)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     run(args)
     return 0
 

@@ -7,7 +7,6 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -27,7 +26,8 @@ WARMUP_FRAMES = 16
 class MusicgenBackend(Backend):
     name: ClassVar[str] = "musicgen"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "transformers")
+    extra: ClassVar[str] = EXTRA
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
     config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int}
@@ -47,10 +47,6 @@ class MusicgenBackend(Backend):
 
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
-        for module in ("torch", "transformers"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the musicgen backend needs {module!r}: pip install 'dawgen[{EXTRA}]'")
         dtype = str(self.options.get("dtype", "auto"))
         if dtype not in _DTYPES:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.dtype: {dtype!r} is not one "
@@ -92,10 +88,8 @@ class MusicgenBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, require, torch_dtype
+        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
 
-        require("torch", EXTRA)
-        require("transformers", EXTRA)
         offline()
         import torch
         import transformers

@@ -18,6 +18,7 @@ from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from . import spec
 from .files import ModelFiles, check_folder, peek
+from .imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside
 
 log = logging.getLogger("dawgen.stable_audio")
 
@@ -29,7 +30,9 @@ _STEP_COST = {"cpu": 0.05, "gpu": 0.002}
 class StableAudioBackend(Backend):
     name: ClassVar[str] = "stable-audio"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = REQUIRED
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL_HINT
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
@@ -55,13 +58,10 @@ class StableAudioBackend(Backend):
         return str(self.options.get("path") or "")
 
     # -- availability and provenance --------------------------------------------------------------
-    def _check_available(self) -> None:
-        from .imports import INSTALL_HINT, missing_modules
+    def _installed(self, module: str) -> bool:
+        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())
 
-        missing = missing_modules()
-        if missing:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                              f"the stable-audio backend needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}")
+    def _check_available(self) -> None:
         dtype = str(self.options.get("dtype", "auto"))
         if dtype not in _DTYPES:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
