@@ -6,6 +6,7 @@ never at module import, so the daemon starts fast and front doors stay torch-fre
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -133,9 +134,18 @@ class Backend:
             if self._loaded:
                 return
             started = time.monotonic()
-            self._load()
+            # every torch.load during a load is weights-only, the libraries' own included (safe_load)
+            with self._file_guard():
+                self._load()
             self.load_seconds = time.monotonic() - started
             self._loaded = True
+
+    def _file_guard(self) -> Any:
+        if not self.uses_torch:
+            return contextlib.nullcontext()
+        from . import safe_load
+
+        return safe_load.guard(self.model_name, safe_load.allow_pickle(self.options))
 
     def unload(self) -> None:
         with self._load_lock:
