@@ -8,6 +8,7 @@ check them here, one way, so a missing extra reads the same for every model.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import threading
 import time
@@ -174,9 +175,18 @@ class Backend:
                 return
             self.check_requirements()  # a clear error, not an ImportError from deep inside `_load`
             started = time.monotonic()
-            self._load()
+            # every torch.load during a load is weights-only, the libraries' own included (safe_load)
+            with self._file_guard():
+                self._load()
             self.load_seconds = time.monotonic() - started
             self._loaded = True
+
+    def _file_guard(self) -> Any:
+        if not self.uses_torch:
+            return contextlib.nullcontext()
+        from . import safe_load
+
+        return safe_load.guard(self.model_name, safe_load.allow_pickle(self.options))
 
     def unload(self) -> None:
         with self._load_lock:

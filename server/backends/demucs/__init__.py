@@ -1,7 +1,8 @@
 """`demucs`: stems with Meta's Demucs 4 (HTDemucs, htdemucs_ft, htdemucs_6s, mdx_extra and other bags).
 
 `[models.NAME] backend = "demucs"`, `path = FOLDER` (demucs' own repo layout: see repo.py),
-`name = MODEL` (default htdemucs); loaded offline, never from a hub. Verb `separate` writes one file
+`name = MODEL` (default htdemucs); loaded offline, never from a hub, and weights-only (weights.py;
+`allow_pickle = true` trusts the folder's files with a full pickle load). Verb `separate` writes one file
 per stem, `<input-name>_<stem>`, in a folder named after the input, each exactly as long as the input
 and sample-aligned with it, untouched by loudness or trimming (`post: none`), so the stems sum to
 what the model heard and line up at the item's start in a DAW. Long files are separated segment by
@@ -16,6 +17,7 @@ import random
 import tempfile
 from typing import Any, ClassVar, Mapping, Sequence
 
+from .. import safe_load
 from ..base import Audio, Backend, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...output.naming import slugify
@@ -40,7 +42,7 @@ class DemucsBackend(Backend):
     requires: ClassVar[tuple[str, ...]] = ("torch", "demucs")
     extra: ClassVar[str] = EXTRA
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"separate": SEPARATE_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str, **safe_load.CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -96,7 +98,7 @@ class DemucsBackend(Backend):
         offline()
         repo = find_model(self._path, self._name)
         device = pick_device(self.device)
-        model = _get_model(repo)
+        model = _get_model(repo, self.model_name, safe_load.allow_pickle(self.options))
         model.to(device)
         model.eval()
         self._repo, self._model, self.device = repo, model, device
@@ -154,25 +156,16 @@ class DemucsBackend(Backend):
                 for (word, _), s in zip(outputs, samples)]
 
 
-def _get_model(repo: RepoModel) -> Any:
-    """demucs.pretrained.get_model on the local folder (or, for a Hugging Face snapshot, what
-    demucs.hf.get_hf_model does after its download), with its failures as model_unavailable."""
-    from demucs.pretrained import get_model
+def _get_model(repo: RepoModel, model: str, trusted: bool) -> Any:
+    """The model's files loaded as weights only (weights.py), with their failures as model_unavailable."""
     from demucs.repo import ModelLoadingError
     from safetensors import SafetensorError
 
+    from .weights import get_model
+
     where = f"demucs model {repo.name!r} in {repo.folder}"
     try:
-        if repo.safetensors:
-            from demucs.apply import BagOfModels
-            from demucs.hf import load_safetensors_model
-
-            from .repo import read_bag
-
-            bag = read_bag(repo.bag)  # type: ignore[arg-type]
-            model = BagOfModels([load_safetensors_model(f) for f in repo.files], bag.get("weights"), bag.get("segment"))
-            return model.eval()
-        return get_model(repo.name, repo=repo.folder)
+        return get_model(repo, model, trusted)
     except SystemExit:  # demucs.utils.fatal() exits the process on some errors: keep the model process
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where} cannot be loaded (demucs gave up; see the log)") from None
     except ModelLoadingError as exc:

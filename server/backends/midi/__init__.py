@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from ..base import Backend, Midi, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...music import parse_key
 from ...output.naming import daw_suffix, slugify
@@ -45,7 +46,7 @@ class MidiBackend(Backend):
     extra: ClassVar[str] = EXTRA
     output_kind: ClassVar[str] = "midi"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = S.VERBS
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -121,7 +122,10 @@ class MidiBackend(Backend):
 
         plan, groove = self._plan()
         try:
-            self._models = {kind: load_model(folder, kind, entry) for kind, (folder, entry) in plan.items()}
+            # the shipped folder is dawgen's own: allow_pickle trusts only the configured one
+            self._models = {kind: load_model(folder, kind, entry, self.model_name,
+                                             allow_pickle(self.options) and folder != SHIPPED)
+                            for kind, (folder, entry) in plan.items()}
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"midi model {self.model_name}: weights do not load "
                                                            f"({type(exc).__name__}: {exc})") from None

@@ -11,6 +11,7 @@ import logging
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from . import spec
@@ -30,7 +31,7 @@ class MusicgenBackend(Backend):
     extra: ClassVar[str] = EXTRA
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int}
+    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -103,7 +104,7 @@ class MusicgenBackend(Backend):
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
-        self._model = MusicgenModel(files, device, dtype)
+        self._model = MusicgenModel(files, device, dtype, self.model_name, allow_pickle(self.options))
         self._files, self.device = files, device
         if self.options.get("warmup", True):
             self._warm_up()

@@ -14,6 +14,7 @@ import logging
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from . import spec
@@ -36,7 +37,7 @@ class StableAudioBackend(Backend):
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
-                                                 "full_window": bool}
+                                                 "full_window": bool, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -135,7 +136,7 @@ class StableAudioBackend(Backend):
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
-        self._loaded_model = load(files, device, dtype)
+        self._loaded_model = load(files, device, dtype, self.model_name, allow_pickle(self.options))
         self._files, self.device = files, device
         log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
                  files.model_type, files.family.name, files.window_seconds)

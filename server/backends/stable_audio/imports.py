@@ -41,7 +41,7 @@ log = logging.getLogger("dawgen.stable_audio")
 
 EXTRA = "stable-audio"
 INSTALL_HINT = ("make install-stable-audio (pip install 'dawgen[stable-audio]', then stable-audio-tools 0.0.20 "
-                "with --no-deps: it declares Python <3.11 and pins torch 2.7.1; see README.md, 'Stable Audio')")
+                "with --no-deps: it declares Python <3.11 and pins torch 2.7.1; see docs/MODELS.md, 'Stable Audio')")
 # what the inference path imports: the backend's `requires`
 REQUIRED = ("torch", "stable_audio_tools", "torchaudio", "transformers", "einops", "alias_free_torch",
             "safetensors", "torchsde", "pytorch_lightning")

@@ -16,7 +16,7 @@ from server.errors import DawgenError, ErrorCode
 TRANSCRIBE_INSTALL = ("make install-transcribe (or: pip install 'dawgen[transcribe]' && "
                       "pip install --no-deps basic-pitch==0.4.0)")
 STABLE_AUDIO_INSTALL = ("make install-stable-audio (pip install 'dawgen[stable-audio]', then stable-audio-tools "
-                        "0.0.20 with --no-deps: it declares Python <3.11 and pins torch 2.7.1; see README.md, "
+                        "0.0.20 with --no-deps: it declares Python <3.11 and pins torch 2.7.1; see docs/MODELS.md, "
                         "'Stable Audio')")
 
 # backend, the module hidden, the whole message (written out: the format is the contract)
