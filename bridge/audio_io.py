@@ -177,6 +177,20 @@ class AudioDoor:
             raise DawgenError(ErrorCode.NOT_FOUND, f"no such file: {target}")
         return target
 
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def capturing(self) -> bool:
+        """True from an accepted capture until its file is written or it failed (the wait for a
+        bar line included): a second capture is refused meanwhile."""
+        with self._lock:
+            return self._capturing
+
+    @property
+    def recording(self) -> bool:
+        """True while a capture's input stream records (after any wait for the bar line)."""
+        with self._lock:
+            return self._recording is not None
+
     # -- stop -------------------------------------------------------------------------------------
     def stop(self, what: str = "all") -> tuple[bool, bool]:
         """Stop playback and/or a running capture; returns (playback_stopped, capture_stopped)."""

@@ -91,13 +91,17 @@ class Engine:
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> list[Job]:
-        """Recover unfinished jobs, start one worker per device; returns the recovered jobs."""
+    def start(self, workers: bool = True) -> list[Job]:
+        """Recover unfinished jobs, start one worker per device; returns the recovered jobs.
+        `workers=False`: jobs are accepted and journaled but stay queued (tests of submit, recovery)."""
         for name, why in self.registry.problems().items():
             # a built-in model without its extra is normal (make run installs no torch): info only
             level = logging.INFO if name in self.registry.builtin else logging.WARNING
             log.log(level, "model %s unavailable: %s", name, why)
         recovered = self._recover()
+        if not workers:
+            self._accepting = True
+            return recovered
         if self.immediate:
             self._accepting = True
             self._run_queued()
@@ -108,6 +112,11 @@ class Engine:
             self._workers.append(worker)
         self._accepting = True
         return recovered
+
+    @property
+    def workers(self) -> tuple[Worker, ...]:
+        """One per `[server] devices` lane once started (none in immediate mode)."""
+        return tuple(self._workers)
 
     @property
     def immediate(self) -> bool:

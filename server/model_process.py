@@ -161,6 +161,12 @@ class ProcessRunner:
     def _alive(self) -> bool:
         return self._proc is not None and self._proc.is_alive()
 
+    @property
+    def pid(self) -> int | None:
+        """The model process's id while it runs (logs, `kill -9` drills); None before start() and
+        after it stopped (the next job starts a new one)."""
+        return self._proc.pid if self._alive() else None
+
     def run(self, job: Job, request: dict[str, Any], progress: ProgressFn, cancel: threading.Event) -> Job:
         if not self._alive():
             self.start()

@@ -120,6 +120,13 @@ class MidiDoor:
     def active(self) -> bool:
         return self.mapper is not None and self.ports is not None
 
+    @property
+    def pending_jobs(self) -> list[str]:
+        """Ids of the jobs this door started that have not finished, oldest first (their pads
+        stay lit; the cancel button cancels the newest)."""
+        with self._lock:
+            return list(self._jobs)
+
     # -- mapping ------------------------------------------------------------------------------
     def _load_mapping(self) -> None:
         mapping = load_mapping(self.path)
@@ -231,9 +238,7 @@ class MidiDoor:
 
     def cancel_latest(self) -> Job | None:
         """Cancel the newest job this door started that has not finished."""
-        with self._lock:
-            pending = list(self._jobs)
-        for job_id in reversed(pending):
+        for job_id in reversed(self.pending_jobs):
             try:
                 return self.engine.cancel(job_id)
             except DawgenError:

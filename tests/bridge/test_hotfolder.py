@@ -52,10 +52,8 @@ class Rig:
                                   "server.isolation": "thread", "hotfolder.settle_seconds": 1.0,
                                   "hotfolder.rescan_seconds": 0.2, "hotfolder.recipes": recipes or {}})
         self.engine = Engine(self.config)
-        if workers:
-            self.engine.start()
-        else:  # accepts and journals, runs nothing: jobs stay queued (as in a crash)
-            self.engine._accepting = True
+        # without workers the engine accepts and journals, runs nothing: jobs stay queued (as in a crash)
+        self.engine.start(workers=workers)
         self.clock = Clock()
         self.hf = HotFolder(self.config, self.engine, clock=self.clock)
         self.layout = self.hf.layout
@@ -71,7 +69,7 @@ class Rig:
         return self.hf.scan_once()
 
     def idle(self) -> bool:
-        return not self.hf._active
+        return not self.hf.in_flight
 
     def files(self, kind: str, recipe: str = "generate") -> list[str]:
         folder = getattr(self.layout, kind)(recipe)
@@ -329,7 +327,7 @@ def test_a_cancelled_job_files_its_drop_under_failed(rig):
     r = rig(workers=False).prepare()  # the job stays queued until cancelled
     (r.layout.inbox("generate") / "k.txt").write_text("kick\n")
     assert r.settle_and_scan() == 1
-    (token,) = list(r.hf._active)
+    (token,) = r.hf.in_flight
     r.engine.cancel(request_id("generate", token, 0))
     wait_until(r.idle)
     report = json.loads((r.layout.failed("generate") / "k.txt.error.json").read_text())
@@ -458,7 +456,7 @@ def test_file_events_wake_the_scanner(tmp_path, monkeypatch):
     monkeypatch.setattr(hf, "scan_once", counted)
     hf.start()
     try:
-        assert hf._observer is not None
+        assert hf.watching
         wait_until(lambda: scans)  # the scan at start is over and found nothing ...
         (hf.layout.inbox("generate") / "k.txt").write_text("kick\n")  # ... so only an event can find this
         wait_until(lambda: (hf.layout.done("generate") / "k.txt").exists(), timeout=60)
@@ -468,16 +466,16 @@ def test_file_events_wake_the_scanner(tmp_path, monkeypatch):
         engine.close()
 
 
-def test_the_periodic_rescan_finds_drops_without_file_events(tmp_path, monkeypatch):
+def test_the_periodic_rescan_finds_drops_without_file_events(tmp_path):
     cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
                       "server.isolation": "thread", "hotfolder.settle_seconds": 0.1,
                       "hotfolder.rescan_seconds": 0.2})
     engine = Engine(cfg)
     engine.start()
-    hf = HotFolder(cfg, engine)
-    monkeypatch.setattr(hf, "_start_observer", lambda: None)  # as on a network drive
+    hf = HotFolder(cfg, engine, file_events=False)  # as on a network drive
     hf.start()
     try:
+        assert not hf.watching
         (hf.layout.inbox("generate") / "k.txt").write_text("kick\n")
         wait_until(lambda: (hf.layout.done("generate") / "k.txt").exists())
     finally:

@@ -51,6 +51,18 @@ class DemucsBackend(Backend):
         self._model: Any = None
 
     @property
+    def model(self) -> Any:
+        """The loaded demucs model (one model or a BagOfModels); None until load()."""
+        return self._model
+
+    def use_model(self, model: Any, device: str = "cpu") -> None:
+        """Separate with `model` (a demucs model or BagOfModels, already on `device`) instead of
+        loading one from `path`: for a program that embeds dawgen with its own model, and for
+        tests that need a separator whose output is known."""
+        with self._load_lock:
+            self._model, self.device, self._loaded = model, device, True
+
+    @property
     def _path(self) -> str:
         return str(self.options.get("path") or "")
 

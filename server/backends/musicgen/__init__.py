@@ -46,6 +46,11 @@ class MusicgenBackend(Backend):
         if self._files is None or not self._files.melody:
             self.verbs = {v: p for v, p in type(self).verbs.items() if v != "melody"}
 
+    @property
+    def model(self) -> Any:
+        """The loaded MusicgenModel (model.py: plan, generate, decode, encode); None until load()."""
+        return self._model
+
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
         dtype = str(self.options.get("dtype", "auto"))
