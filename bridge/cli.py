@@ -6,7 +6,8 @@ import json
 import logging
 import math
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from server import __version__
 from server.config import Config, ConfigError, load
@@ -320,7 +321,8 @@ def _cmd_dataset_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_midi(args: argparse.Namespace) -> int:
-    from server.backends.midi.train import parser, run as train_midi  # imports torch when it runs
+    from server.backends.midi.train import parser  # imports torch when it runs
+    from server.backends.midi.train import run as train_midi
 
     args = parser().parse_args(args.train_args)
     try:

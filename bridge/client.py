@@ -10,8 +10,9 @@ import socket
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
@@ -63,7 +64,7 @@ class Client:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,7 +93,7 @@ class Client:
             if self.tcp:
                 return self._recv_tcp()
             data, _ = self.sock.recvfrom(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return None
         message = OscMessage(data)
         return Reply(message.address, list(message.params))

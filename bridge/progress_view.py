@@ -51,7 +51,7 @@ class LineProgress:
     def close(self) -> None:
         """Nothing to finish: every line is already complete."""
 
-    def __enter__(self) -> "LineProgress":
+    def __enter__(self) -> LineProgress:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,

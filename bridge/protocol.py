@@ -6,8 +6,9 @@ docs/PROTOCOL.md documents this module and the engine's declared params; a test 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message import ParseError as MessageParseError

@@ -20,7 +20,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .backends.base import RunContext
 from .backends.torch_util import is_out_of_memory, release_memory
@@ -54,7 +55,7 @@ def execute_job(job: Job, request: dict[str, Any], registry: Registry, writer: O
             return _fail(job, JobState.FAILED, exc.code, exc.message)
         except ImportError as exc:
             return _fail(job, JobState.FAILED, ErrorCode.MODEL_UNAVAILABLE, f"model {job.model!r} cannot load: {exc}")
-        except Exception as exc:  # noqa: BLE001 - backend bugs become a job error, not a dead daemon
+        except Exception as exc:
             if is_out_of_memory(exc):
                 release_memory(device)
                 freed = registry.unload_others(job.model) if attempt == 1 else []
@@ -176,7 +177,7 @@ class ProcessRunner:
         except (EOFError, OSError, BrokenPipeError):
             return self._child_died(job)
 
-    def _read_child(self, conn: Any, inbox: "queue.Queue[tuple[Any, ...]]") -> None:
+    def _read_child(self, conn: Any, inbox: queue.Queue[tuple[Any, ...]]) -> None:
         while True:
             try:
                 message = conn.recv()
@@ -278,7 +279,7 @@ def _child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None
         if message[0] == "preload":
             try:
                 registry.preload()
-            except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
+            except Exception:
                 logging.getLogger("dawgen.model_process").exception("preloading models failed")
             conn.send(("warm", registry.warm()))
             continue

@@ -7,8 +7,9 @@ fit its declared type or range is a `bad_request`, never silently clamped.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .errors import DawgenError, ErrorCode
 
@@ -174,7 +175,7 @@ def seed_param(doc: str = "same seed + params = identical output; default: rando
     return ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc=doc)
 
 
-def count_param(max: int, doc: str = "variations; file i has seed + i") -> ParamSpec:  # noqa: A002 - ParamSpec's word
+def count_param(max: int, doc: str = "variations; file i has seed + i") -> ParamSpec:
     """`count`: how many outputs one job makes, 1..max (each backend knows what it can batch)."""
     return ParamSpec("count", "int", 1, min=1, max=max, doc=doc)
 

@@ -9,7 +9,7 @@ clock is injectable so the throttle and the ETA are tested without sleeping.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .jobs import Event, EventKind, Job
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections import Counter
 import threading
 import time
-from typing import Any, Callable
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from .jobs import Job
 
@@ -149,7 +150,7 @@ class Worker(threading.Thread):
                 continue
             try:
                 self._execute(job, self.runner)
-            except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker
+            except Exception:
                 log.exception("unexpected error running job %s", job.id)
             finally:
                 self._scheduler.finish(job)

@@ -6,7 +6,8 @@ only bounds a hang: it is generous and no assertion depends on how fast the mach
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -13,8 +13,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from server.config import Config
 from server.engine import Engine
@@ -302,9 +303,10 @@ class MidiDoor:
         self._audio_door().audition(str(path) if path else (outputs[0] if outputs else None))
 
     def _capture(self, b: Binding) -> None:
+        from server.params import validate
+
         from ..audio_io import CaptureSink, CaptureSpec
         from ..audio_params import CAPTURE
-        from server.params import validate
 
         spec = CaptureSpec.from_params(validate(CAPTURE, dict(b.params), f"MIDI binding {b.name!r} capture"))
         led = b.led if self._feedback() else None

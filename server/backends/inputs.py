@@ -6,7 +6,8 @@ never the other way round), so spec modules can import it at no cost."""
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def input_file(params: Mapping[str, Any], name: str = "input", what: str = "an audio file") -> str:

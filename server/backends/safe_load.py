@@ -26,7 +26,8 @@ import pickletools
 import re
 import threading
 import zipfile
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import DawgenError, ErrorCode
 

@@ -85,7 +85,7 @@ def run_in_batches(run_batch: Any, count: int, device: str = "") -> list[Any]:
         n = min(batch, count - len(results))
         try:
             results.extend(run_batch(len(results), n))
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled here
+        except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             release_memory(device)

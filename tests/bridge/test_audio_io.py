@@ -14,7 +14,6 @@ from server.config import load
 from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import JobState
-
 from tests.waiting import wait_until
 
 from .audio_helpers import ECHO_CONFIG, FakeDevices, FakeSoundDevice, register_echo

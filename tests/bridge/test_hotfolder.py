@@ -9,8 +9,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -58,7 +58,7 @@ class Rig:
         self.hf = HotFolder(self.config, self.engine, clock=self.clock)
         self.layout = self.hf.layout
 
-    def prepare(self) -> "Rig":
+    def prepare(self) -> Rig:
         self.hf.prepare()
         return self
 

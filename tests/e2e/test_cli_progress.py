@@ -5,8 +5,8 @@ import re
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[2]
 REQUEST = ["send", "generate", "prompt=lofi drum loop", "bars=2", "count=2", "seed=7", "--wait"]

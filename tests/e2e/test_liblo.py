@@ -103,7 +103,7 @@ def test_generate_status_and_models(daemon, dump):
             "seed", 77, "reply_port", dump.port)
     lines = dump.wait_for("/dawgen/done")
     assert "/dawgen/ack " in lines[0]  # the ack comes before any progress
-    ack = next(l for l in lines if "/dawgen/ack " in l)
+    ack = next(line for line in lines if "/dawgen/ack " in line)
     assert '"lg1"' in ack
     done = lines[-1]
     path = Path(done.split('"')[3])

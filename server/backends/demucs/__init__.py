@@ -15,15 +15,16 @@ import logging
 import pickle
 import random
 import tempfile
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from .. import safe_load
-from ..base import Audio, Backend, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
-from .repo import RepoModel, find_model
+from .. import safe_load
+from ..base import Audio, Backend, Output, RunContext
 from ..inputs import input_stem
+from .repo import RepoModel, find_model
 from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, selection
 
 log = logging.getLogger("dawgen.demucs")

@@ -19,17 +19,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..base import Backend, Midi, Output, RunContext
-from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...music import parse_key
 from ...output.naming import daw_suffix, slugify
 from ...params import ParamSpec
+from ..base import Backend, Midi, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec as S
 from . import vocab as V
 from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip

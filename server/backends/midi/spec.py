@@ -4,7 +4,8 @@ Common parameters from the engine are used as they are: `bpm`, `bars`, `key`, `t
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...music import parse_time_signature
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE

@@ -20,16 +20,17 @@ import os
 import platform
 import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import data as D
 from . import vocab as V
 from .baseline import trigram_nll
-from .train_vae import drum_windows, melody_windows, train_vae
 from .store import INDEX, read_index, save_model, write_index
+from .train_vae import drum_windows, melody_windows, train_vae
 
 PARTS = ("melody", "drums", "vae", "all")
 HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out

@@ -8,12 +8,13 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Output, RunContext
-from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
+from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, weight_file
 

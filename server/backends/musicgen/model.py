@@ -11,8 +11,9 @@ Imports torch and transformers at the top: imported only from the backend's `_lo
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch

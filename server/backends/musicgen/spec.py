@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...music import parse_key, parse_time_signature
 from ...params import ParamSpec, count_param, seed_param

@@ -11,12 +11,13 @@ the library's bugs are worked around where).
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Output, RunContext
-from ..safe_load import CONFIG_KEYS, allow_pickle
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
+from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, peek
 from .imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside

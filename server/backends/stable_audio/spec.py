@@ -5,8 +5,9 @@ family read from model_config.json (files.FAMILIES) and are resolved by the back
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ...music import parse_time_signature
 from ...params import ParamSpec, count_param, seed_param

@@ -5,10 +5,11 @@ words. The DSP modules (and scipy) are imported on load, not at daemon start.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Audio, Backend, Output, RunContext
 from ...params import ParamSpec, bpm_param, count_param, seed_param
+from ..base import Audio, Backend, Output, RunContext
 
 MAX_SECONDS = 180.0  # as render.MAX_SECONDS; repeated so submit-time checks need no scipy import
 # Sidecar-worthy meta; per-hit lists of long loops would bloat every sidecar.

@@ -8,8 +8,9 @@ the default backend so dawgen works out of the box, fast and fully deterministic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

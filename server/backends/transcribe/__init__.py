@@ -17,12 +17,13 @@ import importlib.util
 import logging
 import os
 import tempfile
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Midi, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...output import midi_preview
 from ...params import ParamSpec
+from ..base import Backend, Midi, Output, RunContext
 from ..inputs import input_stem
 from .spec import DEFAULT_BPM, MAX_INPUT_SECONDS, TRANSCRIBE_PARAMS, check_frequencies, input_path
 

@@ -74,8 +74,9 @@ def test_several_missing_libraries_are_named_together_in_declared_order(monkeypa
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_model_backend_declares_an_extra_of_pyproject(backend):
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     extras = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
     cls = backend_class(backend)

@@ -172,7 +172,7 @@ def test_window_plan_covers_the_request_inside_the_window(prompt_frames, new_fra
     assert sum(new for _, new in plan) == new_frames
     assert all(0 < new and context + new <= window for context, new in plan)
     assert plan[0][0] == min(prompt_frames, window - min(stride, new_frames))
-    for context, new in plan[1:]:
+    for context, _new in plan[1:]:
         assert context >= window - stride  # every later window keeps context from the one before
 
 

@@ -9,8 +9,8 @@ import pytest
 from wavinfo import WavInfoReader
 
 from server.output import wav, wavchunks
-from tests.libsndfile import SF_INSTRUMENT_SIZE, SF_LOOP_INFO_SIZE, SFC_GET_INSTRUMENT, SFC_GET_LOOP_INFO, sf_command
 from server.output.wavchunks import FileFacts
+from tests.libsndfile import SF_INSTRUMENT_SIZE, SF_LOOP_INFO_SIZE, SFC_GET_INSTRUMENT, SFC_GET_LOOP_INFO, sf_command
 
 
 def loop_facts(**kw):
