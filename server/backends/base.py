@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -64,13 +64,24 @@ class Midi:
 
 Output = Audio | Midi
 ProgressFn = Callable[[float, str], None]
+ReportFn = Callable[[str, dict[str, Any]], None]
+
+
+class LiveWork(Protocol):
+    """Jobs waiting to run on the device a long job (training) holds: it serves them at a step boundary."""
+
+    def pending(self) -> bool: ...
+
+    def serve(self) -> int: ...
 
 
 class RunContext:
     """What a backend sees of its job: params, a progress callback and the cancel flag.
 
     `progress()` is the cooperative cancel point: it raises JobCancelled once cancel is requested,
-    so a backend that reports progress at every step is cancellable at every step.
+    so a backend that reports progress at every step is cancellable at every step. A long job
+    (training) also sends named reports to clients (`report`) and lets live work run on its device
+    between two steps (`live_work_pending`, `serve_live_work`).
     """
 
     def __init__(
@@ -79,11 +90,31 @@ class RunContext:
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         device: str = "cpu",
+        *,
+        job_id: str = "",
+        on_report: ReportFn | None = None,
+        live_work: LiveWork | None = None,
     ) -> None:
         self.params = dict(params)
         self.device = device
+        self.job_id = job_id
         self._on_progress = on_progress
+        self._on_report = on_report
+        self._live_work = live_work
         self._cancel = cancel or threading.Event()
+
+    def report(self, kind: str, data: Mapping[str, Any]) -> None:
+        """A named report for clients beside progress (e.g. "training", "checkpoint"); never throttled here."""
+        if self._on_report is not None:
+            self._on_report(kind, dict(data))
+
+    def live_work_pending(self) -> bool:
+        """True when another job waits for this device (only ever while a long job yields)."""
+        return self._live_work is not None and self._live_work.pending()
+
+    def serve_live_work(self) -> int:
+        """Run the jobs waiting for this device now, in this thread; returns how many ran."""
+        return self._live_work.serve() if self._live_work is not None else 0
 
     @property
     def cancelled(self) -> bool:
