@@ -264,16 +264,16 @@ def loss_png(values: Sequence[float]) -> bytes:
         lo, hi = float(curve.min()), float(curve.max())
         pad = max(hi - lo, abs(hi) * 1e-3, 1e-12) * 0.1
         lo, hi = lo - pad, hi + pad
-        xs = np.round(np.linspace(MARGIN, WIDTH - 1 - MARGIN, finite.size)).astype(int)
+        xs = np.linspace(MARGIN, WIDTH - 1 - MARGIN, finite.size)
 
         def ys(v: np.ndarray) -> np.ndarray:
             frac = np.clip((v - lo) / (hi - lo), 0.0, 1.0)
             return np.round(HEIGHT - 1 - MARGIN - frac * (HEIGHT - 1 - 2 * MARGIN)).astype(int)
 
-        img[ys(finite), xs] = _RAW
-        y = ys(curve)
-        for i in range(len(xs)):  # join consecutive points with vertical runs: a connected line
-            a, b = (y[i], y[i]) if i == 0 else sorted((y[i - 1], y[i]))
-            img[a:b + 1, xs[i]] = _SMOOTH
-            img[a:b + 1, min(xs[i] + 1, WIDTH - 1)] = _SMOOTH
+        img[ys(finite), np.round(xs).astype(int)] = _RAW
+        columns = np.arange(MARGIN, WIDTH - MARGIN)
+        y = ys(np.interp(columns, xs, curve))
+        for i, x in enumerate(columns):  # a vertical run from the previous column's y: a connected line
+            a, b = sorted((y[max(i - 1, 0)], y[i]))
+            img[a:b + 1, x] = _SMOOTH
     return png_bytes(img)

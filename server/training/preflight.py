@@ -42,7 +42,7 @@ class Shape:
 
     config: dict[str, Any]
     total_params: int  # everything in the wrapper's state dict (network, VAE, conditioner minus T5)
-    net_params: int  # the diffusion network's
+    net_params: int  # the diffusion network's (its state dict: parameters and the few float buffers)
     lora_per_rank: int  # adapter parameters per unit of rank over the network's Linear/Conv1d layers
     extra_bytes: int = 0  # weights outside the state dict: the T5 encoder (fp16 in memory)
 
@@ -80,7 +80,7 @@ def shape_of_model(wrapper: Any, config: dict[str, Any], extra_bytes: int = 0) -
             weight = module.weight
             per_rank += int(weight.shape[0]) + int(weight[0].numel())
     return Shape(config, sum(int(t.numel()) for t in wrapper.state_dict().values()),
-                 sum(int(p.numel()) for p in wrapper.model.parameters()), per_rank, extra_bytes)
+                 sum(int(t.numel()) for t in wrapper.model.state_dict().values()), per_rank, extra_bytes)
 
 
 def safetensors_shapes(path: Path) -> dict[str, list[int]]:
@@ -119,7 +119,7 @@ def estimate(shape: Shape, settings: Settings, device: str = "cpu") -> Need:
     mixed = settings.precision in ("bf16", "fp16") or (settings.precision == "auto" and device.startswith("cuda"))
     act_bytes = 2 if mixed else FP32
     acts = activation_elements(config, settings.batch_size, frames, device) * act_bytes
-    acts = max(acts, encode_bytes(config, settings.batch_size, frames))
+    acts = max(acts, encode_bytes(config, settings.batch_size, frames, act_bytes))
     return Need(shape.total_params * FP32 + shape.extra_bytes, trained * FP32, trained * FP32 * ADAM_STATES, ema,
                 int(acts))
 
@@ -173,15 +173,16 @@ def _dit(net: dict[str, Any], tokens: int, cond_tokens: int) -> int:
     return int(saved + recompute + cond_tokens * d * depth * 2)
 
 
-def encode_bytes(config: dict[str, Any], batch: int, frames: int) -> int:
-    """The VAE encoder's transient peak (no grad): a few full-rate tensors of its first width."""
+def encode_bytes(config: dict[str, Any], batch: int, frames: int, element: int = FP32) -> int:
+    """The VAE encoder's transient peak (no grad): a few full-rate tensors of its first width
+    (one clip at a time where the pretransform iterates over the batch, as SAO's does)."""
     pre = (config.get("model") or {}).get("pretransform") or {}
     if not pre:
         return 0
     encoder = ((pre.get("config") or {}).get("encoder") or {}).get("config") or {}
     width = int(encoder.get("channels", 128)) * int((encoder.get("c_mults") or [1])[0])
     rows = 1 if pre.get("iterate_batch") else batch
-    return 4 * width * frames * rows * FP32
+    return 4 * width * frames * rows * element
 
 
 # -- the check ------------------------------------------------------------------------------------------
@@ -212,10 +213,10 @@ def _what_fits(budget: int, shape: Shape, settings: Settings, device: str) -> st
     """Suggestions, most like the request first: a smaller micro-batch with accumulate (the same
     effective batch), shorter clips, then the LoRA kind."""
     tips = []
+    effective = settings.batch_size * settings.accumulate
     for batch in range(settings.batch_size - 1, 0, -1):
-        if _fits(budget, shape, settings, device, batch_size=batch):
-            steps = math.ceil(settings.batch_size * settings.accumulate / batch)
-            tips.append(f"batch_size={batch} with accumulate={steps} (the same effective batch)")
+        if effective % batch == 0 and _fits(budget, shape, settings, device, batch_size=batch):
+            tips.append(f"batch_size={batch} with accumulate={effective // batch} (the same effective batch)")
             break
     seconds = _seconds(shape, settings)
     for fraction in (0.75, 0.5, 0.25, 0.1):
