@@ -213,8 +213,11 @@ def trainer_state(run: TrainRun) -> dict[str, Any]:
     import torch
 
     rng: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and run.trainee.device.startswith("cuda"):
+    device = run.trainee.device
+    if device.startswith("cuda") and torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
+    elif device == "mps":  # noise drawn on the device comes from the device's generator
+        rng["mps"] = torch.mps.get_rng_state()
     return {"format": 1, "kind": run.settings.kind, "step": run.step, "drawn": run.drawn,
             "optimizer": run.optimizer.state_dict(),
             "scaler": run.scaler.state_dict() if run.scaler is not None else {},
@@ -244,6 +247,8 @@ def _restore(run: TrainRun, folder: Path) -> None:
     torch.set_rng_state(state["rng"]["torch"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    if "mps" in state["rng"] and trainee.device == "mps":
+        torch.mps.set_rng_state(state["rng"]["mps"])
     run.step, run.drawn = int(state["step"]), int(state["drawn"])
     run.sobol.fast_forward(run.drawn)
     run.losses = [(s, v) for s, v in artifacts.read_losses(run.folder) if s <= run.step]

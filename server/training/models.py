@@ -23,7 +23,7 @@ import importlib.util
 import json
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,6 @@ class Trainee:
     device: str
     ema: Any = None  # the library's EMA of wrapper.model (full kinds)
     lora: dict[str, Any] | None = None  # rank, alpha, adapter_type, target_modules
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def net(self) -> Any:
@@ -114,10 +113,15 @@ class Trainee:
                                             "initted": self.ema.initted.detach().cpu().clone()}
 
     def to(self, device: str) -> None:
-        """Move the trained parts (a yield to live work moves them off the accelerator and back)."""
+        """Move everything (a yield to live work moves it off the accelerator and back), the T5
+        encoder too: the library keeps it outside the module tree (vars(conditioner)["model"])."""
         self.wrapper.to(device)
         if self.ema is not None:
             self.ema.to(device)
+        for conditioner in getattr(getattr(self.wrapper, "conditioner", None), "conditioners", {}).values():
+            hidden = vars(conditioner).get("model")
+            if hidden is not None and hasattr(hidden, "to"):
+                hidden.to(device)
         self.device = device
 
 
@@ -280,7 +284,7 @@ def apply_adapter(wrapper: Any, model_type: str, adapter: Path, base_weights: Pa
     if base_weights is not None and want and file_sha256(str(base_weights)) != want:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{adapter} was trained on other weights than "
                                                        f"{base_weights} (base {info.get('base', '?')})")
-    unknown = keys - {k for k in _lora_keys(wrapper.model, info)}
+    unknown = keys - set(_lora_keys(info))
     if unknown:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{adapter} does not fit this model "
                                                        f"({len(unknown)} tensors, e.g. {sorted(unknown)[0]})")
@@ -293,6 +297,7 @@ def apply_adapter(wrapper: Any, model_type: str, adapter: Path, base_weights: Pa
     return info
 
 
-def _lora_keys(net: Any, info: dict[str, Any]) -> list[str]:
+def _lora_keys(info: dict[str, Any]) -> list[str]:
+    """The tensor names an adapter over `target_modules` has (the library's parametrization names)."""
     return [f"{name}.parametrizations.weight.0.{p}" for name in info.get("target_modules", [])
             for p in ("lora_A", "lora_B")]
