@@ -88,7 +88,7 @@ class Trainee:
         missing = set(self.trainable_state()) - set(state)
         if missing:
             raise DawgenError(ErrorCode.BAD_REQUEST, f"the checkpoint does not fit this run's model "
-                                                     f"({len(missing)} tensors missing, e.g. {sorted(missing)[0]})")
+                                                     f"({len(missing)} tensors missing, e.g. {min(missing)})")
         self.net.load_state_dict(state, strict=self.lora is None)
 
     def export_state(self) -> dict[str, Any]:
@@ -287,7 +287,7 @@ def apply_adapter(wrapper: Any, model_type: str, adapter: Path, base_weights: Pa
     unknown = keys - set(_lora_keys(info))
     if unknown:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{adapter} does not fit this model "
-                                                       f"({len(unknown)} tensors, e.g. {sorted(unknown)[0]})")
+                                                       f"({len(unknown)} tensors, e.g. {min(unknown)})")
     # the library applies conditioned models' adapters to wrapper.model (and the conditioner) and
     # others to what it is given: the network here, whose names the file's keys use
     target = wrapper if model_type in ("diffusion_cond", "diffusion_cond_inpaint") else wrapper.model

@@ -8,7 +8,8 @@ its weights file's safetensors header and model_config.json (`shape_of_files`, n
 request can be refused at submit time. Persistent parts are counted exactly (fp32 master weights;
 AdamW keeps two fp32 moments per trained parameter; the EMA a copy of the network). Activations
 are a model of what autograd keeps per level (DAU1d) or per layer (DiT, which checkpoints each
-layer), calibrated against the bytes autograd saved on the tiny test models
+layer), plus, for LoRA kinds, one copy of every adapted weight (the parametrization's W + BA),
+calibrated against the bytes autograd saved on the tiny test models
 (tests/server/training/test_preflight.py compares them), plus the attention matrices where the
 network materialises them (DAU1d off CUDA). The VAE encodes under no_grad, before the forward:
 its transient peak counts when it is larger than the activations.
@@ -44,6 +45,7 @@ class Shape:
     total_params: int  # everything in the wrapper's state dict (network, VAE, conditioner minus T5)
     net_params: int  # the diffusion network's (its state dict: parameters and the few float buffers)
     lora_per_rank: int  # adapter parameters per unit of rank over the network's Linear/Conv1d layers
+    adapted_params: int  # elements of those layers' weights
     extra_bytes: int = 0  # weights outside the state dict: the T5 encoder (fp16 in memory)
 
 
@@ -74,13 +76,14 @@ def shape_of_model(wrapper: Any, config: dict[str, Any], extra_bytes: int = 0) -
     """Exact counts from a built wrapper (torch modules; LoRA not applied yet)."""
     import torch
 
-    per_rank = 0
+    per_rank = adapted = 0
     for module in wrapper.model.modules():
         if isinstance(module, (torch.nn.Linear, torch.nn.Conv1d)):
             weight = module.weight
             per_rank += int(weight.shape[0]) + int(weight[0].numel())
+            adapted += int(weight.numel())
     return Shape(config, sum(int(t.numel()) for t in wrapper.state_dict().values()),
-                 sum(int(t.numel()) for t in wrapper.model.state_dict().values()), per_rank, extra_bytes)
+                 sum(int(t.numel()) for t in wrapper.model.state_dict().values()), per_rank, adapted, extra_bytes)
 
 
 def safetensors_shapes(path: Path) -> dict[str, list[int]]:
@@ -99,12 +102,14 @@ def shape_of_files(config: dict[str, Any], weights: Path, t5_folder: Path | None
     shapes = safetensors_shapes(Path(weights))
     total = sum(math.prod(s) for s in shapes.values())
     net = {k: s for k, s in shapes.items() if k.startswith("model.")}
-    per_rank = sum(s[0] + math.prod(s[1:]) for k, s in net.items() if k.endswith(".weight") and len(s) in (2, 3))
+    layers = [s for k, s in net.items() if k.endswith(".weight") and len(s) in (2, 3)]
+    per_rank = sum(s[0] + math.prod(s[1:]) for s in layers)
     extra = 0
     if t5_folder is not None:  # the library keeps T5 in fp16
         extra = sum((Path(t5_folder) / n).stat().st_size // 2 for n in ("model.safetensors",)
                     if (Path(t5_folder) / n).is_file())
-    return Shape(config, total, sum(math.prod(s) for s in net.values()), per_rank, extra)
+    return Shape(config, total, sum(math.prod(s) for s in net.values()), per_rank,
+                 sum(math.prod(s) for s in layers), extra)
 
 
 # -- the estimate ---------------------------------------------------------------------------------------
@@ -119,6 +124,8 @@ def estimate(shape: Shape, settings: Settings, device: str = "cpu") -> Need:
     mixed = settings.precision in ("bf16", "fp16") or (settings.precision == "auto" and device.startswith("cuda"))
     act_bytes = 2 if mixed else FP32
     acts = activation_elements(config, settings.batch_size, frames, device) * act_bytes
+    if settings.lora:  # the library's LoRA is a parametrization: every adapted weight is rebuilt
+        acts += shape.adapted_params * act_bytes  # as W + BA in the forward and kept for the backward
     acts = max(acts, encode_bytes(config, settings.batch_size, frames, act_bytes))
     return Need(shape.total_params * FP32 + shape.extra_bytes, trained * FP32, trained * FP32 * ADAM_STATES, ema,
                 int(acts))

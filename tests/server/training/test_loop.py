@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from server.errors import DawgenError
-from tests.server.training.tiny_runs import (fixed_batches, fixed_loss, kicks, load, settings_for,
-                                             tiny)  # noqa: F401 - tiny is a fixture
+from tests.server.training.tiny_runs import (fixed_batches, fixed_loss, kicks, load, settings_for)
 
 GEN = {"seconds": 0.256, "steps": 4, "seed": 7}
 

@@ -1,5 +1,5 @@
-"""Shared pieces of the trainer tests: the tiny stable-audio models (tests/server/backends/
-stable_audio_tiny.py, built once per session), a fixed synthetic batch of kicks, a loss measured
+"""Shared pieces of the trainer tests: (the `tiny` fixture in conftest.py: the tiny stable-audio
+models of tests/server/backends/stable_audio_tiny.py, built once per session), a fixed synthetic batch of kicks, a loss measured
 the same way every time, and a short run.
 
 The Dance Diffusion base here is a depth-4 DAU1d at 16 kHz without attention (DAU1d's attention
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from server.training.settings import Settings
 
@@ -30,26 +29,12 @@ def dance_config() -> dict[str, Any]:
     return config
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> dict[str, Path]:
-    """The shared tiny models, with "dance" replaced by the attention-free one above."""
-    torch = pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
-    pytest.importorskip("stable_audio_tools", reason="stable-audio-tools is not installed (make install-stable-audio)")
-    from tests.server.backends.stable_audio_tiny import build_model, tiny_models
-
-    torch.set_num_threads(1)
-    models = dict(tiny_models(tmp_path_factory.getbasetemp()))
-    folder = tmp_path_factory.getbasetemp() / "train-dance"
-    if not (folder / "model.safetensors").is_file():
-        build_model(folder, dance_config(), None, seed=5)
-    models["dance"] = folder
-    return models
 
 
 def kicks(n: int, seconds: float, rate: int, shift: int = 0) -> np.ndarray:
     """n decaying sine kicks (pitch sweeping down), stereo: (n, 2, frames) float32. `shift` moves
     each kick's pitch and decay, so different batch indices give different batches."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     out = []
     for i in range(n):
         k = i + shift
