@@ -116,8 +116,8 @@ def train(run: TrainRun, batches: Callable[[int], Batch], steps: int | None = No
     checkpoint = saved[1] if saved is not None else None
     while run.step < steps:
         if should_stop is not None and should_stop():
-            if checkpoint is None or artifacts.step_of(checkpoint) != run.step:
-                checkpoint = _save(run, on_checkpoint)
+            if run.step > 0 and (checkpoint is None or artifacts.step_of(checkpoint) != run.step):
+                checkpoint = _save(run, on_checkpoint)  # nothing trained is lost (step 0: nothing trained)
             return Result(run.step, True, checkpoint)
         if should_yield is not None and should_yield():
             _yield(run, on_yield)

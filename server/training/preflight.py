@@ -12,7 +12,9 @@ layer), plus, for LoRA kinds, one copy of every adapted weight (the parametrizat
 calibrated against the bytes autograd saved on the tiny test models
 (tests/server/training/test_preflight.py compares them), plus the attention matrices where the
 network materialises them (DAU1d off CUDA). The VAE encodes under no_grad, before the forward:
-its transient peak counts when it is larger than the activations.
+its transient peak counts when it is larger than the activations. So does the optimizer step's:
+torch's foreach AdamW makes full-size temporaries of the trained parameters (measured on a SAO
+Small-sized full fine-tune: ~1x the trained weights), after the backward has freed the activations.
 """
 from __future__ import annotations
 
@@ -56,14 +58,16 @@ class Need:
     optimizer: int
     ema: int
     activations: int
+    step: int = 0  # the optimizer step's temporaries (not at the same time as the activations)
 
     @property
     def total(self) -> int:
-        return int((self.weights + self.gradients + self.optimizer + self.ema + self.activations) * SAFETY)
+        transient = max(self.activations, self.step)
+        return int((self.weights + self.gradients + self.optimizer + self.ema + transient) * SAFETY)
 
     def describe(self) -> str:
         parts = [("weights", self.weights), ("gradients", self.gradients), ("optimizer", self.optimizer),
-                 ("EMA", self.ema), ("activations", self.activations)]
+                 ("EMA", self.ema), ("activations", self.activations), ("optimizer step", self.step)]
         return ", ".join(f"{name} {gb(v)}" for name, v in parts if v)
 
 
@@ -128,7 +132,7 @@ def estimate(shape: Shape, settings: Settings, device: str = "cpu") -> Need:
         acts += shape.adapted_params * act_bytes  # as W + BA in the forward and kept for the backward
     acts = max(acts, encode_bytes(config, settings.batch_size, frames, act_bytes))
     return Need(shape.total_params * FP32 + shape.extra_bytes, trained * FP32, trained * FP32 * ADAM_STATES, ema,
-                int(acts))
+                int(acts), trained * FP32)
 
 
 def activation_elements(config: dict[str, Any], batch: int, frames: int, device: str = "cpu") -> int:

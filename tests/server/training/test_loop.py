@@ -104,6 +104,15 @@ def test_stop_at_step_7_then_resume_ends_with_the_weights_of_a_run_never_stopped
     np.testing.assert_allclose(resumed_losses, straight_losses, rtol=1e-4)
 
 
+def test_a_stop_before_the_first_step_writes_nothing(tiny, tmp_path):
+    from server.training import loop
+
+    trainee = load(tiny, settings_for("stable-audio-lora", steps=3))
+    result = loop.train(loop.open_run(trainee, tmp_path / "s"), fixed_batches(trainee), should_stop=lambda: True)
+    assert (result.step, result.stopped, result.checkpoint) == (0, True, None)
+    assert not (tmp_path / "s").exists()
+
+
 def test_yield_happens_between_steps_and_training_goes_on(tiny, tmp_path):
     from server.training import loop
 
