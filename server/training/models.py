@@ -277,17 +277,17 @@ def apply_adapter(wrapper: Any, model_type: str, adapter: Path, base_weights: Pa
     try:
         info = json.loads((adapter.parent / "lora.json").read_text(encoding="utf-8"))
         with safe_open(str(adapter), framework="pt") as fh:
-            keys = set(fh.keys())
+            shapes = {key: list(fh.get_slice(key).get_shape()) for key in fh.keys()}
     except (OSError, ValueError) as exc:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"cannot read the adapter {adapter}: {exc}") from None
     want = info.get("base_sha256")
     if base_weights is not None and want and file_sha256(str(base_weights)) != want:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{adapter} was trained on other weights than "
                                                        f"{base_weights} (base {info.get('base', '?')})")
-    unknown = keys - set(_lora_keys(info))
-    if unknown:
+    misfit = _misfits(wrapper.model, shapes)
+    if misfit:  # the library loads adapters with strict=False: a misfit would be dropped silently
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{adapter} does not fit this model "
-                                                       f"({len(unknown)} tensors, e.g. {min(unknown)})")
+                                                       f"({len(misfit)} tensors, e.g. {min(misfit)})")
     # the library applies conditioned models' adapters to wrapper.model (and the conditioner) and
     # others to what it is given: the network here, whose names the file's keys use
     target = wrapper if model_type in ("diffusion_cond", "diffusion_cond_inpaint") else wrapper.model
@@ -297,7 +297,21 @@ def apply_adapter(wrapper: Any, model_type: str, adapter: Path, base_weights: Pa
     return info
 
 
-def _lora_keys(info: dict[str, Any]) -> list[str]:
-    """The tensor names an adapter over `target_modules` has (the library's parametrization names)."""
-    return [f"{name}.parametrizations.weight.0.{p}" for name in info.get("target_modules", [])
-            for p in ("lora_A", "lora_B")]
+def _misfits(net: Any, shapes: dict[str, list[int]]) -> list[str]:
+    """Adapter tensors with no Linear/Conv1d of the right size in `net` (A: rank x fan_in,
+    B: fan_out x rank, as the library's parametrization stores them)."""
+    import torch
+
+    modules = dict(net.named_modules())
+    bad = []
+    for key, shape in shapes.items():
+        name, _, tail = key.partition(".parametrizations.weight.0.")
+        module = modules.get(name)
+        if not isinstance(module, (torch.nn.Linear, torch.nn.Conv1d)) or tail not in ("lora_A", "lora_B"):
+            bad.append(key)
+            continue
+        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
+        fan_out, fan_in = int(weight.shape[0]), int(weight[0].numel())
+        if len(shape) != 2 or (tail == "lora_A" and shape[1] != fan_in) or (tail == "lora_B" and shape[0] != fan_out):
+            bad.append(key)
+    return bad

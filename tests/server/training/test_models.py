@@ -79,6 +79,10 @@ def test_an_adapter_refuses_other_base_weights(tiny, tmp_path):
         models.apply_adapter(trainee.wrapper, "diffusion_cond", result.checkpoint / "lora.safetensors",
                              other / "model.safetensors")
     assert err.value.code == "model_unavailable" and "other weights" in err.value.message
+    with pytest.raises(DawgenError) as err:  # an adapter of one model on a model of another shape
+        models.apply_adapter(load(tiny, settings_for("dance-diffusion")).wrapper, "diffusion_uncond",
+                             result.checkpoint / "lora.safetensors")
+    assert err.value.code == "model_unavailable" and "does not fit" in err.value.message
 
 
 def test_kinds_must_fit_the_model(tiny, tmp_path):
