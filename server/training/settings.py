@@ -13,8 +13,8 @@ from typing import Any, Mapping
 from ..params import ParamSpec
 
 KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
-# auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 elsewhere:
-# CPU autocast is slower than fp32 here and MPS autocast covers too few ops to be worth its errors
+# auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 on CPU
+# and MPS (the issue's choice; bf16 can still be asked for there)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # the learning rates of stable-audio-tools' published fine-tune configs (full) and LoRA's usual one
 FULL_LR, LORA_LR = 5e-5, 1e-4
