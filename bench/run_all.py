@@ -6,9 +6,10 @@ import osc_latency
 import post
 import stable_audio
 import startup
+import train
 import writer
 
 if __name__ == "__main__":
-    for module in (startup, osc_latency, writer, post, stable_audio, midi):
+    for module in (startup, osc_latency, writer, post, stable_audio, midi, train):
         module.main()
         print()

@@ -1,1 +1,3 @@
-"""Training on a producer's own sounds (issue #16): datasets, the training loop and its artifacts."""
+"""Fine-tuning as daemon jobs: datasets from a producer's files, a step loop that stops at step
+boundaries, checkpoints the backends load (the `train` verb).
+"""

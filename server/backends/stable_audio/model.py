@@ -104,6 +104,36 @@ class Loaded:
     def latent_channels(self) -> int:
         return int(self.model.io_channels)
 
+    @property
+    def multiple(self) -> int:
+        """Latent frames a request's length is padded to a multiple of (run.py trims after)."""
+        return latent_multiple(self.files.config, self.model, self.hop)
+
+
+def latent_multiple(config: dict[str, Any], model: Any, hop: int) -> int:
+    """The multiple of latent frames the diffusion network accepts. A U-Net halves its input once
+    per level and concatenates skips on the way up, so any other length fails with a tensor size
+    mismatch (a Dance Diffusion DAU1d of depth 14 needs a multiple of 8192 frames). Conditioned
+    models carry it in `min_input_length` (audio frames, the pretransform's hop included); the
+    unconditioned wrapper counts only the pretransform there, so the U-Net's own factor is read
+    from model_config.json."""
+    import numpy as np
+
+    if config.get("model_type") != "diffusion_uncond":
+        return max(1, int(getattr(model, "min_input_length", hop)) // hop)
+    section = config.get("model") or {}
+    kind, net = section.get("type"), section.get("config") or {}
+    if kind == "DAU1d":  # depth - 1 resampling levels; without learned resampling each one halves
+        depth = int(net.get("depth", 14))
+        strides = list(net.get("strides", [2] * 13))[:depth - 1]
+        learned = bool(net.get("learned_resample", False))
+        return int(np.prod([int(s) if learned or int(s) == 1 else 2 for s in strides], dtype=np.int64))
+    if kind == "adp_uncond_1d":
+        return int(np.prod([int(f) for f in net.get("factors", [1])], dtype=np.int64))
+    if kind == "dit":
+        return int(net.get("patch_size", 1))
+    return 1
+
 
 def load(files: ModelFiles, device: str, dtype: Any, model_name: str = "", trusted: bool = False) -> Loaded:
     model = build_from_config(files.config, files.t5_folder)

@@ -77,7 +77,7 @@ def _generate(m: Loaded, ctx: RunContext, sampling: spec.Sampling, full_window: 
     seed, count = int(p["seed"]), int(p.get("count", 1))
     seconds = spec.seconds(m.files, p)
     frames = int(round(seconds * m.files.sample_rate))
-    latent = m.files.window // m.hop if full_window else max(1, math.ceil(frames / m.hop))
+    latent = m.files.window // m.hop if full_window else _latent_frames(m, frames)
 
     def make(first: int, n: int, on_step: Any) -> Any:
         seeds = [seed + first + i for i in range(n)]
@@ -109,7 +109,7 @@ def _vary(m: Loaded, ctx: RunContext, sampling: spec.Sampling) -> list[Output]:
     if strength == 0.0:  # no noise: nothing to vary, the input is the answer (at the model's rate)
         ctx.progress(1.0, "generating")
         return [Audio(x.copy(), m.files.sample_rate, seed=seed + i, meta=dict(meta)) for i in range(count)]
-    latent = max(1, math.ceil(frames / m.hop))
+    latent = _latent_frames(m, frames)
     init = encode(m, _fit(x, latent * m.hop).T)
     level = _noise_level(m, sampling.sampler, strength)
 
@@ -141,7 +141,7 @@ def _inpaint(m: Loaded, ctx: RunContext, sampling: spec.Sampling) -> list[Output
     sr, hop = m.files.sample_rate, m.hop
     segment = clip[int(round(offset * rate)):int(round((offset + length) * rate))]
     x = to_model(segment, rate, sr, m.files.channels)
-    latent = max(1, math.ceil(x.shape[0] / hop))
+    latent = _latent_frames(m, x.shape[0])
     keep = torch.ones(latent)
     keep[int(math.floor((start - offset) * sr / hop)):int(math.ceil((end - offset) * sr / hop))] = 0.0
     inpaint_latent = encode(m, _fit(x, latent * hop).T)
@@ -177,6 +177,13 @@ def _paste(clip: np.ndarray, rate: int, new: np.ndarray, model_rate: int, offset
         ramp[b - a - fade:] = np.linspace(1.0, 0.0, fade, dtype=np.float32)
     out[a:b] = out[a:b] * (1 - ramp[:, None]) + _headroom(region) * ramp[:, None]
     return out
+
+
+def _latent_frames(m: Loaded, frames: int) -> int:
+    """Latent frames for `frames` of audio, rounded up to the length the network accepts: the
+    model makes the padded length and the result is trimmed back to `frames` (_fit)."""
+    multiple = m.multiple
+    return max(1, math.ceil(frames / (m.hop * multiple))) * multiple
 
 
 def _fit(x: np.ndarray, frames: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from server.backends.stable_audio import StableAudioBackend, spec
@@ -104,3 +105,51 @@ def test_protocol_doc_describes_each_verb_with_its_exact_parameters(heading, nam
     section = doc.split(heading, 1)[1].split("\n#", 1)[0]
     rows = [line.strip() for line in section.splitlines() if line.startswith("| `")]
     assert rows == [param_row(s) for s in getattr(spec, name)]
+
+
+def test_dance_diffusion_makes_any_length_not_only_multiples_of_its_stride(tmp_path_factory):
+    """A DAU1d halves its input once per level: lengths that are not a multiple of 2^(depth-1) frames
+    used to fail with a tensor size mismatch. They are padded to the multiple and trimmed after."""
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    pytest.importorskip("stable_audio_tools", reason="stable-audio-tools is not installed (make install-stable-audio)")
+    from server.backends.base import RunContext
+    from server.backends.stable_audio.model import latent_multiple
+    from server.config import parse
+    from server.params import validate
+    from server.registry import Registry
+    from tests.server.backends.stable_audio_tiny import tiny_models
+
+    tiny = tiny_models(tmp_path_factory.mktemp("sa-pad"))
+    registry = Registry(parse({"models": {"dance": {"backend": "stable-audio", "path": str(tiny["dance"]),
+                                                    "device": "cpu"}}}))
+    backend = registry.backend("dance")
+    rate = dance_config()["sample_rate"]
+    assert latent_multiple(dance_config(), None, 1) == 8  # depth 4: three halvings
+    outputs = {}
+    for seconds in (0.1234, 0.5001, 0.5):  # 1974 and 8002 frames (not multiples of 8), then 8000
+        params = validate(backend.verbs["generate"], {"seconds": seconds, "steps": 2, "seed": 3}, "generate")
+        audio = backend.run("generate", RunContext(params))[0]
+        assert audio.samples.shape == (int(round(seconds * rate)), 2)
+        assert np.isfinite(audio.samples).all() and np.abs(audio.samples).max() > 1e-4
+        outputs[seconds] = audio.samples
+    clip = tmp_path_factory.mktemp("sa-pad-in") / "clip.wav"
+    import soundfile as sf
+
+    sf.write(clip, outputs[0.1234], rate, subtype="FLOAT")
+    params = validate(backend.verbs["vary"], {"input": str(clip), "strength": 0.5, "steps": 2, "seed": 1}, "vary")
+    assert backend.run("vary", RunContext(params))[0].samples.shape == (1974, 2)
+
+
+def test_latent_multiple_of_published_shapes():
+    """harmonai's Dance Diffusion checkpoints are DAU1d with depth 14 (13 halvings); DiT and ADP
+    models carry their factor in the wrapper's min_input_length."""
+    from types import SimpleNamespace
+
+    from server.backends.stable_audio.model import latent_multiple
+
+    dd = {"model_type": "diffusion_uncond", "model": {"type": "DAU1d", "config": {"depth": 14}}}
+    assert latent_multiple(dd, None, 1) == 8192
+    learned = {"model_type": "diffusion_uncond",
+               "model": {"type": "DAU1d", "config": {"depth": 3, "strides": [4, 2], "learned_resample": True}}}
+    assert latent_multiple(learned, None, 1) == 8
+    assert latent_multiple(sao_config(), SimpleNamespace(min_input_length=2048 * 2), 2048) == 2
