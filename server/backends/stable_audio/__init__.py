@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ...errors import DawgenError, ErrorCode
@@ -37,8 +38,10 @@ class StableAudioBackend(Backend):
     install_hint: ClassVar[str] = INSTALL_HINT
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
+    # adapter: a LoRA trained by `dawgen train` (lora.safetensors) applied on top of `path`, the
+    # base it was trained on; base: that base model's name (provenance, `dawgen models`)
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
-                                                 "full_window": bool, **CONFIG_KEYS}
+                                                 "full_window": bool, "adapter": str, "base": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -69,6 +72,15 @@ class StableAudioBackend(Backend):
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
                               f"models.{self.model_name}.dtype: {dtype!r} is not one of {', '.join(_DTYPES)}")
         self._files = check_folder(self._path, str(self.options.get("t5_path") or ""))
+        adapter = self._adapter
+        if adapter is not None and not (adapter.is_file() and (adapter.parent / "lora.json").is_file()):
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {adapter} "
+                                                           "(with lora.json beside it) not found")
+
+    @property
+    def _adapter(self) -> Path | None:
+        value = str(self.options.get("adapter") or "")
+        return Path(value).expanduser() if value else None
 
     def fingerprint(self) -> dict[str, Any]:
         from ...output.provenance import file_sha256
@@ -78,6 +90,9 @@ class StableAudioBackend(Backend):
         if self._files is not None:
             out.update(model_type=self._files.model_type, objective=self._files.objective,
                        family=self._files.family.name, weights_sha256=file_sha256(str(self._files.weights)))
+        if self._adapter is not None:
+            out.update(adapter=str(self._adapter), adapter_sha256=file_sha256(str(self._adapter)),
+                       base=str(self.options.get("base") or ""))
         return out
 
     def _memory_estimate(self) -> int:
@@ -138,6 +153,10 @@ class StableAudioBackend(Backend):
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
         self._loaded_model = load(files, device, dtype, self.model_name, allow_pickle(self.options))
+        if self._adapter is not None:
+            from .adapter import apply_adapter
+
+            apply_adapter(self._loaded_model.model, files.model_type, self._adapter, files.weights)
         self._files, self.device = files, device
         log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
                  files.model_type, files.family.name, files.window_seconds)

@@ -24,9 +24,10 @@ import contextlib
 import copy
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ...errors import DawgenError, ErrorCode
 from .files import V_SAMPLERS, ModelFiles
