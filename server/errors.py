@@ -26,6 +26,7 @@ class ErrorCode(str, Enum):
     SHUTTING_DOWN = "shutting_down"
     DEVICE_UNAVAILABLE = "device_unavailable"  # an audio device (audition, capture) is missing or failed
     INTERNAL = "internal"
+    QUEUE_FULL = "queue_full"  # [server] max_queued jobs are waiting; nothing was journaled
 
     # The wire word everywhere text is made (f-strings, str(), logs), whatever the Python version:
     # 3.12 changed format() of mixed-in Enums to print "ErrorCode.BAD_REQUEST".
