@@ -107,9 +107,14 @@ EXTRA_TESTS :=
 EXTRA_TESTS += test-lua
 EXTRA_TESTS += test-m4l
 
-test: install-test test-deps
+test: install-test test-deps lint
 	@for t in $(EXTRA_TESTS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	$(PY) -m pytest
+
+# ruff (config in pyproject.toml) over the Python code; `make test` runs it first.
+.PHONY: lint
+lint: install-test
+	$(PY) -m ruff check server bridge tests bench
 
 # Reaper scripts' busted specs (a fake REAPER; tests/reaper_scripts/ runs them against a real daemon).
 test-lua: test-deps

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import percentile  # noqa: F401  (sets sys.path to the repo)
+from _common import percentile
 
 from server.backends.base import RunContext
 from server.backends.midi import MidiBackend

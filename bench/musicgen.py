@@ -88,8 +88,7 @@ def steps_per_second(folder: Path, runs: int, device: str = "cpu", frames: int =
 def small_sized(folder: Path) -> Path:
     """MusicGen-small's shapes (T5-base text encoder, 24 x 1024 decoder, 32 kHz EnCodec), random weights."""
     import torch
-    from transformers import (EncodecConfig, MusicgenConfig, MusicgenDecoderConfig,
-                              MusicgenForConditionalGeneration, T5Config)
+    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration, T5Config
 
     from tests.server.backends.musicgen_tiny import build_tokenizer
 
@@ -140,9 +139,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-check", action="store_true", help="run the small-sized path on the CPU (0.5 s)")
     args = parser.parse_args()
-    from tests.server.backends.musicgen_tiny import build_musicgen
-
     import torch
+
+    from tests.server.backends.musicgen_tiny import build_musicgen
 
     with tempfile.TemporaryDirectory(prefix="dawgen-bench-mg-") as name:
         tmp = Path(name)

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 
 from _common import REPO, Daemon, percentile
-
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 

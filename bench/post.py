@@ -5,10 +5,9 @@ generation time for the same 10 s measured in the same run.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
-
 from _common import percentile
 
 from server.backends.synth.render import render
@@ -48,7 +47,7 @@ def main() -> dict[str, float]:
     }
     res = {name: timed(fn) for name, fn in steps.items()}
     base = res["synth: generate the 10 s loop"]
-    print(f"DAW-ready post-processing, per 10 s of 48 kHz stereo (median of 5):")
+    print("DAW-ready post-processing, per 10 s of 48 kHz stereo (median of 5):")
     for name, ms in res.items():
         print(f"  {name:44s} {ms:8.1f} ms  ({ms / base:5.2f}x the synth's generation)")
     return res

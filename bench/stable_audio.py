@@ -67,7 +67,7 @@ def main() -> None:
                     client.generate({**params, "seed": run + 1}, timeout=600)
                     warm.append(time.perf_counter() - started)
                 seq_times, batch_times = [], []
-                for run in range(args.runs):  # interleaved, so a noisy moment hits both sides alike
+                for _ in range(args.runs):  # interleaved, so a noisy moment hits both sides alike
                     started = time.perf_counter()
                     for i in range(8):
                         client.generate({**params, "seed": 100 + i}, timeout=600)

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from _common import REPO, percentile
-
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -46,7 +45,7 @@ def start_to_pong() -> float:
                 try:
                     if OscMessage(sock.recv(65536)).address == "/dawgen/pong":
                         return time.perf_counter() - started
-                except (socket.timeout, ConnectionRefusedError):
+                except (TimeoutError, ConnectionRefusedError):
                     pass
             raise RuntimeError("no pong within 30 s")
         finally:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from _common import percentile
 
 from server.backends.base import Audio

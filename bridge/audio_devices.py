@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from server.config import AudioConfig
 from server.errors import DawgenError, ErrorCode

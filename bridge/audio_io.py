@@ -16,10 +16,10 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 from server import __version__
 from server.engine import Engine
@@ -65,7 +65,7 @@ class CaptureSpec:
     then_params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "CaptureSpec":
+    def from_params(cls, params: dict[str, Any]) -> CaptureSpec:
         """From validated /dawgen/capture params; `then_params` arrives as a JSON object string."""
         extra = params.get("then_params")
         then_params: dict[str, Any] = {}
@@ -177,6 +177,20 @@ class AudioDoor:
             raise DawgenError(ErrorCode.NOT_FOUND, f"no such file: {target}")
         return target
 
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def capturing(self) -> bool:
+        """True from an accepted capture until its file is written or it failed (the wait for a
+        bar line included): a second capture is refused meanwhile."""
+        with self._lock:
+            return self._capturing
+
+    @property
+    def recording(self) -> bool:
+        """True while a capture's input stream records (after any wait for the bar line)."""
+        with self._lock:
+            return self._recording is not None
+
     # -- stop -------------------------------------------------------------------------------------
     def stop(self, what: str = "all") -> tuple[bool, bool]:
         """Stop playback and/or a running capture; returns (playback_stopped, capture_stopped)."""
@@ -220,13 +234,13 @@ class AudioDoor:
         self._start_thread(self._capture, (take,), "dawgen-capture")
         return seconds, take.rate, device.name
 
-    def _capture(self, take: "_Take") -> None:
+    def _capture(self, take: _Take) -> None:
         try:
             path, frames = self._record_and_write(take)
         except DawgenError as exc:
             take.sink.failed(exc.code, exc.message)
             return
-        except Exception as exc:  # noqa: BLE001 - PortAudio raises its own types for device trouble
+        except Exception as exc:
             log.exception("capture failed")
             take.sink.failed(ErrorCode.DEVICE_UNAVAILABLE, f"recording from {take.device.name} failed: {exc}")
             return
@@ -236,7 +250,7 @@ class AudioDoor:
         take.sink.captured(path, frames, take.rate)
         self._chain(take, path)
 
-    def _record_and_write(self, take: "_Take") -> tuple[str, int]:
+    def _record_and_write(self, take: _Take) -> tuple[str, int]:
         spec = take.spec
         if spec.start == "bar" and not self._wait_for_bar(spec):
             raise DawgenError(ErrorCode.CANCELLED, "capture stopped before it started")
@@ -273,7 +287,7 @@ class AudioDoor:
         raise DawgenError(ErrorCode.BAD_REQUEST, f"no MIDI bar line within {spec.wait_seconds:g} s: is the DAW playing "
                                                  "and sending MIDI clock to dawgen?")
 
-    def _chain(self, take: "_Take", path: str) -> None:
+    def _chain(self, take: _Take, path: str) -> None:
         request = chained_request(take.spec, path, take.req_id, take.client)
         if request is None:
             return
@@ -322,7 +336,7 @@ def _last_outputs(engine: Engine) -> list[str]:
     return []
 
 
-_DOORS: "weakref.WeakKeyDictionary[Engine, AudioDoor]" = weakref.WeakKeyDictionary()
+_DOORS: weakref.WeakKeyDictionary[Engine, AudioDoor] = weakref.WeakKeyDictionary()
 _DOORS_LOCK = threading.Lock()
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from server import __version__
 from server.config import Config, ConfigError, load
@@ -78,10 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     _config_flags(s)
     s.set_defaults(func=_cmd_midi_learn, log_level="warning")
 
-    s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder")
-    from server.backends.midi.train import add_arguments as _train_midi_arguments  # torch-free
+    s = sub.add_parser("dataset", help="training data tools")
+    dataset = s.add_subparsers(dest="dataset_command", required=True)
+    s = dataset.add_parser("check", help="scan a folder as training data; print the clips, rejected files and why")
+    s.add_argument("folder", help="the folder of sounds (searched recursively)")
+    s.add_argument("params", nargs="*", metavar="key=value",
+                   help="kind= (dance-diffusion, stable-audio, or either with -lora; default dance-diffusion), chop=, bpm=, "
+                        "trigger=, seconds= (training window), sample_rate= (44100), channels= (2), min_seconds=")
+    s.add_argument("--json", action="store_true", help="print the whole report (as dataset-report.json holds it)")
+    s.add_argument("--files", action="store_true", help="list every file used, with its clips and prompt")
+    s.set_defaults(func=_cmd_dataset_check, log_level="warning")
 
-    _train_midi_arguments(s)
+    # The trainer's module (numpy, the midi package: ~0.15 s) is imported only when train-midi runs:
+    # this subparser treats nothing as an option (prefix_chars) and hands every argument, --help
+    # included, to the trainer's own parser (_cmd_train_midi).
+    s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder",
+                       add_help=False, prefix_chars="\0")
+    s.add_argument("train_args", nargs="*")
     s.set_defaults(func=_cmd_train_midi, log_level="info")
 
     for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
@@ -139,6 +154,7 @@ def parse_value(text: str) -> Any:
 
 def _cmd_send(args: argparse.Namespace) -> int:
     from .client import Client, ClientError
+    from .progress_view import progress_display
 
     params: dict[str, Any] = {}
     for item in args.params:
@@ -153,7 +169,11 @@ def _cmd_send(args: argparse.Namespace) -> int:
             if reply.address == "/dawgen/ack" and args.wait:
                 job_id = str(reply.args[1])
                 print(f"queued job {job_id} (position {reply.args[2]})", file=sys.stderr)
-                for path in client.wait(job_id, timeout=args.timeout, on_progress=_show_progress):
+                # a bar on a terminal, plain lines for pipes (scripts parse them); closed before
+                # an error is printed, so the error gets a line of its own
+                with progress_display(sys.stderr) as show:
+                    paths = client.wait(job_id, timeout=args.timeout, on_progress=show)
+                for path in paths:
                     print(path)
                 return EXIT_OK
             _print_reply(reply)
@@ -185,11 +205,6 @@ def _cmd_regen(args: argparse.Namespace) -> int:
         print(f"dawgen regen: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
     return EXIT_OK
-
-
-def _show_progress(fraction: float, stage: str, eta: float) -> None:
-    eta_text = f", ~{eta:.1f}s left" if eta >= 0 else ""
-    print(f"  {fraction * 100:5.1f}% {stage}{eta_text}", file=sys.stderr)
 
 
 def _print_reply(reply: Any) -> None:
@@ -257,9 +272,59 @@ def _cmd_midi_learn(args: argparse.Namespace) -> int:
     return run_learn(_load_config(args), args.name, args.timeout)
 
 
-def _cmd_train_midi(args: argparse.Namespace) -> int:
-    from server.backends.midi.train import run as train_midi  # imports torch when it runs
+_DATASET_KEYS = {"kind": str, "chop": str, "bpm": float, "trigger": str, "seconds": float,
+                 "sample_rate": int, "channels": int, "min_seconds": float}
 
+
+def _dataset_params(items: Sequence[str]) -> dict[str, Any]:
+    """key=value words -> typed values; ValueError naming the word that is wrong."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in _DATASET_KEYS:
+            raise ValueError(f"expected key=value with key one of {', '.join(_DATASET_KEYS)}, got {item!r}")
+        try:
+            params[key] = _DATASET_KEYS[key](value)
+            if isinstance(params[key], float) and not math.isfinite(params[key]):
+                raise ValueError(value)
+        except ValueError:
+            raise ValueError(f"{key} must be a finite {_DATASET_KEYS[key].__name__}, got {value!r}") from None
+    return params
+
+
+def _cmd_dataset_check(args: argparse.Namespace) -> int:
+    # numpy + soundfile, no torch; a bad kind, chop or folder is a DawgenError: main() prints it, exit 2
+    from server.training.dataset import default_window_frames, prepare
+
+    try:
+        params = _dataset_params(args.params)
+    except ValueError as exc:
+        print(f"dawgen dataset check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    kind, rate = params.pop("kind", "dance-diffusion"), params.pop("sample_rate", 44100)
+    seconds = params.pop("seconds", None)
+    window = int(round(seconds * rate)) if seconds is not None else default_window_frames(kind, rate)
+    dataset = prepare(args.folder, kind, sample_rate=rate, channels=params.pop("channels", 2),
+                      window_frames=window, **params)
+    if args.json:
+        print(json.dumps(dataset.report(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(dataset.summary())
+    for used in dataset.files if args.files else ():
+        prompt = f"  prompt: {used.prompt}" if used.prompt else ""
+        print(f"  used      {used.file}: {used.clips} clip(s), {used.seconds:.2f} s, chop {used.chop}{prompt}")
+    for rejected in dataset.rejected:
+        print(f"  rejected  {rejected.file}: {rejected.reason} ({rejected.detail})")
+    for note in dataset.notes:
+        print(f"  note: {note}")
+    return EXIT_OK
+
+
+def _cmd_train_midi(args: argparse.Namespace) -> int:
+    from server.backends.midi.train import parser  # imports torch when it runs
+    from server.backends.midi.train import run as train_midi
+
+    args = parser().parse_args(args.train_args)
     try:
         train_midi(args, log=lambda line: print(line, file=sys.stderr, flush=True))
     except ImportError as exc:

@@ -10,8 +10,9 @@ import socket
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
@@ -63,7 +64,7 @@ class Client:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,7 +93,7 @@ class Client:
             if self.tcp:
                 return self._recv_tcp()
             data, _ = self.sock.recvfrom(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return None
         message = OscMessage(data)
         return Reply(message.address, list(message.params))
@@ -150,7 +151,7 @@ class Client:
             reply = self.recv(min(1.0, deadline - time.monotonic()))
             if reply is None:
                 # A lost UDP reply must not hang us: ask for the job's state.
-                status = self.call("status", {"job": job_id}, timeout=2.0)
+                status = self._status(job_id)
                 state = status.args[2]
                 if state == "done":
                     return [str(p) for p in status.args[7:]]
@@ -163,9 +164,23 @@ class Client:
                 on_progress(float(reply.args[1]), str(reply.args[2]), float(reply.args[3]))
             elif reply.address == "/dawgen/done":
                 return [str(p) for p in reply.args[1:]]
+            elif reply.address == "/dawgen/error" and str(reply.args[1]) == "reply_too_large" and not self.tcp:
+                # The job is done but its paths do not fit one datagram: read them over TCP.
+                return [str(p) for p in self._status(job_id, tcp=True).args[7:]]
             elif reply.address == "/dawgen/error":
                 raise ClientError(str(reply.args[1]), str(reply.args[2]))
         raise ClientError("timeout", f"job {job_id} did not finish within {timeout}s")
+
+    def _status(self, job_id: str, tcp: bool = False) -> Reply:
+        """`/dawgen/status` of a job; over TCP when asked, or when its reply is too large for UDP."""
+        if not tcp or self.tcp:
+            try:
+                return self.call("status", {"job": job_id}, timeout=2.0)
+            except ClientError as exc:
+                if exc.code != "reply_too_large" or self.tcp:
+                    raise
+        with Client(self.addr[0], self.addr[1], tcp=True) as over_tcp:
+            return over_tcp.call("status", {"job": job_id}, timeout=5.0)
 
     def generate(self, params: dict[str, Any], verb: str = "generate", timeout: float = 60.0) -> list[str]:
         ack = self.call(verb, params)

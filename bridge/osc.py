@@ -59,6 +59,7 @@ class OscServer:
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 9950, max_packet: int = 65536) -> None:
         self.engine = engine
         self.host, self.port, self.max_packet = host, port, max_packet
+        self.udp_reply_max = proto.UDP_REPLY_MAX
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
         self._conns: dict[str, _Conn] = {}
@@ -85,9 +86,16 @@ class OscServer:
         self.handlers.update(self.audio.handlers())
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def bind(self) -> int:
+        """Bind UDP and TCP on the same port (port 0: a free one) unless bound; returns the port.
+        Until start(), what clients send waits in the sockets' buffers."""
+        if self._udp is None:
+            self._bind()
+        return self.port
+
     def start(self) -> None:
-        """Bind UDP and TCP on the same port (port 0: a free one) and start serving."""
-        self._bind()
+        """Bind (if not yet) and start serving."""
+        self.bind()
         self._unsubscribe = self.engine.subscribe(self._on_event)
         for target, sock, name in ((self._serve_udp, self._udp, "udp"), (self._serve_tcp, self._tcp, "tcp-accept")):
             thread = threading.Thread(target=target, args=(sock,), name=f"dawgen-osc-{name}", daemon=True)
@@ -99,6 +107,8 @@ class OscServer:
         for _ in range(20):  # with port 0, the free UDP port may be taken for TCP: try another
             udp = socket.socket(family, socket.SOCK_DGRAM)
             udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            # macOS refuses datagrams larger than the send buffer (9,216 bytes by default)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             udp.bind((self.host, self.port))
             port = udp.getsockname()[1]
             tcp = socket.socket(family, socket.SOCK_STREAM)
@@ -146,8 +156,8 @@ class OscServer:
             if addr is None:  # the socket was shut down
                 break
             batch = self.engine.batch()
-            for data, addr in [(data, addr), *self._waiting(udp)]:
-                self.handle_packet(data, ("udp", (addr[0], addr[1])), batch)
+            for packet, sender in [(data, addr), *self._waiting(udp)]:
+                self.handle_packet(packet, ("udp", (sender[0], sender[1])), batch)
             self._commit(batch)
 
     def _waiting(self, udp: socket.socket) -> list[tuple[bytes, Any]]:
@@ -237,18 +247,32 @@ class OscServer:
             self.handle_packet(data, ("tcp", conn_id))
 
     def send(self, dest: Dest, data: bytes) -> None:
+        """Send one reply. Every UDP reply goes through here, so none is dropped for its size: one
+        that cannot fit a datagram becomes `/dawgen/error <id> reply_too_large ...` (logged)."""
         kind, where = dest
         try:
             if kind == "udp" and self._udp is not None:
-                self._udp.sendto(data, where)
+                self._send_udp(self._udp, where, data)
             elif kind == "tcp":
                 with self._lock:
                     conn = self._conns.get(where)
                 if conn is not None:
                     conn.send(data)
-        except OSError as exc:  # a client that went away is normal; a reply too large is a bug
-            level = logging.WARNING if exc.errno == errno.EMSGSIZE else logging.DEBUG
-            log.log(level, "could not send %d bytes to %s: %s", len(data), dest, exc)
+        except OSError as exc:  # a client that went away is normal
+            log.debug("could not send %d bytes to %s: %s", len(data), dest, exc)
+
+    def _send_udp(self, udp: socket.socket, where: Any, data: bytes) -> None:
+        fitted = proto.fit_datagram(data, self.udp_reply_max)
+        if fitted is not data:
+            log.warning("a %d-byte reply does not fit one UDP datagram for %s: sent reply_too_large instead", len(data), where)
+        try:
+            udp.sendto(fitted, where)
+        except OSError as exc:
+            if exc.errno != errno.EMSGSIZE:
+                raise
+            # The system allows less than udp_reply_max (macOS: net.inet.udp.maxdgram).
+            log.warning("the system refused a %d-byte datagram to %s: sent reply_too_large instead", len(fitted), where)
+            udp.sendto(proto.fit_datagram(fitted, len(fitted) - 1), where)
 
     # -- requests -----------------------------------------------------------------------------
     def handle_packet(self, data: bytes, source: Dest, batch: SubmitBatch | None = None) -> None:
@@ -323,8 +347,11 @@ class OscServer:
 
     def _on_queue(self, request: proto.ParsedRequest, dest: Dest) -> None:
         jobs = self.engine.queue()
-        payload = [dict(j.summary(), queue_position=i) for i, j in enumerate(jobs)]
-        self.send(dest, proto.json_reply("/dawgen/queue", request.req_id, payload))
+        offset, limit = request.params["offset"], request.params.get("limit")
+        page = jobs[offset:] if limit is None else jobs[offset:offset + limit]
+        payload = [dict(j.summary(), queue_position=offset + i) for i, j in enumerate(page)]
+        udp_limit = self.udp_reply_max if dest[0] == "udp" else None
+        self.send(dest, proto.queue_reply(request.req_id, payload, len(jobs), udp_limit))
 
     def _on_models(self, request: proto.ParsedRequest, dest: Dest) -> None:
         models = self.engine.models()
@@ -333,7 +360,7 @@ class OscServer:
             models = [m for m in models if m["name"] == wanted]
             if not models:
                 raise DawgenError(ErrorCode.UNKNOWN_MODEL, f"no model named {wanted!r}")
-        limit = proto.UDP_REPLY_MAX if dest[0] == "udp" else None
+        limit = self.udp_reply_max if dest[0] == "udp" else None
         self.send(dest, proto.models_reply(request.req_id, models, limit))
 
     def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:

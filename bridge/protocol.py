@@ -6,9 +6,12 @@ docs/PROTOCOL.md documents this module and the engine's declared params; a test 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message import ParseError as MessageParseError
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from server.errors import DawgenError, ErrorCode
@@ -25,11 +28,17 @@ REPLY_PORT = ParamSpec("reply_port", "int", None, min=1, max=65535,
 
 # Control verbs: handled by the bridge directly, never journaled.
 JOB_ARG = ParamSpec("job", "str", None, max_length=64, doc="a job id, or the request id that created it")
+QUEUE_PAGE = (
+    ParamSpec("offset", "int", 0, min=0, max=1_000_000,
+              doc="skip this many jobs of the run order (running jobs first); for paging"),
+    ParamSpec("limit", "int", None, min=1, max=1_000_000,
+              doc="at most this many jobs; default: all from offset"),
+)
 CONTROL_VERBS: dict[str, tuple[ParamSpec, ...]] = {
     "ping": (),
     "cancel": (JOB_ARG,),
     "status": (JOB_ARG,),
-    "queue": (),
+    "queue": QUEUE_PAGE,
     "models": (ParamSpec("model", "str", None, max_length=64,
                          doc="only this model (a smaller reply); default: every model"),),
     "listen": (),
@@ -51,7 +60,7 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/error": ("id", "code", "message"),
     "/dawgen/status": ("req_id", "job_id", "state", "fraction", "stage", "eta_seconds", "queue_position", "..."),
     "/dawgen/cancelled": ("req_id", "job_id", "state"),
-    "/dawgen/queue": ("req_id", "json"),
+    "/dawgen/queue": ("req_id", "json", "total"),
     "/dawgen/models": ("req_id", "json"),
     "/dawgen/listening": ("req_id", "on"),
     "/dawgen/playing": ("req_id", "path", "seconds"),
@@ -165,7 +174,10 @@ def done(job: Job) -> bytes:
 
 
 def error(ident: str, code: str, message: str) -> bytes:
-    return build("/dawgen/error", ident, code, message)
+    """`/dawgen/error`, always small enough for one datagram: a long id or message (a backend's
+    exception text) is cut, so the error that says a reply did not fit can never fail to fit itself."""
+    # An id is cut as parse() cuts a request id, so a client can still match the ids it sent.
+    return build("/dawgen/error", str(ident).replace("\0", "")[:ID_MAX], code, _cut(message, MESSAGE_MAX))
 
 
 def job_error(job: Job) -> bytes:
@@ -178,29 +190,122 @@ def status(req_id: str, job: Job, position: int) -> bytes:
     if job.state is JobState.DONE:
         tail = list(job.outputs)
     elif job.state in (JobState.FAILED, JobState.CANCELLED):
-        tail = [job.error_code, job.error_message]
+        message = job.error_message
+        tail = [job.error_code, message if message is None else _cut(message, MESSAGE_MAX)]
     return build("/dawgen/status", req_id, job.id, job.state.value, float(p.fraction), p.stage,
                  float(round(p.eta_seconds, 3)), int(position), *tail)
 
 
-def json_reply(address: str, req_id: str, payload: Any) -> bytes:
-    return build(address, req_id, json.dumps(payload, default=str, separators=(",", ":")))
+def json_reply(address: str, req_id: str, payload: Any, *tail: Any) -> bytes:
+    return build(address, req_id, json.dumps(payload, default=str, separators=(",", ":")), *tail)
 
 
 # The largest reply sent in one UDP datagram (IPv4's limit is 65,507 bytes of payload).
 UDP_REPLY_MAX = 60000
+# What an error reply may carry: an id as long as a request id may be, a message of a few lines.
+ID_MAX = 128
+MESSAGE_MAX = 2000
+
+Shrink = tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]
+
+
+def _abridged(address: str, req_id: str, items: list[dict[str, Any]], levels: tuple[Shrink, ...],
+              limit: int | None, *tail: Any) -> bytes:
+    """A JSON reply as it fits `limit` (None: no limit): each level shrinks every entry and marks
+    it `"abridged": level`, until the datagram fits or the levels run out (the caller checks)."""
+    data = json_reply(address, req_id, items, *tail)
+    for level, shrink in levels:
+        if limit is None or len(data) <= limit:
+            return data
+        items = [dict(shrink(item), abridged=level) for item in items]
+        data = json_reply(address, req_id, items, *tail)
+    return data
+
+
+def _params_kept(keep: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def shrink(model: dict[str, Any]) -> dict[str, Any]:
+        return dict(model, verbs={verb: [{k: p[k] for k in keep if k in p} for p in params]
+                                  for verb, params in model.get("verbs", {}).items()})
+    return shrink
+
+
+MODELS_LEVELS: tuple[Shrink, ...] = (
+    ("docs", _params_kept(("name", "type", "default", "min", "max", "choices"))),
+    ("names", _params_kept(("name",))),
+)
 
 
 def models_reply(req_id: str, models: list[dict[str, Any]], limit: int | None) -> bytes:
     """`/dawgen/models` as it fits the transport: over UDP (`limit`), a catalogue too large for one
     datagram drops the parameters' `doc` texts, then keeps only their names, and marks each model
-    `"abridged": "docs"` / `"names"`; `/dawgen/models REQ model=NAME` or TCP gives the full entry."""
-    data = json_reply("/dawgen/models", req_id, models)
-    for level, keep in (("docs", ("name", "type", "default", "min", "max", "choices")), ("names", ("name",))):
-        if limit is None or len(data) <= limit:
-            return data
-        models = [dict(m, abridged=level, verbs={verb: [{k: p[k] for k in keep if k in p} for p in params]
-                                                   for verb, params in m.get("verbs", {}).items()})
-                  for m in models]
-        data = json_reply("/dawgen/models", req_id, models)
+    `"abridged": "docs"` / `"names"`; `/dawgen/models REQ model=NAME` or TCP gives the full entry.
+    Still too large: `reply_too_large`, saying so."""
+    data = _abridged("/dawgen/models", req_id, models, MODELS_LEVELS, limit)
+    if limit is not None and len(data) > limit:
+        return error(req_id, ErrorCode.REPLY_TOO_LARGE,
+                     f"the catalogue of {len(models)} models ({len(data)} bytes even abridged) does not fit one "
+                     f"UDP datagram ({limit} bytes): {_HINTS['/dawgen/models']}")
     return data
+
+
+# What a queue entry keeps when nothing else fits: enough to show a job in a list and cancel it.
+QUEUE_ESSENTIAL = ("job_id", "req_id", "verb", "model", "state", "queue_position")
+QUEUE_LEVELS: tuple[Shrink, ...] = (
+    ("params", lambda job: {k: v for k, v in job.items() if k != "params"}),
+    ("essential", lambda job: {k: job[k] for k in QUEUE_ESSENTIAL if k in job}),
+)
+
+
+def queue_reply(req_id: str, jobs: list[dict[str, Any]], total: int, limit: int | None) -> bytes:
+    """`/dawgen/queue req_id json total`: `jobs` is one page of the run order, `total` how many jobs
+    there are in all (a client pages with offset/limit until it has seen `total`). Over UDP a page
+    too large for one datagram drops the jobs' `params`, then keeps QUEUE_ESSENTIAL; still too large:
+    `reply_too_large`, naming a page size that fits."""
+    data = _abridged("/dawgen/queue", req_id, jobs, QUEUE_LEVELS, limit, int(total))
+    if limit is not None and len(data) > limit:
+        fits = max(1, len(jobs) * limit * 9 // (len(data) * 10))  # a margin: entries differ in size
+        return error(req_id, ErrorCode.REPLY_TOO_LARGE,
+                     f"{len(jobs)} jobs ({len(data)} bytes even abridged) do not fit one UDP datagram ({limit} "
+                     f"bytes): ask a page at a time with offset and limit (about {fits} jobs fit), or over TCP")
+    return data
+
+
+# -- the datagram limit, enforced for every UDP reply ----------------------------------------------
+_HINTS = {
+    "/dawgen/models": "ask for one model with model=NAME, or over TCP (same port)",
+    "/dawgen/queue": "ask a page at a time with offset and limit, or over TCP (same port)",
+}
+
+
+def fit_datagram(data: bytes, limit: int) -> bytes:
+    """`data` when it fits one datagram of `limit` bytes, else the `/dawgen/error ... reply_too_large`
+    that replaces it, addressed to the same id (the request's, or the job's for job events)."""
+    if len(data) <= limit:
+        return data
+    try:
+        message = OscMessage(data)
+        address, args = message.address, list(message.params)
+    except (MessageParseError, ValueError, IndexError, TypeError):
+        address, args = "?", []
+    ident = str(args[0]) if args else ""
+    size = f"({len(data)} bytes) does not fit one UDP datagram ({limit} bytes)"
+    if address == "/dawgen/done":
+        # The job is done and its files are written: only the list of paths is too long to send.
+        text = (f"job {ident} is done, but the list of its {len(args) - 1} files {size}: ask "
+                f"/dawgen/status {ident} over TCP (dawgen send --tcp status job={ident})")
+    elif address == "/dawgen/status" and len(args) > 1:
+        text = (f"the status of job {args[1]} with its {max(0, len(args) - 7)} files {size}: ask over TCP "
+                f"(dawgen send --tcp status job={args[1]})")
+    else:
+        text = f"the {address} reply {size}: {_HINTS.get(address, 'ask over TCP (same port)')}"
+    return error(ident, ErrorCode.REPLY_TOO_LARGE, text)
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    """`text` in at most `max_bytes` of UTF-8, cut on a character boundary and marked with an
+    ellipsis; NULs go (an OSC string ends at the first one)."""
+    text = str(text).replace("\0", "")
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    return raw[: max_bytes - 3].decode("utf-8", errors="ignore") + "…"

@@ -5,7 +5,7 @@ document holds exactly these rows for every address, so the document cannot drif
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from server.config import load
 from server.engine import Engine
@@ -70,7 +70,7 @@ def update(path: str) -> list[str]:
         out.append(line)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out) + "\n")
-    documented = {l[4:].strip() for l in lines if l.startswith("### /dawgen/")}
+    documented = {line[4:].strip() for line in lines if line.startswith("### /dawgen/")}
     return sorted(set(address_tables()) - documented)
 
 

@@ -14,21 +14,21 @@ from typing import Any, Callable
 
 from .config import Config
 from .errors import DawgenError, ErrorCode
+from .intake import Accepted, Pending, QueueBound, SubmitBatch
+from .intake import call_front_door as _call
 from .jobs import Event, EventKind, Job, JobState, Request
-from .intake import Accepted, QueueBound, Refused, SubmitBatch, call_front_door as _call
 from .journal import Entry, Journal, Pruner
+from .model_process import InlineRunner, ProcessRunner
 from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
-from .params import ParamSpec, merge_specs, validate
-from .registry import Registry, same_device
-from .model_process import InlineRunner, ProcessRunner
+from .params import SEED_MAX, ParamSpec, bpm_param, merge_specs, validate
 from .progress import ProgressReporter
+from .registry import Registry, same_device
 from .scheduler import Scheduler, Worker
 
 log = logging.getLogger("dawgen.engine")
 
 MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead of re-run forever
-SEED_MAX = 2**31 - 1
 
 
 def common_params(config: Config) -> list[ParamSpec]:
@@ -44,7 +44,7 @@ def common_params(config: Config) -> list[ParamSpec]:
                   doc="subfolder of the output root (no `..`, not absolute); default: `dawgen/YYYY-MM-DD`"),
         ParamSpec("priority", "int", 0, min=-100, max=100, doc="higher runs first; FIFO within a priority"),
         # DAW-ready output (server/post): exact grid length, loops, loudness, metadata
-        ParamSpec("bpm", "float", None, min=20.0, max=400.0, doc="project tempo (quarter notes per minute)"),
+        bpm_param(),
         ParamSpec("bars", "float", None, min=0.25, max=256.0,
                   doc="with bpm: the file is exactly this many bars long (time-stretched when off tempo)"),
         ParamSpec("time_signature", "str", "4/4", max_length=8, check=_check_signature,
@@ -97,13 +97,17 @@ class Engine:
         self._lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> list[Job]:
-        """Recover unfinished jobs, start one worker per device; returns the recovered jobs."""
+    def start(self, workers: bool = True) -> list[Job]:
+        """Recover unfinished jobs, start one worker per device; returns the recovered jobs.
+        `workers=False`: jobs are accepted and journaled but stay queued (tests of submit, recovery)."""
         for name, why in self.registry.problems().items():
             # a built-in model without its extra is normal (make run installs no torch): info only
             level = logging.INFO if name in self.registry.builtin else logging.WARNING
             log.log(level, "model %s unavailable: %s", name, why)
         recovered = self._recover()
+        if not workers:
+            self._accepting = True
+            return recovered
         if self.immediate:
             self._accepting = True
             self._run_queued()
@@ -115,6 +119,11 @@ class Engine:
         self.pruner.start()  # daily, while running: a daemon that never restarts stays small too
         self._accepting = True
         return recovered
+
+    @property
+    def workers(self) -> tuple[Worker, ...]:
+        """One per `[server] devices` lane once started (none in immediate mode)."""
+        return tuple(self._workers)
 
     @property
     def immediate(self) -> bool:
@@ -293,7 +302,7 @@ class Engine:
             self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
         return Entry(job, {"verb": request.verb, "params": raw}, admit=lambda: self._bound.admit(job.id))
 
-    def commit(self, pending: list[tuple[Entry, Accepted | None, Refused]]) -> None:
+    def commit(self, pending: list[Pending]) -> None:
         """Journal prepared requests in one transaction, then answer each in order (see SubmitBatch)."""
         outcomes = self.journal.record_batch([entry for entry, _, _ in pending])
         for (entry, on_accepted, on_refused), outcome in zip(pending, outcomes):

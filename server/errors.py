@@ -26,6 +26,8 @@ class ErrorCode(str, Enum):
     SHUTTING_DOWN = "shutting_down"
     DEVICE_UNAVAILABLE = "device_unavailable"  # an audio device (audition, capture) is missing or failed
     INTERNAL = "internal"
+    # A reply that cannot fit one UDP datagram even abridged; the message says how to ask (TCP, paging).
+    REPLY_TOO_LARGE = "reply_too_large"
     QUEUE_FULL = "queue_full"  # [server] max_queued jobs are waiting; nothing was journaled
 
     # The wire word everywhere text is made (f-strings, str(), logs), whatever the Python version:

@@ -7,22 +7,21 @@ nothing behind) -> the insert -> commit -> acknowledgement -> the scheduler.
 """
 from __future__ import annotations
 
-import threading
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .errors import DawgenError, ErrorCode
 from .jobs import Job, Request
 from .journal import Entry
 from .scheduler import Scheduler
 
-if TYPE_CHECKING:  # the engine imports this module
-    from .engine import Engine
-
 log = logging.getLogger("dawgen.intake")
 
 Accepted = Callable[[Job, int], None]
 Refused = Callable[[DawgenError], None]
+Pending = tuple[Entry, Accepted | None, Refused]
 
 
 def call_front_door(callback: Callable[..., None] | None, *args: Any) -> None:
@@ -67,6 +66,14 @@ class QueueBound:
             self._admitted.discard(job_id)
 
 
+class Intake(Protocol):
+    """What a batch needs of the engine (which imports this module, never the reverse)."""
+
+    def prepare(self, request: Request) -> Entry: ...
+
+    def commit(self, pending: list[Pending]) -> None: ...
+
+
 class SubmitBatch:
     """Requests that arrived together (the UDP door drains its socket), journaled in one transaction.
 
@@ -77,9 +84,9 @@ class SubmitBatch:
     commits before it handles anything that reads the queue, so a `cancel` or `status` right after a
     `generate` in the same batch finds the job."""
 
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Intake) -> None:
         self._engine = engine
-        self._pending: list[tuple[Entry, Accepted | None, Refused]] = []
+        self._pending: list[Pending] = []
 
     def __len__(self) -> int:
         return len(self._pending)

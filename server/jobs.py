@@ -96,6 +96,8 @@ class EventKind(str, Enum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    TRAINING = "training"  # a training job's step and loss (data: step, steps, loss)
+    CHECKPOINT = "checkpoint"  # a training job saved a checkpoint (data: step, model_path)
 
 
 @dataclass(frozen=True)
@@ -103,3 +105,4 @@ class Event:
     kind: EventKind
     job: Job
     queue_position: int = 0
+    data: dict[str, Any] = field(default_factory=dict)  # what a TRAINING or CHECKPOINT event carries

@@ -17,9 +17,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any
 
 from .errors import DawgenError, ErrorCode
 from .jobs import Job, JobState, Progress
@@ -65,7 +66,7 @@ PRUNE_CHUNK = 500  # rows per delete: a big prune never holds the journal (and s
 DAY = 86400.0
 
 # record_batch's answer per entry: (job, created) or the error that refused it
-Outcome = Union[tuple[Job, bool], DawgenError]
+Outcome = tuple[Job, bool] | DawgenError
 
 
 @dataclass

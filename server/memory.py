@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 GB = 1024 ** 3
 GPU_SHARE = 0.9

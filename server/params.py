@@ -7,8 +7,9 @@ fit its declared type or range is a `bad_request`, never silently clamped.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .errors import DawgenError, ErrorCode
 
@@ -159,3 +160,26 @@ def merge_specs(*groups: Iterable[ParamSpec]) -> list[ParamSpec]:
         for spec in group:
             merged[spec.name] = spec
     return list(merged.values())
+
+
+# -- parameters many verbs share, declared once ------------------------------------------------------
+# Seeds fit a signed 32-bit int: every library the backends use takes them as they are.
+SEED_MAX = 2**31 - 1
+# The project tempo a request may give. The synth's renderer checks the same range, so a tempo the
+# protocol accepts is one every backend makes.
+BPM_MIN, BPM_MAX = 20.0, 400.0
+
+
+def seed_param(doc: str = "same seed + params = identical output; default: random") -> ParamSpec:
+    """`seed`: optional (the engine picks a random one), 0..SEED_MAX."""
+    return ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc=doc)
+
+
+def count_param(max: int, doc: str = "variations; file i has seed + i") -> ParamSpec:
+    """`count`: how many outputs one job makes, 1..max (each backend knows what it can batch)."""
+    return ParamSpec("count", "int", 1, min=1, max=max, doc=doc)
+
+
+def bpm_param(default: float | None = None, doc: str = "project tempo (quarter notes per minute)") -> ParamSpec:
+    """`bpm`: BPM_MIN..BPM_MAX; the common param has no default, a backend may give its own."""
+    return ParamSpec("bpm", "float", default, min=BPM_MIN, max=BPM_MAX, doc=doc)

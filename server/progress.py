@@ -8,10 +8,14 @@ clock is injectable so the throttle and the ETA are tested without sleeping.
 """
 from __future__ import annotations
 
+import logging
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from .jobs import Event, EventKind, Job
+
+log = logging.getLogger("dawgen.progress")
 
 Clock = Callable[[], float]
 PROGRESS_INTERVAL = 0.1  # seconds between progress events of one job: `[server] progress_interval`
@@ -59,3 +63,12 @@ class ProgressReporter:
         job.progress.fraction, job.progress.stage, job.progress.eta_seconds = fraction, stage, eta
         if self._throttle.ready(force=stage_changed or fraction >= 1.0):
             self._emit(Event(EventKind.PROGRESS, job))
+
+    def report(self, kind: str, data: dict[str, Any]) -> None:
+        """A backend's named report (`training`, `checkpoint`) as an event; its sender throttles it."""
+        try:
+            event_kind = EventKind(kind)
+        except ValueError:
+            log.warning("job %s sent an unknown report %r; ignored", self.job.id, kind)
+            return
+        self._emit(Event(event_kind, self.job, data=dict(data)))

@@ -83,7 +83,7 @@ class Registry:
             entry.unavailable = exc.message
         except ImportError as exc:  # an optional extra is missing
             entry.unavailable = f"backend {model.backend!r} cannot be imported: {exc}"
-        except Exception as exc:  # noqa: BLE001 - a broken backend (a bug, a bad install) disables
+        except Exception as exc:
             # its models only: the daemon and every other model keep working
             log.exception("backend %s of model %s failed its checks", model.backend, model.name)
             entry.unavailable = f"backend {model.backend!r} failed its checks: {type(exc).__name__}: {exc}"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections import Counter
 import threading
 import time
-from typing import Any, Callable
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from .jobs import Job
 
@@ -47,13 +48,14 @@ class Scheduler:
             ahead = sum(n for p, n in self._per_priority.items() if p >= priority)
             return len(self._running) + ahead
 
-    def take(self, timeout: float = 0.5, lane: str | None = None) -> Job | None:
+    def take(self, timeout: float = 0.5, lane: str | None = None,
+             accept: Callable[[Job], bool] | None = None) -> Job | None:
         """The next job `lane` may run (marked running in the scheduler), or None when closed /
-        timed out. Jobs pinned to another lane are left in the queue, in their order."""
+        timed out. Jobs pinned to another lane, or that `accept` refuses, stay queued in order."""
         with self._cond:
             deadline = time.monotonic() + timeout
             while not self._closed:
-                job = self._pop_for(lane)
+                job = self._pop_for(lane, accept)
                 if job is not None:
                     return job
                 remaining = deadline - time.monotonic()
@@ -62,7 +64,7 @@ class Scheduler:
                 self._cond.wait(remaining)
             return None
 
-    def _pop_for(self, lane: str | None) -> Job | None:
+    def _pop_for(self, lane: str | None, accept: Callable[[Job], bool] | None = None) -> Job | None:
         skipped: list[tuple[int, int, str]] = []
         found = None
         while self._heap:
@@ -70,7 +72,8 @@ class Scheduler:
             if entry[2] not in self._jobs:  # removed by cancel
                 continue
             pinned = self._lanes.get(entry[2])
-            if lane is not None and pinned is not None and pinned != lane:
+            if (lane is not None and pinned is not None and pinned != lane) or \
+                    (accept is not None and not accept(self._jobs[entry[2]])):
                 skipped.append(entry)
                 continue
             found = self._jobs.pop(entry[2])
@@ -131,15 +134,19 @@ class Scheduler:
 
 
 class Worker(threading.Thread):
-    """One per compute device: take a job, hand it to `execute` with this worker's runner, repeat."""
+    """One per compute device: take a job, hand it to `execute` with this worker's runner, repeat.
 
-    def __init__(self, device: str, scheduler: Scheduler, runner: Any,
-                 execute: Callable[[Job, Any], None]) -> None:
+    While a job that `yields` runs (training), a `LiveLane` takes the other jobs of this lane and
+    hands them to the same runner, which runs each at the long job's next step boundary."""
+
+    def __init__(self, device: str, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None],
+                 yields: Callable[[Job], bool] | None = None) -> None:
         super().__init__(name=f"dawgen-worker-{device}", daemon=True)
         self.device = device
         self.runner = runner
         self._scheduler = scheduler
         self._execute = execute
+        self._yields = yields
         self._stop_flag = threading.Event()
 
     def stop(self) -> None:
@@ -151,9 +158,43 @@ class Worker(threading.Thread):
             job = self._scheduler.take(timeout=0.5, lane=self.device)
             if job is None:
                 continue
+            live = None
+            if self._yields is not None and self._yields(job):
+                live = LiveLane(self.device, self._scheduler, self.runner, self._execute, self._yields)
+                live.start()
             try:
                 self._execute(job, self.runner)
-            except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker
+            except Exception:
+                log.exception("unexpected error running job %s", job.id)
+            finally:
+                self._scheduler.finish(job)
+                if live is not None:
+                    live.close()
+
+
+class LiveLane(threading.Thread):
+    """Live work beside a yielding job: takes this lane's jobs that do not yield themselves."""
+
+    def __init__(self, device: str, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None],
+                 yields: Callable[[Job], bool]) -> None:
+        super().__init__(name=f"dawgen-live-{device}", daemon=True)
+        self.device, self._scheduler, self._runner, self._execute = device, scheduler, runner, execute
+        self._live = lambda job: not yields(job)
+        self._done = threading.Event()
+
+    def close(self) -> None:
+        """Take no more jobs; a job already handed over finishes first (the runner runs it)."""
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            job = self._scheduler.take(timeout=0.1, lane=self.device, accept=self._live)
+            if job is None:
+                continue
+            try:
+                self._execute(job, self._runner)
+            except Exception:
                 log.exception("unexpected error running job %s", job.id)
             finally:
                 self._scheduler.finish(job)

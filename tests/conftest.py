@@ -7,11 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 
 REPO = Path(__file__).resolve().parents[1]
 READY = re.compile(r"ready: osc udp\+tcp (\S+):(\d+)")
@@ -33,7 +32,7 @@ class DaemonProcess:
         self.port = 0
         self.log = tmp / "daemon.log"
 
-    def start(self, port: int = 0, timeout: float = 15.0) -> "DaemonProcess":
+    def start(self, port: int = 0, timeout: float = 15.0) -> DaemonProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log_fh = open(self.log, "a")
         self.proc = subprocess.Popen(

@@ -24,8 +24,18 @@ from server.errors import DawgenError, ErrorCode
 from server.jobs import Event, EventKind, Job, JobState, Request
 
 from .inputs import Drop, build_requests
-from .layout import (Layout, claimed_name, ignored, move_no_clobber, new_token, parse_claimed, parse_request_id,
-                     request_id, sidecar_for, write_json_atomic)
+from .layout import (
+    Layout,
+    claimed_name,
+    ignored,
+    move_no_clobber,
+    new_token,
+    parse_claimed,
+    parse_request_id,
+    request_id,
+    sidecar_for,
+    write_json_atomic,
+)
 from .settle import Settler
 
 log = logging.getLogger("dawgen.hotfolder")
@@ -56,9 +66,13 @@ class _Wake(FileSystemEventHandler):
 
 
 class HotFolder:
-    """Front door with start()/stop(); `scan_once`, `recover` and `check_active` are public for tests."""
+    """Front door with start()/stop(); `scan_once`, `recover` and `check_active` are public for tests.
 
-    def __init__(self, config: Config, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
+    `file_events=False` starts no file watcher: only the rescan every `rescan_seconds` finds drops
+    (what happens where the watcher cannot start, e.g. at the inotify limit or on a network drive)."""
+
+    def __init__(self, config: Config, engine: Engine, clock: Callable[[], float] = time.monotonic,
+                 file_events: bool = True) -> None:
         settings = config.hotfolder
         self.engine = engine
         self.layout = Layout(config.output_root)
@@ -72,12 +86,14 @@ class HotFolder:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer: Any = None
+        self._file_events = file_events
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         self.prepare()
-        self._start_observer()
+        if self._file_events:
+            self._start_observer()
         self._thread = threading.Thread(target=self._run, name="dawgen-hotfolder", daemon=True)
         self._thread.start()
 
@@ -102,6 +118,19 @@ class HotFolder:
             self._thread.join(30)
         if self._unsubscribe is not None:
             self._unsubscribe()
+
+    @property
+    def watching(self) -> bool:
+        """True when file events wake the scanner; False: rescans only (not started, turned off,
+        or the watcher could not start)."""
+        return self._observer is not None
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Tokens of the claimed drops whose jobs have not all finished (their files sit in
+        processing/)."""
+        with self._lock:
+            return list(self._active)
 
     def _check_recipes(self) -> dict[str, tuple[str, str]]:
         problems = {}

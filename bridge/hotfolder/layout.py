@@ -9,9 +9,10 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 # Names a writer uses while a file is incomplete, and files programs leave beside media.
 IGNORED_SUFFIXES = (

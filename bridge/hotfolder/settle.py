@@ -8,7 +8,7 @@ The clock is injected so the rule is tested without sleeping.
 from __future__ import annotations
 
 import time
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 Signature = tuple[int, ...]  # (size in bytes, mtime in ns, inode)
 

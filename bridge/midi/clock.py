@@ -62,6 +62,12 @@ class BarClock:
             return None
         return 60.0 / (times[-1] - times[0])  # PPQ intervals = one quarter note
 
+    @property
+    def waiting(self) -> int:
+        """How many callers are inside wait_for_bar now (a capture with start=bar waits here)."""
+        with self._cond:
+            return len(self._waiters)
+
     def wait_for_bar(self, beats_per_bar: int, timeout: float) -> bool:
         """Block until the next bar line (the tick after Start counts); False on timeout."""
         with self._cond:

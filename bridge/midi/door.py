@@ -13,13 +13,15 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from server.config import Config
-from server.engine import SEED_MAX, Engine
+from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import Event, EventKind, Job, Request
+from server.params import SEED_MAX
 
 from .mapping import Binding, Fire, Led, Mapper, MappingError, MidiMapping, SetParam, load_mapping
 
@@ -118,6 +120,13 @@ class MidiDoor:
     @property
     def active(self) -> bool:
         return self.mapper is not None and self.ports is not None
+
+    @property
+    def pending_jobs(self) -> list[str]:
+        """Ids of the jobs this door started that have not finished, oldest first (their pads
+        stay lit; the cancel button cancels the newest)."""
+        with self._lock:
+            return list(self._jobs)
 
     # -- mapping ------------------------------------------------------------------------------
     def _load_mapping(self) -> None:
@@ -230,9 +239,7 @@ class MidiDoor:
 
     def cancel_latest(self) -> Job | None:
         """Cancel the newest job this door started that has not finished."""
-        with self._lock:
-            pending = list(self._jobs)
-        for job_id in reversed(pending):
+        for job_id in reversed(self.pending_jobs):
             try:
                 return self.engine.cancel(job_id)
             except DawgenError:
@@ -296,9 +303,10 @@ class MidiDoor:
         self._audio_door().audition(str(path) if path else (outputs[0] if outputs else None))
 
     def _capture(self, b: Binding) -> None:
+        from server.params import validate
+
         from ..audio_io import CaptureSink, CaptureSpec
         from ..audio_params import CAPTURE
-        from server.params import validate
 
         spec = CaptureSpec.from_params(validate(CAPTURE, dict(b.params), f"MIDI binding {b.name!r} capture"))
         led = b.led if self._feedback() else None

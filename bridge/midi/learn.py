@@ -150,8 +150,8 @@ def wait_and_learn(config: Any, name: str, timeout: float, say: Any = print) -> 
     """Open the configured inputs (or a virtual port), wait for a triggering message, write it.
     Raises MappingError (bad file, nothing arrived) or RuntimeError (MIDI unavailable)."""
     from .door import mapping_path
-    from .ports import MidiUnavailable, RtInput, load_backend
     from .mapping import port_matches
+    from .ports import MidiUnavailable, RtInput, load_backend
 
     midi = config.midi
     if midi is None:

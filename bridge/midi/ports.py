@@ -16,7 +16,8 @@ import os
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from server.config import MidiConfig
 
@@ -206,7 +207,7 @@ class PortSet:
                     busy = True
                     try:
                         self.on_message(msg, name, received)
-                    except Exception:  # noqa: BLE001 - one bad message must not end MIDI input
+                    except Exception:
                         log.exception("MIDI: error handling %s from %s", msg, name)
             if not busy:
                 self._stop.wait(POLL_SECONDS)

@@ -12,14 +12,16 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 
 from ..errors import DawgenError, ErrorCode
 from ..post.resample import resample
+from .inputs import input_file, section
 
 BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz per read
 FFPROBE_TIMEOUT = 30.0
@@ -118,11 +120,33 @@ def open_source(path: str, tmpdir: str, check: Callable[[], None]) -> AudioSourc
     return source
 
 
+def checked_section(path: str, params: Mapping[str, Any], max_seconds: float, doing: str) -> tuple[InputInfo, int, int]:
+    """Submit-time check of the audio file at `path` and the `start`..`end` part of it a request
+    takes: (probe info, first, stop) frames; ValueError names the problem, including a part longer
+    than one job `doing` (e.g. "separates") takes."""
+    info = probe(path)
+    first, stop = section(params, info.frames, info.sample_rate)
+    seconds = (stop - first) / info.sample_rate
+    if seconds > max_seconds:
+        raise ValueError(f"input: {seconds / 60:.0f} minutes is longer than the {max_seconds / 60:.0f} minutes one "
+                         f"job {doing} (split the file, or use start and end)")
+    return info, first, stop
+
+
+def section_seconds(params: Mapping[str, Any]) -> float | None:
+    """Seconds of the `start`..`end` part of the audio `input`, for a queue estimate; None when the
+    input cannot be read (submit-time checks report that)."""
+    try:
+        info = probe(input_file(params))
+        first, stop = section(params, info.frames, info.sample_rate)
+    except ValueError:
+        return None
+    return (stop - first) / info.sample_rate
+
+
 def open_section(path: str, params: Mapping[str, Any], tmpdir: str, check: Callable[[], None]) -> AudioSource:
     """`open_source`, narrowed to the `start`..`end` part of the file the request asks for (an
     empty part is a bad_request: the file may have changed since the request was checked)."""
-    from .inputs import section
-
     source = open_source(path, tmpdir, check)
     try:
         source.select(*section(params, source.frames, source.sample_rate))

@@ -2,14 +2,19 @@
 
 Public methods validate and do the bookkeeping; subclasses override small private hooks
 (`_load`, `_run`), as mido's ports do. torch and model libraries are imported inside `_load`,
-never at module import, so the daemon starts fast and front doors stay torch-free.
+never at module import, so the daemon starts fast and front doors stay torch-free. A backend
+declares the optional libraries it needs (`requires`, `extra`); `check_available()` and `load()`
+check them here, one way, so a missing extra reads the same for every model.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -59,13 +64,24 @@ class Midi:
 
 Output = Audio | Midi
 ProgressFn = Callable[[float, str], None]
+ReportFn = Callable[[str, dict[str, Any]], None]
+
+
+class LiveWork(Protocol):
+    """Jobs waiting to run on the device a long job (training) holds: it serves them at a step boundary."""
+
+    def pending(self) -> bool: ...
+
+    def serve(self) -> int: ...
 
 
 class RunContext:
     """What a backend sees of its job: params, a progress callback and the cancel flag.
 
     `progress()` is the cooperative cancel point: it raises JobCancelled once cancel is requested,
-    so a backend that reports progress at every step is cancellable at every step.
+    so a backend that reports progress at every step is cancellable at every step. A long job
+    (training) also sends named reports to clients (`report`) and lets live work run on its device
+    between two steps (`live_work_pending`, `serve_live_work`).
     """
 
     def __init__(
@@ -74,11 +90,31 @@ class RunContext:
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         device: str = "cpu",
+        *,
+        job_id: str = "",
+        on_report: ReportFn | None = None,
+        live_work: LiveWork | None = None,
     ) -> None:
         self.params = dict(params)
         self.device = device
+        self.job_id = job_id
         self._on_progress = on_progress
+        self._on_report = on_report
+        self._live_work = live_work
         self._cancel = cancel or threading.Event()
+
+    def report(self, kind: str, data: Mapping[str, Any]) -> None:
+        """A named report for clients beside progress (e.g. "training", "checkpoint"); never throttled here."""
+        if self._on_report is not None:
+            self._on_report(kind, dict(data))
+
+    def live_work_pending(self) -> bool:
+        """True when another job waits for this device (only ever while a long job yields)."""
+        return self._live_work is not None and self._live_work.pending()
+
+    def serve_live_work(self) -> int:
+        """Run the jobs waiting for this device now, in this thread; returns how many ran."""
+        return self._live_work.serve() if self._live_work is not None else 0
 
     @property
     def cancelled(self) -> bool:
@@ -94,6 +130,17 @@ class RunContext:
             self._on_progress(min(1.0, max(0.0, float(fraction))), stage)
 
 
+def module_installed(name: str) -> bool:
+    """Whether the top-level module `name` can be imported, found without importing it: the daemon
+    process checks torch's presence but never imports torch (only a model process does)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # already imported, without a __spec__ (e.g. set up by hand): it is there
+        return True
+    except ImportError:  # its parent package fails to import
+        return False
+
+
 class Backend:
     """Base class. Subclasses set `name`, `verbs` and implement `_run` (and `_load` if needed)."""
 
@@ -103,8 +150,13 @@ class Backend:
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {}
     # keys a `[models.NAME]` entry may carry for this backend, besides `backend`, `device`, `preload`
     config_keys: ClassVar[Mapping[str, type]] = {}
-    # True when the backend needs torch; the registry reports it in `doctor` and `models`
-    uses_torch: ClassVar[bool] = False
+    # Optional libraries the backend imports (top-level module names) and the extra in
+    # pyproject.toml that installs them; checked by check_requirements(), before any import.
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str] = ""
+    # How to install them where `pip install 'dawgen[EXTRA]'` is not the whole story (a library
+    # installed with --no-deps, a make target); empty: that pip command.
+    install_hint: ClassVar[str] = ""
     # "audio" or "midi": a MIDI backend's verbs take only the common params that mean something
     # for a MIDI file (engine.MIDI_COMMON), not loudness, dither or audio formats
     output_kind: ClassVar[str] = "audio"
@@ -124,18 +176,49 @@ class Backend:
     def loaded(self) -> bool:
         return self._loaded
 
+    @property
+    def uses_torch(self) -> bool:
+        """A torch model: its `auto` device is resolved by torch (planned_device)."""
+        return "torch" in self.requires
+
+    def install_command(self) -> str:
+        """What installs this backend's `requires`."""
+        return self.install_hint or f"pip install 'dawgen[{self.extra}]'"
+
+    def missing_requirements(self) -> list[str]:
+        """The modules of `requires` that are not installed, in declared order."""
+        return [module for module in self.requires if not self._installed(module)]
+
+    def check_requirements(self) -> None:
+        """Raise DawgenError(model_unavailable) naming the missing libraries and what installs them."""
+        missing = self.missing_requirements()
+        if missing:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {self.model_name!r} needs {', '.join(missing)} "
+                                                           f"(not installed): {self.install_command()}")
+
     def check_available(self) -> None:
         """Raise DawgenError(model_unavailable) when files or extras are missing. Cheap; no loading."""
+        self.check_requirements()
         self._check_available()
 
     def load(self) -> None:
         with self._load_lock:
             if self._loaded:
                 return
+            self.check_requirements()  # a clear error, not an ImportError from deep inside `_load`
             started = time.monotonic()
-            self._load()
+            # every torch.load during a load is weights-only, the libraries' own included (safe_load)
+            with self._file_guard():
+                self._load()
             self.load_seconds = time.monotonic() - started
             self._loaded = True
+
+    def _file_guard(self) -> Any:
+        if not self.uses_torch:
+            return contextlib.nullcontext()
+        from . import safe_load
+
+        return safe_load.guard(self.model_name, safe_load.allow_pickle(self.options))
 
     def unload(self) -> None:
         with self._load_lock:
@@ -182,6 +265,7 @@ class Backend:
         """The device this model runs on once loaded ('auto' resolved: cuda, then mps, then cpu)."""
         if self.loaded or not self.uses_torch:
             return self.device if self.device not in ("", "auto") else "cpu"
+        self.check_requirements()  # without torch, say which extra installs it
         from .torch_util import pick_device
 
         return pick_device(self.device or "auto")
@@ -195,6 +279,10 @@ class Backend:
             return 0
 
     # -- hooks ------------------------------------------------------------------------------------
+    def _installed(self, module: str) -> bool:
+        """Override where a library may live off sys.path (stable-audio's own torchaudio folder)."""
+        return module_installed(module)
+
     def _check_available(self) -> None:
         return None
 

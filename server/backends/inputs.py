@@ -1,9 +1,13 @@
 """Files a request names (`input`, `input2`), checked one way for every backend, so the same mistake
-gets the same words whatever the verb; the `start`..`end` part of an audio input; output stems."""
+gets the same words whatever the verb; the `start`..`end` part of an audio input; output stems.
+
+Plain path and number checks: nothing here reads audio (audio_in.py does, and imports this module,
+never the other way round), so spec modules can import it at no cost."""
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def input_file(params: Mapping[str, Any], name: str = "input", what: str = "an audio file") -> str:
@@ -40,31 +44,3 @@ def section(params: Mapping[str, Any], frames: int, rate: int) -> tuple[int, int
 def input_stem(path: str) -> str:
     """`/music/My Song.wav` → `My Song`: the folder and the first word of every output name."""
     return os.path.splitext(os.path.basename(path))[0] or "input"
-
-
-def checked_section(path: str, params: Mapping[str, Any], max_seconds: float, doing: str) -> tuple[Any, int, int]:
-    """Submit-time check of the audio file at `path` and the `start`..`end` part of it a request
-    takes: (probe info, first, stop) frames; ValueError names the problem, including a part longer
-    than one job `doing` (e.g. "separates") takes."""
-    from .audio_in import probe
-
-    info = probe(path)
-    first, stop = section(params, info.frames, info.sample_rate)
-    seconds = (stop - first) / info.sample_rate
-    if seconds > max_seconds:
-        raise ValueError(f"input: {seconds / 60:.0f} minutes is longer than the {max_seconds / 60:.0f} minutes one "
-                         f"job {doing} (split the file, or use start and end)")
-    return info, first, stop
-
-
-def section_seconds(params: Mapping[str, Any]) -> float | None:
-    """Seconds of the `start`..`end` part of the audio `input`, for a queue estimate; None when the
-    input cannot be read (submit-time checks report that)."""
-    from .audio_in import probe
-
-    try:
-        info = probe(input_file(params))
-        first, stop = section(params, info.frames, info.sample_rate)
-    except ValueError:
-        return None
-    return (stop - first) / info.sample_rate

@@ -1,28 +1,16 @@
 """Shared plumbing for torch backends. Import this only inside a backend's `_load`/`_run`.
 
 Nothing here imports torch at module import time; every function imports it when called, so the
-daemon and its front doors stay torch-free until a model loads.
+daemon and its front doors stay torch-free until a model loads. Whether torch is installed at all
+is checked before that, in one place: Backend.check_requirements (base.py).
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from types import ModuleType
 from typing import Any
 
 from ..errors import DawgenError, ErrorCode
-
-
-def require(module: str, extra: str) -> ModuleType:
-    """Import an optional library or fail with an error naming the extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise DawgenError(
-            ErrorCode.MODEL_UNAVAILABLE,
-            f"this model needs {module!r}, which is not installed: pip install 'dawgen[{extra}]' ({exc})",
-        ) from None
 
 
 def offline() -> None:
@@ -33,7 +21,8 @@ def offline() -> None:
 
 def pick_device(preference: str = "auto") -> str:
     """'auto' → cuda, else mps, else cpu; an explicit 'cuda:1' / 'mps' / 'cpu' is checked."""
-    torch = require("torch", "torch")
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     has_mps = bool(mps is not None and mps.is_available())
     if preference in ("", "auto"):
@@ -49,7 +38,8 @@ def pick_device(preference: str = "auto") -> str:
 
 def seed_all(seed: int) -> Any:
     """Seed torch's generators for a reproducible run; returns a CPU generator seeded likewise."""
-    torch = require("torch", "torch")
+    import torch
+
     torch.manual_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
 
@@ -95,7 +85,7 @@ def run_in_batches(run_batch: Any, count: int, device: str = "") -> list[Any]:
         n = min(batch, count - len(results))
         try:
             results.extend(run_batch(len(results), n))
-        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled here
+        except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
             release_memory(device)

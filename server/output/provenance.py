@@ -9,8 +9,9 @@ import functools
 import hashlib
 import os
 import platform
+from collections.abc import Mapping
 from importlib import metadata
-from typing import Any, Mapping
+from typing import Any
 
 from .. import __version__
 

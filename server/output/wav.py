@@ -8,7 +8,7 @@ stop at `data` still see them). Layout per the Microsoft RIFF/WAVE and WAVEFORMA
 from __future__ import annotations
 
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from .wav import chunk

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..backends.base import Audio, Midi, Output
 from ..errors import DawgenError, ErrorCode
@@ -82,7 +83,7 @@ class OutputWriter:
             paths.append(str(self._place_one(where, job, index, item)))
         return paths
 
-    def _render_all(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list["_Rendered"]:
+    def _render_all(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list[_Rendered]:
         """Post-process and encode every output (CPU only, nothing touches the output folder).
 
         The outputs of a `count` request are rendered in parallel threads: soxr, numpy and the
@@ -98,7 +99,7 @@ class OutputWriter:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dawgen-render") as pool:
             return list(pool.map(render, enumerate(outputs)))
 
-    def _render(self, job: Job, index: int, output: Output, provenance: Mapping[str, Any]) -> "_Rendered":
+    def _render(self, job: Job, index: int, output: Output, provenance: Mapping[str, Any]) -> _Rendered:
         params = job.params
         seed = output.seed if output.seed is not None else params.get("seed")
         sidecar = dict(provenance)
@@ -130,7 +131,7 @@ class OutputWriter:
                                           grid.get("bars") if grid else None))
         return _Rendered(fmt, data, sidecar, stem, preview, preview_suffix)
 
-    def _place_one(self, folder: Path, job: Job, index: int, item: "_Rendered") -> Path:
+    def _place_one(self, folder: Path, job: Job, index: int, item: _Rendered) -> Path:
         """Names are claimed one output at a time, in order: file i keeps index i's name."""
         tmp_audio = self._tmp_write(folder, f"{item.stem}.{item.fmt}", job.id, item.data)
         try:

@@ -6,7 +6,8 @@ Dither happens in the writer, at the bit depth of the file.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

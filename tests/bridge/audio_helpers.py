@@ -4,7 +4,8 @@ stand-in for sounddevice whose streams run their callbacks from a thread, for th
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 

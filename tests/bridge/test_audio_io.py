@@ -2,7 +2,6 @@
 audition flow over a stand-in for sounddevice. Real devices: test_audio_io_jack.py."""
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from server.config import load
 from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import JobState
+from tests.waiting import wait_until
 
 from .audio_helpers import ECHO_CONFIG, FakeDevices, FakeSoundDevice, register_echo
 
@@ -122,9 +122,7 @@ def test_capture_writes_exactly_the_asked_frames_and_the_chain_runs_on_it(door, 
     assert sidecar["bars"] == 0.5 and sidecar["bpm"] == 240 and sidecar["frames"] == 24000
     _, chain_id, job, _ = sink.events[2]
     assert chain_id == "cap1.then" and job.verb == "vary" and job.params["input"] == path
-    deadline = time.monotonic() + 10
-    while not door.engine.status(job.id)[0].state.finished and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: door.engine.status(job.id)[0].state.finished, what="the chained job to finish")
     done = door.engine.status(job.id)[0]
     assert done.state is JobState.DONE and done.outputs and done.client == {"midi": "x"}
 
@@ -144,9 +142,7 @@ def test_stop_during_a_capture_writes_nothing(door, tmp_path):
         door.capture(CaptureSpec(seconds=2), sink.make(), "long")
         with pytest.raises(DawgenError, match="already running"):
             door.capture(CaptureSpec(seconds=1), Sink().make(), "second")
-        deadline = time.monotonic() + 5
-        while door._recording is None and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(lambda: door.recording, timeout=5, what="the recording to start")
         assert door.stop("capture") == (False, True)
     finally:
         FakeSoundDevice.gate.set()
@@ -209,17 +205,13 @@ def test_start_bar_waits_for_the_midi_clocks_next_bar_and_takes_its_tempo(door):
     sink = Sink()
     seconds, _, _ = door.capture(CaptureSpec(bars=0.25, start="bar"), sink.make(), "bar1")
     assert seconds == pytest.approx(0.4)  # a quarter bar at the clock's 150 bpm
-    deadline = time.monotonic() + 5
-    while not clock._waiters and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: clock.waiting, timeout=5, what="the capture to wait for the bar line")
     for i in range(30, 95):  # ticks 30..94: still bar 1
         clock.feed(mido.Message("clock"), i * step)
-    assert [e[0] for e in sink.events] == ["accepted"] and door._recording is None
+    assert [e[0] for e in sink.events] == ["accepted"] and not door.recording and door.capturing
     clock.feed(mido.Message("clock"), 95 * step)
     clock.feed(mido.Message("clock"), 96 * step)  # the bar line of bar 2
-    deadline = time.monotonic() + 5
-    while len(sink.events) < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: len(sink.events) >= 2, timeout=5, what="the capture to end")
     assert sink.events[1][0] == "captured" and sink.events[1][2] == 19200
 
 
@@ -259,13 +251,11 @@ def test_a_resent_osc_capture_is_answered_again_and_records_once(door):
     params = validate(proto.CONTROL_VERBS["capture"], {"seconds": 0.05}, "capture")
     request = proto.ParsedRequest("capture", "r1", params)
     verbs.handlers()["capture"](request, ("udp", ("127.0.0.1", 9)))
-    deadline = time.monotonic() + 10
-    while len(sent) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(sent) >= 2, what="/dawgen/captured")
     verbs.handlers()["capture"](request, ("udp", ("127.0.0.1", 9)))  # the same packet again
     assert [m.address for m in sent] == ["/dawgen/recording", "/dawgen/captured", "/dawgen/recording"]
     assert sent[0].params == sent[2].params == ["r1", pytest.approx(0.05), 48000, "fake loopback"]
-    assert not door._capturing  # the resend started no second recording
+    assert not door.capturing  # the resend started no second recording
     other = proto.ParsedRequest("capture", "r1", dict(params, seconds=1.0))
     with pytest.raises(DawgenError) as info:
         verbs.handlers()["capture"](other, ("udp", ("127.0.0.1", 9)))

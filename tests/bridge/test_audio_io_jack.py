@@ -14,7 +14,6 @@ from server.engine import Engine
 from server.jobs import JobState
 
 from .audio_helpers import ECHO_CONFIG, register_echo
-from .jack_server import jack  # noqa: F401 - the fixture
 from .test_audio_io import Sink
 
 pytest.importorskip("sounddevice")
@@ -23,7 +22,7 @@ AUDIO = '[audio]\nhostapi = "JACK"\ninput = "system"\noutput = "system"\n'
 
 
 @pytest.fixture
-def door(jack, tmp_path, monkeypatch):  # noqa: F811 - the fixture
+def door(jack, tmp_path, monkeypatch):
     from bridge.audio_io import AudioDoor
 
     register_echo(monkeypatch)
@@ -118,7 +117,7 @@ def wait_reply(client, address, timeout=20.0):
     raise AssertionError(f"no {address}; got {[(r.address, r.args) for r in seen]}")
 
 
-def test_capture_audition_and_stop_over_osc(jack, daemon_factory):  # noqa: F811 - the fixture
+def test_capture_audition_and_stop_over_osc(jack, daemon_factory):
     daemon = daemon_factory(config_text=AUDIO).start()
     with Client("127.0.0.1", daemon.port) as client:
         reply = client.call("capture", {"seconds": 0.5, "then": "vary", "then_params": '{"strength": 0.5}'}, req_id="c1")
@@ -146,7 +145,7 @@ def test_capture_audition_and_stop_over_osc(jack, daemon_factory):  # noqa: F811
     assert daemon.terminate() == 0
 
 
-def test_dawgen_devices_lists_audio_and_midi_and_flags_what_the_config_cannot_find(jack, tmp_path):  # noqa: F811
+def test_dawgen_devices_lists_audio_and_midi_and_flags_what_the_config_cannot_find(jack, tmp_path):
     import json
     import subprocess
     import sys

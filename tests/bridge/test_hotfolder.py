@@ -9,8 +9,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -55,15 +55,13 @@ class Rig:
                                   "hotfolder.rescan_seconds": 0.2, "hotfolder.recipes": recipes or {},
                                   **{f"server.{k}": v for k, v in (server or {}).items()}})
         self.engine = Engine(self.config)
-        if workers:
-            self.engine.start()
-        else:  # accepts and journals, runs nothing: jobs stay queued (as in a crash)
-            self.engine._accepting = True
+        # without workers the engine accepts and journals, runs nothing: jobs stay queued (as in a crash)
+        self.engine.start(workers=workers)
         self.clock = Clock()
         self.hf = HotFolder(self.config, self.engine, clock=self.clock)
         self.layout = self.hf.layout
 
-    def prepare(self) -> "Rig":
+    def prepare(self) -> Rig:
         self.hf.prepare()
         return self
 
@@ -74,7 +72,7 @@ class Rig:
         return self.hf.scan_once()
 
     def idle(self) -> bool:
-        return not self.hf._active
+        return not self.hf.in_flight
 
     def files(self, kind: str, recipe: str = "generate") -> list[str]:
         folder = getattr(self.layout, kind)(recipe)
@@ -332,7 +330,7 @@ def test_a_cancelled_job_files_its_drop_under_failed(rig):
     r = rig(workers=False).prepare()  # the job stays queued until cancelled
     (r.layout.inbox("generate") / "k.txt").write_text("kick\n")
     assert r.settle_and_scan() == 1
-    (token,) = list(r.hf._active)
+    (token,) = r.hf.in_flight
     r.engine.cancel(request_id("generate", token, 0))
     wait_until(r.idle)
     report = json.loads((r.layout.failed("generate") / "k.txt.error.json").read_text())
@@ -350,8 +348,7 @@ def test_a_full_queue_holds_drops_back_instead_of_failing_them(rig):
     assert [parse_claimed(n)[1] for n in r.files("processing")] == ["three.txt"] and r.files("failed") == []
     (r.layout.inbox("generate") / "later.txt").write_text("hat\n")
     assert r.settle_and_scan() == 0 and r.files("inbox") == ["later.txt"]  # first come, first served
-    r.engine.cancel(other.id)  # a job ends: the scanner is woken to try again
-    assert r.hf._wake.is_set()
+    r.engine.cancel(other.id)  # a job ends: room for one
     r.hf.submit_waiting()
     assert [j.params["prompt"] for j in r.engine.queue()] == ["kick", "snare"]  # "clap" still waits
     r.engine.scheduler.take(timeout=0)  # a worker takes "kick"
@@ -485,7 +482,7 @@ def test_file_events_wake_the_scanner(tmp_path, monkeypatch):
     monkeypatch.setattr(hf, "scan_once", counted)
     hf.start()
     try:
-        assert hf._observer is not None
+        assert hf.watching
         wait_until(lambda: scans)  # the scan at start is over and found nothing ...
         (hf.layout.inbox("generate") / "k.txt").write_text("kick\n")  # ... so only an event can find this
         wait_until(lambda: (hf.layout.done("generate") / "k.txt").exists(), timeout=60)
@@ -495,16 +492,16 @@ def test_file_events_wake_the_scanner(tmp_path, monkeypatch):
         engine.close()
 
 
-def test_the_periodic_rescan_finds_drops_without_file_events(tmp_path, monkeypatch):
+def test_the_periodic_rescan_finds_drops_without_file_events(tmp_path):
     cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
                       "server.isolation": "thread", "hotfolder.settle_seconds": 0.1,
                       "hotfolder.rescan_seconds": 0.2})
     engine = Engine(cfg)
     engine.start()
-    hf = HotFolder(cfg, engine)
-    monkeypatch.setattr(hf, "_start_observer", lambda: None)  # as on a network drive
+    hf = HotFolder(cfg, engine, file_events=False)  # as on a network drive
     hf.start()
     try:
+        assert not hf.watching
         (hf.layout.inbox("generate") / "k.txt").write_text("kick\n")
         wait_until(lambda: (hf.layout.done("generate") / "k.txt").exists())
     finally:

@@ -97,7 +97,7 @@ class Drops:
         def drop_all() -> None:
             for i in range(count):
                 path = self.inbox / name
-                wait_until(lambda: not path.exists(), 90, "the previous duplicate to be claimed")
+                wait_until(lambda path=path: not path.exists(), 90, "the previous duplicate to be claimed")
                 path.write_text(json.dumps({"prompt": f"perc dup {i}", "seed": 7000 + i}))
 
         self.prompts += [f"perc dup {i}" for i in range(count)]

@@ -1,11 +1,11 @@
 """MIDI clock following: bar lines counted from Start, tempo from tick spacing."""
 import threading
-import time
 
 import mido
 import pytest
 
 from bridge.midi.clock import PPQ, BarClock
+from tests.waiting import wait_until
 
 
 def ticks(clock, n, start_time=0.0, bpm=120.0):
@@ -17,9 +17,7 @@ def ticks(clock, n, start_time=0.0, bpm=120.0):
 
 def wait_registered(clock):
     """The waiter must be listening before the tick it waits for is sent."""
-    deadline = time.monotonic() + 5
-    while not clock._waiters and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: clock.waiting, timeout=5, what="a waiter in wait_for_bar", every=0.001)
 
 
 def test_tempo_from_clock_ticks():

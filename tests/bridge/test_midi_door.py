@@ -14,6 +14,7 @@ from bridge.midi.door import MidiDoor, mapping_path
 from server.config import load
 from server.engine import Engine
 from server.jobs import JobState
+from tests.waiting import wait_until
 
 MAPPING = """
 [[bind]]
@@ -92,11 +93,9 @@ def wait_final(engine, job_id, timeout=30):
     raise AssertionError("job did not finish")
 
 
-def wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.01)
-    return predicate()
+def newest_job(engine) -> str:
+    """The id of the job the last pad made (from the journal: it may have finished already)."""
+    return engine.recent_jobs(1)[0].id
 
 
 def hit(door, note, velocity=100):
@@ -111,11 +110,11 @@ def test_mapping_path_is_relative_to_the_config_file(door, tmp_path):
 
 def test_a_pad_makes_a_job_and_its_led_is_lit_until_done(door):
     hit(door, 36)
-    job_id = next(iter(door._jobs))
+    job_id = newest_job(door.engine)
     job = wait_final(door.engine, job_id)
     assert job.state is JobState.DONE and job.params["prompt"] == "kick" and job.params["seconds"] == 0.1
     assert job.outputs and all(p.endswith(".wav") for p in job.outputs)
-    assert wait_for(lambda: len(door.ports.sent) == 2)
+    assert wait_until(lambda: len(door.ports.sent) == 2)
     on, off = door.ports.sent
     assert (on.type, on.note, on.velocity) == ("note_on", 36, 127)
     assert (off.type, off.note) == ("note_off", 36)
@@ -127,31 +126,31 @@ def test_knobs_set_params_of_the_next_requests_that_accept_them(door):
     door.handle(mido.Message("control_change", control=22, value=64))   # temperature: synth has none
     assert door.knobs == {"decay": 2.5, "temperature": pytest.approx(2 * 64 / 127, abs=1e-6)}
     hit(door, 36)
-    job = wait_final(door.engine, next(iter(door._jobs)))
+    job = wait_final(door.engine, newest_job(door.engine))
     assert job.state is JobState.DONE and job.params["decay"] == 2.5 and "temperature" not in job.params
 
 
 def test_regenerate_repeats_the_last_request_with_a_new_seed(door):
     hit(door, 36)
-    first = wait_final(door.engine, next(iter(door._jobs)))
-    wait_for(lambda: not door._jobs)
+    first = wait_final(door.engine, newest_job(door.engine))
+    wait_until(lambda: not door.pending_jobs)
     hit(door, 40)
-    (second_id,) = door._jobs
+    second_id = newest_job(door.engine)
     second = wait_final(door.engine, second_id)
     assert second.state is JobState.DONE and second.id != first.id
     assert second.params["prompt"] == "kick" and second.params["seconds"] == 0.1
     assert second.params["seed"] != first.params["seed"]
-    assert wait_for(lambda: [m.type for m in door.ports.sent] == ["note_on", "note_off", "note_on", "note_off"])
+    assert wait_until(lambda: [m.type for m in door.ports.sent] == ["note_on", "note_off", "note_on", "note_off"])
     assert [m.note for m in door.ports.sent[2:]] == [40, 40]  # the regenerate pad lights, not the kick's
 
 
 def test_cancel_button_cancels_the_newest_running_job_and_clears_its_led(door):
     hit(door, 37)  # an 8-bar loop at 60 bpm: long enough to catch
-    (job_id,) = door._jobs
+    (job_id,) = door.pending_jobs
     hit(door, 41)
     job = wait_final(door.engine, job_id)
     assert job.state is JobState.CANCELLED
-    assert wait_for(lambda: [(m.type, m.note) for m in door.ports.sent] == [("note_on", 37), ("note_off", 37)])
+    assert wait_until(lambda: [(m.type, m.note) for m in door.ports.sent] == [("note_on", 37), ("note_off", 37)])
 
 
 def test_a_refused_request_is_logged_and_the_door_keeps_working(door, caplog):
@@ -159,15 +158,15 @@ def test_a_refused_request_is_logged_and_the_door_keeps_working(door, caplog):
     door.knobs["decay"] = 99.0  # out of the synth's range: the engine refuses the request
     with caplog.at_level(logging.WARNING, logger="dawgen.midi"):
         hit(door, 36)
-    assert "decay" in caplog.text and not door._jobs and door.ports.sent == []
+    assert "decay" in caplog.text and not door.pending_jobs and door.ports.sent == []
     door.knobs["decay"] = 1.0
     hit(door, 36, velocity=1)
-    assert wait_final(door.engine, next(iter(door._jobs))).state is JobState.DONE
+    assert wait_final(door.engine, newest_job(door.engine)).state is JobState.DONE
 
 
 def test_the_mapping_file_is_reloaded_when_it_changes(door):
     hit(door, 50)
-    assert not door._jobs  # nothing bound yet
+    assert not door.pending_jobs  # nothing bound yet
     text = door.path.read_text() + textwrap.dedent("""
         [[bind]]
         name = "new"
@@ -179,7 +178,7 @@ def test_the_mapping_file_is_reloaded_when_it_changes(door):
     import os
     os.utime(door.path, (time.time() + 5, time.time() + 5))  # a new mtime even on coarse clocks
     hit(door, 50)
-    job = wait_final(door.engine, next(iter(door._jobs)))
+    job = wait_final(door.engine, newest_job(door.engine))
     assert job.params["prompt"] == "clap"
 
 
@@ -253,8 +252,8 @@ def test_audio_buttons_and_the_clock_reach_the_audio_door(tmp_path):
     try:
         assert audio.clock_fed
         hit(d, 36)
-        job = wait_final(engine, next(iter(d._jobs)))
-        wait_for(lambda: d.last_outputs)
+        job = wait_final(engine, newest_job(engine))
+        wait_until(lambda: d.last_outputs)
         for note in (60, 61, 62):
             hit(d, note)
         assert audio.calls == [("audition", job.outputs[0]), ("stop", "all"), ("capture", 2.0, "vary")]

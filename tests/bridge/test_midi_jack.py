@@ -12,7 +12,7 @@ import soundfile as sf
 
 from bridge.midi.ports import PortLister
 
-from .jack_server import JACK_BACKEND, connections, jack, wait_connected  # noqa: F401 - jack is a fixture
+from .jack_server import JACK_BACKEND, connections, wait_connected
 
 mido = pytest.importorskip("mido")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import threading
 
 import pytest
 from pythonosc.osc_message import OscMessage
@@ -25,12 +24,12 @@ class Rig:
         overrides = {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
                      "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
         self.engine = Engine(load(None, overrides))
-        self.engine._accepting = True
+        self.engine.start(workers=False)
         self.batches: list[int] = []
         commit = self.engine.commit
         self.engine.commit = lambda pending: (self.batches.append(len(pending)), commit(pending))[1]
         self.osc = OscServer(self.engine, "127.0.0.1", 0)
-        self.osc._bind()
+        self.osc.bind()  # packets sent from now on wait in the socket's buffer until serve()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(10)
@@ -41,8 +40,7 @@ class Rig:
 
     def serve(self) -> None:
         """Start reading: the first read finds every packet sent so far waiting."""
-        thread = threading.Thread(target=self.osc._serve_udp, args=(self.osc._udp,), daemon=True)
-        thread.start()
+        self.osc.start()
 
     def replies(self, n: int) -> list[tuple[str, list]]:
         out = []
@@ -99,9 +97,11 @@ def test_a_cancel_right_after_its_generate_finds_the_job(rig):
     r.send("cancel", "c1", None, "g1")  # in the same read: the batch is committed before the cancel
     r.send("generate", "g2", {"prompt": "kick", "seed": 2})
     r.serve()
-    (ack1, cancelled, ack2) = r.replies(3)
+    (ack1, event, cancelled, ack2) = r.replies(4)
     assert ack1[0] == "/dawgen/ack" and ack1[1][0] == "g1"
-    assert cancelled == ("/dawgen/cancelled", ["c1", ack1[1][1], "cancelled"])
+    job_id = ack1[1][1]
+    assert event[0] == "/dawgen/error" and event[1][:2] == [job_id, "cancelled"]  # the job's own end
+    assert cancelled == ("/dawgen/cancelled", ["c1", job_id, "cancelled"])
     assert ack2[0] == "/dawgen/ack" and ack2[1][0] == "g2"
     assert r.batches == [1, 1]
 

@@ -1,7 +1,5 @@
 """The `dawgen` command line against a real daemon."""
 import json
-import os
-import signal
 import subprocess
 import sys
 import time

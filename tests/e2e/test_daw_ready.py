@@ -12,6 +12,7 @@ from wavinfo import WavInfoReader
 from server.post.grid import grid_frames
 from server.post.loop import seam_discontinuity_db
 from server.post.loudness import integrated_lufs, true_peak_dbtp
+from tests.libsndfile import SF_LOOP_INFO_SIZE, SFC_GET_LOOP_INFO, sf_command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,10 +53,8 @@ def test_metadata_read_back_by_independent_readers(client):
     assert info.bext.description == "lofi drum loop" and info.bext.originator == "dawgen"
     assert info.bext.time_reference == int(12.5 * 48000)
     assert info.info.title == "lofi drum loop" and info.smpl.midi_note == 66
-    with sf.SoundFile(path) as f:  # libsndfile's own acid reader
-        buf = sf._ffi.new("char[]", 44)
-        assert sf._snd.sf_command(f._file, 0x10E0, buf, 44) == 1
-        raw = bytes(sf._ffi.buffer(buf, 44))
+    ok, raw = sf_command(path, SFC_GET_LOOP_INFO, SF_LOOP_INFO_SIZE)  # libsndfile's own acid reader
+    assert ok == 1
     assert np.frombuffer(raw[12:16], "<f4")[0] == pytest.approx(90.0)
     assert np.frombuffer(raw[8:12], "<i4")[0] == 8  # beats
     side = json.loads(Path(path).with_suffix(".json").read_text())

@@ -204,3 +204,63 @@ def test_sounds_measured_on_the_written_files(daemon, client):
     assert np.sqrt(np.mean(a[-quarter:] ** 2)) < 0.1 * np.sqrt(np.mean(a[:quarter] ** 2))  # it decays
     h, rate = sf.read(hat, always_2d=True)
     assert spectrum_fraction(h, rate, 5000, rate / 2 + 1) > 0.5
+
+
+def test_a_long_queue_answers_over_udp_and_pages_every_job_exactly_once(daemon, client):
+    with Client("127.0.0.1", daemon.port, tcp=True) as tcp:
+        running = str(tcp.call("generate", slow_job()).args[1])
+        queued = [str(tcp.call("generate", {"prompt": "snare", "seed": i}, req_id=f"q{i:03d}").args[1])
+                  for i in range(400)]
+        full = tcp.call("queue")  # TCP: never abridged
+    everything = [running, *queued]
+    jobs = json.loads(full.args[1])
+    assert full.args[2] == 401 and [j["job_id"] for j in jobs] == everything
+    assert jobs[1]["params"]["prompt"] == "snare" and "abridged" not in jobs[1]
+
+    reply = client.call("queue")  # over UDP the whole queue is larger than a datagram
+    jobs = json.loads(reply.args[1])
+    assert reply.address == "/dawgen/queue" and reply.args[2] == 401
+    assert [j["job_id"] for j in jobs] == everything
+    assert jobs[3] == {"job_id": queued[2], "req_id": "q002", "verb": "generate", "model": "synth",
+                       "state": "queued", "queue_position": 3, "abridged": "essential"}
+
+    seen, offset = [], 0
+    while offset < 401:
+        page = client.call("queue", {"offset": offset, "limit": 64})
+        entries = json.loads(page.args[1])
+        assert page.args[2] == 401 and 0 < len(entries) <= 64
+        assert all("params" in j and "abridged" not in j for j in entries)  # a page fits whole
+        seen += [j["job_id"] for j in entries]
+        offset = entries[-1]["queue_position"] + 1
+    assert seen == everything
+    past_the_end = client.call("queue", {"offset": 401})
+    assert json.loads(past_the_end.args[1]) == [] and past_the_end.args[2] == 401
+    with pytest.raises(ClientError) as info:
+        client.call("queue", {"limit": 0})
+    assert info.value.code == "bad_request"
+
+
+def test_a_done_too_large_for_udp_reaches_the_client(daemon_factory, tmp_path):
+    # An output root deep enough that 64 output paths do not fit one datagram (the journal stays
+    # in a short state dir: SQLite refuses very long paths).
+    deep = tmp_path.joinpath(*(c * 200 for c in "abcdefg"))
+    deep.mkdir(parents=True)
+    daemon = daemon_factory()
+    daemon.project = deep
+    daemon.args[daemon.args.index("--project") + 1] = str(deep)
+    daemon.start()
+    with Client("127.0.0.1", daemon.port) as listener, Client("127.0.0.1", daemon.port) as client:
+        assert listener.call("listen").args[1] == 1
+        paths = client.generate({"prompt": "kick", "seconds": 0.2, "count": 64, "seed": 1}, timeout=120)
+        assert len(paths) == 64 and all(Path(p).is_file() for p in paths)
+        assert sum(len(p) for p in paths) > 60000
+        # What a UDP client without the TCP fallback gets instead of /dawgen/done:
+        reply = None
+        while reply is None or reply.address != "/dawgen/error":
+            reply = listener.recv(10)
+            assert reply is not None and reply.address != "/dawgen/done"
+        job_id, code, message = reply.args
+        assert code == "reply_too_large" and f"/dawgen/status {job_id} over TCP" in message
+        with pytest.raises(ClientError) as info:  # its status is as large over UDP
+            client.call("status", {"job": job_id})
+        assert info.value.code == "reply_too_large"

@@ -2,7 +2,6 @@
 wheel, named in a config file and loaded by the daemon's model process; MIDI plus its audio preview."""
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import time

@@ -245,13 +245,12 @@ def test_verbs_without_a_backend_are_sent_by_convention_and_refused_in_words(ses
     sf.write(take, [[0.0, 0.0]] * 4800, 48000)
     device.command({"live": {"put": {"track": 0, "slot": 0, "clip": {**AUDIO_CLIP, "file_path": str(take)}},
                              "detail": {"track": 0, "slot": 0},
-                             "highlighted": {"track": 1, "slot": 0} if mode == 5 else {"track": 0, "slot": 0}}})
+                             "highlighted": {"track": 0, "slot": 0}}})
     device.msg("mode", mode)
     check = finished(device)
     wire.converse(device, device.msg("generate", 1), check)
     request, packet = wire.last_request(address)
-    if mode != 5:
-        assert request[2:4] == ["input", str(take)]
+    assert request[2:4] == ["input", str(take)]
     assert request[-2:] == ["reply_port", wire.reply_port] and type_tags(packet).endswith("si")
     error = wire.replies[-1]
     assert error[:3] == ["/dawgen/error", request[1], "unknown_verb"]

@@ -1,5 +1,7 @@
 """The engine with the real synth backend, in-thread (the immediate mode) and in a model process."""
+import os
 import queue
+import signal
 import sqlite3
 import threading
 import time
@@ -11,6 +13,7 @@ from server.engine import MAX_ATTEMPTS, Engine
 from server.errors import DawgenError
 from server.jobs import EventKind, Job, JobState, Request
 from server.journal import DAY, Journal, Pruner
+from tests.waiting import wait_until
 
 
 def make_engine(tmp_path, isolation="thread", start=True):
@@ -35,9 +38,7 @@ def wait_final(eng, job_id, timeout=30):
 def start_slow_job(eng):
     """A long job, returned once it is generating (a cancel or a kill then lands mid-job)."""
     slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
-    deadline = time.monotonic() + 30
-    while eng.status(slow.id)[0].progress.stage != "generating" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: eng.status(slow.id)[0].progress.stage == "generating", timeout=30, what="the slow job to run")
     return slow
 
 
@@ -64,8 +65,8 @@ def test_submit_runs_to_done_with_ordered_events(tmp_path, isolation):
 
 
 def test_cancel_a_queued_job_and_errors(tmp_path):
-    eng = make_engine(tmp_path, start=False)  # no workers: everything stays queued
-    eng._accepting = True
+    eng = make_engine(tmp_path, start=False)
+    eng.start(workers=False)  # no workers: everything stays queued
     a, _ = eng.submit(Request("generate", {"seed": 1}, "a"))
     b, pos = eng.submit(Request("generate", {"seed": 2}, "b"))
     assert pos == 1
@@ -90,7 +91,7 @@ def test_cancel_a_queued_job_and_errors(tmp_path):
 
 def test_recovery_requeues_and_gives_up_on_a_job_that_keeps_crashing(tmp_path):
     eng = make_engine(tmp_path, start=False)
-    eng._accepting = True
+    eng.start(workers=False)
     ok, _ = eng.submit(Request("generate", {"prompt": "clap", "seed": 1}, "ok"))
     bad, _ = eng.submit(Request("generate", {"prompt": "clap", "seed": 2}, "bad"))
     for job, attempts in ((ok, 1), (bad, MAX_ATTEMPTS)):
@@ -112,12 +113,15 @@ def test_a_killed_model_process_fails_its_job_and_is_restarted(tmp_path):
     eng = make_engine(tmp_path, "process")
     try:
         slow = start_slow_job(eng)
-        eng._workers[0].runner._proc.kill()
+        (worker,) = eng.workers
+        killed = worker.runner.pid
+        os.kill(killed, signal.SIGKILL)  # as the kernel's out-of-memory killer does
         failed = wait_final(eng, slow.id)
         assert failed.state is JobState.FAILED and failed.error_code == "backend_failed"
         assert "model process stopped" in failed.error_message
         after, _ = eng.submit(Request("generate", {"prompt": "kick", "seed": 3}, "after"))
         assert wait_final(eng, after.id).state is JobState.DONE
+        assert worker.runner.pid not in (None, killed)  # a new model process ran it
     finally:
         eng.stop(5)
         eng.close()
@@ -137,7 +141,7 @@ def test_running_job_cancel_in_a_model_process_writes_nothing(tmp_path):
 
 def test_queued_jobs_get_an_eta_that_grows_down_the_queue(tmp_path):
     eng = make_engine(tmp_path, start=False)
-    eng._accepting = True
+    eng.start(workers=False)
     ids = [eng.submit(Request("generate", {"prompt": "drum loop", "bars": 8, "seed": i}, f"q{i}"))[0].id for i in range(3)]
     etas = [eng.status(i)[0].progress.eta_seconds for i in ids]
     assert 0 < etas[0] < etas[1] < etas[2]
@@ -202,7 +206,7 @@ def queued_engine(tmp_path, **server):
     overrides = {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
                  "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
     eng = Engine(load(None, overrides))
-    eng._accepting = True
+    eng.start(workers=False)
     return eng
 
 

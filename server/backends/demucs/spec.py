@@ -6,8 +6,9 @@ alone) or `without:<stem>` (the sum of every other stem: a karaoke / drumless tr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ...params import ParamSpec
 from ..inputs import input_file

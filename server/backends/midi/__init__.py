@@ -16,20 +16,21 @@ are type-1 MIDI files exactly `bars` long at `bpm`, drums on channel 10. torch i
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..base import Backend, Midi, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...music import parse_key
 from ...output.naming import daw_suffix, slugify
 from ...params import ParamSpec
+from ..base import Backend, Midi, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec as S
 from . import vocab as V
 from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
@@ -42,10 +43,11 @@ EXTRA = "midigen"
 class MidiBackend(Backend):
     name: ClassVar[str] = "midi"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "mido")
+    extra: ClassVar[str] = EXTRA
     output_kind: ClassVar[str] = "midi"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = S.VERBS
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -82,10 +84,6 @@ class MidiBackend(Backend):
         return plan, groove
 
     def _check_available(self) -> None:
-        for module in ("torch", "mido"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"the midi backend needs {module!r}, which is not "
-                                                               f"installed: pip install 'dawgen[{EXTRA}]'")
         self._plan()
 
     def fingerprint(self) -> dict[str, Any]:
@@ -119,15 +117,16 @@ class MidiBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import require
+        import torch
 
-        torch = require("torch", EXTRA)
-        require("mido", EXTRA)
         from .store import load_model
 
         plan, groove = self._plan()
         try:
-            self._models = {kind: load_model(folder, kind, entry) for kind, (folder, entry) in plan.items()}
+            # the shipped folder is dawgen's own: allow_pickle trusts only the configured one
+            self._models = {kind: load_model(folder, kind, entry, self.model_name,
+                                             allow_pickle(self.options) and folder != SHIPPED)
+                            for kind, (folder, entry) in plan.items()}
         except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"midi model {self.model_name}: weights do not load "
                                                            f"({type(exc).__name__}: {exc})") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def trigram_nll(train: Sequence[Sequence[int]], held: Sequence[Sequence[int]],

@@ -53,7 +53,7 @@ class Clip:
         drums = sum(1 for n in self.notes if n.channel == DRUM_CHANNEL)
         return bool(self.notes) and drums * 2 >= len(self.notes)
 
-    def rescaled(self, ppq: int) -> "Clip":
+    def rescaled(self, ppq: int) -> Clip:
         """The same clip at another resolution (ticks rounded)."""
         if ppq == self.ppq:
             return self

@@ -4,21 +4,21 @@ Common parameters from the engine are used as they are: `bpm`, `bars`, `key`, `t
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...music import parse_time_signature
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
-from ...params import ParamSpec
+from ...params import ParamSpec, count_param, seed_param
 from ..inputs import input_file
 from .vocab import SCALES
 
-SEED_MAX = 2**31 - 1
 MAX_BARS = 64
 DEFAULT_BARS = 4
 DEFAULT_BPM = 120.0
 
-_SEED = ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical notes; default: random")
-_COUNT = ParamSpec("count", "int", 1, min=1, max=16, doc="variations; file i has seed + i")
+_SEED = seed_param("same seed + params = identical notes; default: random")
+_COUNT = count_param(16, "variations; file i has seed + i")
 _TEMP = ParamSpec("temperature", "float", 1.0, min=0.0, max=2.0,
                   doc="randomness of sampling; 0 = always the most likely note/hit")
 _INPUT = ParamSpec("input", "str", None, max_length=4096, doc="absolute path of a MIDI file (.mid); required")

@@ -48,12 +48,16 @@ def save_model(folder: str | os.PathLike[str], kind: str, model: Any) -> str:
     return name
 
 
-def load_model(folder: str | os.PathLike[str], kind: str, entry: dict[str, Any]) -> Any:
-    import torch
-
+def load_model(folder: str | os.PathLike[str], kind: str, entry: dict[str, Any], model: str = "",
+               trusted: bool = False) -> Any:
+    """A model of the folder: its `.pt` holds a state dict of tensors only, read weights-only (a
+    folder from someone else runs no code) unless the model's allow_pickle trusts it."""
+    from ..safe_load import load_torch
     from .models import build
 
-    model = build(kind, dict(entry["config"]))
-    state = torch.load(Path(folder) / entry["file"], map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.eval()
+    net = build(kind, dict(entry["config"]))
+    state = load_torch(Path(folder) / entry["file"], trusted=trusted, model=model)
+    if not isinstance(state, dict):
+        raise TypeError(f"{entry['file']} holds a {type(state).__name__}, not a state dict")
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return net.eval()

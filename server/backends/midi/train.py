@@ -20,16 +20,17 @@ import os
 import platform
 import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import data as D
 from . import vocab as V
 from .baseline import trigram_nll
-from .train_vae import drum_windows, melody_windows, train_vae
 from .store import INDEX, read_index, save_model, write_index
+from .train_vae import drum_windows, melody_windows, train_vae
 
 PARTS = ("melody", "drums", "vae", "all")
 HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out
@@ -410,10 +411,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch CPU threads (default 1: fastest for these small models; fixed for reproducibility)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """`dawgen train-midi`'s arguments; bridge/cli.py parses with it only when train-midi runs."""
     p = argparse.ArgumentParser(prog="dawgen train-midi", description=__doc__.split("\n\n")[0])
     add_arguments(p)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     run(args)
     return 0
 

@@ -7,13 +7,14 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
+from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, weight_file
 
@@ -27,10 +28,11 @@ WARMUP_FRAMES = 16
 class MusicgenBackend(Backend):
     name: ClassVar[str] = "musicgen"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("torch", "transformers")
+    extra: ClassVar[str] = EXTRA
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int}
+    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -45,12 +47,13 @@ class MusicgenBackend(Backend):
         if self._files is None or not self._files.melody:
             self.verbs = {v: p for v, p in type(self).verbs.items() if v != "melody"}
 
+    @property
+    def model(self) -> Any:
+        """The loaded MusicgenModel (model.py: plan, generate, decode, encode); None until load()."""
+        return self._model
+
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
-        for module in ("torch", "transformers"):
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the musicgen backend needs {module!r}: pip install 'dawgen[{EXTRA}]'")
         dtype = str(self.options.get("dtype", "auto"))
         if dtype not in _DTYPES:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.dtype: {dtype!r} is not one "
@@ -92,10 +95,8 @@ class MusicgenBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, require, torch_dtype
+        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
 
-        require("torch", EXTRA)
-        require("transformers", EXTRA)
         offline()
         import torch
         import transformers
@@ -109,7 +110,7 @@ class MusicgenBackend(Backend):
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
-        self._model = MusicgenModel(files, device, dtype)
+        self._model = MusicgenModel(files, device, dtype, self.model_name, allow_pickle(self.options))
         self._files, self.device = files, device
         if self.options.get("warmup", True):
             self._warm_up()

@@ -8,7 +8,8 @@ pitch class, as the extractor does.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -113,7 +113,7 @@ def check_folder(path: str) -> ModelFiles:
             raise _unavailable(
                 f"{folder} holds an audiocraft checkpoint (state_dict.bin + compression_state_dict.bin); "
                 "only transformers-format folders are supported (config.json + model.safetensors + tokenizer): "
-                "see the Models section of README.md")
+                "see docs/MODELS.md, \"MusicGen\"")
         raise _unavailable(f"missing file {config_file}")
     config = _read_json(config_file)
     model_type = str(config.get("model_type", ""))

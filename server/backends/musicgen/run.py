@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..audio_in import read_section, to_model
-from ..base import Audio, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...post.resample import resample
+from ..audio_in import read_section, to_model
+from ..base import Audio, Output, RunContext
 from . import spec
 from .audio import chroma
 from .model import DECODE_PREROLL, MusicgenModel

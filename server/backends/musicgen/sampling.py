@@ -9,8 +9,8 @@ Imported only from the backend's `_load`/`_run`: it imports torch and transforme
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from transformers import LogitsProcessor

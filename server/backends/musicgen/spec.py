@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...music import parse_key, parse_time_signature
-from ...params import ParamSpec
+from ...params import ParamSpec, count_param, seed_param
 from ..inputs import input_file
 
-SEED_MAX = 2**31 - 1
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1
 # audiocraft's extend_stride is 18 s of a 30 s window: each further window keeps 40 % as context
@@ -29,10 +29,9 @@ _SAMPLING: tuple[ParamSpec, ...] = (
               doc="nucleus sampling; above 0 it replaces top_k (as in audiocraft)"),
     ParamSpec("guidance_scale", "float", 3.0, min=1.0, max=20.0,
               doc="classifier-free guidance: how closely to follow the prompt (and melody); 1 = off"),
-    ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical audio; default: random"),
-    ParamSpec("count", "int", 1, min=1, max=16,
-              doc="variations made together in one batch; file i has seed + i and is made again by count 1 "
-                  "with that seed"),
+    seed_param("same seed + params = identical audio; default: random"),
+    count_param(16, "variations made together in one batch; file i has seed + i and is made again by count 1 "
+                    "with that seed"),
 )
 _PROMPT = ParamSpec("prompt", "str", "", max_length=1000,
                     doc="what to make: genre, instruments, mood; `bpm` and `key` are added to it as words")

@@ -11,13 +11,16 @@ the library's bugs are worked around where).
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
+from ..base import Backend, Output, RunContext
+from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, peek
+from .imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside
 
 log = logging.getLogger("dawgen.stable_audio")
 
@@ -29,11 +32,13 @@ _STEP_COST = {"cpu": 0.05, "gpu": 0.002}
 class StableAudioBackend(Backend):
     name: ClassVar[str] = "stable-audio"
     version: ClassVar[str] = "1"
-    uses_torch: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = REQUIRED
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL_HINT
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
-                                                 "full_window": bool}
+                                                 "full_window": bool, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -55,13 +60,10 @@ class StableAudioBackend(Backend):
         return str(self.options.get("path") or "")
 
     # -- availability and provenance --------------------------------------------------------------
-    def _check_available(self) -> None:
-        from .imports import INSTALL_HINT, missing_modules
+    def _installed(self, module: str) -> bool:
+        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())
 
-        missing = missing_modules()
-        if missing:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                              f"the stable-audio backend needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}")
+    def _check_available(self) -> None:
         dtype = str(self.options.get("dtype", "auto"))
         if dtype not in _DTYPES:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
@@ -135,7 +137,7 @@ class StableAudioBackend(Backend):
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
-        self._loaded_model = load(files, device, dtype)
+        self._loaded_model = load(files, device, dtype, self.model_name, allow_pickle(self.options))
         self._files, self.device = files, device
         log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
                  files.model_type, files.family.name, files.window_seconds)

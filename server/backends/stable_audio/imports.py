@@ -19,8 +19,9 @@ Three things stand between `import stable_audio_tools` and a daemon that works (
   what needs the compiled code (alignment, CTC decoders) is unavailable; the Stable Audio
   inference path uses none of it. Where torchaudio imports normally (a matched torch +
   torchaudio, e.g. a user's CUDA machine) nothing is replaced.
-- pytorch_lightning is imported when a DiT is built but is not a declared dependency: checked
-  here so the error names it.
+- pytorch_lightning is imported when a DiT is built but is not a declared dependency: listed in
+  REQUIRED, which the backend checks before loading (Backend.check_requirements), so the error
+  names it.
 """
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ from ...errors import DawgenError, ErrorCode
 log = logging.getLogger("dawgen.stable_audio")
 
 EXTRA = "stable-audio"
-INSTALL_HINT = ("stable-audio-tools 0.0.20 is installed with `make install-stable-audio` (it declares "
-                "Python <3.11 and pins torch 2.7.1, so it cannot be a plain dependency; see README.md, 'Stable Audio')")
-# what the inference path imports (find_spec at start: cheap, no torch import)
+INSTALL_HINT = ("make install-stable-audio (pip install 'dawgen[stable-audio]', then stable-audio-tools 0.0.20 "
+                "with --no-deps: it declares Python <3.11 and pins torch 2.7.1; see docs/MODELS.md, 'Stable Audio')")
+# what the inference path imports: the backend's `requires`
 REQUIRED = ("torch", "stable_audio_tools", "torchaudio", "transformers", "einops", "alias_free_torch",
             "safetensors", "torchsde", "pytorch_lightning")
 
@@ -54,11 +55,9 @@ def torchaudio_folder() -> Path:
     return Path(sys.prefix) / "dawgen-torchaudio"
 
 
-def missing_modules() -> list[str]:
-    missing = [m for m in REQUIRED if importlib.util.find_spec(m) is None]
-    if "torchaudio" in missing and (torchaudio_folder() / "torchaudio" / "__init__.py").is_file():
-        missing.remove("torchaudio")
-    return missing
+def torchaudio_aside() -> bool:
+    """True when `make install-stable-audio` put torchaudio in its own folder (off sys.path)."""
+    return (torchaudio_folder() / "torchaudio" / "__init__.py").is_file()
 
 
 def _extension_stand_in() -> types.ModuleType:
@@ -101,13 +100,9 @@ def import_torchaudio() -> Any:
 
 
 def import_library() -> types.ModuleType:
-    """stable_audio_tools with the modules the backend uses imported, stdout kept clean."""
+    """stable_audio_tools with the modules the backend uses imported, stdout kept clean. The
+    backend checked REQUIRED first (Backend.load), so a missing library is named, not an ImportError."""
     with _lock:
-        missing = missing_modules()
-        if missing:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                              f"the stable-audio backend needs {', '.join(missing)}, which is not installed: "
-                              f"{INSTALL_HINT}")
         with contextlib.redirect_stdout(sys.stderr):
             import_torchaudio()
             sat = importlib.import_module("stable_audio_tools")

@@ -105,18 +105,31 @@ class Loaded:
         return int(self.model.io_channels)
 
 
-def load(files: ModelFiles, device: str, dtype: Any) -> Loaded:
-    from stable_audio_tools.models.utils import load_ckpt_state_dict
-
+def load(files: ModelFiles, device: str, dtype: Any, model_name: str = "", trusted: bool = False) -> Loaded:
     model = build_from_config(files.config, files.t5_folder)
     try:
-        state = load_ckpt_state_dict(str(files.weights))
+        state = _state_dict(files.weights, model_name, trusted)
         model.load_state_dict(state, strict=True)
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{files.weights} does not hold this model_config.json's "
                                                        f"weights ({type(exc).__name__}: {str(exc)[:300]})") from None
     model.to(device=device, dtype=dtype).eval().requires_grad_(False)
     return Loaded(files, model, device, dtype)
+
+
+def _state_dict(weights: Path, model_name: str, trusted: bool) -> Any:
+    """What the library's load_ckpt_state_dict reads (`.safetensors`, else a `.ckpt` holding
+    {"state_dict": ...}), the pickle weights-only unless the model's allow_pickle trusts it."""
+    if weights.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(weights))
+    from ..safe_load import load_torch
+
+    checkpoint = load_torch(weights, trusted=trusted, model=model_name)
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise KeyError("state_dict")
+    return checkpoint["state_dict"]
 
 
 class _RowNoiseTorch:

@@ -5,15 +5,15 @@ family read from model_config.json (files.FAMILIES) and are resolved by the back
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ...music import parse_time_signature
-from ...params import ParamSpec
+from ...params import ParamSpec, count_param, seed_param
 from ..inputs import input_file
 from .files import FAMILIES, SAMPLERS, ModelFiles
 
-SEED_MAX = 2**31 - 1
 MIN_SECONDS = 0.1
 DEFAULT_SECONDS = 10.0
 _DEFAULTS = "; ".join(f"{f.name}: {f.steps} steps, {f.sampler}, cfg {f.cfg_scale:g}" for f in FAMILIES.values())
@@ -30,9 +30,8 @@ _SAMPLING: tuple[ParamSpec, ...] = (
               doc="sampler; default per model family (dpmpp-3m-sde for SAO 1.0, pingpong for SAO Small); "
                   "v-objective models take the k-diffusion and v-ddim ones, rectified-flow models "
                   "euler, rk4, dpmpp, pingpong"),
-    ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = the same audio; default: random"),
-    ParamSpec("count", "int", 1, min=1, max=16,
-              doc="variations made in one batch; file i has seed + i and is made again by count 1 with that seed"),
+    seed_param("same seed + params = the same audio; default: random"),
+    count_param(16, "variations made in one batch; file i has seed + i and is made again by count 1 with that seed"),
 )
 _SECONDS = ParamSpec("seconds", "float", None, min=MIN_SECONDS, max=600.0,
                      doc=f"length; default {DEFAULT_SECONDS:g} s (or the model's window if shorter); `bars` at "

@@ -5,12 +5,12 @@ words. The DSP modules (and scipy) are imported on load, not at daemon start.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
+from ...params import ParamSpec, bpm_param, count_param, seed_param
 from ..base import Audio, Backend, Output, RunContext
-from ...params import ParamSpec
 
-SEED_MAX = 2**31 - 1
 MAX_SECONDS = 180.0  # as render.MAX_SECONDS; repeated so submit-time checks need no scipy import
 # Sidecar-worthy meta; per-hit lists of long loops would bloat every sidecar.
 _META_KEYS = ("kind", "traits", "matched", "note", "bpm", "bars", "style", "swing", "seconds", "synthesis", "seamless")
@@ -28,9 +28,9 @@ GENERATE_PARAMS: tuple[ParamSpec, ...] = (
               doc="sound words: kick, snare, clap, hat, open hat, tom, rim, perc, bass, pluck, pad, riser, "
                   "impact, drum loop; with descriptors such as punchy, dark, 808, lofi, bright, long"),
     ParamSpec("seconds", "float", None, min=0.05, max=60.0, doc="length of a one-shot; default: the sound's own"),
-    ParamSpec("seed", "int", None, min=0, max=SEED_MAX, doc="same seed + params = identical audio; default: random"),
-    ParamSpec("count", "int", 1, min=1, max=64, doc="variations with consecutive seeds, one file each"),
-    ParamSpec("bpm", "float", 120.0, min=40.0, max=300.0, doc="tempo of loops (and risers)"),
+    seed_param("same seed + params = identical audio; default: random"),
+    count_param(64, "variations with consecutive seeds, one file each"),
+    bpm_param(120.0, "tempo of loops (and risers)"),  # the common range, with the synth's own default
     ParamSpec("bars", "float", None, min=0.25, max=64.0,
               doc="length in bars of time_signature at bpm (loops default to 2); the file is exactly this long"),
     ParamSpec("note", "str", None, max_length=8, check=_check_note,

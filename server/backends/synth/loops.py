@@ -15,8 +15,8 @@ the point of the effect, and the only place timing is not sample-exact.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 

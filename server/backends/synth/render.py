@@ -8,11 +8,13 @@ the default backend so dawgen works out of the box, fast and fully deterministic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ...params import BPM_MAX, BPM_MIN
 from . import dsp, loops, voices, words
 from .words import parse_note
 
@@ -52,7 +54,7 @@ def render(prompt: str, *, seed: int, sample_rate: int = 48000, seconds: float |
             or not 8000 <= sample_rate <= 384000):
         raise ValueError(f"sample_rate must be an integer between 8000 and 384000, got {sample_rate!r}")
     sr = int(sample_rate)
-    bpm = _check_range("bpm", bpm, 10.0, 1000.0)
+    bpm = _check_range("bpm", bpm, BPM_MIN, BPM_MAX)  # the range requests are checked against
     decay = _check_range("decay", decay, 0.1, 4.0)
     swing = _check_range("swing", swing, 0.0, 0.75)
     if tone is not None:

@@ -7,8 +7,8 @@ Levels are not normalised here: render() sets the final peak.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 

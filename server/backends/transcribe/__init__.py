@@ -17,12 +17,13 @@ import importlib.util
 import logging
 import os
 import tempfile
-from typing import Any, ClassVar, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
-from ..base import Backend, Midi, Output, RunContext
 from ...errors import DawgenError, ErrorCode
 from ...output import midi_preview
 from ...params import ParamSpec
+from ..base import Backend, Midi, Output, RunContext
 from ..inputs import input_stem
 from .spec import DEFAULT_BPM, MAX_INPUT_SECONDS, TRANSCRIBE_PARAMS, check_frequencies, input_path
 
@@ -59,6 +60,9 @@ class TranscribeBackend(Backend):
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"transcribe": TRANSCRIBE_PARAMS}
     output_kind: ClassVar[str] = "midi"
     unused_common: ClassVar[tuple[str, ...]] = ("bars",)  # a transcription is as long as its audio
+    requires: ClassVar[tuple[str, ...]] = MODULES
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "threads": int}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
@@ -68,10 +72,6 @@ class TranscribeBackend(Backend):
 
     # -- availability and provenance -----------------------------------------------------------------
     def _check_available(self) -> None:
-        for module in MODULES:  # find_spec, not import: the daemon process never loads them
-            if importlib.util.find_spec(module) is None:
-                raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                                  f"the transcribe backend needs {module!r}, which is not installed: {INSTALL}")
         self._model_file = self._find_model()
 
     def _find_model(self) -> str:
@@ -119,14 +119,14 @@ class TranscribeBackend(Backend):
 
     # -- submit time ----------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        from ..inputs import checked_section
+        from ..audio_in import checked_section
 
         check_frequencies(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "transcribes")
         midi_preview.check_params(params)  # no fluidsynth: refused now, before any work
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        from ..inputs import section_seconds
+        from ..audio_in import section_seconds
 
         seconds = section_seconds(params)
         return 1.0 if seconds is None else 0.2 + seconds * SECONDS_PER_AUDIO_SECOND

@@ -7,7 +7,7 @@ at the same point of a project at that tempo.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .model import Note
 

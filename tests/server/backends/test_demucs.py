@@ -19,7 +19,6 @@ import soundfile as sf
 from server.backends.demucs import DemucsBackend
 from server.backends.demucs.repo import find_model
 from server.backends.demucs.spec import Selection, parse_stems, selection
-from server.config import load
 from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import Request
@@ -109,7 +108,7 @@ def test_modes_pick_the_outputs():
 def engine(tmp_path, repo):
     eng = Engine(config(tmp_path, {"stems": {"backend": "demucs", "path": str(repo), "name": "tiny"}}),
                  journal=Journal(":memory:"))
-    eng._accepting = True  # submit-time checks only: no worker runs the jobs
+    eng.start(workers=False)  # submit-time checks only: no worker runs the jobs
     yield eng
     eng.close()
 
@@ -269,7 +268,7 @@ def test_a_section_comes_out_aligned_with_where_it_starts(tmp_path, repo, torch)
     path = tmp_path / "take.wav"
     sf.write(path, x, rate, subtype="FLOAT")
     backend = DemucsBackend("stems", {"path": str(repo), "name": "tiny", "device": "cpu"})
-    backend._model, backend._loaded = GainSplitter(), True  # the real loading is tested above
+    backend.use_model(GainSplitter(), "cpu")  # the real loading is tested above
     out = backend.run("separate", RunContext({"input": str(path), "start": 1.25, "end": 4.0, "mode": "only:vocals"}))
     part = x[60000:192000]
     want = part * 0.4 + part.mean() * 0.6
@@ -334,7 +333,7 @@ def test_a_hugging_face_snapshot_in_safetensors_loads_too(tmp_path, torch):
     backend = DemucsBackend("stems", {"path": str(tmp_path), "name": "htdemucs", "device": "cpu"})
     backend.check_available()
     backend.load()
-    loaded = backend._model.models[0]
+    loaded = backend.model.models[0]
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
 
 

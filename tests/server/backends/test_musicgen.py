@@ -172,7 +172,7 @@ def test_window_plan_covers_the_request_inside_the_window(prompt_frames, new_fra
     assert sum(new for _, new in plan) == new_frames
     assert all(0 < new and context + new <= window for context, new in plan)
     assert plan[0][0] == min(prompt_frames, window - min(stride, new_frames))
-    for context, new in plan[1:]:
+    for context, _new in plan[1:]:
         assert context >= window - stride  # every later window keeps context from the one before
 
 
@@ -221,7 +221,7 @@ def test_a_batch_that_runs_out_of_memory_is_halved_and_gives_the_same_files(text
     import torch
 
     whole = run(text_model, "generate", prompt="dark techno", seconds=0.4, count=3, seed=20)
-    real = text_model._model.generate
+    real = text_model.model.generate
     sizes = []
 
     def tight(text, n, *args, **kwargs):
@@ -230,7 +230,7 @@ def test_a_batch_that_runs_out_of_memory_is_halved_and_gives_the_same_files(text
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(text, n, *args, **kwargs)
 
-    monkeypatch.setattr(text_model._model, "generate", tight)
+    monkeypatch.setattr(text_model.model, "generate", tight)
     halved = run(text_model, "generate", prompt="dark techno", seconds=0.4, count=3, seed=20)
     assert sizes == [3, 1, 1, 1]  # 3 fails, then 1 (half of 3) at a time
     assert [a.seed for a in halved] == [20, 21, 22]
@@ -251,10 +251,10 @@ def test_past_the_window_progress_runs_across_windows(text_model):
     seen = []
     out = run(text_model, "generate", progress=lambda f, s: seen.append((f, s)), prompt="house", seconds=2.5, seed=3)
     assert out[0].samples.shape[0] == int(2.5 * RATE)
-    windows = text_model._model.plan(0, int(2.5 * 50))
+    windows = text_model.model.plan(0, int(2.5 * 50))
     assert out[0].meta["windows"] == len(windows) >= 3
     generating = [f for f, s in seen if s == "generating"]
-    assert len(generating) == text_model._model.steps(windows)  # one report per decoding step
+    assert len(generating) == text_model.model.steps(windows)  # one report per decoding step
     assert generating == sorted(generating) and generating[-1] > 0.9
     assert seen[-1] == (1.0, "decoding")
 
@@ -367,7 +367,7 @@ def test_a_tokenizer_saved_as_spiece_model_only_loads(tiny, tmp_path):
 def test_long_outputs_decode_in_chunks_without_seams(text_model):
     torch = pytest.importorskip("torch")
     codes = torch.randint(0, 64, (2, 4, 230), generator=torch.Generator().manual_seed(0))
-    model = text_model._model
+    model = text_model.model
     whole = model.decode(codes, chunk=10_000)
     chunked = model.decode(codes, chunk=60)
     assert whole.shape == chunked.shape == (2, 230 * model.hop, 1)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.backends.stable_audio import StableAudioBackend
-from server.backends.stable_audio import spec
+from server.backends.stable_audio import StableAudioBackend, spec
 from server.backends.stable_audio.files import check_folder, family_of
 from server.errors import DawgenError
 from tests.server.backends.stable_audio_tiny import dance_config, sao_config

@@ -20,6 +20,7 @@ def decode_png(data: bytes) -> np.ndarray:
         elif tag == b"IDAT":
             idat += body
         pos += 12 + size
+    assert width and height, "no IHDR chunk"
     raw = zlib.decompress(idat)
     rows = [raw[y * (width * 3 + 1) + 1:(y + 1) * (width * 3 + 1)] for y in range(height)]
     return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(height, width, 3)

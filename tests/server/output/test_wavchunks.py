@@ -1,19 +1,16 @@
 """DAW metadata chunks, checked against their specs with readers that are not dawgen's: struct
 parsing of the documented layouts, libsndfile's own chunk readers (sf_command) and wavinfo."""
 import io
-import json
 import struct
 from datetime import datetime
 
 import numpy as np
 import pytest
-import soundfile as sf
 from wavinfo import WavInfoReader
 
 from server.output import wav, wavchunks
 from server.output.wavchunks import FileFacts
-
-SFC_GET_INSTRUMENT, SFC_GET_LOOP_INFO = 0x10D0, 0x10E0
+from tests.libsndfile import SF_INSTRUMENT_SIZE, SF_LOOP_INFO_SIZE, SFC_GET_INSTRUMENT, SFC_GET_LOOP_INFO, sf_command
 
 
 def loop_facts(**kw):
@@ -41,13 +38,6 @@ def chunks_of(data: bytes) -> dict:
     return out
 
 
-def sf_command(path, command, size):
-    with sf.SoundFile(str(path)) as f:
-        buf = sf._ffi.new("char[]", size)
-        ok = sf._snd.sf_command(f._file, command, buf, size)
-        return ok, bytes(sf._ffi.buffer(buf, size))
-
-
 def test_acid_layout_per_spec_numerator_first(tmp_path):
     acid = chunks_of(wav_file(loop_facts(), tmp_path).read_bytes())[b"acid"]
     flags, root, _, _, beats, num, den, tempo = struct.unpack("<IHHfIHHf", acid)
@@ -58,13 +48,13 @@ def test_acid_layout_per_spec_numerator_first(tmp_path):
 
 def test_libsndfile_reads_acid_and_smpl(tmp_path):
     path = wav_file(loop_facts(), tmp_path)
-    ok, raw = sf_command(path, SFC_GET_LOOP_INFO, 44)  # sizeof(SF_LOOP_INFO): libsndfile checks it
+    ok, raw = sf_command(path, SFC_GET_LOOP_INFO, SF_LOOP_INFO_SIZE)
     assert ok == 1
     sig_num, sig_den, mode, beats, bpm, root = struct.unpack("<hhiifi", raw[:20])
     assert (beats, bpm, root) == (8, 120.0, 57)
     # libsndfile swaps the meter (libsndfile issue #190): it reports our numerator as the denominator
     assert (sig_num, sig_den) == (8, 7)
-    ok, raw = sf_command(path, SFC_GET_INSTRUMENT, 4 + 6 + 2 + 4 + 16 * 16)
+    ok, raw = sf_command(path, SFC_GET_INSTRUMENT, SF_INSTRUMENT_SIZE)
     assert ok == 1
     basenote, loop_count = raw[4], struct.unpack("<i", raw[12:16])[0]
     mode, start, end, count = struct.unpack("<iIII", raw[16:32])

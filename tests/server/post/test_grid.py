@@ -12,8 +12,7 @@ import pytest
 from server.backends.synth import loops
 from server.backends.synth.render import render
 from server.backends.synth.words import parse
-from server.post.grid import (beats_per_bar, estimate_tempo, fit_to_grid, grid_frames, time_stretch,
-                              trim_one_shot)
+from server.post.grid import beats_per_bar, estimate_tempo, fit_to_grid, grid_frames, time_stretch, trim_one_shot
 
 SR = 48000
 

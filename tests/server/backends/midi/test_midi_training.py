@@ -3,7 +3,6 @@ weights folder the backend loads through `[models.NAME] path = FOLDER` (the mode
 come from the shipped weights)."""
 from __future__ import annotations
 
-import argparse
 import io
 import subprocess
 import sys

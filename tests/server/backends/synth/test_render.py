@@ -351,3 +351,18 @@ def test_bad_arguments_raise_value_error(kwargs: dict) -> None:
     args = {"seed": 1, **kwargs}
     with pytest.raises(ValueError):
         render("kick", **args)
+
+
+@pytest.mark.parametrize("bpm", [10.0, 1000.0, 19.99, 400.01])
+def test_tempo_outside_the_protocols_range_is_refused(bpm: float) -> None:
+    """The synth's own check is the range requests are validated against (server.params), not a
+    wider one of its own."""
+    with pytest.raises(ValueError, match="bpm must be between 20 and 400"):
+        render("drum loop", seed=1, bpm=bpm, sample_rate=8000)
+
+
+@pytest.mark.parametrize("bpm", [20.0, 400.0])
+def test_tempo_at_the_ends_of_the_range_is_made(bpm: float) -> None:
+    out = render("drum loop", seed=1, bpm=bpm, bars=1, sample_rate=8000)
+    assert out.meta["bpm"] == bpm
+    assert out.samples.shape[0] == round(4 * 60 / bpm * 8000)

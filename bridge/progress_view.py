@@ -1,0 +1,119 @@
+"""How `dawgen send --wait` shows a job's progress on stderr: a live bar on a terminal, lines elsewhere.
+
+The line format (`  42.0% generating, ~1.2s left`) is a contract: the Reaper scripts and people's own
+scripts read it from a pipe or a file, so it stays exactly as it is. The bar is for a person watching
+and may change. tqdm draws it (no dependencies of its own, and the lightest of the bar libraries to
+import: measured in docs/DEVELOPING.md); it is imported only when a terminal will show it, so
+`dawgen` starts no slower in scripts.
+"""
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any, TextIO
+
+BAR_FORMAT = "{desc:<11} {percentage:5.1f}% |{bar}| {left}"
+
+
+def progress_line(fraction: float, stage: str, eta: float) -> str:
+    """One plain progress line; `eta` < 0 means the daemon does not know yet."""
+    eta_text = f", ~{eta:.1f}s left" if eta >= 0 else ""
+    return f"  {fraction * 100:5.1f}% {stage}{eta_text}"
+
+
+def eta_text(eta: float) -> str:
+    """The bar's right end: the daemon's ETA, which knows the model's pace (tqdm's own would only
+    extrapolate the reports it saw, and knows nothing during `warming`)."""
+    if eta < 0:
+        return "ETA ?"
+    minutes, seconds = divmod(int(round(eta)), 60)
+    return f"ETA {minutes}:{seconds:02d}"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """A terminal that can redraw a line: a tty whose TERM is not `dumb` (Emacs shells, some CI)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+    return tty and os.environ.get("TERM", "") != "dumb"
+
+
+class LineProgress:
+    """Prints every progress report as one line (pipes, files, scripts)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, fraction: float, stage: str, eta: float) -> None:
+        print(progress_line(fraction, stage, eta), file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """Nothing to finish: every line is already complete."""
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class BarProgress(LineProgress):
+    """One line redrawn in place: stage, percent, a bar and the ETA. Left on screen when closed, so
+    the error line that may follow starts on a line of its own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._bar: Any = None
+
+    def __call__(self, fraction: float, stage: str, eta: float) -> None:
+        # The fraction is set, not added: a stage may start again from 0 (warming, then generating).
+        percent = min(100.0, max(0.0, fraction * 100))
+        if self._bar is None:
+            self._bar = _open_bar(self.stream, percent, stage, eta_text(eta))
+            return
+        self._bar.left = eta_text(eta)
+        self._bar.set_description_str(stage, refresh=False)
+        self._bar.n = percent
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def terminal_size(stream: TextIO) -> tuple[int, int]:
+    """(columns, rows) to draw in. A terminal nobody sized (a bare pty, some CI runners) reports
+    0 x 0, where tqdm would draw nothing at all: 80 x 24 then."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        width, height = size.columns, size.lines
+    except (OSError, ValueError, AttributeError):
+        width = height = 0
+    return (width or 80) - 1, height or 24  # not the last column: some terminals wrap when it is written
+
+
+def _open_bar(stream: TextIO, percent: float, stage: str, left: str) -> Any:
+    from tqdm import tqdm  # here, not at the top: only a terminal pays for the import
+
+    class _Bar(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, left: str, **kwargs: Any) -> None:
+            self.left = left
+            super().__init__(**kwargs)
+
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            self.ncols, self.nrows = terminal_size(self.fp)  # follows a resized window
+            return {**super().format_dict, "left": self.left}
+
+    # mininterval=0: the daemon already throttles progress ([server] progress_interval)
+    width, height = terminal_size(stream)
+    return _Bar(left, total=100, initial=percent, desc=stage, file=stream, bar_format=BAR_FORMAT,
+                ncols=width, nrows=height, mininterval=0, leave=True)
+
+
+def progress_display(stream: TextIO) -> LineProgress:
+    """The progress view for `stream`: a bar on a terminal, plain lines anywhere else."""
+    return BarProgress(stream) if is_terminal(stream) else LineProgress(stream)

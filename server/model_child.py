@@ -1,0 +1,129 @@
+"""The model process's side of the pipe (server/model_process.py starts it): one per device lane.
+
+The main thread runs one job at a time; a reader thread takes the daemon's messages, sets cancel
+flags at once and queues the rest. While a long job yields (training), a `run` message waiting at
+the front of the queue is live work: the long job serves it between two of its steps
+(`InboxLiveWork`), in this same thread, so the device runs one thing at a time.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .config import Config
+from .execute import execute_job
+from .jobs import Job
+from .output.writer import OutputWriter
+from .registry import Registry
+
+log = logging.getLogger("dawgen.model_process")
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """On Linux the kernel kills us when the daemon dies (even by kill -9): a model process never
+    outlives its daemon and never writes a file for a job the next daemon will re-run."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+class InboxLiveWork:
+    """Live work for a yielding job: the `run` messages at the front of the model process's inbox."""
+
+    def __init__(self, inbox: queue.Queue[tuple[Any, ...]], run: Callable[[Job, dict[str, Any]], None]) -> None:
+        self._inbox, self._run = inbox, run
+
+    def pending(self) -> bool:
+        with self._inbox.mutex:  # a peek: Queue has no public one
+            return bool(self._inbox.queue) and self._inbox.queue[0][0] == "run"
+
+    def serve(self) -> int:
+        served = 0
+        while self.pending():
+            _, job, request = self._inbox.get_nowait()
+            self._run(job, request)
+            served += 1
+        return served
+
+
+class ChildLoop:
+    def __init__(self, conn: Any, config: Config, device: str) -> None:
+        self.conn, self.device = conn, device
+        self.registry = Registry(config)
+        self.writer = OutputWriter([config.output_root])
+        self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._cancels: dict[str, threading.Event] = {}  # running jobs (a yielding one and its guest)
+        self._cancelled: set[str] = set()  # cancels that arrived before their job started
+        self.live_work = InboxLiveWork(self.inbox, self.run_job)
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            self.conn.send(message)
+
+    def read_parent(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the daemon is gone
+            if message[0] == "cancel":
+                with self._lock:
+                    self._cancelled.add(message[1])
+                    if message[1] in self._cancels:
+                        self._cancels[message[1]].set()
+            else:
+                self.inbox.put(message)
+
+    def run_job(self, job: Job, request: dict[str, Any]) -> None:
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[job.id] = cancel
+            if job.id in self._cancelled:
+                cancel.set()
+        job_id = job.id
+        execute_job(job, request, self.registry, self.writer,
+                    lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
+                    report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
+        with self._lock:
+            self._cancels.pop(job.id, None)
+            self._cancelled.discard(job.id)
+        self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
+        self.send(("result", job))
+
+    def serve(self) -> None:
+        threading.Thread(target=self.read_parent, name="dawgen-model-inbox", daemon=True).start()
+        while True:
+            message = self.inbox.get()
+            if message[0] == "stop":
+                return
+            if message[0] == "preload":
+                try:
+                    self.registry.preload()
+                except Exception:
+                    log.exception("preloading models failed")
+                self.send(("warm", self.registry.warm()))
+                continue
+            _, job, request = message
+            self.run_job(job, request)
+
+
+def child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle (it drains)
+    logging.basicConfig(level=config.server.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s[model-%(process)d]: %(message)s")
+    ChildLoop(conn, config, device).serve()
