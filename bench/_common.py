@@ -36,9 +36,9 @@ def serve(root: Path, config_text: str | None = None) -> tuple[subprocess.Popen,
 
 
 class Daemon:
-    def __init__(self) -> None:
+    def __init__(self, config_text: str | None = None) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="dawgen-bench-")
-        self.proc, self.port = serve(Path(self.tmp.name))
+        self.proc, self.port = serve(Path(self.tmp.name), config_text)
 
     def wait_warm(self) -> None:
         """One generation end to end: the default model is loaded before anything is measured."""

@@ -1,6 +1,7 @@
 """Run every benchmark of the daemon spine and print their figures (`make bench`)."""
 from __future__ import annotations
 
+import journal_size
 import midi
 import osc_latency
 import post
@@ -10,6 +11,6 @@ import train
 import writer
 
 if __name__ == "__main__":
-    for module in (startup, osc_latency, writer, post, stable_audio, midi, train):
+    for module in (startup, osc_latency, journal_size, writer, post, stable_audio, midi, train):
         module.main()
         print()

@@ -22,7 +22,8 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from server import __version__
 from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
-from server.jobs import Event, EventKind, Request
+from server.intake import SubmitBatch
+from server.jobs import Event, EventKind, Job, Request
 from server.params import validate
 
 from . import protocol as proto
@@ -31,6 +32,11 @@ from .audio_osc import AudioVerbs
 log = logging.getLogger("dawgen.osc")
 
 Dest = tuple[str, Any]  # ("udp", (host, port)) or ("tcp", connection id string)
+# Group commit: after a blocking read the UDP door also reads what is already waiting (up to this
+# many packets in all) and journals their job requests in one transaction. MSG_DONTWAIT is POSIX;
+# elsewhere each packet is its own batch.
+UDP_BATCH = 32
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class _Conn:
@@ -80,9 +86,16 @@ class OscServer:
         self.handlers.update(self.audio.handlers())
 
     # -- lifecycle ----------------------------------------------------------------------------
+    def bind(self) -> int:
+        """Bind UDP and TCP on the same port (port 0: a free one) unless bound; returns the port.
+        Until start(), what clients send waits in the sockets' buffers."""
+        if self._udp is None:
+            self._bind()
+        return self.port
+
     def start(self) -> None:
-        """Bind UDP and TCP on the same port (port 0: a free one) and start serving."""
-        self._bind()
+        """Bind (if not yet) and start serving."""
+        self.bind()
         self._unsubscribe = self.engine.subscribe(self._on_event)
         for target, sock, name in ((self._serve_udp, self._udp, "udp"), (self._serve_tcp, self._tcp, "tcp-accept")):
             thread = threading.Thread(target=target, args=(sock,), name=f"dawgen-osc-{name}", daemon=True)
@@ -142,7 +155,29 @@ class OscServer:
                 break
             if addr is None:  # the socket was shut down
                 break
-            self.handle_packet(data, ("udp", (addr[0], addr[1])))
+            batch = self.engine.batch()
+            for packet, sender in [(data, addr), *self._waiting(udp)]:
+                self.handle_packet(packet, ("udp", (sender[0], sender[1])), batch)
+            self._commit(batch)
+
+    def _waiting(self, udp: socket.socket) -> list[tuple[bytes, Any]]:
+        """Packets already in the socket's buffer, read without blocking."""
+        packets: list[tuple[bytes, Any]] = []
+        while _DONTWAIT and len(packets) < UDP_BATCH - 1:
+            try:
+                data, addr = udp.recvfrom(self.max_packet + 1, _DONTWAIT)
+            except OSError:  # nothing waiting (or the socket closed: the blocking read sees it)
+                break
+            if addr is None:
+                break
+            packets.append((data, addr))
+        return packets
+
+    def _commit(self, batch: SubmitBatch) -> None:
+        try:
+            batch.commit()  # answers each request: ack after the commit, or its error
+        except Exception:  # noqa: BLE001 - a bug must not take the port down; clients resend by id
+            log.exception("journaling %d request(s) failed", len(batch))
 
     def _serve_tcp(self, tcp: socket.socket) -> None:
         while not self._stopping.is_set():
@@ -240,8 +275,9 @@ class OscServer:
             udp.sendto(proto.fit_datagram(fitted, len(fitted) - 1), where)
 
     # -- requests -----------------------------------------------------------------------------
-    def handle_packet(self, data: bytes, source: Dest) -> None:
-        """Parse and answer one packet. Never raises."""
+    def handle_packet(self, data: bytes, source: Dest, batch: SubmitBatch | None = None) -> None:
+        """Parse and answer one packet. Never raises. With a `batch`, job requests are answered when
+        the caller commits it."""
         peer = self._peer(source)
         if len(data) > self.max_packet:
             log.warning("oversized packet (%d bytes > %d) from %s", len(data), self.max_packet, peer)
@@ -252,12 +288,13 @@ class OscServer:
             return
         for message in messages:
             try:
-                self._handle_message(message.address, list(message.params), source, oversized=len(data) > self.max_packet)
+                self._handle_message(message.address, list(message.params), source, len(data) > self.max_packet, batch)
             except Exception:  # noqa: BLE001 - a bug in one handler must not take the port down
                 log.exception("error handling %s from %s", message.address, peer)
                 self.send(source, proto.error("", ErrorCode.INTERNAL, "internal error; see the daemon log"))
 
-    def _handle_message(self, address: str, args: list[Any], source: Dest, oversized: bool = False) -> None:
+    def _handle_message(self, address: str, args: list[Any], source: Dest, oversized: bool = False,
+                        batch: SubmitBatch | None = None) -> None:
         req_id = str(args[0]) if args and isinstance(args[0], (str, int)) else ""
         dest = source
         try:
@@ -269,21 +306,33 @@ class OscServer:
                 raise DawgenError(ErrorCode.BAD_REQUEST, f"packet larger than {self.max_packet} bytes")
             handler = self.handlers.get(request.verb)
             if handler is not None:
+                if batch is not None:
+                    self._commit(batch)  # a cancel/status right after a generate finds its job
                 request.params = validate(proto.CONTROL_VERBS[request.verb], request.params, request.verb)
                 handler(request, dest)
             else:
-                self._on_job(request, dest)
+                self._on_job(request, dest, batch)
         except DawgenError as exc:
-            log.info("request %r from %s refused: %s", req_id, self._peer(source), exc)
-            self.send(dest, proto.error(getattr(exc, "req_id", req_id), exc.code, exc.message))
+            self._refused(getattr(exc, "req_id", req_id), source, dest, exc)
 
-    def _on_job(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        if request.verb not in self.engine.job_verbs():
+    def _refused(self, req_id: str, source: Dest, dest: Dest, exc: DawgenError) -> None:
+        log.info("request %r from %s refused: %s", req_id, self._peer(source), exc)
+        self.send(dest, proto.error(req_id, exc.code, exc.message))
+
+    def _on_job(self, request: proto.ParsedRequest, dest: Dest, batch: SubmitBatch | None) -> None:
+        if not self.engine.is_job_verb(request.verb):
             known = ", ".join(sorted([*self.handlers, *self.engine.job_verbs()]))
             raise DawgenError(ErrorCode.UNKNOWN_VERB, f"unknown verb {request.verb!r}; verbs: {known}")
         client = {"udp": list(dest[1])} if dest[0] == "udp" else {"tcp": dest[1]}
-        self.engine.submit(Request(request.verb, request.params, request.req_id, client),
-                           on_accepted=lambda job, position: self.send(dest, proto.ack(request.req_id, job, position)))
+        job_request = Request(request.verb, request.params, request.req_id, client)
+
+        def ack(job: Job, position: int) -> None:
+            self.send(dest, proto.ack(request.req_id, job, position))
+
+        if batch is None:
+            self.engine.submit(job_request, on_accepted=ack)
+        else:  # validated now; journaled and answered when the batch commits
+            batch.add(job_request, ack, lambda exc: self._refused(request.req_id, dest, dest, exc))
 
     def _on_ping(self, request: proto.ParsedRequest, dest: Dest) -> None:
         self.send(dest, proto.pong(request.req_id, __version__))

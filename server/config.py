@@ -50,7 +50,12 @@ class ServerConfig:
     drain_seconds: float = 30.0
     journal_sync: str = "normal"
     dedupe_seconds: float = 600.0
+    # finished jobs are forgotten (their files stay) this many days after they finished: at start
+    # and daily. `journal_keep_days` is its old name, still read.
+    keep_finished_days: float = 30.0
     journal_keep_days: float = 30.0
+    # jobs waiting to run (running ones not counted); a request past it gets `queue_full`
+    max_queued: int = 1000
     max_packet_bytes: int = 65536
     log_level: str = "info"
     # "process": models run in one child process per device (responsive, crash-isolated);
@@ -229,9 +234,23 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         errors.extend(check_budgets(obj.memory_budget))
         if obj.progress_interval < 0:
             errors.append(f"server.progress_interval: {obj.progress_interval} is negative (0 = every step)")
+        _check_queue_keys(obj, values, errors)
     if section == "hotfolder":
         _check_hotfolder(obj, values.get("recipes"), errors)
     return obj
+
+
+def _check_queue_keys(obj: ServerConfig, values: Mapping[str, Any], errors: list[str]) -> None:
+    """max_queued's range; keep_finished_days and its old name journal_keep_days (one of them)."""
+    if obj.max_queued < 1:
+        errors.append(f"server.max_queued: {obj.max_queued} must be at least 1")
+    if "journal_keep_days" in values and "keep_finished_days" in values:
+        errors.append("server.journal_keep_days: the old name of server.keep_finished_days; set only keep_finished_days")
+    elif "journal_keep_days" in values:
+        obj.keep_finished_days = obj.journal_keep_days
+    obj.journal_keep_days = obj.keep_finished_days  # one value, whichever name set it
+    if obj.keep_finished_days < 0:
+        errors.append(f"server.keep_finished_days: {obj.keep_finished_days} is negative")
 
 
 def _coerce(value: Any, want: type, where: str, errors: list[str]) -> Any:

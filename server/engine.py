@@ -1,7 +1,8 @@
 """The engine: submit / cancel / status / queue / models / subscribe. The only API bridge/ uses.
 
 A request is validated against its backend's declared params, recorded in the journal, then queued;
-the caller acknowledges only after `submit` returns, so an acknowledged job is always on disk.
+the caller acknowledges only once the journal has committed it, so an acknowledged job is always on
+disk. Requests that arrive together can be journaled in one transaction (`batch()`, server/intake.py).
 """
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from typing import Any, Callable
 
 from .config import Config
 from .errors import DawgenError, ErrorCode
+from .intake import Accepted, Pending, QueueBound, SubmitBatch
+from .intake import call_front_door as _call
 from .jobs import Event, EventKind, Job, JobState, Request
-from .journal import Journal
+from .journal import Entry, Journal, Pruner
+from .model_process import InlineRunner, ProcessRunner
 from .music import parse_key, parse_time_signature
 from .output.writer import OutputWriter
 from .params import SEED_MAX, ParamSpec, bpm_param, merge_specs, validate
-from .registry import Registry, same_device
-from .model_process import InlineRunner, ProcessRunner
 from .progress import ProgressReporter
+from .registry import Registry, same_device
 from .scheduler import Scheduler, Worker
 
 log = logging.getLogger("dawgen.engine")
@@ -74,13 +77,16 @@ def _check_key(text: str) -> None:
 
 class Engine:
     def __init__(self, config: Config, journal: Journal | None = None,
-                 registry: Registry | None = None, writer: OutputWriter | None = None) -> None:
+                 registry: Registry | None = None, writer: OutputWriter | None = None,
+                 pruner: Pruner | None = None) -> None:
         self.config = config
         self.journal = journal or Journal(config.state_dir / "journal.sqlite3", sync=config.server.journal_sync,
                                           dedupe_seconds=config.server.dedupe_seconds)
         self.registry = registry or Registry(config)
         self.writer = writer or OutputWriter([config.output_root])
         self.scheduler = Scheduler()
+        self.pruner = pruner or Pruner(self.journal, config.server.keep_finished_days)
+        self._bound = QueueBound(self.scheduler, config.server.max_queued)
         self._common = common_params(config)
         self._subscribers: list[Callable[[Event], None]] = []
         self._cancel_flags: dict[str, threading.Event] = {}
@@ -110,6 +116,7 @@ class Engine:
             worker = Worker(device, self.scheduler, self._make_runner(device), self._execute)
             worker.start()
             self._workers.append(worker)
+        self.pruner.start()  # daily, while running: a daemon that never restarts stays small too
         self._accepting = True
         return recovered
 
@@ -155,6 +162,7 @@ class Engine:
         Returns True when every running job finished in time.
         """
         self._accepting = False
+        self.pruner.stop()
         self.scheduler.close()
         for worker in self._workers:
             worker.stop()
@@ -173,9 +181,7 @@ class Engine:
         self.journal.close()
 
     def _recover(self) -> list[Job]:
-        pruned = self.journal.prune(self.config.server.journal_keep_days)
-        if pruned:
-            log.info("forgot %d finished job(s) older than %g days", pruned, self.config.server.journal_keep_days)
+        self.pruner.tick()
         jobs = self.journal.unfinished()
         for job in jobs:
             try:  # temporary files of an attempt cut short; only this job's (another daemon may share the root)
@@ -218,6 +224,11 @@ class Engine:
                 verbs.setdefault(verb, merge_specs(self._common_for(backend), specs))
         return verbs
 
+    def is_job_verb(self, verb: str) -> bool:
+        """Some model does `verb` (job_verbs() without building every parameter list: this runs
+        on every request)."""
+        return any(e.backend is not None and verb in e.backend.verbs for e in self.registry.entries())
+
     def model_for(self, verb: str) -> str:
         """The model a request for `verb` without `model=` goes to (see Registry.model_for)."""
         return self.registry.model_for(verb)
@@ -245,13 +256,30 @@ class Engine:
             return False
         return backend is not None and verb in backend.verbs
 
-    def submit(self, request: Request,
-               on_accepted: Callable[[Job, int], None] | None = None) -> tuple[Job, int]:
+    def submit(self, request: Request, on_accepted: Accepted | None = None) -> tuple[Job, int]:
         """Validate, journal and queue; returns (job, queue_position). Raises DawgenError.
 
         `on_accepted(job, position)` runs after the job is journaled and before a worker can see it,
         so a front door's ack always reaches the client before the job's first progress event.
         """
+        answer: list[Any] = []
+
+        def accepted(job: Job, position: int) -> None:
+            answer.append((job, position))
+            if on_accepted is not None:
+                on_accepted(job, position)
+
+        self.commit([(self.prepare(request), accepted, answer.append)])
+        if isinstance(answer[0], DawgenError):
+            raise answer[0]
+        return answer[0]
+
+    def batch(self) -> SubmitBatch:
+        """Requests to journal together (group commit): `add` each, then `commit`."""
+        return SubmitBatch(self)
+
+    def prepare(self, request: Request) -> Entry:
+        """Validate `request` into a job ready for the journal; raises DawgenError."""
         if not self._accepting:
             raise DawgenError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down; try again when it is back")
         raw = dict(request.params)
@@ -272,21 +300,29 @@ class Engine:
                   req_id=request.req_id, client=dict(request.client), priority=int(params.get("priority", 0)))
         if params.get("dir"):
             self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
-        job, created = self.journal.record(job, {"verb": request.verb, "params": raw})
-        if not created:  # the same request again (a resent packet): answer with the job it made
-            position = self._position(self.scheduler.get(job.id) or job)
-            if on_accepted is not None:
-                on_accepted(job, position)
-            return job, position
-        self._cancel_flags[job.id] = threading.Event()
-        position = self.scheduler.position_of_new(job.priority)
-        if on_accepted is not None:
-            on_accepted(job, position)
-        self._emit(Event(EventKind.ACCEPTED, job, position))
-        self.scheduler.put(job, self.lane_for(model_name))
+        return Entry(job, {"verb": request.verb, "params": raw}, admit=lambda: self._bound.admit(job.id))
+
+    def commit(self, pending: list[Pending]) -> None:
+        """Journal prepared requests in one transaction, then answer each in order (see SubmitBatch)."""
+        outcomes = self.journal.record_batch([entry for entry, _, _ in pending])
+        for (entry, on_accepted, on_refused), outcome in zip(pending, outcomes):
+            if isinstance(outcome, DawgenError):
+                self._bound.release(entry.job.id)
+                _call(on_refused, outcome)
+            else:
+                self._announce(*outcome, on_accepted)
         if self.immediate:
             self._run_queued()
-        return job, position
+
+    def _announce(self, job: Job, created: bool, on_accepted: Accepted | None) -> None:
+        if not created:  # the same request again (a resent packet): answer with the job it made
+            _call(on_accepted, job, self._position(self.scheduler.get(job.id) or job))
+            return
+        self._cancel_flags[job.id] = threading.Event()
+        position = self.scheduler.position_of_new(job.priority)
+        _call(on_accepted, job, position)
+        self._emit(Event(EventKind.ACCEPTED, job, position))
+        self._bound.queue(job, self.lane_for(job.model))
 
     def lane_for(self, model: str) -> str | None:
         """The worker lane a model's jobs must run on: the `[server] devices` entry its own
@@ -330,6 +366,10 @@ class Engine:
     def queue(self) -> list[Job]:
         """Running and queued jobs in run order; queued jobs get an ETA (wait + their own run)."""
         return self._fill_queue_etas()
+
+    def queue_full(self) -> bool:
+        """No room for one more job under `[server] max_queued` (a front door may hold back work)."""
+        return self.scheduler.queued_count() >= self._bound.limit
 
     def _fill_queue_etas(self) -> list[Job]:
         jobs = self.scheduler.snapshot()

@@ -119,6 +119,10 @@ class Scheduler:
         with self._cond:
             return self._jobs.get(job_id) or self._running.get(job_id)
 
+    def queued_count(self) -> int:
+        with self._cond:
+            return len(self._jobs)
+
     def running_count(self) -> int:
         with self._cond:
             return len(self._running)

@@ -20,9 +20,14 @@ with no file of its stem beside it is left waiting: it is a sidecar whose file h
 Exactly once, across crashes: each request's id is derived from the claimed name
 (`hotfolder:<recipe>:<token>:<n>`). At start every drop in processing/ is taken up again; a request
 id the journal already knows is not submitted again (the journal keeps finished jobs for
-`[server] journal_keep_days`, well beyond the engine's own dedupe window), so a crash between claim,
+`[server] keep_finished_days`, well beyond the engine's own dedupe window), so a crash between claim,
 submit and filing away never makes a second job. Engine events file a drop away when its last job
 finishes; the periodic rescan re-checks drops in flight in case an event was missed.
+
+A full queue (`[server] max_queued`) is not a failure of the drop: a claimed drop whose request is
+refused with `queue_full` waits in processing/ and is submitted again when a job finishes (or at
+the next rescan), and new drops stay in inbox/ until the waiting ones are in. Nothing goes to failed/
+for it: the producer's file was fine, and dropping a folder of files and walking away should work.
 """
 from .door import HotFolder
 from .inputs import Drop, build_requests

@@ -24,8 +24,18 @@ from server.errors import DawgenError, ErrorCode
 from server.jobs import Event, EventKind, Job, JobState, Request
 
 from .inputs import Drop, build_requests
-from .layout import (Layout, claimed_name, ignored, move_no_clobber, new_token, parse_claimed, parse_request_id,
-                     request_id, sidecar_for, write_json_atomic)
+from .layout import (
+    Layout,
+    claimed_name,
+    ignored,
+    move_no_clobber,
+    new_token,
+    parse_claimed,
+    parse_request_id,
+    request_id,
+    sidecar_for,
+    write_json_atomic,
+)
 from .settle import Settler
 
 log = logging.getLogger("dawgen.hotfolder")
@@ -42,6 +52,8 @@ class _Active:
     verb: str
     req_ids: list[str]
     rejected: dict[str, tuple[str, str]] = field(default_factory=dict)  # req id -> (code, message)
+    # not submitted yet: the queue was full (`[server] max_queued`); submitted again when there is room
+    waiting: list[Request] = field(default_factory=list)
 
 
 class _Wake(FileSystemEventHandler):
@@ -152,6 +164,7 @@ class HotFolder:
         last_sweep = time.monotonic()
         while not self._stopping.is_set():
             try:
+                self.submit_waiting()
                 self.scan_once()
                 if time.monotonic() - last_sweep >= self.rescan_seconds:
                     last_sweep = time.monotonic()
@@ -165,7 +178,11 @@ class HotFolder:
 
     # -- inbox → processing ---------------------------------------------------------------------
     def scan_once(self) -> int:
-        """Look at every inbox once and claim each settled drop; returns how many were claimed."""
+        """Look at every inbox once and claim each settled drop; returns how many were claimed.
+        While the engine's queue is full, or a claimed drop still waits for room, nothing new is
+        claimed: new drops stay in inbox/ (first come, first served)."""
+        if self._holding() or self.engine.queue_full():
+            return 0
         seen: set[str] = set()
         claimed = 0
         for name in self.recipes:
@@ -241,27 +258,47 @@ class HotFolder:
             log.warning("hot folder %s: %s rejected: %s", drop.recipe, drop.original, exc.message)
             self._file_away(drop, recipe.verb, [], {"": (exc.code, exc.message)})
             return
-        active = _Active(drop, recipe.verb, [r.req_id for r in requests])
+        active = _Active(drop, recipe.verb, [r.req_id for r in requests], waiting=list(requests))
         with self._lock:
             self._active[drop.token] = active
-        for request in requests:
-            if not self._submit(active, request):
-                return
-        self.check(drop.token)
+        if self._submit_all(active):
+            self.check(drop.token)
+        elif active.waiting and self._holding():  # not shutting down: the queue is full
+            log.info("hot folder %s: %s waits in processing/ for room in the queue", drop.recipe, drop.original)
 
-    def _submit(self, active: _Active, request: Request) -> bool:
-        """Submit unless the journal has it; False when the engine is shutting down."""
-        if self._job(request.req_id) is not None:
-            return True  # journaled before a crash or stop: its job is the drop's job, never a second
-        try:
-            self.engine.submit(request)
-        except DawgenError as exc:
-            if exc.code == ErrorCode.SHUTTING_DOWN:  # stays in processing/; the next start submits it
-                with self._lock:
-                    self._active.pop(active.drop.token, None)
-                return False
-            active.rejected[request.req_id] = (exc.code, exc.message)
+    def _submit_all(self, active: _Active) -> bool:
+        """Submit the drop's waiting requests in order; False when one has to wait: the queue is
+        full, or the engine is shutting down (the drop stays in processing/ for the next start)."""
+        while active.waiting:
+            request = active.waiting[0]
+            if self._job(request.req_id) is None:  # journaled before a crash or stop: never a second job
+                try:
+                    self.engine.submit(request)
+                except DawgenError as exc:
+                    if exc.code == ErrorCode.SHUTTING_DOWN:
+                        with self._lock:
+                            self._active.pop(active.drop.token, None)
+                        return False
+                    if exc.code == ErrorCode.QUEUE_FULL:
+                        # Not the drop's fault: it waits and goes in when jobs finish, as a producer
+                        # who drops a folder of files and walks away expects (no .error.json).
+                        return False
+                    active.rejected[request.req_id] = (exc.code, exc.message)
+            active.waiting.pop(0)
         return True
+
+    def submit_waiting(self) -> None:
+        """Submit what a full queue held back, oldest drop first."""
+        with self._lock:
+            held = [a for a in self._active.values() if a.waiting]
+        for active in held:
+            if not self._submit_all(active):
+                return  # still full: the rest wait their turn
+            self.check(active.drop.token)
+
+    def _holding(self) -> bool:
+        with self._lock:
+            return any(a.waiting for a in self._active.values())
 
     def _job(self, req_id: str) -> Job | None:
         try:
@@ -273,6 +310,8 @@ class HotFolder:
 
     def _on_event(self, event: Event) -> None:
         if event.kind in _FINAL:
+            if self._holding():
+                self._wake.set()  # a job finished: room in the queue for a drop that waits
             parsed = parse_request_id(event.job.req_id)
             if parsed is not None and parsed[0] in self.recipes:
                 self.check(parsed[1])

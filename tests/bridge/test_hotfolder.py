@@ -22,6 +22,7 @@ from bridge.hotfolder.layout import claimed_name, move_no_clobber, parse_claimed
 from bridge.hotfolder.settle import Settler
 from server.config import load
 from server.engine import Engine
+from server.jobs import Request
 
 
 class Clock:
@@ -46,11 +47,13 @@ def wait_until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
 class Rig:
     """An engine, a hot folder on a fake clock, and helpers to look at the folders."""
 
-    def __init__(self, tmp_path: Path, recipes: dict | None = None, workers: bool = True) -> None:
+    def __init__(self, tmp_path: Path, recipes: dict | None = None, workers: bool = True,
+                 server: dict | None = None) -> None:
         self.root = tmp_path / "project"
         self.config = load(None, {"output.root": str(self.root), "server.state_dir": str(tmp_path / "state"),
                                   "server.isolation": "thread", "hotfolder.settle_seconds": 1.0,
-                                  "hotfolder.rescan_seconds": 0.2, "hotfolder.recipes": recipes or {}})
+                                  "hotfolder.rescan_seconds": 0.2, "hotfolder.recipes": recipes or {},
+                                  **{f"server.{k}": v for k, v in (server or {}).items()}})
         self.engine = Engine(self.config)
         # without workers the engine accepts and journals, runs nothing: jobs stay queued (as in a crash)
         self.engine.start(workers=workers)
@@ -335,6 +338,29 @@ def test_a_cancelled_job_files_its_drop_under_failed(rig):
 
 
 # -- crashes: what a restart finds in processing/ -------------------------------------------------
+def test_a_full_queue_holds_drops_back_instead_of_failing_them(rig):
+    r = rig(workers=False, server={"max_queued": 2}).prepare()
+    other, _ = r.engine.submit(Request("generate", {"prompt": "other"}, "other"))
+    (r.layout.inbox("generate") / "three.txt").write_text("kick\nsnare\nclap\n")
+    assert r.settle_and_scan() == 1
+    # "kick" went in; "snare" was refused with queue_full: the drop waits in processing/, not failed/
+    assert [j.params["prompt"] for j in r.engine.queue()] == ["other", "kick"]
+    assert [parse_claimed(n)[1] for n in r.files("processing")] == ["three.txt"] and r.files("failed") == []
+    (r.layout.inbox("generate") / "later.txt").write_text("hat\n")
+    assert r.settle_and_scan() == 0 and r.files("inbox") == ["later.txt"]  # first come, first served
+    r.engine.cancel(other.id)  # a job ends: room for one
+    r.hf.submit_waiting()
+    assert [j.params["prompt"] for j in r.engine.queue()] == ["kick", "snare"]  # "clap" still waits
+    r.engine.scheduler.take(timeout=0)  # a worker takes "kick"
+    r.hf.submit_waiting()
+    assert [j.params["prompt"] for j in r.engine.queue()] == ["kick", "snare", "clap"]
+    r.engine.scheduler.take(timeout=0)
+    assert r.settle_and_scan() == 1 and r.files("inbox") == []
+    prompts = sorted(j.params["prompt"] for j in r.engine.recent_jobs() if j.req_id.startswith("hotfolder:"))
+    assert prompts == ["clap", "hat", "kick", "snare"]  # each exactly once
+    assert r.files("failed") == []
+
+
 def claim_by_hand(r: Rig, name: str, text: str, token: str = "0123456789ab") -> Path:
     """What a crash right after the claim leaves behind."""
     folder = r.layout.processing("generate")

@@ -62,3 +62,19 @@ def test_model_entry_needs_backend_and_keys_are_checked(tmp_path):
     cfg = load(write(tmp_path, "[models.x]\nbackend = 'synth'\npaht = '/m'\n"))
     errors = check_model_keys(cfg.models["x"], {})
     assert errors and "paht" in errors[0] and "did you mean 'path'" in errors[0]
+
+
+def test_queue_bound_and_how_long_finished_jobs_are_kept(tmp_path):
+    default = load(None).server
+    assert default.max_queued == 1000 and default.keep_finished_days == 30
+    cfg = load(write(tmp_path, "[server]\nmax_queued = 50\nkeep_finished_days = 7\n")).server
+    assert cfg.max_queued == 50 and cfg.keep_finished_days == 7
+    old = load(write(tmp_path, "[server]\njournal_keep_days = 3\n")).server  # the old name, in users' configs
+    assert old.keep_finished_days == 3 and old.journal_keep_days == 3
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, "[server]\nmax_queued = 0\njournal_keep_days = 3\nkeep_finished_days = 4\n"))
+    assert "server.max_queued: 0 must be at least 1" in str(info.value)
+    assert "set only keep_finished_days" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(None, {"server.keep_finished_days": -1})
+    assert "server.keep_finished_days: -1.0 is negative" in str(info.value)

@@ -1,6 +1,9 @@
 """The engine with the real synth backend, in-thread (the immediate mode) and in a model process."""
 import os
+import queue
 import signal
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -8,7 +11,8 @@ import pytest
 from server.config import load
 from server.engine import MAX_ATTEMPTS, Engine
 from server.errors import DawgenError
-from server.jobs import EventKind, JobState, Request
+from server.jobs import EventKind, Job, JobState, Request
+from server.journal import DAY, Journal, Pruner
 from tests.waiting import wait_until
 
 
@@ -192,5 +196,131 @@ def test_immediate_mode_runs_the_job_inside_submit_with_every_event_sent(tmp_pat
         assert [s for k, s in events if k is EventKind.PROGRESS][-1] == "writing"
         assert eng.queue() == []
     finally:
+        eng.stop(5)
+        eng.close()
+
+
+# -- the queue's bound, group commit, pruning -----------------------------------------------------
+def queued_engine(tmp_path, **server):
+    """An engine that accepts and journals but runs nothing (no workers): jobs stay queued."""
+    overrides = {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                 "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
+    eng = Engine(load(None, overrides))
+    eng.start(workers=False)
+    return eng
+
+
+def on_disk(eng) -> list[str]:
+    """Request ids another connection sees: committed rows only."""
+    db = sqlite3.connect(eng.journal.path)
+    try:
+        return [r[0] for r in db.execute("SELECT req_id FROM jobs ORDER BY seq")]
+    finally:
+        db.close()
+
+
+def test_max_queued_refuses_past_the_limit_and_journals_nothing(tmp_path):
+    eng = queued_engine(tmp_path, max_queued=2)
+    a, _ = eng.submit(Request("generate", {"seed": 1}, "a"))
+    eng.submit(Request("generate", {"seed": 2}, "b"))
+    with pytest.raises(DawgenError) as info:
+        eng.submit(Request("generate", {"seed": 3}, "c"))
+    assert info.value.code == "queue_full"
+    assert info.value.message == "2 jobs queued, the limit is [server] max_queued = 2"
+    assert on_disk(eng) == ["a", "b"] and eng.queue_full()
+    again, position = eng.submit(Request("generate", {"seed": 1}, "a"))  # dedupe comes before the bound
+    assert again.id == a.id and position == 0 and on_disk(eng) == ["a", "b"]
+    assert eng.scheduler.take(timeout=0).id == a.id  # a worker takes "a": running jobs do not count
+    c, position = eng.submit(Request("generate", {"seed": 3}, "c"))
+    assert position == 2 and on_disk(eng) == ["a", "b", "c"]
+    eng.cancel("b")  # a cancelled job leaves room too
+    eng.submit(Request("generate", {"seed": 4}, "d"))
+    with pytest.raises(DawgenError):
+        eng.submit(Request("generate", {"seed": 5}, "e"))
+    eng.close()
+
+
+def test_concurrent_submits_are_each_acknowledged_after_their_commit(tmp_path):
+    eng = queued_engine(tmp_path)
+    acked: list[tuple[str, bool]] = []
+    lock = threading.Lock()
+
+    def on_accepted(job, position):
+        committed = job.req_id in on_disk(eng)
+        with lock:
+            acked.append((job.req_id, committed))
+
+    def client(n):
+        for i in range(25):
+            eng.submit(Request("generate", {"seed": i}, f"c{n}-{i}"), on_accepted=on_accepted)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(acked) == 200 and all(committed for _, committed in acked)
+    assert sorted(on_disk(eng)) == sorted(req_id for req_id, _ in acked)
+    assert len({j.id for j in eng.queue()}) == 200
+    eng.close()
+
+
+def test_a_batch_is_committed_once_and_answered_in_order(tmp_path):
+    eng = queued_engine(tmp_path, max_queued=4)
+    answers = []
+    batch = eng.batch()
+
+    def add(req_id, params):
+        batch.add(Request("generate", params, req_id),
+                  lambda job, pos: answers.append((req_id, job.id, pos, on_disk(eng))),
+                  lambda exc: answers.append((req_id, exc.code)))
+
+    add("a", {"seed": 1})
+    add("a", {"seed": 1})  # the same packet twice in one batch
+    add("b", {"seed": 2})
+    with pytest.raises(DawgenError) as info:  # a bad request is refused at once, not at commit
+        add("bad", {"seed": "many"})
+    assert info.value.code == "bad_request"
+    for req_id, seed in (("c", 3), ("d", 4), ("e", 5)):
+        add(req_id, {"seed": seed})
+    assert len(batch) == 6 and on_disk(eng) == [] and answers == []
+    batch.commit()
+    whole = ["a", "b", "c", "d"]
+    assert [a[0] for a in answers] == ["a", "a", "b", "c", "d", "e"]
+    assert all(a[3] == whole for a in answers[:5])  # the first ack already sees the whole batch on disk
+    assert answers[0][1] == answers[1][1] and [a[2] for a in answers[:5]] == [0, 0, 1, 2, 3]
+    assert answers[5] == ("e", "queue_full")
+    assert [j.req_id for j in eng.queue()] == whole and len(batch) == 0
+    eng.close()
+
+
+def test_finished_jobs_are_pruned_at_start_and_daily(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.isolation": "thread", "server.journal_keep_days": 10})  # the old name still works
+    journal = Journal(cfg.state_dir / "journal.sqlite3")
+    now = [time.time()]
+    for req_id, finished in (("old", now[0] - 11 * DAY), ("recent", now[0])):
+        job, _ = journal.record(Job(id=Job.new_id(), verb="generate", model="synth", params={}, req_id=req_id), {})
+        job.state, job.finished = JobState.DONE, finished
+        journal.save(job)
+    ticks: queue.Queue = queue.Queue()
+    waits: queue.Queue = queue.Queue()
+
+    def wait(seconds):  # a day passes when the test says so
+        waits.put(seconds)
+        return ticks.get(timeout=30)
+
+    eng = Engine(cfg, journal=journal, pruner=Pruner(journal, cfg.server.keep_finished_days,
+                                                      clock=lambda: now[0], wait=wait))
+    eng.start()
+    try:
+        assert journal.find("old") is None and journal.find("recent") is not None  # at start
+        assert waits.get(timeout=30) == DAY
+        now[0] += 11 * DAY
+        ticks.put(False)
+        waits.get(timeout=30)  # waiting for the next day: this one's prune is done
+        assert journal.find("recent") is None
+    finally:
+        ticks.put(True)
         eng.stop(5)
         eng.close()
