@@ -177,7 +177,7 @@ def main() -> None:
                        str(args.steps), "--batch-size", str(args.batch_size), "--rank", str(args.rank), "--device",
                        args.device, "--threads", str(args.threads)] + (["--seconds", str(args.seconds)] if args.seconds else [])
             out = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-            lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+            lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
             if out.returncode != 0 or not lines:
                 print(f"{kind:<22} failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
                 continue

@@ -14,7 +14,8 @@ import socket
 import struct
 import threading
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pythonosc import slip
 from pythonosc.osc_packet import OscPacket, ParseError
@@ -176,7 +177,7 @@ class OscServer:
     def _commit(self, batch: SubmitBatch) -> None:
         try:
             batch.commit()  # answers each request: ack after the commit, or its error
-        except Exception:  # noqa: BLE001 - a bug must not take the port down; clients resend by id
+        except Exception:
             log.exception("journaling %d request(s) failed", len(batch))
 
     def _serve_tcp(self, tcp: socket.socket) -> None:
@@ -289,7 +290,7 @@ class OscServer:
         for message in messages:
             try:
                 self._handle_message(message.address, list(message.params), source, len(data) > self.max_packet, batch)
-            except Exception:  # noqa: BLE001 - a bug in one handler must not take the port down
+            except Exception:
                 log.exception("error handling %s from %s", message.address, peer)
                 self.send(source, proto.error("", ErrorCode.INTERNAL, "internal error; see the daemon log"))
 

@@ -68,7 +68,7 @@ class Daemon:
         try:
             if self.engine is not None:
                 self.engine.preload()
-        except Exception:  # noqa: BLE001 - a failed preload is retried when a job needs the model
+        except Exception:
             log.exception("preloading models failed")
 
     def main_loop(self) -> None:

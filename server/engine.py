@@ -10,7 +10,8 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import Config
 from .errors import DawgenError, ErrorCode
@@ -441,5 +442,5 @@ class Engine:
         for callback in subscribers:
             try:
                 callback(event)
-            except Exception:  # noqa: BLE001 - one broken listener must not stop the others
+            except Exception:
                 log.exception("event subscriber failed")

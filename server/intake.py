@@ -31,7 +31,7 @@ def call_front_door(callback: Callable[..., None] | None, *args: Any) -> None:
         return
     try:
         callback(*args)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("a front door's submit callback failed")
 
 

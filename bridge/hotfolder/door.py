@@ -10,10 +10,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -159,7 +160,7 @@ class HotFolder:
     def _run(self) -> None:
         try:
             self.recover()
-        except Exception:  # noqa: BLE001 - the scanner must keep running; the next start retries
+        except Exception:
             log.exception("hot folder: recovering processing/ failed")
         last_sweep = time.monotonic()
         while not self._stopping.is_set():
@@ -169,7 +170,7 @@ class HotFolder:
                 if time.monotonic() - last_sweep >= self.rescan_seconds:
                     last_sweep = time.monotonic()
                     self.check_active()  # in case an engine event was missed
-            except Exception:  # noqa: BLE001 - a bad file or a full disk must not stop the door
+            except Exception:
                 log.exception("hot folder scan failed")
             due = self.settler.next_due()
             self._wake.wait(self.rescan_seconds if due is None else min(self.rescan_seconds, due + 0.01))
@@ -371,7 +372,7 @@ class HotFolder:
         for drop in drops:
             try:
                 self._begin(drop)
-            except Exception:  # noqa: BLE001 - one drop's trouble (a full disk...) must not strand the rest
+            except Exception:
                 log.exception("hot folder: resuming %s failed; it stays in processing/ for the next start", drop.main)
         return len(drops)
 

@@ -58,7 +58,8 @@ def scan(folder: Path) -> tuple[list[Path], list[Path], int]:
                 skipped += name != DATASET_TOML
             else:
                 audio.append(path)
-    key = lambda p: p.relative_to(folder).as_posix()
+    def key(path: Path) -> str:
+        return path.relative_to(folder).as_posix()
     return sorted(audio, key=key), sorted(metadata, key=key), skipped
 
 

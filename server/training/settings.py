@@ -7,10 +7,11 @@ Names are the issue's contract: kinds `dance-diffusion`, `dance-diffusion-lora`,
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from ..params import ParamSpec
+from ..params import SEED_MAX, ParamSpec
 
 KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
 # auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 on CPU
@@ -18,7 +19,6 @@ KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audi
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # the learning rates of stable-audio-tools' published fine-tune configs (full) and LoRA's usual one
 FULL_LR, LORA_LR = 5e-5, 1e-4
-SEED_MAX = 2**31 - 1
 
 TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("kind", "str", "stable-audio-lora", choices=KINDS,
@@ -88,7 +88,7 @@ class Settings:
         return float(self.lora_alpha) if self.lora_alpha is not None else float(self.lora_rank)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "Settings":
+    def from_params(cls, params: Mapping[str, Any]) -> Settings:
         """From validated `train` params (missing ones take their defaults)."""
         known = {s.name for s in TRAIN_PARAMS}
         values = {s.name: s.default for s in TRAIN_PARAMS}

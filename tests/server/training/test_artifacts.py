@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import struct
-import tomllib
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import tomllib
 
 from server.errors import DawgenError
 from server.training import artifacts

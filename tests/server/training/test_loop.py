@@ -2,14 +2,14 @@
 a stop saves and a resume continues exactly, yields happen at step boundaries."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from server.errors import DawgenError
-from tests.server.training.tiny_runs import (fixed_batches, fixed_loss, kicks, load, settings_for)
+from tests.server.training.tiny_runs import fixed_batches, fixed_loss, kicks, load, settings_for
 
 GEN = {"seconds": 0.256, "steps": 4, "seed": 7}
 

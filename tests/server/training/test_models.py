@@ -10,7 +10,7 @@ import pytest
 
 from server.errors import DawgenError
 from tests.server.training.test_loop import generate
-from tests.server.training.tiny_runs import (fixed_batches, load, settings_for, source)
+from tests.server.training.tiny_runs import fixed_batches, load, settings_for, source
 
 
 def generate_with_adapter(base_entry: dict, adapter, strength: float = 1.0, params: dict | None = None) -> np.ndarray:
