@@ -377,14 +377,7 @@ class OscServer:
     # -- events -------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         job = event.job
-        if event.kind is EventKind.ACCEPTED:
-            data = proto.ack(job.req_id, job, event.queue_position)
-        elif event.kind is EventKind.PROGRESS:
-            data = proto.progress(job)
-        elif event.kind is EventKind.DONE:
-            data = proto.done(job)
-        else:
-            data = proto.job_error(job)
+        data = proto.event_reply(event)
         with self._lock:
             dests = set(self._listeners)
         requester = _client_dest(job.client)

@@ -15,7 +15,7 @@ from pythonosc.osc_message import ParseError as MessageParseError
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from server.errors import DawgenError, ErrorCode
-from server.jobs import Job, JobState
+from server.jobs import Event, EventKind, Job, JobState
 from server.params import ParamSpec
 
 from .audio_params import AUDITION, CAPTURE, STOP
@@ -68,6 +68,8 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/stopped": ("req_id", "playback", "capture"),
     "/dawgen/recording": ("req_id", "seconds", "sample_rate", "device"),
     "/dawgen/captured": ("req_id", "path", "frames", "sample_rate"),
+    "/dawgen/training": ("job_id", "step", "steps", "loss"),
+    "/dawgen/checkpoint": ("job_id", "step", "model_path"),
 }
 
 _VALUE_TYPES = (str, int, float, bool)
@@ -182,6 +184,30 @@ def error(ident: str, code: str, message: str) -> bytes:
 
 def job_error(job: Job) -> bytes:
     return error(job.id, job.error_code or ErrorCode.INTERNAL, job.error_message or job.state.value)
+
+
+def training(job: Job, data: dict[str, Any]) -> bytes:
+    return build("/dawgen/training", job.id, int(data["step"]), int(data["steps"]), float(data["loss"]))
+
+
+def checkpoint(job: Job, data: dict[str, Any]) -> bytes:
+    return build("/dawgen/checkpoint", job.id, int(data["step"]), str(data["model_path"]))
+
+
+# What each job event sends to the requester and to listeners (one entry per kind).
+_EVENT_REPLIES = {
+    EventKind.ACCEPTED: lambda e: ack(e.job.req_id, e.job, e.queue_position),
+    EventKind.PROGRESS: lambda e: progress(e.job),
+    EventKind.DONE: lambda e: done(e.job),
+    EventKind.FAILED: lambda e: job_error(e.job),
+    EventKind.CANCELLED: lambda e: job_error(e.job),
+    EventKind.TRAINING: lambda e: training(e.job, e.data),
+    EventKind.CHECKPOINT: lambda e: checkpoint(e.job, e.data),
+}
+
+
+def event_reply(event: Event) -> bytes:
+    return _EVENT_REPLIES[event.kind](event)
 
 
 def status(req_id: str, job: Job, position: int) -> bytes:

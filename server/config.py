@@ -133,6 +133,16 @@ class HotfolderConfig:
 
 
 @dataclass
+class TrainingConfig:
+    """[training]: training runs (the `train` verb, server/training)."""
+
+    models_dir: str = ""  # where runs and the models they make live; "" = <state_dir>/models
+    # TOML key `yield` (a Python keyword): a training job pauses at a step boundary for live work
+    # on its device (generation first), then carries on
+    yield_to_live: bool = True
+
+
+@dataclass
 class ModelConfig:
     name: str
     backend: str
@@ -147,6 +157,7 @@ class Config:
     midi: MidiConfig | None = None  # None: no [midi] section, no MIDI front door
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotfolder: HotfolderConfig = field(default_factory=HotfolderConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     source: str = ""
 
     @property
@@ -154,11 +165,20 @@ class Config:
         return Path(self.output.root).expanduser() if self.output.root else default_output_root()
 
     @property
+    def models_dir(self) -> Path:
+        """Trained models' run folders ([training] models_dir, default <state_dir>/models)."""
+        value = self.training.models_dir
+        return Path(value).expanduser() if value else self.state_dir / "models"
+
+    @property
     def state_dir(self) -> Path:
         return Path(self.server.state_dir).expanduser() if self.server.state_dir else default_state_dir()
 
 
+# TOML keys that are not Python names: (section, key) -> the dataclass field
+_FIELD_OF = {("training", "yield"): "yield_to_live"}
 _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
+                              "training": TrainingConfig,
                               "hotfolder": HotfolderConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
@@ -216,8 +236,9 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
     cls = _SECTIONS[section]
     obj = cls()
     fields = {name: type(getattr(obj, name)) for name in obj.__dataclass_fields__}
-    for key, value in values.items():
-        where = f"{section}.{key}"
+    for toml_key, value in values.items():
+        where = f"{section}.{toml_key}"
+        key = _FIELD_OF.get((section, toml_key), toml_key)
         if key not in fields:
             errors.append(f"{where}: unknown key{_suggest(key, fields)}")
             continue

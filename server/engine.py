@@ -114,7 +114,7 @@ class Engine:
             self._run_queued()
             return recovered
         for device in self.config.server.devices:
-            worker = Worker(device, self.scheduler, self._make_runner(device), self._execute)
+            worker = Worker(device, self.scheduler, self._make_runner(device), self._execute, self._yields)
             worker.start()
             self._workers.append(worker)
         self.pruner.start()  # daily, while running: a daemon that never restarts stays small too
@@ -385,6 +385,17 @@ class Engine:
             busy_until[slot] += self._estimate(job)
             job.progress.eta_seconds = busy_until[slot]
         return jobs
+
+    def _yields(self, job: Job) -> bool:
+        """A long job that lets live work run on its device between two steps (training, when
+        `[training] yield` is on): its worker takes other jobs meanwhile (scheduler.LiveLane)."""
+        if not self.config.training.yield_to_live:
+            return False
+        try:
+            backend = self.registry.resolve(job.model).backend
+        except DawgenError:
+            return False
+        return bool(getattr(backend, "yields", False))
 
     def _estimate(self, job: Job) -> float:
         try:

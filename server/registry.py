@@ -18,11 +18,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import model_folders
 from .backends import backend_class
 from .backends.base import Backend
 from .config import Config, ModelConfig, check_model_keys
 from .errors import DawgenError, ErrorCode
 from .memory import Budgets, gb
+from .model_folders import FolderModel
 
 log = logging.getLogger("dawgen.registry")
 
@@ -34,6 +36,8 @@ BUILTIN_MODELS = {
     "synth": ModelConfig(name="synth", backend="synth", options={"preload": True}),
     "midi": ModelConfig(name="midi", backend="midi"),
     "transcribe": ModelConfig(name="transcribe", backend="transcribe"),
+    # the `train` verb: fine-tunes of stable-audio models on a producer's files (server/training)
+    "train": ModelConfig(name="train", backend="train"),
 }
 
 
@@ -44,6 +48,7 @@ class ModelEntry:
     unavailable: str = ""  # why requests for this model fail, when they do
     last_used: float = 0.0
     evictions: int = 0
+    folder: FolderModel | None = None  # a model folder's (a training run's) entry, re-read when it changes
 
     @property
     def name(self) -> str:
@@ -52,6 +57,7 @@ class ModelEntry:
 
 class Registry:
     def __init__(self, config: Config) -> None:
+        self.config = config
         self.default_model = config.server.default_model
         self.budgets = Budgets(config.server.memory_budget)
         # One lock for the books and for loading: two workers sharing this registry (thread
@@ -62,6 +68,7 @@ class Registry:
         # configured models first: a verb with no model named goes to the first model that does it
         for model in {**config.models, **{n: m for n, m in BUILTIN_MODELS.items() if n in self.builtin}}.values():
             self._entries[model.name] = self._make_entry(model)
+        self.scan_folders()
         if self.default_model not in self._entries:
             raise DawgenError(
                 ErrorCode.UNKNOWN_MODEL,
@@ -69,15 +76,30 @@ class Registry:
                 f"(models: {', '.join(sorted(self._entries))})",
             )
 
-    @staticmethod
-    def _make_entry(model: ModelConfig) -> ModelEntry:
-        entry = ModelEntry(config=model)
+    def scan_folders(self) -> list[str]:
+        """Add (or refresh) the models in `[training] models_dir`'s folders; a configured model of
+        the same name wins. Returns the names added or refreshed."""
+        changed = []
+        for name, model in model_folders.scan(self.config.models_dir).items():
+            with self._lock:
+                entry = self._entries.get(name)
+                if entry is not None and (entry.folder is None or entry.folder.mtime == model.mtime):
+                    continue
+                if entry is not None:
+                    self.unload(name)
+                self._entries[name] = self._make_entry(model.config, model)
+            changed.append(name)
+        return changed
+
+    def _make_entry(self, model: ModelConfig, folder: FolderModel | None = None) -> ModelEntry:
+        entry = ModelEntry(config=model, folder=folder)
         try:
             cls = backend_class(model.backend)
             errors = check_model_keys(model, cls.config_keys)
             if errors:
                 raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, "; ".join(errors))
             entry.backend = cls(model.name, model.options)
+            entry.backend.attach(self)
             entry.backend.check_available()
         except DawgenError as exc:
             entry.unavailable = exc.message
@@ -92,6 +114,10 @@ class Registry:
     def problems(self) -> dict[str, str]:
         """Model name -> why it is unavailable; logged at start and shown by `dawgen doctor`."""
         return {name: e.unavailable for name, e in self._entries.items() if e.unavailable}
+
+    def get(self, name: str) -> ModelEntry | None:
+        """The entry named `name` as it is now (no lookup on disk, no error)."""
+        return self._entries.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -116,9 +142,14 @@ class Registry:
         return self.default_model  # the caller reports the unknown verb with its usual hint
 
     def resolve(self, name: str | None) -> ModelEntry:
-        """The entry for `name` (or the default), raising the error a client should see."""
+        """The entry for `name` (or the default), raising the error a client should see. A name
+        not known yet, or a model folder changed on disk (a new checkpoint), is looked up in the
+        model folders again; `NAME@STEP` is checkpoint STEP of the trained model NAME."""
         name = name or self.default_model
         entry = self._entries.get(name)
+        if entry is None or (entry.folder is not None and self._folder_changed(entry.folder)):
+            self.scan_folders()
+            entry = self._entries.get(name) or self._checkpoint_entry(name)
         if entry is None:
             raise DawgenError(
                 ErrorCode.UNKNOWN_MODEL, f"no model named {name!r} (models: {', '.join(self.names())})"
@@ -126,6 +157,24 @@ class Registry:
         if entry.unavailable or entry.backend is None:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is unavailable: {entry.unavailable}")
         return entry
+
+    @staticmethod
+    def _folder_changed(folder: FolderModel) -> bool:
+        try:
+            return (folder.folder / model_folders.MODEL_FILE).stat().st_mtime != folder.mtime
+        except OSError:
+            return False  # a run folder being replaced: keep what is loaded
+
+    def _checkpoint_entry(self, name: str) -> ModelEntry | None:
+        """The entry of `NAME@STEP`, made and kept on first use."""
+        split = model_folders.split_step(name)
+        parent = self._entries.get(split[0]) if split is not None else None
+        if split is None or parent is None or parent.folder is None:
+            return None
+        with self._lock:
+            if name not in self._entries:
+                self._entries[name] = self._make_entry(model_folders.at_step(parent.folder, split[1]))
+            return self._entries[name]
 
     def backend(self, name: str) -> Backend:
         """The backend for a job: loaded on first use (after making room on its device), then kept

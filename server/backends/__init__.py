@@ -13,6 +13,7 @@ BACKENDS: dict[str, str] = {
     "midi": "server.backends.midi:MidiBackend",
     "stable-audio": "server.backends.stable_audio:StableAudioBackend",
     "transcribe": "server.backends.transcribe:TranscribeBackend",
+    "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 
 

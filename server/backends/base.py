@@ -62,7 +62,17 @@ class Midi:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-Output = Audio | Midi
+@dataclass
+class Artifact:
+    """A file or folder the backend made itself (a trained model's folder, a loss plot): listed
+    among the job's outputs as it is; the writer neither renders nor moves it."""
+
+    path: str
+    seed: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+Output = Audio | Midi | Artifact
 ProgressFn = Callable[[float, str], None]
 ReportFn = Callable[[str, dict[str, Any]], None]
 
@@ -124,8 +134,11 @@ class RunContext:
         if self._cancel.is_set():
             raise JobCancelled()
 
-    def progress(self, fraction: float, stage: str = "generating") -> None:
-        self.check_cancel()
+    def progress(self, fraction: float, stage: str = "generating", cancel_point: bool = True) -> None:
+        """Report progress; a cancel point unless `cancel_point` is False (a loop that stops at its
+        own step boundaries and saves first, such as training, checks `cancelled` itself)."""
+        if cancel_point:
+            self.check_cancel()
         if self._on_progress is not None:
             self._on_progress(min(1.0, max(0.0, float(fraction))), stage)
 
@@ -162,6 +175,9 @@ class Backend:
     output_kind: ClassVar[str] = "audio"
     # common params that mean nothing to this backend's verbs: not accepted, not documented
     unused_common: ClassVar[tuple[str, ...]] = ()
+    # a long job (training) that serves live work on its device between two of its steps
+    # (RunContext.serve_live_work); its worker then takes the lane's other jobs meanwhile
+    yields: ClassVar[bool] = False
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         self.model_name = model_name
@@ -170,8 +186,14 @@ class Backend:
         self._loaded = False
         self._load_lock = threading.Lock()
         self.load_seconds = 0.0
+        self.registry: Any = None
 
     # -- public API: validates and keeps the books ---------------------------------------------
+    def attach(self, registry: Any) -> None:
+        """The registry this model lives in: a backend that works with other models (training
+        from a base model) looks them up there."""
+        self.registry = registry
+
     @property
     def loaded(self) -> bool:
         return self._loaded

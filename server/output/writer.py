@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Audio, Midi, Output
+from ..backends.base import Artifact, Audio, Midi, Output
 from ..errors import DawgenError, ErrorCode
 from ..jobs import Job
 from ..post import dither_tpdf
@@ -70,18 +70,23 @@ class OutputWriter:
 
     # -- write --------------------------------------------------------------------------------
     def write_job(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list[str]:
-        folder = self.target_dir(job.params, job.created)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.check_inside(folder)  # a symlink could have appeared since the request was accepted
-        rendered = self._render_all(job, outputs, provenance)
-        paths = []
-        for index, (output, item) in enumerate(zip(outputs, rendered)):
-            where = folder
-            if output.meta.get("folder"):  # e.g. one folder per separated input
-                where = folder / slugify(str(output.meta["folder"]), fallback=job.verb)
-                where.mkdir(exist_ok=True)
-            paths.append(str(self._place_one(where, job, index, item)))
-        return paths
+        """Render and place every output in order; an Artifact (made by the backend itself) is
+        listed as it is."""
+        files = [o for o in outputs if not isinstance(o, Artifact)]
+        placed: list[str] = []
+        if files:
+            folder = self.target_dir(job.params, job.created)
+            folder.mkdir(parents=True, exist_ok=True)
+            self.check_inside(folder)  # a symlink could have appeared since the request was accepted
+            rendered = self._render_all(job, files, provenance)
+            for index, (output, item) in enumerate(zip(files, rendered)):
+                where = folder
+                if output.meta.get("folder"):  # e.g. one folder per separated input
+                    where = folder / slugify(str(output.meta["folder"]), fallback=job.verb)
+                    where.mkdir(exist_ok=True)
+                placed.append(str(self._place_one(where, job, index, item)))
+        written = iter(placed)
+        return [o.path if isinstance(o, Artifact) else next(written) for o in outputs]
 
     def _render_all(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list[_Rendered]:
         """Post-process and encode every output (CPU only, nothing touches the output folder).

@@ -131,7 +131,7 @@ def train(run: TrainRun, batches: Callable[[int], Batch], steps: int | None = No
         if run.step % save_every == 0 or run.step == steps:
             checkpoint = _save(run, on_checkpoint)
         if settings.demo_every and run.step % settings.demo_every == 0:
-            paths = artifacts.write_demos(run.folder, run.step, _demos(run), run.trainee.files.sample_rate)
+            paths = artifacts.write_demos(run.folder, run.step, render_demos(run), run.trainee.files.sample_rate)
             if on_demo is not None:
                 on_demo(run.step, paths)
     if checkpoint is None or artifacts.step_of(checkpoint) != run.step:
@@ -193,7 +193,7 @@ def _move(run: TrainRun, device: str) -> None:
                 state[key] = value.to(device)
 
 
-def _demos(run: TrainRun) -> list[np.ndarray]:
+def render_demos(run: TrainRun) -> list[np.ndarray]:
     settings, files = run.settings, run.trainee.files
     seeds = [settings.seed + i for i in range(settings.demo_count)]
     seconds = settings.seconds or files.window_seconds

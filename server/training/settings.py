@@ -97,3 +97,30 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The `train` verb's own params beside the trainer's (server/training/job.py reads them).
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+CHOPS = ("auto", "onsets", "bars", "window", "none")
+JOB_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("name", "str", None, max_length=64,
+              doc="the new model's name (letters, digits, . _ -); refused if a run of that name exists, unless "
+                  "overwrite or resume"),
+    ParamSpec("data", "str", None, max_length=4096, doc="a folder of your sounds, searched recursively (absolute path)"),
+    ParamSpec("base", "str", None, max_length=64,
+              doc="a configured stable-audio model to start from: required for the stable-audio kinds; for "
+                  "dance-diffusion, without base a fresh model is built from `config`"),
+    ParamSpec("config", "str", None, max_length=4096,
+              doc="dance-diffusion without `base`: a model_config.json to build a fresh model from"),
+    ParamSpec("overwrite", "bool", False, doc="start over: delete the run of the same name first"),
+    ParamSpec("resume", "bool", False,
+              doc="continue the stopped run `name` from its last checkpoint (optimizer state and step count too)"),
+    ParamSpec("trigger", "str", "", max_length=64, doc="a word put in front of every prompt (stable-audio kinds)"),
+    ParamSpec("chop", "str", "auto", choices=CHOPS,
+              doc="how files become examples: onsets (one-shots), bars (loops at the file's tempo), window "
+                  "(random windows of long recordings), none; auto: onsets for dance-diffusion, else bars or window"),
+    ParamSpec("demo_every", "int", None, min=0, max=1_000_000, doc="steps between demo renders; default save_every"),
+    ParamSpec("demo_count", "int", 2, min=1, max=16, doc="demo files per render, fixed seeds"),
+    ParamSpec("demo_prompts", "str", "", max_length=1024,
+              doc="prompts for the demos, separated by | (stable-audio kinds); default: the dataset's first prompts"),
+)

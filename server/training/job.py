@@ -1,0 +1,281 @@
+"""The `train` verb: a training run as a daemon job (the built-in model named `train`).
+
+A train job is journaled, queued, cancellable and reported like any job; what it adds:
+    preparing   read the data folder into a dataset (dataset-report.json in the run folder)
+    preflight   refuse a run that cannot fit the device's memory budget, naming what would
+    training    the step loop (loop.py): `/dawgen/training` reports at most once a second and at
+                every checkpoint, `/dawgen/checkpoint` at every checkpoint, demos at each render,
+                live work on the device served between two steps when `[training] yield` is on
+A cancel stops at the next step boundary and keeps the last checkpoint (resume=true continues);
+a job re-run after a crash (the run folder's run.json names its job id) continues from its last
+checkpoint. Every checkpoint rewrites the run's dawgen-model.toml, which the registry reads: the
+model is usable by name as soon as its first checkpoint exists.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..backends.base import Artifact, Audio, Backend, Output, RunContext
+from ..backends.stable_audio.imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside
+from ..errors import DawgenError, ErrorCode, JobCancelled
+from ..jobs import Job
+from ..params import merge_specs
+from ..progress import Throttle
+from . import artifacts
+from .settings import JOB_PARAMS, NAME_PATTERN, TRAIN_PARAMS, Settings
+
+log = logging.getLogger("dawgen.training")
+
+RUN_FILE = "run.json"  # which job owns a run folder: a re-run of that job resumes it
+TRAINING_REPORT_SECONDS = 1.0
+PREPARING = 0.05  # the share of progress the dataset takes; training is the rest
+
+
+def _bad(message: str) -> DawgenError:
+    return DawgenError(ErrorCode.BAD_REQUEST, message)
+
+
+class TrainBackend(Backend):
+    name: ClassVar[str] = "train"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[tuple[str, ...]] = REQUIRED
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL_HINT
+    yields: ClassVar[bool] = True  # live work on the device runs between two training steps ([training] yield)
+    verbs: Mapping[str, Sequence[Any]] = {"train": merge_specs(TRAIN_PARAMS, JOB_PARAMS)}
+    # the demos are audio files like any others (format, bit depth, loudness); the grid does not apply
+    unused_common: ClassVar[tuple[str, ...]] = ("bars", "time_signature", "key", "loop", "position", "preview")
+
+    def _installed(self, module: str) -> bool:  # torchaudio may sit aside, as for the stable-audio backend
+        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())
+
+    # -- submit time: cheap checks, no torch ------------------------------------------------------
+    def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
+        name = str(params.get("name") or "")
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise _bad("name: the new model's name is required (letters, digits, . _ -, up to 64)")
+        data = Path(str(params.get("data") or "")).expanduser()
+        if not params.get("data") or not data.is_absolute() or not data.is_dir():
+            raise _bad(f"data: a folder of sounds (absolute path) is required; {str(data)!r} is not one")
+        self._source(params)  # base / config
+        folder = self.models_dir / name
+        taken = self._taken_by_other(name)
+        if taken:
+            raise _bad(f"name: {name!r} is already {taken}; choose another name")
+        has_run = artifacts.newest_checkpoint(folder) is not None
+        if params.get("resume") and not has_run:
+            raise _bad(f"resume: there is no stopped run named {name!r} to continue")
+        if has_run and not (params.get("resume") or params.get("overwrite")):
+            raise _bad(f"name: a run named {name!r} exists; resume=true continues it, overwrite=true starts over")
+
+    @property
+    def models_dir(self) -> Path:
+        if self.registry is None:
+            raise DawgenError(ErrorCode.INTERNAL, "the train model is not attached to a registry")
+        return Path(self.registry.config.models_dir)
+
+    def _taken_by_other(self, name: str) -> str:
+        """Why `name` cannot be a trained model's name ("" when it can)."""
+        entry = self.registry.get(name)
+        if entry is not None and entry.folder is None:
+            return "a configured or built-in model"
+        return ""
+
+    def _source(self, params: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(weights folder or model_config.json, t5_path, base name) for the run to start from."""
+        settings = Settings.from_params({"kind": params.get("kind") or TRAIN_PARAMS[0].default})
+        base = params.get("base")
+        if base:
+            entry = self.registry.resolve(str(base))  # unknown_model / model_unavailable as for any request
+            if entry.config.backend != "stable-audio" or entry.config.options.get("adapter"):
+                raise _bad(f"base: {base!r} is not a stable-audio model with its own weights")
+            options = entry.config.options
+            return str(options.get("path") or ""), str(options.get("t5_path") or ""), str(base)
+        if settings.family == "stable-audio":
+            raise _bad(f"base: kind {settings.kind} fine-tunes a configured stable-audio model; name it with base=")
+        config = Path(str(params.get("config") or "")).expanduser()
+        if not params.get("config") or not config.is_file() or config.suffix != ".json":
+            raise _bad("dance-diffusion needs base= (a configured model) or config= (a model_config.json to "
+                       "build a fresh model from)")
+        if settings.lora:
+            raise _bad("config: a LoRA adapts trained weights; name a base model instead")
+        return str(config), "", config.parent.name
+
+    # -- the run --------------------------------------------------------------------------------
+    def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        return Run(self, ctx).go()
+
+    def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
+        return 5.0 + 0.5 * float(params.get("steps") or 0)
+
+
+class Run:
+    """One train job from its params: the folder, the dataset, the model, the loop's callbacks."""
+
+    def __init__(self, backend: TrainBackend, ctx: RunContext) -> None:
+        p = ctx.params
+        self.backend, self.ctx, self.params = backend, ctx, p
+        self.name = str(p["name"])
+        self.folder = backend.models_dir / self.name
+        self.demos: list[str] = []
+        self._report = Throttle(TRAINING_REPORT_SECONDS)
+
+    def go(self) -> list[Output]:
+        from . import loop, models, preflight
+        from .dataset import write_report
+
+        ctx = self.ctx
+        resume = self._claim_folder()
+        source, t5_path, base_name = self.backend._source(self.params)
+        settings = self._settings(resume)
+        files = _files_of(source, t5_path)
+        ctx.progress(0.0, "preparing")
+        dataset = self._dataset(settings, files)
+        write_report(dataset, self.folder / "dataset-report.json")
+        self._preflight(preflight, settings, files)
+        ctx.check_cancel()
+        device = _pick_device(str(self.backend.options.get("device") or "auto"))
+        trainee = models.load(settings, source, t5_path, device, base_name)
+        prompts = self._demo_prompts(dataset)
+        run = loop.open_run(trainee, self.folder, self.name, prompts)
+        if run.step == 0 and settings.demo_every:
+            rate = trainee.files.sample_rate  # the base model's renders: what training changes
+            self._write_demos(0, [(x, rate) for x in loop.render_demos(run)])
+        batches = loop.seeded_batches(dataset.sample_batch, settings.seed, settings.batch_size)
+        ctx.progress(PREPARING, "training")
+        result = loop.train(
+            run, batches, settings.steps,
+            on_step=lambda step, loss: self._on_step(step, settings.steps, loss),
+            should_stop=lambda: ctx.cancelled,
+            should_yield=ctx.live_work_pending,  # only ever true while the engine lets this job yield
+            on_yield=ctx.serve_live_work,
+            on_checkpoint=lambda step, path: self._on_checkpoint(step, settings.steps, run),
+            on_demo=lambda step, paths: self._write_demos(step, [_read(p) for p in paths]))
+        if result.stopped:
+            raise JobCancelled(f"stopped at step {result.step}; its checkpoint is kept: send the same request "
+                               "with resume=true to continue")
+        loss_png = self.folder / "loss.png"
+        return [Artifact(str(self.folder)), *(Artifact(p) for p in self.demos),
+                *([Artifact(str(loss_png))] if loss_png.is_file() else [])]
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _claim_folder(self) -> bool:
+        """Take the run folder for this job; True when an earlier run continues (resume=true, or
+        this very job re-run after a crash)."""
+        own = _owner(self.folder) == self.ctx.job_id
+        if self.params.get("overwrite") and not own and self.folder.exists():
+            if not (self.folder / RUN_FILE).is_file():
+                raise _bad(f"overwrite: {self.folder} is not a training run's folder; not deleting it")
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        artifacts.write_file(self.folder / RUN_FILE, json.dumps(
+            {"job_id": self.ctx.job_id, "name": self.name, "kind": self.params.get("kind"),
+             "params": {k: v for k, v in self.params.items() if not isinstance(v, float) or v == v},
+             "started": time.time()}, indent=2, default=str).encode())
+        return bool(self.params.get("resume")) or own
+
+    def _settings(self, resume: bool) -> Settings:
+        values = dict(self.params)
+        if values.get("demo_every") is None:
+            values["demo_every"] = values.get("save_every")
+        return replace(Settings.from_params(values), resume=resume)
+
+    def _dataset(self, settings: Settings, files: Any) -> Any:
+        from .dataset import NoUsableAudio, default_window_frames, prepare
+
+        window = int(round(settings.seconds * files.sample_rate)) if settings.seconds else \
+            min(files.window, default_window_frames(settings.kind, files.sample_rate))
+        try:
+            return prepare(self.params["data"], settings.kind, sample_rate=files.sample_rate, channels=files.channels,
+                           window_frames=window, chop=str(self.params.get("chop") or "auto"),
+                           bpm=self.params.get("bpm"), trigger=str(self.params.get("trigger") or ""),
+                           progress=lambda f, _: self.ctx.progress(PREPARING * f, "preparing"),
+                           check=self.ctx.check_cancel)
+        except NoUsableAudio as exc:
+            report = {"folder": str(self.params["data"]), "clips": 0,
+                      "rejected": [{"file": r.file, "reason": r.reason, "detail": r.detail} for r in exc.rejected]}
+            artifacts.write_file(self.folder / "dataset-report.json", json.dumps(report, indent=2).encode())
+            raise
+
+    def _preflight(self, preflight: Any, settings: Settings, files: Any) -> None:
+        if files.weights is None or files.weights.suffix != ".safetensors" or not files.weights.is_file():
+            return  # a .ckpt or a fresh model: counted once loaded is not worth a second load here
+        device = _pick_device(str(self.backend.options.get("device") or "auto"))
+        shape = preflight.shape_of_files(files.config, files.weights, files.t5_folder)
+        budget = self.backend.registry.budgets.for_device(device)
+        preflight.check(preflight.estimate(shape, settings, device), budget, shape, settings, device)
+
+    def _demo_prompts(self, dataset: Any) -> list[str]:
+        given = [p.strip() for p in str(self.params.get("demo_prompts") or "").split("|") if p.strip()]
+        if given:
+            return given
+        prompts = [c.prompt for c in dataset.clips if getattr(c, "prompt", "")]
+        return list(dict.fromkeys(prompts))[: int(self.params.get("demo_count") or 2)]
+
+    # -- while training ---------------------------------------------------------------------------
+    def _on_step(self, step: int, steps: int, loss: float) -> None:
+        self.ctx.progress(PREPARING + (1 - PREPARING) * step / steps, "training", cancel_point=False)
+        if self._report.ready(force=step == steps):
+            self.ctx.report("training", {"step": step, "steps": steps, "loss": float(loss)})
+
+    def _on_checkpoint(self, step: int, steps: int, run: Any) -> None:
+        loss = run.losses[-1][1] if run.losses else float("nan")
+        self._report.ready(force=True)
+        self.ctx.report("training", {"step": step, "steps": steps, "loss": float(loss)})
+        self.ctx.report("checkpoint", {"step": step, "model_path": str(self.folder / f"step-{step}")})
+
+    def _write_demos(self, step: int, audio: list[Any]) -> None:
+        """Demos DAW-ready into <output root>/dawgen/training/<name>/step-<N>/, through the writer."""
+        from ..output.writer import OutputWriter
+
+        config = self.backend.registry.config
+        params = {**self.params, "dir": f"dawgen/training/{self.name}/step-{step}"}
+        job = Job(id=self.ctx.job_id or "train", verb="train", model=self.name, params=params)
+        seed = int(self.params.get("seed") or 0)
+        outputs: list[Output] = [Audio(x, rate, seed=seed + i, meta={"name": f"demo-{i + 1}", "step": step})
+                                 for i, (x, rate) in enumerate(audio)]
+        provenance = {"model": {"name": self.name, "backend": "train", "kind": self.params.get("kind"), "step": step},
+                      "request": {"verb": "train", "params": dict(self.params)}}
+        self.demos += OutputWriter([config.output_root]).write_job(job, outputs, provenance)
+
+
+def _owner(folder: Path) -> str:
+    try:
+        return str(json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("job_id", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def _files_of(source: str, t5_path: str) -> Any:
+    from ..backends.stable_audio.files import check_folder
+    from .models import files_from_config
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _bad(f"config: cannot read {path}: {exc}") from None
+        return files_from_config(config, path.parent, t5_path)
+    return check_folder(str(path), t5_path)
+
+
+def _pick_device(wanted: str) -> str:
+    from ..backends.torch_util import pick_device
+
+    return pick_device(wanted)
+
+
+def _read(path: Path) -> tuple[Any, int]:
+    import soundfile as sf
+
+    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return samples, int(rate)

@@ -1,0 +1,188 @@
+"""The `train` verb through the engine (thread isolation: the daemon's own code paths, one process):
+a run lands a model usable by name, reports steps and checkpoints, stops on cancel and resumes
+where it stopped, lets a generate request run while it trains, and refuses what cannot work."""
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from server.config import ModelConfig, load
+from server.engine import Engine
+from server.errors import DawgenError, ErrorCode
+from server.jobs import EventKind, JobState, Request
+from tests.server.training.tiny_runs import DD_SECONDS, kicks
+from tests.waiting import wait_until
+
+
+def kick_folder(folder: Path, n: int = 16, rate: int = 44100) -> Path:
+    """n synthetic kicks, each with a little leading silence (the dataset trims it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, kick in enumerate(kicks(n, 0.4, rate)):
+        audio = np.concatenate([np.zeros((int(0.05 * rate), 2), np.float32), kick.T])
+        sf.write(str(folder / f"kick {i:02d}.wav"), audio, rate)
+    return folder
+
+
+class Run:
+    """An engine with the tiny Dance Diffusion model configured as `dd`, and the events it sent."""
+
+    def __init__(self, tmp: Path, tiny: dict[str, Path], **server: object) -> None:
+        overrides = {"output.root": str(tmp / "out"), "server.state_dir": str(tmp / "state"),
+                     "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
+        self.config = load(None, overrides)
+        self.config.models["dd"] = ModelConfig(name="dd", backend="stable-audio", options={"path": str(tiny["dance"])})
+        self.engine = Engine(self.config)
+        self.events: list[tuple[EventKind, str, dict]] = []
+        self._lock = threading.Lock()
+        self.engine.subscribe(self._on_event)
+        self.engine.start()
+        self.data = kick_folder(tmp / "kicks")
+
+    def _on_event(self, event) -> None:
+        with self._lock:
+            self.events.append((event.kind, event.job.id, dict(event.data)))
+
+    def of(self, job_id: str, kind: EventKind) -> list[dict]:
+        with self._lock:
+            return [d for k, j, d in self.events if j == job_id and k is kind]
+
+    def train(self, name: str = "my-kicks", **params: object) -> str:
+        values = {"kind": "dance-diffusion", "base": "dd", "data": str(self.data), "name": name, "steps": 12,
+                  "save_every": 6, "batch_size": 2, "seconds": DD_SECONDS, "learning_rate": 5e-4,
+                  "demo_count": 1, "seed": 3, **params}
+        job, _ = self.engine.submit(Request("train", values))
+        return job.id
+
+    def final(self, job_id: str, timeout: float = 240):
+        wait_until(lambda: self.engine.status(job_id)[0].state.finished, timeout, f"job {job_id} to finish")
+        return self.engine.status(job_id)[0]
+
+    def close(self) -> None:
+        self.engine.stop(10)
+        self.engine.close()
+
+
+@pytest.fixture
+def run(tmp_path, tiny):
+    r = Run(tmp_path, tiny)
+    yield r
+    r.close()
+
+
+def test_a_finished_run_is_a_model_usable_by_name_with_demos_reports_and_a_loss_plot(run):
+    job_id = run.train()
+    job = run.final(job_id)
+    assert job.state is JobState.DONE, job.error_message
+    folder = run.config.models_dir / "my-kicks"
+    assert job.outputs[0] == str(folder) and str(folder / "loss.png") in job.outputs
+    demos = [p for p in job.outputs if p.endswith(".wav")]
+    # the base model's render as step 0, then one per checkpoint (demo_every = save_every)
+    assert sorted(Path(p).parent.name for p in demos) == ["step-0", "step-12", "step-6"]
+    assert all(Path(p).is_relative_to(run.config.output_root / "dawgen" / "training" / "my-kicks") for p in demos)
+    for name in ("step-6", "step-12", "dawgen-model.toml", "dataset-report.json", "loss.csv"):
+        assert (folder / name).exists(), name
+    with open(folder / "loss.csv", newline="") as fh:
+        steps = [int(row[0]) for row in list(csv.reader(fh))[1:]]
+    assert steps == list(range(1, 13))  # every step once
+    assert [c["step"] for c in run.of(job_id, EventKind.CHECKPOINT)] == [6, 12]
+    assert run.of(job_id, EventKind.CHECKPOINT)[-1]["model_path"] == str(folder / "step-12")
+    reports = run.of(job_id, EventKind.TRAINING)
+    assert reports[-1]["step"] == 12 and reports[-1]["steps"] == 12 and np.isfinite(reports[-1]["loss"])
+
+    # usable at once by name (no config edit, no restart), and an earlier checkpoint by name@step
+    seconds = {"seconds": 0.5, "seed": 9, "bit_depth": "32f"}
+    trained, _ = run.engine.submit(Request("generate", {"model": "my-kicks", **seconds}))
+    earlier, _ = run.engine.submit(Request("generate", {"model": "my-kicks@6", **seconds, "dir": "at6"}))
+    base, _ = run.engine.submit(Request("generate", {"model": "dd", **seconds, "dir": "base"}))
+    files = [run.final(j.id) for j in (trained, earlier, base)]
+    assert all(f.state is JobState.DONE for f in files), [f.error_message for f in files]
+    audio = [sf.read(f.outputs[0])[0] for f in files]
+    assert all(a.shape == audio[0].shape for a in audio)
+    assert np.abs(audio[0] - audio[2]).max() > 1e-3 and np.abs(audio[1] - audio[2]).max() > 1e-3
+
+
+def test_cancel_keeps_the_last_checkpoint_and_resume_continues_from_its_step(run):
+    first = run.train(steps=400, save_every=4, demo_every=0)
+    wait_until(lambda: run.of(first, EventKind.CHECKPOINT), 240, "the first checkpoint")
+    run.engine.cancel(first)
+    stopped = run.final(first)
+    assert stopped.state is JobState.CANCELLED and "resume=true" in stopped.error_message
+    saved = run.of(first, EventKind.CHECKPOINT)[-1]["step"]  # a stop saves where it stopped
+    assert saved >= 4 and (run.config.models_dir / "my-kicks" / f"step-{saved}").is_dir()
+
+    with pytest.raises(DawgenError) as refused:  # the name is taken by a stopped run
+        run.train(steps=400)
+    assert refused.value.code is ErrorCode.BAD_REQUEST and "resume=true" in refused.value.message
+
+    second = run.train(steps=saved + 3, save_every=4, demo_every=0, resume=True)
+    assert run.final(second).state is JobState.DONE
+    assert run.of(second, EventKind.TRAINING)[0]["step"] == saved + 1  # nothing trained twice or skipped
+    with open(run.config.models_dir / "my-kicks" / "loss.csv", newline="") as fh:
+        steps = [int(row[0]) for row in list(csv.reader(fh))[1:]]
+    assert steps == list(range(1, saved + 4))
+
+
+def test_a_generate_request_runs_while_training_pauses_at_a_step_boundary(run):
+    training = run.train(steps=100000, save_every=100000, demo_every=0)
+    wait_until(lambda: run.of(training, EventKind.TRAINING), 240, "training to start")
+    live, _ = run.engine.submit(Request("generate", {"model": "synth", "prompt": "kick", "seed": 1}))
+    done = run.final(live.id, timeout=120)
+    assert done.state is JobState.DONE
+    # the generate finished while the training job was still running: it did not wait for the end
+    assert run.engine.status(training)[0].state is JobState.RUNNING
+    before = max(r["step"] for r in run.of(training, EventKind.TRAINING))
+    wait_until(lambda: max(r["step"] for r in run.of(training, EventKind.TRAINING)) > before, 120,
+               "training to carry on")
+    run.engine.cancel(training)
+    assert run.final(training).state is JobState.CANCELLED
+
+
+def test_a_folder_with_no_usable_audio_fails_naming_each_file(run, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    sf.write(str(bad / "silence.wav"), np.zeros((44100, 2), np.float32), 44100)
+    (bad / "broken.wav").write_bytes(b"not audio at all")
+    job = run.final(run.train(data=str(bad), name="nothing"))
+    assert job.state is JobState.FAILED and job.error_code == ErrorCode.BAD_REQUEST
+    assert "silence.wav: silent" in job.error_message and "broken.wav: unreadable" in job.error_message
+    assert (run.config.models_dir / "nothing" / "dataset-report.json").is_file()
+
+
+def test_a_run_too_large_for_the_memory_budget_is_refused_before_the_first_step(tmp_path, tiny):
+    r = Run(tmp_path, tiny, memory_budget={"cpu": "0.0005GB"})
+    try:
+        job = r.final(r.train(batch_size=64, seconds=1.0))
+        assert job.state is JobState.FAILED and job.error_code == ErrorCode.OUT_OF_MEMORY
+        assert "batch_size" in job.error_message
+        assert not list((r.config.models_dir / "my-kicks").glob("step-*"))
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"name": ""}, "name"),
+    ({"name": "synth"}, "already a configured or built-in model"),
+    ({"data": "relative/folder"}, "data"),
+    ({"kind": "stable-audio-lora", "base": None}, "base"),
+    ({"base": None}, "config="),
+    ({"base": "nope"}, "no model named 'nope'"),
+    ({"resume": True}, "no stopped run"),
+])
+def test_requests_that_cannot_train_are_refused_at_submit(run, params, words):
+    with pytest.raises(DawgenError) as refused:
+        run.train(**params)
+    assert words in refused.value.message
+    assert not run.engine.queue()
+
+
+def test_the_train_verb_is_listed_with_its_params(run):
+    (entry,) = [m for m in run.engine.models() if m["name"] == "train"]
+    names = {p["name"] for p in entry["verbs"]["train"]}
+    assert {"kind", "data", "name", "base", "steps", "save_every", "lora_rank", "resume", "overwrite", "trigger",
+            "chop", "demo_prompts", "format", "bit_depth"} <= names
+    assert "bars" not in names and "count" not in names
