@@ -176,7 +176,7 @@ class Config:
 
 
 # TOML keys that are not Python names: (section, key) -> the dataclass field
-_FIELD_OF = {("training", "yield"): "yield_to_live"}
+FIELD_OF_KEY = {("training", "yield"): "yield_to_live"}
 _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
                               "training": TrainingConfig,
                               "hotfolder": HotfolderConfig}
@@ -238,7 +238,7 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
     fields = {name: type(getattr(obj, name)) for name in obj.__dataclass_fields__}
     for toml_key, value in values.items():
         where = f"{section}.{toml_key}"
-        key = _FIELD_OF.get((section, toml_key), toml_key)
+        key = FIELD_OF_KEY.get((section, toml_key), toml_key)
         if key not in fields:
             errors.append(f"{where}: unknown key{_suggest(key, fields)}")
             continue

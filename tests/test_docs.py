@@ -242,8 +242,9 @@ def test_config_doc_lists_every_section_key_with_its_default():
     tables = config_tables()
     for section, cls in [("[server]", config.ServerConfig), ("[output]", config.OutputConfig),
                          ("[midi]", config.MidiConfig), ("[audio]", config.AudioConfig),
-                         ("[hotfolder]", config.HotfolderConfig)]:
-        documented = tables.get(section, {})
+                         ("[hotfolder]", config.HotfolderConfig), ("[training]", config.TrainingConfig)]:
+        name = section.strip("[]")  # TOML keys that are not Python names map to their field
+        documented = {config.FIELD_OF_KEY.get((name, key), key): cell for key, cell in tables.get(section, {}).items()}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         assert set(documented) == set(fields), f"docs/CONFIG.md {section} differs from server/config.py"
         defaults = cls()
