@@ -111,7 +111,9 @@ class RecipeConfig:
 
     verb: str
     # "audio" / "midi": the dropped file's path goes into the request's `input` param;
-    # "prompts": a .txt of prompts (one request per line) or a .json object of params
+    # "prompts": a .txt of prompts (one request per line) or a .json object of params;
+    # "folder": a dropped folder becomes the request's `data` (its name the default `name`), with
+    # the params of a `train.json` inside it
     takes: str = "audio"
     params: dict[str, Any] = field(default_factory=dict)  # fixed params; a drop's sidecar .json overrides them
     enabled: bool = True
@@ -119,7 +121,8 @@ class RecipeConfig:
 
 def default_recipes() -> dict[str, RecipeConfig]:
     return {"stems": RecipeConfig("separate"), "vary": RecipeConfig("vary"), "continue": RecipeConfig("continue"),
-            "transcribe": RecipeConfig("transcribe"), "generate": RecipeConfig("generate", takes="prompts")}
+            "transcribe": RecipeConfig("transcribe"), "generate": RecipeConfig("generate", takes="prompts"),
+            "train": RecipeConfig("train", takes="folder")}
 
 
 @dataclass
@@ -332,7 +335,7 @@ def check_model_keys(model: ModelConfig, backend_keys: Mapping[str, type]) -> li
 
 _RECIPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # it names a folder on every system
 _RECIPE_VERB = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)?$")  # generate, separate, midi/groove
-RECIPE_TAKES = ("audio", "midi", "prompts")
+RECIPE_TAKES = ("audio", "midi", "prompts", "folder")
 RECIPE_RESERVED_PARAMS = ("dir", "input")  # set by the hot folder: the recipe's outbox and the dropped file
 
 

@@ -37,7 +37,7 @@ from .layout import (
     sidecar_for,
     write_json_atomic,
 )
-from .settle import Settler
+from .settle import Settler, file_signature, tree_signature
 
 log = logging.getLogger("dawgen.hotfolder")
 
@@ -194,11 +194,14 @@ class HotFolder:
 
     def _settled_drops(self, recipe: str, seen: set[str]) -> list[tuple[Path, Path | None]]:
         inbox = self.layout.inbox(recipe)
+        folders = self.recipes[recipe].takes == "folder"
         try:
-            names = sorted(e.name for e in os.scandir(inbox) if not ignored(e.name) and e.is_file())
+            names = sorted(e.name for e in os.scandir(inbox) if not ignored(e.name) and e.is_dir() == folders)
         except FileNotFoundError:  # removed by the user: make it again for the next drop
             inbox.mkdir(parents=True, exist_ok=True)
             return []
+        if folders:  # a folder is one drop once nothing in it has changed for the settle time
+            return [(inbox / n, None) for n in names if self._observe(inbox / n, seen)]
         sidecars = {s for s in (sidecar_for(n, names) for n in names) if s}
         takes_json = self.recipes[recipe].takes == "prompts"
         drops = []
@@ -216,11 +219,10 @@ class HotFolder:
         key = str(path)
         seen.add(key)
         try:
-            st = path.stat()
+            signature = tree_signature(path) if path.is_dir() else file_signature(path)
         except FileNotFoundError:
             return False
-        # The inode too: a file replaced by another of the same size and mtime starts again.
-        return self.settler.observe(key, (st.st_size, st.st_mtime_ns, st.st_ino))
+        return self.settler.observe(key, signature)
 
     def _claim(self, recipe: str, main: Path, sidecar: Path | None) -> int:
         """Rename the drop into processing/ (only one claimer can win a rename), then start it."""
@@ -381,7 +383,7 @@ class HotFolder:
         groups: dict[str, list[Path]] = {}
         for path in sorted(folder.iterdir()) if folder.is_dir() else []:
             parsed = parse_claimed(path.name)
-            if parsed is None or not path.is_file():
+            if parsed is None or not (path.is_file() or (path.is_dir() and self.recipes[recipe].takes == "folder")):
                 if not ignored(path.name):
                     log.warning("hot folder: leaving %s alone (not a name the hot folder gives)", path)
                 continue

@@ -13,6 +13,7 @@ import soundfile as sf
 from server.config import RECIPE_RESERVED_PARAMS, RecipeConfig
 from server.errors import DawgenError, ErrorCode
 from server.jobs import Request
+from server.output.naming import slugify
 
 from .layout import Layout, parse_claimed, request_id
 
@@ -41,6 +42,8 @@ def build_requests(recipe_name: str, recipe: RecipeConfig, drop: Drop) -> list[R
     overrides = _read_sidecar(drop.sidecar) if drop.sidecar is not None else {}
     if recipe.takes == "prompts":
         own = _prompt_params(drop.main, drop.original, recipe_name)
+    elif recipe.takes == "folder":
+        own = [_folder_params(drop.main, drop.original)]
     elif recipe.takes == "midi":
         _check_midi(drop.main, drop.original)
         own = [{"input": str(drop.main)}]
@@ -104,6 +107,23 @@ def _prompt_params(path: Path, shown: str, recipe_name: str) -> list[dict[str, A
     if len(prompts) > MAX_PROMPTS:
         raise _bad(f"{shown}: {len(prompts)} prompts; at most {MAX_PROMPTS} per file")
     return [{"prompt": prompt} for prompt in prompts]
+
+
+FOLDER_PARAMS = "train.json"  # inside a dropped folder: the request's params (a folder recipe)
+
+
+def _folder_params(path: Path, shown: str) -> dict[str, Any]:
+    """A dropped folder is the request's `data`; its name the default `name`; `train.json` inside
+    it may set any other param (and override `name`)."""
+    if not path.is_dir():
+        raise _bad(f"{shown}: this recipe takes a folder of sounds")
+    params: dict[str, Any] = {"name": slugify(shown, fallback="trained")}  # "My Kicks" -> my-kicks
+    inside = path / FOLDER_PARAMS
+    if inside.is_file():
+        given = _read_json_object(inside, f"{shown}/{FOLDER_PARAMS}")
+        params.update({k: v for k, v in given.items() if v is not None})  # null: not given
+    params["data"] = str(path)
+    return params
 
 
 def _check_audio(path: Path, shown: str) -> None:

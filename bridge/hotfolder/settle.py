@@ -7,8 +7,10 @@ The clock is injected so the rule is tested without sleeping.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Hashable
+from pathlib import Path
 
 Signature = tuple[int, ...]  # (size in bytes, mtime in ns, inode)
 
@@ -45,3 +47,23 @@ class Settler:
         waits = [since + self.settle_seconds - now for _, since in self._seen.values()]
         waits = [w for w in waits if w > 0]
         return min(waits) if waits else None
+
+
+def file_signature(path: Path) -> tuple[int, ...]:
+    """Size, mtime and inode: a file replaced by another of the same size and mtime starts again."""
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def tree_signature(folder: Path) -> tuple[int, ...]:
+    """A dropped folder's files, bytes and newest change: a copy still running changes one of them."""
+    files = total = newest = 0
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            try:
+                st = os.stat(os.path.join(root, name))
+            except FileNotFoundError:
+                continue  # removed meanwhile: the counts change anyway
+            files, total, newest = files + 1, total + st.st_size, max(newest, st.st_mtime_ns)
+        newest = max(newest, os.stat(root).st_mtime_ns)
+    return (files, total, newest, os.stat(folder).st_ino)

@@ -5,6 +5,7 @@ last checkpoint. The model is the tiny Dance Diffusion of the trainer tests, nam
 from __future__ import annotations
 
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bridge.client import Client
 from tests.conftest import DaemonProcess
 from tests.server.training.test_job import kick_folder
 from tests.server.training.tiny_runs import DD_SECONDS, dance_config
+from tests.waiting import wait_until
 
 TIMEOUT = 240
 
@@ -103,3 +105,23 @@ def test_kill_9_mid_run_then_restart_continues_from_the_last_checkpoint(tmp_path
     resumed = [int(x.split("resumed at step ")[1].split()[0]) for x in log.splitlines() if "resumed at step" in x]
     assert resumed and resumed[-1] >= saved  # it went on from a checkpoint, not from the start
     d.terminate()
+
+
+def test_a_folder_dropped_into_inbox_train_trains_a_model_named_after_it(tmp_path, dance):
+    d = DaemonProcess(tmp_path, config_text=f'[models.dd]\nbackend = "stable-audio"\npath = "{dance}"\n'
+                                            "[hotfolder]\nsettle_seconds = 0.5\nrescan_seconds = 0.3\n").start()
+    try:
+        staging = kick_folder(tmp_path / "staging" / "My Kicks", n=8)
+        params = train_params(staging, steps=4, save_every=2)
+        del params["data"], params["name"]  # the hot folder sets them: the folder, and its name
+        (staging / "train.json").write_text(json.dumps(params))
+        inbox = d.project / "dawgen" / "inbox" / "train"
+        wait_until(inbox.is_dir, 30, "the train inbox")
+        (staging).rename(inbox / "My Kicks")  # a whole folder arrives at once, as a drag and drop does
+        done = d.project / "dawgen" / "done" / "train" / "My Kicks"
+        wait_until(done.is_dir, TIMEOUT, "the folder to be filed in done/")
+        run = d.state / "models" / "my-kicks"
+        assert (run / "step-4" / "model.safetensors").is_file() and (run / "dawgen-model.toml").is_file()
+        assert not (d.project / "dawgen" / "failed" / "train").exists() or not list((d.project / "dawgen" / "failed" / "train").iterdir())
+    finally:
+        d.terminate()
