@@ -9,10 +9,12 @@ import: measured in docs/DEVELOPING.md); it is imported only when a terminal wil
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-BAR_FORMAT = "{desc:<11} {percentage:5.1f}% |{bar}| {left}"
+BAR_FORMAT = "{desc:<11} {percentage:5.1f}% |{bar}| {detail}{left}"
 
 
 def progress_line(fraction: float, stage: str, eta: float) -> str:
@@ -30,6 +32,28 @@ def eta_text(eta: float) -> str:
     return f"ETA {minutes}:{seconds:02d}"
 
 
+class StepRate:
+    """Training steps per second between two reports (the daemon sends one a second at most)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: tuple[int, float] | None = None
+        self.per_second = -1.0  # unknown until two reports
+
+    def __call__(self, step: int) -> float:
+        now = self._clock()
+        if self._last is not None and step > self._last[0] and now > self._last[1]:
+            self.per_second = (step - self._last[0]) / (now - self._last[1])
+        self._last = (step, now)
+        return self.per_second
+
+
+def training_text(step: int, steps: int, loss: float, rate: float) -> str:
+    """`step 40/1000, loss 0.1234, 3.2 it/s`: what a train job's report says."""
+    pace = f", {rate:.2f} it/s" if rate >= 0 else ""
+    return f"step {step}/{steps}, loss {loss:.4f}{pace}"
+
+
 def is_terminal(stream: TextIO) -> bool:
     """A terminal that can redraw a line: a tty whose TERM is not `dumb` (Emacs shells, some CI)."""
     try:
@@ -42,11 +66,16 @@ def is_terminal(stream: TextIO) -> bool:
 class LineProgress:
     """Prints every progress report as one line (pipes, files, scripts)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
+        self._rate = StepRate(clock)
 
     def __call__(self, fraction: float, stage: str, eta: float) -> None:
         print(progress_line(fraction, stage, eta), file=self.stream, flush=True)
+
+    def training(self, step: int, steps: int, loss: float) -> None:
+        """A train job's report: its own line (`  step 40/1000, loss 0.1234, 3.20 it/s`)."""
+        print(f"  {training_text(step, steps, loss, self._rate(step))}", file=self.stream, flush=True)
 
     def close(self) -> None:
         """Nothing to finish: every line is already complete."""
@@ -63,15 +92,23 @@ class BarProgress(LineProgress):
     """One line redrawn in place: stage, percent, a bar and the ETA. Left on screen when closed, so
     the error line that may follow starts on a line of its own."""
 
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(stream, clock)
         self._bar: Any = None
+        self._detail = ""
+
+    def training(self, step: int, steps: int, loss: float) -> None:
+        self._detail = training_text(step, steps, loss, self._rate(step)) + "  "
+        if self._bar is not None:
+            self._bar.detail = self._detail
+            self._bar.refresh()
 
     def __call__(self, fraction: float, stage: str, eta: float) -> None:
         # The fraction is set, not added: a stage may start again from 0 (warming, then generating).
         percent = min(100.0, max(0.0, fraction * 100))
         if self._bar is None:
             self._bar = _open_bar(self.stream, percent, stage, eta_text(eta))
+            self._bar.detail = self._detail
             return
         self._bar.left = eta_text(eta)
         self._bar.set_description_str(stage, refresh=False)
@@ -100,13 +137,13 @@ def _open_bar(stream: TextIO, percent: float, stage: str, left: str) -> Any:
 
     class _Bar(tqdm):  # type: ignore[misc, valid-type]
         def __init__(self, left: str, **kwargs: Any) -> None:
-            self.left = left
+            self.left, self.detail = left, ""
             super().__init__(**kwargs)
 
         @property
         def format_dict(self) -> dict[str, Any]:
             self.ncols, self.nrows = terminal_size(self.fp)  # follows a resized window
-            return {**super().format_dict, "left": self.left}
+            return {**super().format_dict, "left": self.left, "detail": getattr(self, "detail", "")}
 
     # mininterval=0: the daemon already throttles progress ([server] progress_interval)
     width, height = terminal_size(stream)

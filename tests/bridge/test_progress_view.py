@@ -62,3 +62,36 @@ def test_bar_draws_stage_percent_and_eta_even_on_an_unsized_terminal(tty, monkey
     assert frames[1].startswith("generating") and "0.0% |" in frames[1] and frames[1].endswith("ETA 1:15")
     assert frames[-1].startswith("generating") and "42.5% |" in frames[-1] and frames[-1].endswith("ETA 0:03")
     assert all(len(f) <= 79 for f in frames)  # 80 columns assumed, the last one left free
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 10.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_training_reports_print_step_loss_and_the_pace_between_reports():
+    clock, out = Clock(), io.StringIO()
+    show = LineProgress(out, clock)
+    show.training(10, 1000, 0.5)
+    clock.now += 2.0
+    show.training(18, 1000, 0.25)  # 8 steps in 2 s
+    assert out.getvalue().splitlines() == ["  step 10/1000, loss 0.5000", "  step 18/1000, loss 0.2500, 4.00 it/s"]
+
+
+def test_the_bar_shows_a_train_jobs_step_loss_and_pace_beside_its_eta(tty, monkeypatch):
+    main, stream = tty
+    monkeypatch.setenv("TERM", "xterm")
+    clock = Clock()
+    with BarProgress(stream, clock) as show:
+        show.training(40, 100, 0.125)
+        show(0.4, "training", 30.0)
+        clock.now += 1.0
+        show.training(43, 100, 0.12)
+        show(0.43, "training", 28.0)
+    stream.flush()
+    frames = [f for f in os.read(main, 65536).decode().replace("\n", "\r").split("\r") if f.strip()]
+    assert frames[-1].startswith("training") and "43.0% |" in frames[-1]
+    assert frames[-1].endswith("step 43/100, loss 0.1200, 3.00 it/s  ETA 0:28")

@@ -31,11 +31,14 @@ def kick_folder(folder: Path, n: int = 16, rate: int = 44100) -> Path:
 class Run:
     """An engine with the tiny Dance Diffusion model configured as `dd`, and the events it sent."""
 
-    def __init__(self, tmp: Path, tiny: dict[str, Path], **server: object) -> None:
+    def __init__(self, tmp: Path, tiny: dict[str, Path], sao: bool = False, **server: object) -> None:
         overrides = {"output.root": str(tmp / "out"), "server.state_dir": str(tmp / "state"),
                      "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
         self.config = load(None, overrides)
         self.config.models["dd"] = ModelConfig(name="dd", backend="stable-audio", options={"path": str(tiny["dance"])})
+        if sao:  # the tiny SAO 1.0-shaped model with its tiny T5
+            self.config.models["sao"] = ModelConfig(name="sao", backend="stable-audio", options={
+                "path": str(tiny["sao"]), "t5_path": str(tiny["t5"])})
         self.engine = Engine(self.config)
         self.events: list[tuple[EventKind, str, dict]] = []
         self._lock = threading.Lock()
@@ -186,3 +189,26 @@ def test_the_train_verb_is_listed_with_its_params(run):
     assert {"kind", "data", "name", "base", "steps", "save_every", "lora_rank", "resume", "overwrite", "trigger",
             "chop", "demo_prompts", "format", "bit_depth"} <= names
     assert "bars" not in names and "count" not in names
+
+
+def test_a_stable_audio_lora_is_a_small_adapter_that_follows_prompts_and_leaves_the_base_alone(tmp_path, tiny):
+    r = Run(tmp_path, tiny, sao=True)
+    try:
+        probe = {"model": "sao", "prompt": "deep kick", "seconds": 0.75, "seed": 4, "bit_depth": "32f", "steps": 4}
+        before = r.final(r.engine.submit(Request("generate", {**probe, "dir": "before"}))[0].id)
+        job = r.final(r.train("my-jams", kind="stable-audio-lora", base="sao", seconds=0.75, lora_rank=4,
+                              steps=6, save_every=6, learning_rate=5e-3, trigger="myjam", demo_every=0))
+        assert job.state is JobState.DONE, job.error_message
+        adapter = r.config.models_dir / "my-jams" / "step-6" / "lora.safetensors"
+        assert adapter.stat().st_size < 0.2 * (tiny["sao"] / "model.safetensors").stat().st_size
+
+        after = r.final(r.engine.submit(Request("generate", {**probe, "dir": "after"}))[0].id)
+        tuned = {p: r.final(r.engine.submit(Request("generate", {**probe, "model": "my-jams", "prompt": p,
+                                                                  "dir": p.replace(" ", "-")}))[0].id)
+                 for p in ("myjam, deep kick", "myjam, bright hat")}
+        read = {k: sf.read(j.outputs[0])[0] for k, j in {"before": before, "after": after, **tuned}.items()}
+        assert np.array_equal(read["before"], read["after"])  # the base model's own outputs are unchanged
+        assert np.abs(read["myjam, deep kick"] - read["before"]).max() > 1e-4  # the adapter changes the sound
+        assert np.abs(read["myjam, deep kick"] - read["myjam, bright hat"]).max() > 1e-4  # prompts still matter
+    finally:
+        r.close()
