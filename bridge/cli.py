@@ -172,7 +172,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
                 # a bar on a terminal, plain lines for pipes (scripts parse them); closed before
                 # an error is printed, so the error gets a line of its own
                 with progress_display(sys.stderr) as show:
-                    paths = client.wait(job_id, timeout=args.timeout, on_progress=show, on_training=show.training)
+                    paths = client.wait(job_id, timeout=args.timeout, on_progress=show, on_training=show.training,
+                                        on_dataset=show.note)
                 for path in paths:
                     print(path)
                 return EXIT_OK

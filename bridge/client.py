@@ -145,9 +145,11 @@ class Client:
 
     def wait(self, job_id: str, timeout: float = 60.0,
              on_progress: Callable[[float, str, float], None] | None = None,
-             on_training: Callable[[int, int, float], None] | None = None) -> list[str]:
+             on_training: Callable[[int, int, float], None] | None = None,
+             on_dataset: Callable[[str], None] | None = None) -> list[str]:
         """Wait for a job's done (paths) or error (raises ClientError); a train job's
-        `/dawgen/training` reports go to `on_training(step, steps, loss)`."""
+        `/dawgen/training` reports go to `on_training(step, steps, loss)`, its `/dawgen/dataset`
+        summary to `on_dataset(summary)`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             reply = self.recv(min(1.0, deadline - time.monotonic()))
@@ -166,6 +168,8 @@ class Client:
                 on_progress(float(reply.args[1]), str(reply.args[2]), float(reply.args[3]))
             elif reply.address == "/dawgen/training" and on_training is not None:
                 on_training(int(reply.args[1]), int(reply.args[2]), float(reply.args[3]))
+            elif reply.address == "/dawgen/dataset" and on_dataset is not None:
+                on_dataset(str(reply.args[3]))
             elif reply.address == "/dawgen/done":
                 return [str(p) for p in reply.args[1:]]
             elif reply.address == "/dawgen/error" and str(reply.args[1]) == "reply_too_large" and not self.tcp:

@@ -73,6 +73,10 @@ class LineProgress:
     def __call__(self, fraction: float, stage: str, eta: float) -> None:
         print(progress_line(fraction, stage, eta), file=self.stream, flush=True)
 
+    def note(self, text: str) -> None:
+        """A line of its own (a train job's dataset summary), above the bar when there is one."""
+        print(f"  {text}", file=self.stream, flush=True)
+
     def training(self, step: int, steps: int, loss: float) -> None:
         """A train job's report: its own line (`  step 40/1000, loss 0.1234, 3.20 it/s`)."""
         print(f"  {training_text(step, steps, loss, self._rate(step))}", file=self.stream, flush=True)
@@ -96,6 +100,12 @@ class BarProgress(LineProgress):
         super().__init__(stream, clock)
         self._bar: Any = None
         self._detail = ""
+
+    def note(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(f"  {text}", file=self.stream)
+        else:
+            super().note(text)
 
     def training(self, step: int, steps: int, loss: float) -> None:
         self._detail = training_text(step, steps, loss, self._rate(step)) + "  "

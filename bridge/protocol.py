@@ -68,6 +68,7 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/stopped": ("req_id", "playback", "capture"),
     "/dawgen/recording": ("req_id", "seconds", "sample_rate", "device"),
     "/dawgen/captured": ("req_id", "path", "frames", "sample_rate"),
+    "/dawgen/dataset": ("job_id", "clips", "rejected", "summary"),
     "/dawgen/training": ("job_id", "step", "steps", "loss"),
     "/dawgen/checkpoint": ("job_id", "step", "model_path"),
 }
@@ -186,6 +187,10 @@ def job_error(job: Job) -> bytes:
     return error(job.id, job.error_code or ErrorCode.INTERNAL, job.error_message or job.state.value)
 
 
+def dataset(job: Job, data: dict[str, Any]) -> bytes:
+    return build("/dawgen/dataset", job.id, int(data["clips"]), int(data["rejected"]), _cut(str(data["summary"]), MESSAGE_MAX))
+
+
 def training(job: Job, data: dict[str, Any]) -> bytes:
     return build("/dawgen/training", job.id, int(data["step"]), int(data["steps"]), float(data["loss"]))
 
@@ -201,6 +206,7 @@ _EVENT_REPLIES = {
     EventKind.DONE: lambda e: done(e.job),
     EventKind.FAILED: lambda e: job_error(e.job),
     EventKind.CANCELLED: lambda e: job_error(e.job),
+    EventKind.DATASET: lambda e: dataset(e.job, e.data),
     EventKind.TRAINING: lambda e: training(e.job, e.data),
     EventKind.CHECKPOINT: lambda e: checkpoint(e.job, e.data),
 }

@@ -96,6 +96,7 @@ class EventKind(str, Enum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DATASET = "dataset"  # a training job read its data folder (data: clips, rejected, summary)
     TRAINING = "training"  # a training job's step and loss (data: step, steps, loss)
     CHECKPOINT = "checkpoint"  # a training job saved a checkpoint (data: step, model_path)
 

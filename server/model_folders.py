@@ -22,7 +22,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 MODEL_FILE = "dawgen-model.toml"
-PATH_KEYS = ("path", "adapter", "t5_path")  # options that name files: relative to the folder
+PATH_KEYS = ("path", "adapter", "t5_path", "training")  # options that name files: relative to the folder
 STEP = re.compile(r"^(?P<name>.+)@(?P<step>\d+)$")
 
 

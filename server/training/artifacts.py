@@ -33,6 +33,7 @@ from ..errors import DawgenError, ErrorCode
 
 STEP = re.compile(r"^step-(\d+)$")
 TRAINER = "trainer.pt"
+RECORD = "training.json"  # what made the model (the job's kind, base, settings, data): read into provenance
 FORMAT = 1
 
 
@@ -172,6 +173,8 @@ def model_toml(name: str, checkpoint: Path, trainee: Any) -> str:
         lines.append(f"path = {json.dumps(rel)}")
     if trainee.files.t5_folder is not None:
         lines.append(f"t5_path = {json.dumps(str(trainee.files.t5_folder))}")
+    if (checkpoint.parent / RECORD).is_file():
+        lines.append(f"training = {json.dumps(RECORD)}")
     return "\n".join(lines) + "\n"
 
 

@@ -140,6 +140,9 @@ class Run:
         ctx.progress(0.0, "preparing")
         dataset = self._dataset(settings, files)
         write_report(dataset, self.folder / "dataset-report.json")
+        ctx.report("dataset", {"clips": len(dataset.clips), "rejected": len(dataset.rejected),
+                               "summary": dataset.summary()})
+        self._write_record(settings, base_name, files, dataset)
         self._preflight(preflight, settings, files)
         ctx.check_cancel()
         device = _pick_device(str(self.backend.options.get("device") or "auto"))
@@ -204,6 +207,20 @@ class Run:
                       "rejected": [{"file": r.file, "reason": r.reason, "detail": r.detail} for r in exc.rejected]}
             artifacts.write_file(self.folder / "dataset-report.json", json.dumps(report, indent=2).encode())
             raise
+
+    def _write_record(self, settings: Settings, base_name: str, files: Any, dataset: Any) -> None:
+        """training.json: what made this model (kind, base, settings, the data and its dataset.toml),
+        named by dawgen-model.toml so the provenance of every file the model makes carries it."""
+        from ..output.provenance import file_sha256
+
+        weights = files.weights if files.weights is not None and files.weights.is_file() else None
+        record = {"made_by": "dawgen train", "job_id": self.ctx.job_id, "name": self.name, "kind": settings.kind,
+                  "base": {"name": base_name, "sha256": file_sha256(str(weights)) if weights else None},
+                  "settings": settings.to_dict(),
+                  "dataset": {"folder": dataset.folder, "clips": len(dataset.clips), "files": len(dataset.files),
+                              "rejected": len(dataset.rejected), "summary": dataset.summary(),
+                              **({"metadata": dict(dataset.metadata)} if dataset.metadata else {})}}
+        artifacts.write_file(self.folder / artifacts.RECORD, json.dumps(record, indent=2, default=str).encode())
 
     def _preflight(self, preflight: Any, settings: Settings, files: Any) -> None:
         if files.weights is None or files.weights.suffix != ".safetensors" or not files.weights.is_file():

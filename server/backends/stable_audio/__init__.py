@@ -10,6 +10,7 @@ the library's bugs are worked around where).
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,9 +40,11 @@ class StableAudioBackend(Backend):
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
     # adapter: a LoRA trained by `dawgen train` (lora.safetensors) applied on top of `path`, the
-    # base it was trained on; base: that base model's name (provenance, `dawgen models`)
+    # base it was trained on; base: that base model's name (provenance, `dawgen models`);
+    # training: the training.json of the run that made the model, carried into every file's provenance
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
-                                                 "full_window": bool, "adapter": str, "base": str, **CONFIG_KEYS}
+                                                 "full_window": bool, "adapter": str, "base": str, "training": str,
+                                                 **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -93,6 +96,8 @@ class StableAudioBackend(Backend):
         if self._adapter is not None:
             out.update(adapter=str(self._adapter), adapter_sha256=file_sha256(str(self._adapter)),
                        base=str(self.options.get("base") or ""))
+        if self.options.get("training"):
+            out["training"] = _training_record(Path(str(self.options["training"])))
         return out
 
     def _memory_estimate(self) -> int:
@@ -169,3 +174,12 @@ class StableAudioBackend(Backend):
         from . import run
 
         return run.run(self._loaded_model, verb, ctx, full_window=bool(self.options.get("full_window", False)))
+
+
+def _training_record(path: Path) -> dict[str, Any]:
+    """The run record a trained model's folder names (dataset owner, licence, source included)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"unreadable": f"{path}: {exc}"}
+    return record if isinstance(record, dict) else {"unreadable": str(path)}

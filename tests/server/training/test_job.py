@@ -4,6 +4,7 @@ where it stopped, lets a generate request run while it trains, and refuses what 
 from __future__ import annotations
 
 import csv
+import json
 import threading
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def run(tmp_path, tiny):
 
 
 def test_a_finished_run_is_a_model_usable_by_name_with_demos_reports_and_a_loss_plot(run):
+    (run.data / "dataset.toml").write_text('owner = "Ada"\nlicence = "CC-BY-4.0"\nsource = "my own kicks"\n')
     job_id = run.train()
     job = run.final(job_id)
     assert job.state is JobState.DONE, job.error_message
@@ -94,6 +96,8 @@ def test_a_finished_run_is_a_model_usable_by_name_with_demos_reports_and_a_loss_
     assert steps == list(range(1, 13))  # every step once
     assert [c["step"] for c in run.of(job_id, EventKind.CHECKPOINT)] == [6, 12]
     assert run.of(job_id, EventKind.CHECKPOINT)[-1]["model_path"] == str(folder / "step-12")
+    (dataset,) = run.of(job_id, EventKind.DATASET)
+    assert dataset["clips"] == 16 and dataset["rejected"] == 0 and "16 clips" in dataset["summary"]
     reports = run.of(job_id, EventKind.TRAINING)
     assert reports[-1]["step"] == 12 and reports[-1]["steps"] == 12 and np.isfinite(reports[-1]["loss"])
 
@@ -105,6 +109,10 @@ def test_a_finished_run_is_a_model_usable_by_name_with_demos_reports_and_a_loss_
     files = [run.final(j.id) for j in (trained, earlier, base)]
     assert all(f.state is JobState.DONE for f in files), [f.error_message for f in files]
     audio = [sf.read(f.outputs[0])[0] for f in files]
+    # what made the model travels into the provenance of every file it makes
+    made = json.loads(Path(files[0].outputs[0]).with_suffix(".json").read_text())["model"]["training"]
+    assert made["kind"] == "dance-diffusion" and made["base"]["name"] == "dd"
+    assert made["dataset"]["metadata"] == {"owner": "Ada", "licence": "CC-BY-4.0", "source": "my own kicks"}
     assert all(a.shape == audio[0].shape for a in audio)
     assert np.abs(audio[0] - audio[2]).max() > 1e-3 and np.abs(audio[1] - audio[2]).max() > 1e-3
 
