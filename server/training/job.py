@@ -126,6 +126,7 @@ class Run:
         self.name = str(p["name"])
         self.folder = backend.models_dir / self.name
         self.demos: list[str] = []
+        self.seed = 0
         self._report = Throttle(TRAINING_REPORT_SECONDS)
 
     def go(self) -> list[Output]:
@@ -133,9 +134,11 @@ class Run:
         from .dataset import write_report
 
         ctx = self.ctx
+        previous = _run_params(self.folder)  # before this job claims the folder
         resume = self._claim_folder()
         source, t5_path, base_name = self.backend._source(self.params)
-        settings = self._settings(resume)
+        settings = self._settings(resume, previous)
+        self.seed = settings.seed  # the demos' seeds count from it
         files = _files_of(source, t5_path)
         ctx.progress(0.0, "preparing")
         dataset = self._dataset(settings, files)
@@ -185,10 +188,12 @@ class Run:
              "started": time.time()}, indent=2, default=str).encode())
         return bool(self.params.get("resume")) or own
 
-    def _settings(self, resume: bool) -> Settings:
+    def _settings(self, resume: bool, previous: dict[str, Any]) -> Settings:
         values = dict(self.params)
         if values.get("demo_every") is None:
             values["demo_every"] = values.get("save_every")
+        if resume and previous.get("seed") is not None:  # the batches and noise go on as they started
+            values["seed"] = previous["seed"]
         return replace(Settings.from_params(values), resume=resume)
 
     def _dataset(self, settings: Settings, files: Any) -> Any:
@@ -256,7 +261,7 @@ class Run:
         config = self.backend.registry.config
         params = {**self.params, "dir": f"dawgen/training/{self.name}/step-{step}"}
         job = Job(id=self.ctx.job_id or "train", verb="train", model=self.name, params=params)
-        seed = int(self.params.get("seed") or 0)
+        seed = self.seed
         outputs: list[Output] = [Audio(x, rate, seed=seed + i, meta={"name": f"demo-{i + 1}", "step": step})
                                  for i, (x, rate) in enumerate(audio)]
         provenance = {"model": {"name": self.name, "backend": "train", "kind": self.params.get("kind"), "step": step},
@@ -264,11 +269,21 @@ class Run:
         self.demos += OutputWriter([config.output_root]).write_job(job, outputs, provenance)
 
 
-def _owner(folder: Path) -> str:
+def _run_record(folder: Path) -> dict[str, Any]:
     try:
-        return str(json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("job_id", ""))
+        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ""
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _owner(folder: Path) -> str:
+    return str(_run_record(folder).get("job_id", ""))
+
+
+def _run_params(folder: Path) -> dict[str, Any]:
+    params = _run_record(folder).get("params")
+    return params if isinstance(params, dict) else {}
 
 
 def _files_of(source: str, t5_path: str) -> Any:

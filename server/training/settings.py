@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..params import SEED_MAX, ParamSpec
+from ..params import ParamSpec, seed_param
 
 KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
 # auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 on CPU
@@ -36,7 +36,7 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("accumulate", "int", 1, min=1, max=1024, doc="micro-batches per optimizer step (memory for batch size)"),
     ParamSpec("precision", "str", "auto", choices=PRECISIONS,
               doc="auto: bf16 mixed precision on CUDA, fp32 on CPU and MPS"),
-    ParamSpec("seed", "int", 0, min=0, max=SEED_MAX, doc="seeds noise, timesteps and the batches drawn"),
+    seed_param(doc="seeds the noise, timesteps and batches drawn; default: random; a resumed run keeps its own"),
     ParamSpec("resume", "bool", True,
               doc="continue from the run's newest checkpoint; false refuses a run name that has checkpoints"),
 )

@@ -15,7 +15,7 @@ def test_defaults_without_a_section():
     assert hf.enabled and hf.rescan_seconds == 5.0 and hf.settle_seconds == 2.0
     assert {n: (r.verb, r.takes) for n, r in hf.recipes.items()} == {
         "stems": ("separate", "audio"), "vary": ("vary", "audio"), "continue": ("continue", "audio"),
-        "transcribe": ("transcribe", "audio"), "generate": ("generate", "prompts")}
+        "transcribe": ("transcribe", "audio"), "generate": ("generate", "prompts"), "train": ("train", "folder")}
 
 
 def test_recipes_are_added_and_override_defaults(tmp_path):
