@@ -163,11 +163,8 @@ class Worker(threading.Thread):
                 live = LiveLane(self.device, self._scheduler, self.runner, self._execute, self._yields)
                 live.start()
             try:
-                self._execute(job, self.runner)
-            except Exception:
-                log.exception("unexpected error running job %s", job.id)
+                run_one(job, self._scheduler, self.runner, self._execute)
             finally:
-                self._scheduler.finish(job)
                 if live is not None:
                     live.close()
 
@@ -190,11 +187,15 @@ class LiveLane(threading.Thread):
     def run(self) -> None:
         while not self._done.is_set():
             job = self._scheduler.take(timeout=0.1, lane=self.device, accept=self._live)
-            if job is None:
-                continue
-            try:
-                self._execute(job, self._runner)
-            except Exception:
-                log.exception("unexpected error running job %s", job.id)
-            finally:
-                self._scheduler.finish(job)
+            if job is not None:
+                run_one(job, self._scheduler, self._runner, self._execute)
+
+
+def run_one(job: Job, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None]) -> None:
+    """Run a taken job; a bug in one job is logged, never the end of the thread that ran it."""
+    try:
+        execute(job, runner)
+    except Exception:
+        log.exception("unexpected error running job %s", job.id)
+    finally:
+        scheduler.finish(job)

@@ -115,19 +115,27 @@ def all_chunks(f: FileFacts, provenance: Mapping[str, Any]) -> list[bytes]:
     return out
 
 
-def read_provenance(fh: BinaryIO) -> dict[str, Any] | None:
-    """The provenance JSON from a WAV file's iXML chunk (for `dawgen regen` without a sidecar).
-    Walks chunk headers with seeks, so a long file's audio is never read."""
+def find_chunk(fh: BinaryIO, tag: bytes) -> bytes | None:
+    """The data of a WAV file's first `tag` chunk, None when it has none (or is no WAV). Walks chunk
+    headers with seeks, so a long file's audio is never read (some writers put chunks after data)."""
     if fh.read(4) != b"RIFF" or (fh.read(4) and fh.read(4) != b"WAVE"):
         return None
     while True:
         header = fh.read(8)
         if len(header) < 8:
             return None
-        tag, size = header[:4], struct.unpack("<I", header[4:])[0]
-        if tag == b"iXML":
-            from xml.etree import ElementTree
-
-            node = ElementTree.fromstring(fh.read(size).rstrip(b"\x00")).find("DAWGEN_PROVENANCE")
-            return json.loads(node.text) if node is not None and node.text else None
+        found, size = header[:4], struct.unpack("<I", header[4:])[0]
+        if found == tag:
+            return fh.read(size)
         fh.seek(size + (size & 1), 1)
+
+
+def read_provenance(fh: BinaryIO) -> dict[str, Any] | None:
+    """The provenance JSON from a WAV file's iXML chunk (for `dawgen regen` without a sidecar)."""
+    data = find_chunk(fh, b"iXML")
+    if data is None:
+        return None
+    from xml.etree import ElementTree
+
+    node = ElementTree.fromstring(data.rstrip(b"\x00")).find("DAWGEN_PROVENANCE")
+    return json.loads(node.text) if node is not None and node.text else None

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..output.wavchunks import find_chunk
+
 Span = tuple[int, int]  # [start, stop) frames
 
 HOP_SECONDS = 0.0025
@@ -57,21 +59,14 @@ def read_acid(path: Path) -> Tempo | None:
     Layout (see server/output/wavchunks.py): u32 flags, u16 root, u16, f32, u32 beats, u16 meter
     numerator, u16 meter denominator, f32 tempo. libsndfile writes the meter pair the other way
     round (libsndfile issue #190), so a pair whose "denominator" is not a power of two is swapped.
-    Walks chunk headers with seeks (some writers put acid after data): the audio is never read.
     """
     try:
         with open(path, "rb") as fh:
-            if fh.read(4) != b"RIFF" or (fh.read(4) and fh.read(4) != b"WAVE"):
-                return None
-            while True:
-                header = fh.read(8)
-                if len(header) < 8:
-                    return None
-                tag, size = header[:4], struct.unpack("<I", header[4:])[0]
-                if tag == b"acid" and size >= 24:
-                    fields = struct.unpack("<IHHfIHHf", fh.read(24))
-                    return _acid_tempo(fields[5], fields[6], fields[7])
-                fh.seek(size + (size & 1), 1)
+            data = find_chunk(fh, b"acid")
+        if data is not None and len(data) >= 24:
+            fields = struct.unpack("<IHHfIHHf", data[:24])
+            return _acid_tempo(fields[5], fields[6], fields[7])
+        return None
     except OSError:
         return None
 

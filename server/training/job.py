@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..backends.base import Artifact, Audio, Backend, Output, RunContext
-from ..backends.stable_audio.imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside
+from ..backends.stable_audio.imports import NeedsStableAudioTools
 from ..errors import DawgenError, ErrorCode, JobCancelled
 from ..jobs import Job
 from ..params import merge_specs
@@ -43,19 +43,13 @@ def _bad(message: str) -> DawgenError:
     return DawgenError(ErrorCode.BAD_REQUEST, message)
 
 
-class TrainBackend(Backend):
+class TrainBackend(NeedsStableAudioTools, Backend):
     name: ClassVar[str] = "train"
     version: ClassVar[str] = "1"
-    requires: ClassVar[tuple[str, ...]] = REQUIRED
-    extra: ClassVar[str] = EXTRA
-    install_hint: ClassVar[str] = INSTALL_HINT
     yields: ClassVar[bool] = True  # live work on the device runs between two training steps ([training] yield)
     verbs: Mapping[str, Sequence[Any]] = {"train": merge_specs(TRAIN_PARAMS, JOB_PARAMS)}
     # the demos are audio files like any others (format, bit depth, loudness); the grid does not apply
     unused_common: ClassVar[tuple[str, ...]] = ("bars", "time_signature", "key", "loop", "position", "preview")
-
-    def _installed(self, module: str) -> bool:  # torchaudio may sit aside, as for the stable-audio backend
-        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())
 
     # -- submit time: cheap checks, no torch ------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:

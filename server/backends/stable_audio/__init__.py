@@ -22,7 +22,7 @@ from ..base import Backend, Output, RunContext
 from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, peek
-from .imports import EXTRA, INSTALL_HINT, REQUIRED, torchaudio_aside
+from .imports import NeedsStableAudioTools
 
 log = logging.getLogger("dawgen.stable_audio")
 
@@ -31,12 +31,9 @@ _DTYPES = ("auto", "float32", "float16")
 _STEP_COST = {"cpu": 0.05, "gpu": 0.002}
 
 
-class StableAudioBackend(Backend):
+class StableAudioBackend(NeedsStableAudioTools, Backend):
     name: ClassVar[str] = "stable-audio"
     version: ClassVar[str] = "1"
-    requires: ClassVar[tuple[str, ...]] = REQUIRED
-    extra: ClassVar[str] = EXTRA
-    install_hint: ClassVar[str] = INSTALL_HINT
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
     # adapter: a LoRA trained by `dawgen train` (lora.safetensors) applied on top of `path`, the
@@ -66,9 +63,6 @@ class StableAudioBackend(Backend):
         return str(self.options.get("path") or "")
 
     # -- availability and provenance --------------------------------------------------------------
-    def _installed(self, module: str) -> bool:
-        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())
-
     def _check_available(self) -> None:
         dtype = str(self.options.get("dtype", "auto"))
         if dtype not in _DTYPES:

@@ -33,7 +33,7 @@ import sys
 import threading
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...errors import DawgenError, ErrorCode
 
@@ -58,6 +58,18 @@ def torchaudio_folder() -> Path:
 def torchaudio_aside() -> bool:
     """True when `make install-stable-audio` put torchaudio in its own folder (off sys.path)."""
     return (torchaudio_folder() / "torchaudio" / "__init__.py").is_file()
+
+
+class NeedsStableAudioTools:
+    """What a backend built on stable-audio-tools requires (the stable-audio backend, training):
+    mixed in before Backend, whose requirement check it feeds."""
+
+    requires: ClassVar[tuple[str, ...]] = REQUIRED
+    extra: ClassVar[str] = EXTRA
+    install_hint: ClassVar[str] = INSTALL_HINT
+
+    def _installed(self, module: str) -> bool:  # torchaudio may sit aside, off sys.path
+        return super()._installed(module) or (module == "torchaudio" and torchaudio_aside())  # type: ignore[misc]
 
 
 def _extension_stand_in() -> types.ModuleType:
