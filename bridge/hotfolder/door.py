@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,19 @@ from watchdog.observers import Observer
 from server.config import Config, RecipeConfig
 from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
-from server.jobs import Event, EventKind, Job, JobState, Request
+from server.jobs import Event, EventKind, Job, Request
 
+from .filing import file_away, original_name
 from .inputs import Drop, build_requests
 from .layout import (
     Layout,
     claimed_name,
     ignored,
-    move_no_clobber,
     new_token,
     parse_claimed,
     parse_request_id,
     request_id,
     sidecar_for,
-    write_json_atomic,
 )
 from .settle import Settler, file_signature, tree_signature
 
@@ -346,24 +344,7 @@ class HotFolder:
 
     # -- processing → done / failed -------------------------------------------------------------
     def _file_away(self, drop: Drop, verb: str, jobs: list[Job], rejected: dict[str, tuple[str, str]]) -> None:
-        failures = [(rid, code, msg) for rid, (code, msg) in rejected.items()]
-        failures += [(j.req_id, j.error_code or j.state.value, j.error_message) for j in jobs
-                     if j.state is not JobState.DONE]
-        dest = self.layout.failed(drop.recipe) if failures else self.layout.done(drop.recipe)
-        dest.mkdir(parents=True, exist_ok=True)
-        # The sidecar leaves first: a drop in processing/ with only a .json left is then always a
-        # .json request, never an orphaned sidecar (see recover()).
-        files = [p for p in (drop.sidecar, drop.main) if p is not None and p.exists()]
-        plain = all(_free(dest / _original(p), p) for p in files)
-        main_name = drop.original if plain else drop.main.name
-        if failures:
-            write_json_atomic(dest / f"{main_name}.error.json",
-                              _error_report(drop, verb, jobs, failures, len(rejected) + len(jobs)))
-        for path in files:
-            if not move_no_clobber(path, dest / (_original(path) if plain else path.name)):
-                move_no_clobber(path, dest / path.name)  # taken meanwhile: keep the unique claimed name
-        outcome = "failed" if failures else "done"
-        log.info("hot folder %s: %s %s (%d job(s))", drop.recipe, drop.original, outcome, len(jobs))
+        file_away(self.layout, drop, verb, jobs, rejected)
 
     # -- start: finish what a crash or stop left in processing/ ---------------------------------
     def recover(self) -> int:
@@ -404,7 +385,7 @@ class HotFolder:
     def _finish_claim(self, recipe: str, token: str, main: Path) -> Path | None:
         """A crash between claiming a media file and its sidecar left the sidecar in the inbox."""
         inbox = self.layout.inbox(recipe)
-        original = _original(main)
+        original = original_name(main)
         name = sidecar_for(original, os.listdir(inbox)) if inbox.is_dir() else None
         if name is None:
             return None
@@ -414,35 +395,3 @@ class HotFolder:
         except OSError:
             return None
         return claimed
-
-
-def _original(path: Path) -> str:
-    parsed = parse_claimed(path.name)
-    return parsed[1] if parsed else path.name
-
-
-def _free(dst: Path, src: Path) -> bool:
-    """dst can take src: nothing there, or src itself (a move a crash cut short)."""
-    try:
-        return not dst.exists() or os.path.samefile(dst, src)
-    except OSError:
-        return False
-
-
-def _error_report(drop: Drop, verb: str, jobs: list[Job], failures: list[tuple[str, str, str]],
-                  total: int) -> dict[str, Any]:
-    _, code, message = failures[0]
-    if total > 1:
-        message = f"{len(failures)} of {total} requests failed; first: {message}"
-    return {
-        "code": code,
-        "message": message,
-        "input": drop.original,
-        "recipe": drop.recipe,
-        "verb": verb,
-        "claimed_as": drop.main.name,
-        "failures": [{"req_id": rid, "code": c, "message": m} for rid, c, m in failures],
-        "jobs": [{"req_id": j.req_id, "job_id": j.id, "state": j.state.value, "outputs": j.outputs}
-                 for j in jobs],
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }

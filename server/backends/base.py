@@ -171,7 +171,7 @@ class Backend:
     # installed with --no-deps, a make target); empty: that pip command.
     install_hint: ClassVar[str] = ""
     # "audio" or "midi": a MIDI backend's verbs take only the common params that mean something
-    # for a MIDI file (engine.MIDI_COMMON), not loudness, dither or audio formats
+    # for a MIDI file (server/common_params.py MIDI_COMMON), not loudness, dither or audio formats
     output_kind: ClassVar[str] = "audio"
     # common params that mean nothing to this backend's verbs: not accepted, not documented
     unused_common: ClassVar[tuple[str, ...]] = ()
