@@ -59,7 +59,7 @@ class TrainBackend(NeedsStableAudioTools, Backend):
         data = Path(str(params.get("data") or "")).expanduser()
         if not params.get("data") or not data.is_absolute() or not data.is_dir():
             raise _bad(f"data: a folder of sounds (absolute path) is required; {str(data)!r} is not one")
-        self._source(params)  # base / config
+        self.source_of(params)  # base / config
         folder = self.models_dir / name
         taken = self._taken_by_other(name)
         if taken:
@@ -83,7 +83,7 @@ class TrainBackend(NeedsStableAudioTools, Backend):
             return "a configured or built-in model"
         return ""
 
-    def _source(self, params: Mapping[str, Any]) -> tuple[str, str, str]:
+    def source_of(self, params: Mapping[str, Any]) -> tuple[str, str, str]:
         """(weights folder or model_config.json, t5_path, base name) for the run to start from."""
         settings = Settings.from_params({"kind": params.get("kind") or TRAIN_PARAMS[0].default})
         base = params.get("base")
@@ -130,7 +130,7 @@ class Run:
         ctx = self.ctx
         previous = _run_params(self.folder)  # before this job claims the folder
         resume = self._claim_folder()
-        source, t5_path, base_name = self.backend._source(self.params)
+        source, t5_path, base_name = self.backend.source_of(self.params)
         settings = self._settings(resume, previous)
         self.seed = settings.seed  # the demos' seeds count from it
         files = _files_of(source, t5_path)
