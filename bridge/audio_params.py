@@ -5,7 +5,7 @@ them) without importing sounddevice or the audio code.
 """
 from __future__ import annotations
 
-from server.params import ParamSpec
+from server.params import ParamSpec, bpm_param
 
 THEN_VERBS = ("continue", "vary", "separate", "transcribe")
 
@@ -21,8 +21,7 @@ STOP = (
 CAPTURE = (
     ParamSpec("seconds", "float", None, min=0.05, max=600, doc="length to record; or give `bars`"),
     ParamSpec("bars", "float", None, min=0.25, max=64, doc="length in bars at `bpm` (instead of `seconds`)"),
-    ParamSpec("bpm", "float", None, min=20, max=400,
-              doc="tempo for `bars`; default: the incoming MIDI clock's tempo when one runs, else 120"),
+    bpm_param(doc="tempo for `bars`; default: the incoming MIDI clock's tempo when one runs, else 120"),
     ParamSpec("beats_per_bar", "int", 4, min=1, max=32, doc="quarter notes per bar"),
     ParamSpec("start", "str", "now", choices=("now", "bar"),
               doc="`bar`: start on the next bar line of the incoming MIDI clock (after a MIDI Start)"),

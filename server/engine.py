@@ -7,7 +7,6 @@ disk. Requests that arrive together can be journaled in one transaction (`batch(
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from .jobs import Event, EventKind, Job, JobState, Request
 from .journal import Entry, Journal, Pruner
 from .model_process import InlineRunner, ProcessRunner
 from .output.writer import OutputWriter
-from .params import SEED_MAX, ParamSpec, merge_specs, validate
+from .params import ParamSpec, merge_specs, random_seed, validate
 from .progress import ProgressReporter
 from .registry import Registry, same_device
 from .scheduler import Scheduler, Worker
@@ -247,7 +246,7 @@ class Engine:
         params = validate(specs, raw, f"{model_name}/{request.verb}")
         params["model"] = model_name
         if "seed" not in raw and any(s.name == "seed" for s in specs):
-            params["seed"] = random.randint(0, SEED_MAX - 100)  # room for count variations
+            params["seed"] = random_seed()  # room for count variations
         if params.get("format") == "flac" and params.get("bit_depth") == "32f":
             raise DawgenError(ErrorCode.BAD_REQUEST, "flac cannot store 32-bit float; use bit_depth 16 or 24")
         backend = self.registry.resolve(model_name).backend

@@ -7,6 +7,7 @@ fit its declared type or range is a `bad_request`, never silently clamped.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -178,6 +179,11 @@ def seed_param(doc: str = "same seed + params = identical output; default: rando
 def count_param(max: int, doc: str = "variations; file i has seed + i") -> ParamSpec:
     """`count`: how many outputs one job makes, 1..max (each backend knows what it can batch)."""
     return ParamSpec("count", "int", 1, min=1, max=max, doc=doc)
+
+
+def random_seed() -> int:
+    """A seed for a request that gave none, with room above it for `count` variations (seed + i)."""
+    return random.randint(0, SEED_MAX - 100)
 
 
 def bpm_param(default: float | None = None, doc: str = "project tempo (quarter notes per minute)") -> ParamSpec:

@@ -8,7 +8,6 @@ is logged at start and leaves the MIDI door off; the daemon keeps serving OSC.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from server.config import Config
 from server.engine import Engine
 from server.errors import DawgenError
 from server.jobs import Event, EventKind, Job, Request
-from server.params import SEED_MAX
+from server.params import random_seed
 
 from .mapping import Binding, Fire, Led, Mapper, MappingError, MidiMapping, SetParam, load_mapping
 
@@ -215,7 +214,7 @@ class MidiDoor:
         if any(s.name == "seed" for s in self.engine.params_for(params.get("model"), verb)):
             old, seed = params.get("seed"), params.get("seed")
             while seed == old:  # room for `count` consecutive seeds, as the engine leaves
-                seed = random.randint(0, SEED_MAX - 100)
+                seed = random_seed()
             params["seed"] = seed
         return self._submit(verb, params, binding)
 
