@@ -127,6 +127,9 @@ var DG = DG || {};
         write_failed: function (m) { return "The file could not be written: " + m; },
         out_of_memory: function (m) { return "Out of memory: ask for fewer or shorter results. " + m; },
         shutting_down: function () { return "The daemon is shutting down; start it again and retry."; },
+        queue_full: function (m) { return "The daemon's queue is full; try again when some jobs have finished. " + m; },
+        reply_too_large: function (m) { return "The answer was too big for one message; the files are made, see the daemon's folder. " + m; },
+        device_unavailable: function (m) { return "The audio device is missing or busy: " + m; },
         internal: function (m) { return "dawgen hit a bug (details in the daemon's log): " + m; }
     };
 
