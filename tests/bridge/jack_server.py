@@ -36,6 +36,7 @@ class JackServer:
             pytest.skip("jackd is not installed (Debian package jackd2; `make test` installs it)")
         for slot in _free_slots():
             self.name = f"dawgen-test-{slot}"
+            _clear_semaphores(self.name)
             self._set_env({"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"})
             with open(self.log, "wb") as log:
                 # On a loaded machine without real-time scheduling clients miss 5 ms periods all the
@@ -91,6 +92,8 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        if self.name:
+            _clear_semaphores(self.name)
         self._restore_env()
         _reinit_portaudio()
 
@@ -120,6 +123,20 @@ def _free_slots() -> list[int]:
             name = args[args.index(b"-n") + 1] if args.index(b"-n") + 1 < len(args) else b""
             taken.add(name.decode(errors="replace"))
     return [s for s in range(SLOTS) if f"dawgen-test-{s}" not in taken]
+
+
+def _clear_semaphores(server: str) -> None:
+    """Remove the client semaphores a server of this name left behind (no jackd of the name runs
+    now). jackd2 keeps one named semaphore per client name in /dev/shm and does not remove the ones
+    of clients that were still open when it stopped; a later server of the same name then hands a
+    new client of that name (the MIDI door's `dawgen ports-02`) a semaphore with a stale count, and
+    in --sync mode its process cycle waits on it: the driver stalls for seconds and clients fail
+    with "JACK server not running?" (seen in full `make test` runs)."""
+    for path in Path("/dev/shm").glob(f"jack_sem.*_{server}_*"):
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def _die_with_parent() -> None:
