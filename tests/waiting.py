@@ -24,3 +24,13 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = "t
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(every)
+
+
+class FakeClock:
+    """A clock a test moves by hand (`clock.now += 0.5`), for code that takes an injectable clock."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -6,6 +6,7 @@ import pty
 import pytest
 
 from bridge.progress_view import BarProgress, LineProgress, eta_text, progress_display, progress_line
+from tests.waiting import FakeClock
 
 
 def test_plain_line_format_is_the_one_scripts_parse():
@@ -64,16 +65,8 @@ def test_bar_draws_stage_percent_and_eta_even_on_an_unsized_terminal(tty, monkey
     assert all(len(f) <= 79 for f in frames)  # 80 columns assumed, the last one left free
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_training_reports_print_step_loss_and_the_pace_between_reports():
-    clock, out = Clock(), io.StringIO()
+    clock, out = FakeClock(10.0), io.StringIO()
     show = LineProgress(out, clock)
     show.training(10, 1000, 0.5)
     clock.now += 2.0
@@ -84,7 +77,7 @@ def test_training_reports_print_step_loss_and_the_pace_between_reports():
 def test_the_bar_shows_a_train_jobs_step_loss_and_pace_beside_its_eta(tty, monkeypatch):
     main, stream = tty
     monkeypatch.setenv("TERM", "xterm")
-    clock = Clock()
+    clock = FakeClock(10.0)
     with BarProgress(stream, clock) as show:
         show.training(40, 100, 0.125)
         show(0.4, "training", 30.0)

@@ -3,14 +3,7 @@ import pytest
 
 from server.jobs import EventKind, Job
 from server.progress import ProgressReporter, Throttle, eta_seconds
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.waiting import FakeClock
 
 
 def test_throttle_passes_the_first_then_one_per_interval_and_every_forced():
