@@ -2,6 +2,8 @@
 import io
 import os
 import pty
+import select
+import time
 
 import pytest
 
@@ -32,6 +34,18 @@ def test_eta_text_rounds_to_seconds_and_says_when_unknown():
     assert eta_text(3599.6) == "ETA 60:00"
 
 
+def read_until(main: int, last: str, timeout: float = 10.0) -> str:
+    """What the terminal received, read until `last` has arrived: a pty hands over what was written
+    in pieces, so one read may return only the first frames."""
+    drawn = b""
+    deadline = time.monotonic() + timeout
+    while last.encode() not in drawn and time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], max(0.0, deadline - time.monotonic()))
+        if ready:
+            drawn += os.read(main, 65536)
+    return drawn.decode()
+
+
 @pytest.fixture
 def tty():
     main, child = pty.openpty()
@@ -57,7 +71,7 @@ def test_bar_draws_stage_percent_and_eta_even_on_an_unsized_terminal(tty, monkey
         show(0.0, "generating", 75.0)  # a new stage may start again at 0: the bar goes back
         show(0.425, "generating", 3.2)
     stream.flush()
-    drawn = os.read(main, 65536).decode()
+    drawn = read_until(main, "ETA 0:03")  # the end of the last frame
     frames = [f for f in drawn.replace("\n", "\r").split("\r") if f.strip()]
     assert frames[0].startswith("warming") and "50.0% |" in frames[0] and frames[0].endswith("ETA ?")
     assert frames[1].startswith("generating") and "0.0% |" in frames[1] and frames[1].endswith("ETA 1:15")
@@ -85,6 +99,6 @@ def test_the_bar_shows_a_train_jobs_step_loss_and_pace_beside_its_eta(tty, monke
         show.training(43, 100, 0.12)
         show(0.43, "training", 28.0)
     stream.flush()
-    frames = [f for f in os.read(main, 65536).decode().replace("\n", "\r").split("\r") if f.strip()]
+    frames = [f for f in read_until(main, "ETA 0:28").replace("\n", "\r").split("\r") if f.strip()]
     assert frames[-1].startswith("training") and "43.0% |" in frames[-1]
     assert frames[-1].endswith("step 43/100, loss 0.1200, 3.00 it/s  ETA 0:28")
