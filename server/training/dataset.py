@@ -39,9 +39,8 @@ from .files import (
     scan,
 )
 from .prompts import PromptSource, load_metadata, prompt_for, with_tempo, with_trigger
+from .settings import CHOPS, KINDS  # declared once, with the train params
 
-KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
-CHOPS = ("auto", "onsets", "bars", "window", "none")
 DANCE_DIFFUSION_WINDOW = 65536  # frames: ~1.5 s at 44.1 kHz, the published Dance Diffusion models' size
 STABLE_AUDIO_SECONDS = 10.0
 MIN_SECONDS = 0.03  # shorter than any useful one-shot (a closed hat is ~40 ms)
