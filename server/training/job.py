@@ -133,7 +133,7 @@ class Run:
         source, t5_path, base_name = self.backend.source_of(self.params)
         settings = self._settings(resume, previous)
         self.seed = settings.seed  # the demos' seeds count from it
-        files = _files_of(source, t5_path)
+        files = models.source_files(source, t5_path)
         ctx.progress(0.0, "preparing")
         dataset = self._dataset(settings, files)
         write_report(dataset, self.folder / "dataset-report.json")
@@ -278,20 +278,6 @@ def _owner(folder: Path) -> str:
 def _run_params(folder: Path) -> dict[str, Any]:
     params = _run_record(folder).get("params")
     return params if isinstance(params, dict) else {}
-
-
-def _files_of(source: str, t5_path: str) -> Any:
-    from ..backends.stable_audio.files import check_folder
-    from .models import files_from_config
-
-    path = Path(source).expanduser()
-    if path.is_file():
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise _bad(f"config: cannot read {path}: {exc}") from None
-        return files_from_config(config, path.parent, t5_path)
-    return check_folder(str(path), t5_path)
 
 
 def _pick_device(wanted: str) -> str:

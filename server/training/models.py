@@ -153,6 +153,23 @@ def files_from_config(config: dict[str, Any], folder: Path, t5_path: str = "") -
                       t5_name, t5_folder)
 
 
+def is_config_file(path: Path) -> bool:
+    """A bare model_config.json (a fresh model), not a model folder."""
+    return path.is_file() and path.suffix == ".json"
+
+
+def source_files(source: str, t5_path: str = "") -> ModelFiles:
+    """The files of what a run starts from, torch-free: a model folder, or a model_config.json."""
+    path = Path(source).expanduser()
+    if not is_config_file(path):
+        return check_folder(str(path), t5_path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _bad(f"cannot read {path}: {exc}") from None
+    return files_from_config(config, path.parent, t5_path)
+
+
 def load(settings: Settings, source: str, t5_path: str = "", device: str = "cpu", base_name: str = "") -> Trainee:
     """Build the model to train from a base folder or a model_config.json file and set it up for
     `settings.kind` (seeded: a fresh network's and a new adapter's initial weights follow the seed)."""
@@ -166,18 +183,14 @@ def load(settings: Settings, source: str, t5_path: str = "", device: str = "cpu"
     import_library()
     torch.manual_seed(settings.seed)
     path = Path(source).expanduser()
-    if path.is_file() and path.suffix == ".json":
-        if settings.lora:
-            raise _bad(f"a LoRA adapts trained weights: give a base model folder, not {path.name}")
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise _bad(f"cannot read {path}: {exc}") from None
-        files = files_from_config(config, path.parent, t5_path)
+    fresh = is_config_file(path)
+    if fresh and settings.lora:
+        raise _bad(f"a LoRA adapts trained weights: give a base model folder, not {path.name}")
+    files = source_files(source, t5_path)
+    if fresh:
         wrapper = build_from_config(files.config, files.t5_folder)
         base = Base(base_name or path.parent.name, None, None, None)
     else:
-        files = check_folder(str(path), t5_path)
         wrapper = load_loaded(files, "cpu", torch.float32).model
         base = Base(base_name or files.folder.name, files.folder, files.weights, file_sha256(str(files.weights)))
     return prepare(settings, wrapper, files, base, device)
