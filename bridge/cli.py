@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     s = dataset.add_parser("check", help="scan a folder as training data; print the clips, rejected files and why")
     s.add_argument("folder", help="the folder of sounds (searched recursively)")
     s.add_argument("params", nargs="*", metavar="key=value",
-                   help="kind= (dance-diffusion, stable-audio, or either with -lora; default dance-diffusion), chop=, bpm=, "
+                   help="kind= (dance-diffusion, stable-audio, musicgen, or one with -lora; default dance-diffusion), chop=, bpm=, "
                         "trigger=, seconds= (training window), sample_rate= (44100), channels= (2), min_seconds=")
     s.add_argument("--json", action="store_true", help="print the whole report (as dataset-report.json holds it)")
     s.add_argument("--files", action="store_true", help="list every file used, with its clips and prompt")

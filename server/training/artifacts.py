@@ -1,15 +1,13 @@
 """A training run's folder, `<models_dir>/<name>/`:
 
-    step-<N>/            one checkpoint per save, each in a format the stable-audio backend loads:
-        model_config.json + model.safetensors        full fine-tunes (the EMA weights)
-        lora.safetensors + lora.json                 LoRA kinds (the library's adapter file; lora.json:
-                                                     rank, alpha, target modules, base name + sha256)
+    step-<N>/            one checkpoint per save, in the format its backend loads (the family's
+                         write_files: stable_audio.py, musicgen/, midi/), and
         trainer.pt        optimizer state, step, random states, the online weights: only in the
                           newest checkpoint (it is what resuming needs; older ones drop it)
     latest               the newest step folder's name
     dawgen-model.toml    the [models.NAME] entry for the newest checkpoint (paths relative to this folder)
     loss.csv, loss.png   training loss per step (the plot smoothed)
-    demos/step-<N>/      demo renders, demo-<i>.wav
+    demos/step-<N>/      demo renders, demo-<i>.wav (audio) or demo-<i>.mid (MIDI)
 
 A checkpoint is written into a hidden temporary folder and renamed into place, so a step folder
 that exists is complete; every other file is replaced by rename too. trainer.pt holds tensors and
@@ -99,10 +97,7 @@ def write_checkpoint(folder: Path, name: str, step: int, trainee: Any, state: di
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        if trainee.lora is not None:
-            _write_adapter(tmp, step, trainee)
-        else:
-            _write_model(tmp, trainee)
+        trainee.write_files(tmp, step)
         torch.save(state, tmp / TRAINER)
         for file in tmp.iterdir():
             with open(file, "rb") as fh:
@@ -131,64 +126,37 @@ def _replace_folder(tmp: Path, final: Path) -> None:
     _fsync_dir(final.parent)
 
 
-def _write_model(folder: Path, trainee: Any) -> None:
-    from safetensors.torch import save_file
-
-    (folder / "model_config.json").write_text(json.dumps(trainee.files.config, indent=2), encoding="utf-8")
-    save_file(trainee.export_state(), str(folder / "model.safetensors"),
-              metadata={"dawgen_kind": trainee.settings.kind, "base": trainee.base.name})
-
-
-def _write_adapter(folder: Path, step: int, trainee: Any) -> None:
-    from stable_audio_tools.models.lora import save_lora_safetensors
-
-    lora = trainee.lora
-    # the library's own adapter file (its lora_config in the header), loadable by load_and_apply_loras
-    library_config = {"rank": lora["rank"], "alpha": lora["alpha"], "adapter_type": lora["adapter_type"],
-                      "include": None, "exclude": None}
-    save_lora_safetensors(trainee.export_state(), library_config, str(folder / "lora.safetensors"))
-    base = trainee.base
-    info = {"format": FORMAT, "kind": trainee.settings.kind, "step": int(step),
-            "model_type": trainee.files.model_type, "rank": lora["rank"], "alpha": lora["alpha"],
-            "adapter_type": lora["adapter_type"], "target_modules": lora["target_modules"],
-            "base": base.name, "base_path": str(base.folder) if base.folder else None,
-            "base_weights": base.weights.name if base.weights else None, "base_sha256": base.sha256}
-    (folder / "lora.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-
-
 def _toml_key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def model_toml(name: str, checkpoint: Path, trainee: Any) -> str:
-    """The [models.NAME] entry for a checkpoint (JSON strings are valid TOML basic strings)."""
-    rel = f"{checkpoint.name}"
+    """The [models.NAME] entry for a checkpoint, from the family's options (JSON strings and numbers
+    are valid TOML values)."""
+    backend, options = trainee.model_options(Path(checkpoint))
     lines = [f"# written by dawgen train ({trainee.settings.kind}); relative paths are relative to this folder",
-             f"[models.{_toml_key(name)}]", 'backend = "stable-audio"']
-    if trainee.lora is not None:
-        base = trainee.base
-        lines += [f"path = {json.dumps(str(base.folder))}", f"base = {json.dumps(base.name)}",
-                  f"adapter = {json.dumps(rel + '/lora.safetensors')}"]
-    else:
-        lines.append(f"path = {json.dumps(rel)}")
-    if trainee.files.t5_folder is not None:
-        lines.append(f"t5_path = {json.dumps(str(trainee.files.t5_folder))}")
-    if (checkpoint.parent / RECORD).is_file():
+             f"[models.{_toml_key(name)}]", f"backend = {json.dumps(backend)}"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
+    if (Path(checkpoint).parent / RECORD).is_file():
         lines.append(f"training = {json.dumps(RECORD)}")
     return "\n".join(lines) + "\n"
 
 
-def write_demos(folder: Path, step: int, audio: Iterable[np.ndarray], rate: int) -> list[Path]:
+def write_demos(folder: Path, step: int, outputs: Iterable[Any]) -> list[Path]:
+    """demos/step-<N>/demo-<i>.wav (Audio, float) or .mid (Midi) in the run folder."""
     import soundfile as sf
 
     target = Path(folder) / "demos" / f"step-{int(step)}"
     target.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, samples in enumerate(audio):
-        buf = io.BytesIO()
-        sf.write(buf, np.asarray(samples, dtype=np.float32), rate, format="WAV", subtype="FLOAT")
-        path = target / f"demo-{i}.wav"
-        write_file(path, buf.getvalue())
+    for i, out in enumerate(outputs):
+        if hasattr(out, "samples"):
+            buf = io.BytesIO()
+            sf.write(buf, np.asarray(out.samples, dtype=np.float32), int(out.sample_rate), format="WAV", subtype="FLOAT")
+            path, data = target / f"demo-{i}.wav", buf.getvalue()
+        else:
+            path, data = target / f"demo-{i}.mid", bytes(out.data)
+        write_file(path, data)
         paths.append(path)
     return paths
 

@@ -39,7 +39,7 @@ from .files import (
     scan,
 )
 from .prompts import PromptSource, load_metadata, prompt_for, with_tempo, with_trigger
-from .settings import CHOPS, KINDS  # declared once, with the train params
+from .settings import CHOPS, FAMILY_OF_KIND, KINDS  # declared once, with the train params
 
 DANCE_DIFFUSION_WINDOW = 65536  # frames: ~1.5 s at 44.1 kHz, the published Dance Diffusion models' size
 STABLE_AUDIO_SECONDS = 10.0
@@ -48,10 +48,12 @@ REASON_LIMIT = 10   # files named in a bad_request message; the report names all
 
 
 def family(kind: str) -> str:
-    """"dance-diffusion" or "stable-audio"; bad_request for a kind not in KINDS."""
-    if kind not in KINDS:
-        raise DawgenError(ErrorCode.BAD_REQUEST, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    return "stable-audio" if kind.startswith("stable-audio") else "dance-diffusion"
+    """"dance-diffusion" (unprompted one-shots) or "stable-audio" (prompted clips: the stable-audio
+    and musicgen kinds); bad_request for a kind that does not train on audio."""
+    if kind not in KINDS or FAMILY_OF_KIND[kind] not in ("stable-audio", "musicgen"):
+        audio_kinds = [k for k in KINDS if FAMILY_OF_KIND[k] != "midi"]
+        raise DawgenError(ErrorCode.BAD_REQUEST, f"kind {kind!r} is not one of {', '.join(audio_kinds)}")
+    return "dance-diffusion" if kind.startswith("dance-diffusion") else "stable-audio"
 
 
 def default_window_frames(kind: str, sample_rate: int) -> int:

@@ -23,13 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..backends.base import Artifact, Audio, Backend, Output, RunContext
+from ..backends.base import Artifact, Backend, Output, RunContext
 from ..backends.stable_audio.imports import NeedsStableAudioTools
 from ..errors import DawgenError, ErrorCode, JobCancelled
 from ..jobs import Job
 from ..params import merge_specs
 from ..progress import Throttle
 from . import artifacts
+from .families import Source, family_for
 from .settings import JOB_PARAMS, NAME_PATTERN, TRAIN_PARAMS, Settings
 
 log = logging.getLogger("dawgen.training")
@@ -46,6 +47,9 @@ def _bad(message: str) -> DawgenError:
 class TrainBackend(NeedsStableAudioTools, Backend):
     name: ClassVar[str] = "train"
     version: ClassVar[str] = "1"
+    # torch for every kind; each kind's family checks its own libraries at submit (families.py)
+    requires: ClassVar[tuple[str, ...]] = ("torch",)
+    install_hint: ClassVar[str] = "pip install torch, then the extra of the kind to train (docs/TRAINING.md)"
     yields: ClassVar[bool] = True  # live work on the device runs between two training steps ([training] yield)
     verbs: Mapping[str, Sequence[Any]] = {"train": merge_specs(TRAIN_PARAMS, JOB_PARAMS)}
     # the demos are audio files like any others (format, bit depth, loudness); the grid does not apply
@@ -59,7 +63,9 @@ class TrainBackend(NeedsStableAudioTools, Backend):
         data = Path(str(params.get("data") or "")).expanduser()
         if not params.get("data") or not data.is_absolute() or not data.is_dir():
             raise _bad(f"data: a folder of sounds (absolute path) is required; {str(data)!r} is not one")
-        self.source_of(params)  # base / config
+        family = family_for(str(params.get("kind") or TRAIN_PARAMS[0].default))
+        family.check_requirements(self._installed, str(params.get("kind") or TRAIN_PARAMS[0].default))
+        family.check(self, params)  # base / config
         folder = self.models_dir / name
         taken = self._taken_by_other(name)
         if taken:
@@ -83,25 +89,9 @@ class TrainBackend(NeedsStableAudioTools, Backend):
             return "a configured or built-in model"
         return ""
 
-    def source_of(self, params: Mapping[str, Any]) -> tuple[str, str, str]:
-        """(weights folder or model_config.json, t5_path, base name) for the run to start from."""
-        settings = Settings.from_params({"kind": params.get("kind") or TRAIN_PARAMS[0].default})
-        base = params.get("base")
-        if base:
-            entry = self.registry.resolve(str(base))  # unknown_model / model_unavailable as for any request
-            if entry.config.backend != "stable-audio" or entry.config.options.get("adapter"):
-                raise _bad(f"base: {base!r} is not a stable-audio model with its own weights")
-            options = entry.config.options
-            return str(options.get("path") or ""), str(options.get("t5_path") or ""), str(base)
-        if settings.family == "stable-audio":
-            raise _bad(f"base: kind {settings.kind} fine-tunes a configured stable-audio model; name it with base=")
-        config = Path(str(params.get("config") or "")).expanduser()
-        if not params.get("config") or not config.is_file() or config.suffix != ".json":
-            raise _bad("dance-diffusion needs base= (a configured model) or config= (a model_config.json to "
-                       "build a fresh model from)")
-        if settings.lora:
-            raise _bad("config: a LoRA adapts trained weights; name a base model instead")
-        return str(config), "", config.parent.name
+    def source_of(self, params: Mapping[str, Any]) -> Source:
+        """What the run named by `params` starts from (its family decides)."""
+        return family_for(str(params.get("kind") or TRAIN_PARAMS[0].default)).source(self, params)
 
     # -- the run --------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
@@ -122,35 +112,32 @@ class Run:
         self.demos: list[str] = []
         self.seed = 0
         self._report = Throttle(TRAINING_REPORT_SECONDS)
+        self.preparing = PREPARING  # the share of progress the dataset takes (families read it)
 
     def go(self) -> list[Output]:
-        from . import loop, models, preflight
-        from .dataset import write_report
+        from . import loop
 
         ctx = self.ctx
         previous = _run_params(self.folder)  # before this job claims the folder
         resume = self._claim_folder()
-        source, t5_path, base_name = self.backend.source_of(self.params)
+        family = family_for(str(self.params.get("kind") or TRAIN_PARAMS[0].default))
+        source = family.source(self.backend, self.params)
         settings = self._settings(resume, previous)
         self.seed = settings.seed  # the demos' seeds count from it
-        files = models.source_files(source, t5_path)
         ctx.progress(0.0, "preparing")
-        dataset = self._dataset(settings, files)
-        write_report(dataset, self.folder / "dataset-report.json")
+        dataset = family.dataset(self, settings, source)
+        family.write_report(dataset, self.folder / "dataset-report.json")
         ctx.report("dataset", {"clips": len(dataset.clips), "rejected": len(dataset.rejected),
                                "summary": dataset.summary()})
-        self._write_record(settings, base_name, files, dataset)
-        self._preflight(preflight, settings, files)
+        self._write_record(settings, family, source, dataset)
+        family.preflight(self, settings, source)
         ctx.check_cancel()
-        device = _pick_device(str(self.backend.options.get("device") or "auto"))
-        trainee = models.load(settings, source, t5_path, device, base_name)
-        prompts = self._demo_prompts(dataset)
-        run = loop.open_run(trainee, self.folder, self.name, prompts)
+        trainee = family.load(settings, source, self.device)
+        run = loop.open_run(trainee, self.folder, self.name, family.demo_prompts(dataset, self.params))
         if run.step == 0 and settings.demo_every:
-            rate = trainee.files.sample_rate  # the base model's renders: what training changes
-            self._write_demos(0, [(x, rate) for x in loop.render_demos(run)])
+            self._write_demos(0, loop.render_demos(run))  # the base model's renders: what training changes
         batches = loop.seeded_batches(dataset.sample_batch, settings.seed, settings.batch_size)
-        ctx.progress(PREPARING, "training")
+        ctx.progress(self.preparing, "training")
         result = loop.train(
             run, batches, settings.steps,
             on_step=lambda step, loss: self._on_step(step, settings.steps, loss),
@@ -158,13 +145,17 @@ class Run:
             should_yield=ctx.live_work_pending,  # only ever true while the engine lets this job yield
             on_yield=ctx.serve_live_work,
             on_checkpoint=lambda step, path: self._on_checkpoint(step, settings.steps, run),
-            on_demo=lambda step, paths: self._write_demos(step, [_read(p) for p in paths]))
+            on_demo=self._write_demos)
         if result.stopped:
             raise JobCancelled(f"stopped at step {result.step}; its checkpoint is kept: send the same request "
                                "with resume=true to continue")
         loss_png = self.folder / "loss.png"
         return [Artifact(str(self.folder)), *(Artifact(p) for p in self.demos),
                 *([Artifact(str(loss_png))] if loss_png.is_file() else [])]
+
+    @property
+    def device(self) -> str:
+        return _pick_device(str(self.backend.options.get("device") or "auto"))
 
     # -- setup ----------------------------------------------------------------------------------
     def _claim_folder(self) -> bool:
@@ -190,55 +181,17 @@ class Run:
             values["seed"] = previous["seed"]
         return replace(Settings.from_params(values), resume=resume)
 
-    def _dataset(self, settings: Settings, files: Any) -> Any:
-        from .dataset import NoUsableAudio, default_window_frames, prepare
-
-        window = int(round(settings.seconds * files.sample_rate)) if settings.seconds else \
-            min(files.window, default_window_frames(settings.kind, files.sample_rate))
-        try:
-            return prepare(self.params["data"], settings.kind, sample_rate=files.sample_rate, channels=files.channels,
-                           window_frames=window, chop=str(self.params.get("chop") or "auto"),
-                           bpm=self.params.get("bpm"), trigger=str(self.params.get("trigger") or ""),
-                           progress=lambda f, _: self.ctx.progress(PREPARING * f, "preparing"),
-                           check=self.ctx.check_cancel)
-        except NoUsableAudio as exc:
-            report = {"folder": str(self.params["data"]), "clips": 0,
-                      "rejected": [{"file": r.file, "reason": r.reason, "detail": r.detail} for r in exc.rejected]}
-            artifacts.write_file(self.folder / "dataset-report.json", json.dumps(report, indent=2).encode())
-            raise
-
-    def _write_record(self, settings: Settings, base_name: str, files: Any, dataset: Any) -> None:
+    def _write_record(self, settings: Settings, family: Any, source: Source, dataset: Any) -> None:
         """training.json: what made this model (kind, base, settings, the data and its dataset.toml),
         named by dawgen-model.toml so the provenance of every file the model makes carries it."""
-        from ..output.provenance import file_sha256
-
-        weights = files.weights if files.weights is not None and files.weights.is_file() else None
         record = {"made_by": "dawgen train", "job_id": self.ctx.job_id, "name": self.name, "kind": settings.kind,
-                  "base": {"name": base_name, "sha256": file_sha256(str(weights)) if weights else None},
-                  "settings": settings.to_dict(),
-                  "dataset": {"folder": dataset.folder, "clips": len(dataset.clips), "files": len(dataset.files),
-                              "rejected": len(dataset.rejected), "summary": dataset.summary(),
-                              **({"metadata": dict(dataset.metadata)} if dataset.metadata else {})}}
+                  "base": {"name": source.base_name, "sha256": family.base_sha256(source)},
+                  "settings": settings.to_dict(), "dataset": family.record(dataset)}
         artifacts.write_file(self.folder / artifacts.RECORD, json.dumps(record, indent=2, default=str).encode())
-
-    def _preflight(self, preflight: Any, settings: Settings, files: Any) -> None:
-        if files.weights is None or files.weights.suffix != ".safetensors" or not files.weights.is_file():
-            return  # a .ckpt or a fresh model: counted once loaded is not worth a second load here
-        device = _pick_device(str(self.backend.options.get("device") or "auto"))
-        shape = preflight.shape_of_files(files.config, files.weights, files.t5_folder)
-        budget = self.backend.registry.budgets.for_device(device)
-        preflight.check(preflight.estimate(shape, settings, device), budget, shape, settings, device)
-
-    def _demo_prompts(self, dataset: Any) -> list[str]:
-        given = [p.strip() for p in str(self.params.get("demo_prompts") or "").split("|") if p.strip()]
-        if given:
-            return given
-        prompts = [c.prompt for c in dataset.clips if getattr(c, "prompt", "")]
-        return list(dict.fromkeys(prompts))[: int(self.params.get("demo_count") or 2)]
 
     # -- while training ---------------------------------------------------------------------------
     def _on_step(self, step: int, steps: int, loss: float) -> None:
-        self.ctx.progress(PREPARING + (1 - PREPARING) * step / steps, "training", cancel_point=False)
+        self.ctx.progress(self.preparing + (1 - self.preparing) * step / steps, "training", cancel_point=False)
         if self._report.ready(force=step == steps):
             self.ctx.report("training", {"step": step, "steps": steps, "loss": float(loss)})
 
@@ -248,19 +201,18 @@ class Run:
         self.ctx.report("training", {"step": step, "steps": steps, "loss": float(loss)})
         self.ctx.report("checkpoint", {"step": step, "model_path": str(self.folder / f"step-{step}")})
 
-    def _write_demos(self, step: int, audio: list[Any]) -> None:
+    def _write_demos(self, step: int, outputs: list[Any]) -> None:
         """Demos DAW-ready into <output root>/dawgen/training/<name>/step-<N>/, through the writer."""
         from ..output.writer import OutputWriter
 
         config = self.backend.registry.config
         params = {**self.params, "dir": f"dawgen/training/{self.name}/step-{step}"}
         job = Job(id=self.ctx.job_id or "train", verb="train", model=self.name, params=params)
-        seed = self.seed
-        outputs: list[Output] = [Audio(x, rate, seed=seed + i, meta={"name": f"demo-{i + 1}", "step": step})
-                                 for i, (x, rate) in enumerate(audio)]
+        for i, out in enumerate(outputs):
+            out.meta.update(name=f"demo-{i + 1}", step=step)
         provenance = {"model": {"name": self.name, "backend": "train", "kind": self.params.get("kind"), "step": step},
                       "request": {"verb": "train", "params": dict(self.params)}}
-        self.demos += OutputWriter([config.output_root]).write_job(job, outputs, provenance)
+        self.demos += OutputWriter([config.output_root]).write_job(job, list(outputs), provenance)
 
 
 def _run_record(folder: Path) -> dict[str, Any]:
@@ -284,10 +236,3 @@ def _pick_device(wanted: str) -> str:
     from ..backends.torch_util import pick_device
 
     return pick_device(wanted)
-
-
-def _read(path: Path) -> tuple[Any, int]:
-    import soundfile as sf
-
-    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    return samples, int(rate)

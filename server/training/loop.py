@@ -10,8 +10,8 @@ loads the weights, the optimizer state, the step, the EMA and every random state
 `batches` for the same micro-batch indices, so a run stopped at step 7 and resumed ends with the
 weights of a run never stopped.
 
-`batches(i)` returns micro-batch i: `(audio (batch, channels, frames) float32, prompts)`. Step s
-uses micro-batches s*accumulate .. s*accumulate + accumulate - 1. `seeded_batches` makes such a
+`batches(i)` returns micro-batch i, in the family's shape (stable-audio: `(audio (batch, channels,
+frames) float32, prompts)`; its first item's len() is the number of examples). Step s uses micro-batches s*accumulate .. s*accumulate + accumulate - 1. `seeded_batches` makes such a
 function from a dataset's `sample_batch(rng, batch_size)` with one generator per index.
 """
 from __future__ import annotations
@@ -27,18 +27,17 @@ import numpy as np
 
 from ..errors import DawgenError, ErrorCode
 from . import artifacts, objective
-from .models import Trainee
 
 log = logging.getLogger("dawgen.training")
 
-Batch = tuple[np.ndarray, Sequence[str]]
+Batch = tuple[Any, ...]  # the family's micro-batch; batch[0] has one row per example
 WEIGHT_DECAY = {False: 1e-3, True: 0.0}  # full fine-tunes: the library's SAO config; LoRA: none
 SOBOL_DIMENSION = 1
 
 
 @dataclass
 class TrainRun:
-    trainee: Trainee
+    trainee: Any  # a family's trainee (families.py)
     folder: Path
     name: str
     optimizer: Any
@@ -72,7 +71,7 @@ def seeded_batches(sample_batch: Callable[[np.random.Generator, int], Batch], se
     return batches
 
 
-def open_run(trainee: Trainee, folder: Path, name: str = "", demo_prompts: Sequence[str] = ()) -> TrainRun:
+def open_run(trainee: Any, folder: Path, name: str = "", demo_prompts: Sequence[str] = ()) -> TrainRun:
     """Optimizer, precision and random state for `trainee`; continues from the newest checkpoint
     in `folder` when there is one (settings.resume), else starts at step 0 with the seed."""
     import torch
@@ -106,7 +105,7 @@ def train(run: TrainRun, batches: Callable[[int], Batch], steps: int | None = No
           on_yield: Callable[[], None] | None = None,
           save_every: int | None = None,
           on_checkpoint: Callable[[int, Path], None] | None = None,
-          on_demo: Callable[[int, list[Path]], None] | None = None) -> Result:
+          on_demo: Callable[[int, list[Any]], None] | None = None) -> Result:
     """Train until step `steps` (default: settings.steps) or until `should_stop()` is true at a step
     boundary. Checkpoints every `save_every` steps (default: settings.save_every), at a stop and at
     the end; demos every settings.demo_every steps."""
@@ -131,9 +130,10 @@ def train(run: TrainRun, batches: Callable[[int], Batch], steps: int | None = No
         if run.step % save_every == 0 or run.step == steps:
             checkpoint = _save(run, on_checkpoint)
         if settings.demo_every and run.step % settings.demo_every == 0:
-            paths = artifacts.write_demos(run.folder, run.step, render_demos(run), run.trainee.files.sample_rate)
+            outputs = render_demos(run)
+            artifacts.write_demos(run.folder, run.step, outputs)
             if on_demo is not None:
-                on_demo(run.step, paths)
+                on_demo(run.step, outputs)
     if checkpoint is None or artifacts.step_of(checkpoint) != run.step:
         checkpoint = _save(run, on_checkpoint)  # e.g. resumed at or past `steps`: the state is on disk
     return Result(run.step, False, checkpoint)
@@ -147,10 +147,9 @@ def _one_step(run: TrainRun, batches: Callable[[int], Batch]) -> float:
     run.optimizer.zero_grad(set_to_none=True)
     total = 0.0
     for k in range(settings.accumulate):
-        audio, prompts = batches(run.step * settings.accumulate + k)
-        x = objective.to_tensor(trainee, audio)
-        value = objective.loss(trainee, x, list(prompts), run.sobol, run.autocast)
-        run.drawn += x.shape[0]
+        batch = batches(run.step * settings.accumulate + k)
+        value = trainee.loss(batch, run)
+        run.drawn += len(batch[0])
         if not math.isfinite(float(value.detach())):
             raise DawgenError(ErrorCode.BACKEND_FAILED, f"the loss became {float(value)} at step {run.step + 1}: "
                                                         "try a lower learning_rate (or precision=fp32)")
@@ -193,11 +192,11 @@ def _move(run: TrainRun, device: str) -> None:
                 state[key] = value.to(device)
 
 
-def render_demos(run: TrainRun) -> list[np.ndarray]:
-    settings, files = run.settings, run.trainee.files
+def render_demos(run: TrainRun) -> list[Any]:
+    """The demos (Audio or Midi outputs) of the weights as they are now, with fixed seeds."""
+    settings = run.settings
     seeds = [settings.seed + i for i in range(settings.demo_count)]
-    seconds = settings.seconds or files.window_seconds
-    return objective.render(run.trainee, seeds, seconds, run.demo_prompts or None)
+    return run.trainee.demos(seeds, list(run.demo_prompts))
 
 
 def _save(run: TrainRun, on_checkpoint: Callable[[int, Path], None] | None) -> Path:
@@ -234,8 +233,7 @@ def _restore(run: TrainRun, folder: Path) -> None:
         raise DawgenError(ErrorCode.BAD_REQUEST, f"{folder} was trained as {state.get('kind')}, not {run.settings.kind}")
     trainee = run.trainee
     trainee.load_trainable_state(state["trainable"])
-    if trainee.ema is not None:
-        trainee.load_ema(artifacts.read_model_weights(folder), state.get("ema", {}))
+    trainee.restore_ema(folder, state.get("ema", {}))
     try:
         run.optimizer.load_state_dict(state["optimizer"])
     except (ValueError, KeyError) as exc:

@@ -100,6 +100,41 @@ class Trainee:
         state.update({f"model.{k}": v for k, v in net.state_dict().items()})
         return {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
 
+    # -- what the loop and the run folder ask of every family's trainee (families.py) ---------------
+    def loss(self, batch: Any, run: Any) -> Any:
+        """One micro-batch `(audio, prompts)` -> the objective's loss (objective.py)."""
+        from . import objective
+
+        audio, prompts = batch
+        x = objective.to_tensor(self, audio)
+        return objective.loss(self, x, list(prompts), run.sobol, run.autocast)
+
+    def demos(self, seeds: list[int], prompts: list[str]) -> list[Any]:
+        """Audio demos from the weights a checkpoint exports (the EMA for full kinds)."""
+        from ..backends.base import Audio
+        from . import objective
+
+        seconds = self.settings.seconds or self.files.window_seconds
+        rate = self.files.sample_rate
+        audio = objective.render(self, seeds, seconds, prompts or None)
+        return [Audio(x, rate, seed=seed) for x, seed in zip(audio, seeds)]
+
+    def write_files(self, folder: Path, step: int) -> None:
+        from . import stable_audio
+
+        stable_audio.write_files(self, folder, step)
+
+    def model_options(self, checkpoint: Path) -> tuple[str, dict[str, Any]]:
+        from . import stable_audio
+
+        return stable_audio.model_options(self, checkpoint)
+
+    def restore_ema(self, checkpoint: Path, ema_buffers: dict[str, Any]) -> None:
+        if self.ema is not None:
+            from .artifacts import read_model_weights
+
+            self.load_ema(read_model_weights(checkpoint), ema_buffers)
+
     def load_ema(self, exported: dict[str, Any], ema_buffers: dict[str, Any]) -> None:
         if self.ema is None:
             return

@@ -13,20 +13,29 @@ from typing import Any
 
 from ..params import ParamSpec, seed_param
 
-KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
+KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora", "musicgen", "musicgen-lora",
+         "midi-drums", "midi-melody")
+# the trainer family of each kind (families.py): where its model, data and checkpoints are handled
+FAMILY_OF_KIND = {"dance-diffusion": "stable-audio", "dance-diffusion-lora": "stable-audio",
+                  "stable-audio": "stable-audio", "stable-audio-lora": "stable-audio",
+                  "musicgen": "musicgen", "musicgen-lora": "musicgen",
+                  "midi-drums": "midi", "midi-melody": "midi"}
 # auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 on CPU
 # and MPS (the issue's choice; bf16 can still be asked for there)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # the learning rates of stable-audio-tools' published fine-tune configs (full) and LoRA's usual one
 FULL_LR, LORA_LR = 5e-5, 1e-4
+# per family where it differs: (family, lora) -> learning rate
+LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA_LR}
 
 TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("kind", "str", "stable-audio-lora", choices=KINDS,
-              doc="what to train: a Dance Diffusion or Stable Audio model, in full or as a LoRA adapter"),
+              doc="what to train: a Dance Diffusion, Stable Audio or MusicGen model, in full or as a LoRA "
+                  "adapter, or the midi backend's drum or melody model"),
     ParamSpec("steps", "int", 1000, min=1, max=1_000_000, doc="optimizer steps in all (a resumed run counts the steps done)"),
     ParamSpec("batch_size", "int", 4, min=1, max=256, doc="clips per micro-batch"),
     ParamSpec("learning_rate", "float", None, min=0.0, max=1.0,
-              doc=f"AdamW learning rate; default {FULL_LR:g} for full fine-tunes, {LORA_LR:g} for LoRAs"),
+              doc=f"AdamW learning rate; default per kind (stable-audio: {FULL_LR:g} full, {LORA_LR:g} LoRA)"),
     ParamSpec("seconds", "float", None, min=0.05, max=600.0, doc="clip length trained on; default: the model's window"),
     ParamSpec("save_every", "int", 250, min=1, max=1_000_000, doc="steps between checkpoints (a stop saves one too)"),
     ParamSpec("demo_every", "int", 0, min=0, max=1_000_000, doc="steps between demo renders; 0 = none"),
@@ -78,10 +87,15 @@ class Settings:
         return self.kind.removesuffix("-lora")
 
     @property
+    def trainer(self) -> str:
+        """The family that trains this kind: "stable-audio", "musicgen" or "midi"."""
+        return FAMILY_OF_KIND[self.kind]
+
+    @property
     def lr(self) -> float:
         if self.learning_rate is not None:
             return float(self.learning_rate)
-        return LORA_LR if self.lora else FULL_LR
+        return LEARNING_RATES.get((self.trainer, self.lora), LORA_LR if self.lora else FULL_LR)
 
     @property
     def alpha(self) -> float:

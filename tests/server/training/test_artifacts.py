@@ -11,7 +11,7 @@ import pytest
 import tomllib
 
 from server.errors import DawgenError
-from server.training import artifacts
+from server.training import artifacts, stable_audio
 from server.training.settings import Settings
 
 
@@ -67,8 +67,10 @@ def test_half_written_checkpoints_are_never_taken_for_checkpoints(tmp_path):
 def fake_trainee(lora: bool, t5: Path | None = None) -> SimpleNamespace:
     files = SimpleNamespace(t5_folder=t5, model_type="diffusion_cond", config={})
     base = SimpleNamespace(name="sao small", folder=Path("/models/sao-small"), weights=None, sha256="ab" * 32)
-    return SimpleNamespace(settings=Settings(kind="stable-audio-lora" if lora else "stable-audio"), files=files,
-                           base=base, lora={"rank": 4} if lora else None)
+    trainee = SimpleNamespace(settings=Settings(kind="stable-audio-lora" if lora else "stable-audio"), files=files,
+                              base=base, lora={"rank": 4} if lora else None)
+    trainee.model_options = lambda checkpoint: stable_audio.model_options(trainee, checkpoint)
+    return trainee
 
 
 def test_the_model_entry_is_valid_toml_for_any_run_name(tmp_path):

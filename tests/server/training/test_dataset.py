@@ -163,7 +163,7 @@ def test_a_folder_of_only_bad_files_is_a_bad_request_naming_each_reason(tmp_path
 @pytest.mark.parametrize("setup, args, words", [
     (None, {}, "not found"),
     ("empty", {}, "no audio files"),
-    ("kick", {"kind": "musicgen"}, "kind 'musicgen'"),
+    ("kick", {"kind": "midi-drums"}, "kind 'midi-drums'"),
     ("kick", {"chop": "slices"}, "chop 'slices'"),
     ("kick", {"bpm": 5.0}, "bpm"),
     ("toml", {}, "not valid TOML"),

@@ -1,0 +1,175 @@
+"""The stable-audio family of `train` kinds: Dance Diffusion and Stable Audio, full or LoRA.
+
+Job-side hooks (families.Family) and the checkpoint files the stable-audio backend loads:
+    model_config.json + model.safetensors    full fine-tunes (the EMA weights)
+    lora.safetensors + lora.json             LoRA kinds (the library's adapter file; lora.json: rank,
+                                             alpha, target modules, the base's name and sha256)
+The model itself is models.py (Trainee), its loss and demo renders objective.py.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..backends.stable_audio.imports import INSTALL_HINT, REQUIRED
+from ..errors import DawgenError, ErrorCode
+from .families import Family, Source
+from .settings import TRAIN_PARAMS, Settings
+
+FORMAT = 1
+
+
+def _bad(message: str) -> DawgenError:
+    return DawgenError(ErrorCode.BAD_REQUEST, message)
+
+
+class StableAudioFamily(Family):
+    name = "stable-audio"
+    kinds = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
+    requires = REQUIRED
+    install_hint = INSTALL_HINT
+
+    def source(self, backend: Any, params: Mapping[str, Any]) -> Source:
+        """A configured stable-audio model (base=) or, for dance-diffusion, a model_config.json."""
+        settings = Settings.from_params({"kind": params.get("kind") or TRAIN_PARAMS[0].default})
+        base = params.get("base")
+        if base:
+            entry = backend.registry.resolve(str(base))  # unknown_model / model_unavailable as for any request
+            if entry.config.backend != "stable-audio" or entry.config.options.get("adapter"):
+                raise _bad(f"base: {base!r} is not a stable-audio model with its own weights")
+            options = entry.config.options
+            return Source(str(options.get("path") or ""), str(base), {"t5_path": str(options.get("t5_path") or "")})
+        if settings.family == "stable-audio":
+            raise _bad(f"base: kind {settings.kind} fine-tunes a configured stable-audio model; name it with base=")
+        config = Path(str(params.get("config") or "")).expanduser()
+        if not params.get("config") or not config.is_file() or config.suffix != ".json":
+            raise _bad("dance-diffusion needs base= (a configured model) or config= (a model_config.json to "
+                       "build a fresh model from)")
+        if settings.lora:
+            raise _bad("config: a LoRA adapts trained weights; name a base model instead")
+        return Source(str(config), config.parent.name, {"t5_path": ""})
+
+    @staticmethod
+    def files(source: Source) -> Any:
+        from .models import source_files
+
+        return source_files(source.path, str(source.options.get("t5_path") or ""))
+
+    def dataset(self, run: Any, settings: Settings, source: Source) -> Any:
+        from .dataset import NoUsableAudio, default_window_frames, prepare
+
+        files = self.files(source)
+        window = int(round(settings.seconds * files.sample_rate)) if settings.seconds else \
+            min(files.window, default_window_frames(settings.kind, files.sample_rate))
+        return prepare_audio(run, settings, files.sample_rate, files.channels, window, prepare, NoUsableAudio)
+
+    def write_report(self, dataset: Any, path: Any) -> None:
+        from .dataset import write_report
+
+        write_report(dataset, path)
+
+    def record(self, dataset: Any) -> dict[str, Any]:
+        return audio_record(dataset)
+
+    def base_sha256(self, source: Source) -> str | None:
+        from ..output.provenance import file_sha256
+
+        weights = self.files(source).weights
+        return file_sha256(str(weights)) if weights is not None and weights.is_file() else None
+
+    def preflight(self, run: Any, settings: Settings, source: Source) -> None:
+        from . import preflight
+
+        files = self.files(source)
+        if files.weights is None or files.weights.suffix != ".safetensors" or not files.weights.is_file():
+            return  # a .ckpt or a fresh model: counted once loaded is not worth a second load here
+        device = run.device
+        shape = preflight.shape_of_files(files.config, files.weights, files.t5_folder)
+        budget = run.backend.registry.budgets.for_device(device)
+        preflight.check(preflight.estimate(shape, settings, device), budget, shape, settings, device)
+
+    def load(self, settings: Settings, source: Source, device: str) -> Any:
+        from . import models
+
+        return models.load(settings, source.path, str(source.options.get("t5_path") or ""), device, source.base_name)
+
+
+def prepare_audio(run: Any, settings: Settings, rate: int, channels: int, window: int, prepare: Any,
+                  no_usable: type[Exception]) -> Any:
+    """dataset.prepare for a run's params; a folder with nothing usable still gets its report."""
+    from . import artifacts
+
+    params = run.params
+    try:
+        return prepare(params["data"], settings.kind, sample_rate=rate, channels=channels, window_frames=window,
+                       chop=str(params.get("chop") or "auto"), bpm=params.get("bpm"),
+                       trigger=str(params.get("trigger") or ""),
+                       progress=lambda f, _: run.ctx.progress(run.preparing * f, "preparing"),
+                       check=run.ctx.check_cancel)
+    except no_usable as exc:
+        rejected = getattr(exc, "rejected", [])
+        report = {"folder": str(params["data"]), "clips": 0,
+                  "rejected": [{"file": r.file, "reason": r.reason, "detail": r.detail} for r in rejected]}
+        artifacts.write_file(run.folder / "dataset-report.json", json.dumps(report, indent=2).encode())
+        raise
+
+
+def audio_record(dataset: Any) -> dict[str, Any]:
+    """training.json's dataset part for an audio dataset (dataset.py)."""
+    return {"folder": dataset.folder, "clips": len(dataset.clips), "files": len(dataset.files),
+            "rejected": len(dataset.rejected), "summary": dataset.summary(),
+            **({"metadata": dict(dataset.metadata)} if dataset.metadata else {})}
+
+
+# -- checkpoint files --------------------------------------------------------------------------------
+def write_files(trainee: Any, folder: Path, step: int) -> None:
+    if trainee.lora is not None:
+        _write_adapter(folder, step, trainee)
+    else:
+        _write_model(folder, trainee)
+
+
+def _write_model(folder: Path, trainee: Any) -> None:
+    from safetensors.torch import save_file
+
+    (folder / "model_config.json").write_text(json.dumps(trainee.files.config, indent=2), encoding="utf-8")
+    save_file(trainee.export_state(), str(folder / "model.safetensors"),
+              metadata={"dawgen_kind": trainee.settings.kind, "base": trainee.base.name})
+
+
+def _write_adapter(folder: Path, step: int, trainee: Any) -> None:
+    from stable_audio_tools.models.lora import save_lora_safetensors
+
+    lora = trainee.lora
+    # the library's own adapter file (its lora_config in the header), loadable by load_and_apply_loras
+    library_config = {"rank": lora["rank"], "alpha": lora["alpha"], "adapter_type": lora["adapter_type"],
+                      "include": None, "exclude": None}
+    save_lora_safetensors(trainee.export_state(), library_config, str(folder / "lora.safetensors"))
+    base = trainee.base
+    info = {"format": FORMAT, "kind": trainee.settings.kind, "step": int(step),
+            "model_type": trainee.files.model_type, "rank": lora["rank"], "alpha": lora["alpha"],
+            "adapter_type": lora["adapter_type"], "target_modules": lora["target_modules"],
+            "base": base.name, "base_path": str(base.folder) if base.folder else None,
+            "base_weights": base.weights.name if base.weights else None, "base_sha256": base.sha256}
+    (folder / "lora.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+
+
+def model_options(trainee: Any, checkpoint: Path) -> tuple[str, dict[str, Any]]:
+    """The stable-audio [models.NAME] entry of a checkpoint: its weights, or its adapter on the base."""
+    options: dict[str, Any] = {}
+    if trainee.lora is not None:
+        base = trainee.base
+        options.update(path=str(base.folder), base=base.name, adapter=f"{checkpoint.name}/lora.safetensors")
+        trigger = getattr(trainee, "trigger", "")
+        if trigger:
+            options["trigger"] = trigger
+    else:
+        options["path"] = checkpoint.name
+    if trainee.files.t5_folder is not None:
+        options["t5_path"] = str(trainee.files.t5_folder)
+    return "stable-audio", options
+
+
+FAMILY = StableAudioFamily()
