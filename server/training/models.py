@@ -16,7 +16,6 @@ layer unless told not to, so DiT models already train with it; DAU1d has no chec
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import importlib.util
@@ -120,14 +119,14 @@ class Trainee:
         return [Audio(x, rate, seed=seed) for x, seed in zip(audio, seeds)]
 
     def write_files(self, folder: Path, step: int) -> None:
-        from . import stable_audio
+        from . import sa_checkpoint
 
-        stable_audio.write_files(self, folder, step)
+        sa_checkpoint.write_files(self, folder, step)
 
     def model_options(self, checkpoint: Path) -> tuple[str, dict[str, Any]]:
-        from . import stable_audio
+        from . import sa_checkpoint
 
-        return stable_audio.model_options(self, checkpoint)
+        return sa_checkpoint.model_options(self, checkpoint)
 
     def restore_ema(self, checkpoint: Path, ema_buffers: dict[str, Any]) -> None:
         if self.ema is not None:
@@ -297,17 +296,3 @@ def clone_net(net: Any) -> Any:
         del clone.forward
         _dance_diffusion_runtime(types.SimpleNamespace(model=clone))
     return clone.requires_grad_(False)
-
-
-@contextlib.contextmanager
-def ema_weights(trainee: Trainee) -> Any:
-    """The wrapper running the weights a checkpoint exports (EMA for full kinds), in eval mode."""
-    wrapper, online = trainee.wrapper, trainee.net
-    if trainee.ema is not None:
-        wrapper.model = trainee.ema.ema_model
-    wrapper.model.eval()
-    try:
-        yield wrapper
-    finally:
-        wrapper.model = online
-        online.train()

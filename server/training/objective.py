@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .models import Trainee, ema_weights
+Trainee = Any  # models.Trainee (not imported: models imports this module)
+
 
 CFG_DROPOUT = 0.1  # DiffusionCondTrainingWrapper's default cfg_dropout_prob
 
@@ -148,3 +149,17 @@ def resolve_precision(device: str, precision: str) -> str:
     if precision == "fp16" and not device.startswith("cuda"):
         raise ValueError("precision: fp16 needs a CUDA device (use bf16 or fp32 here)")
     return precision
+
+
+@contextlib.contextmanager
+def ema_weights(trainee: Trainee) -> Any:
+    """The wrapper running the weights a checkpoint exports (EMA for full kinds), in eval mode."""
+    wrapper, online = trainee.wrapper, trainee.net
+    if trainee.ema is not None:
+        wrapper.model = trainee.ema.ema_model
+    wrapper.model.eval()
+    try:
+        yield wrapper
+    finally:
+        wrapper.model = online
+        online.train()

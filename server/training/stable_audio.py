@@ -1,10 +1,7 @@
 """The stable-audio family of `train` kinds: Dance Diffusion and Stable Audio, full or LoRA.
 
-Job-side hooks (families.Family) and the checkpoint files the stable-audio backend loads:
-    model_config.json + model.safetensors    full fine-tunes (the EMA weights)
-    lora.safetensors + lora.json             LoRA kinds (the library's adapter file; lora.json: rank,
-                                             alpha, target modules, the base's name and sha256)
-The model itself is models.py (Trainee), its loss and demo renders objective.py.
+Job-side hooks (families.Family). The model itself is models.py (Trainee), its loss and demo
+renders objective.py, the checkpoint files it writes sa_checkpoint.py.
 """
 from __future__ import annotations
 
@@ -17,8 +14,6 @@ from ..backends.stable_audio.imports import INSTALL_HINT, REQUIRED
 from ..errors import DawgenError, ErrorCode
 from .families import Family, Source
 from .settings import TRAIN_PARAMS, Settings
-
-FORMAT = 1
 
 
 def _bad(message: str) -> DawgenError:
@@ -121,55 +116,6 @@ def audio_record(dataset: Any) -> dict[str, Any]:
     return {"folder": dataset.folder, "clips": len(dataset.clips), "files": len(dataset.files),
             "rejected": len(dataset.rejected), "summary": dataset.summary(),
             **({"metadata": dict(dataset.metadata)} if dataset.metadata else {})}
-
-
-# -- checkpoint files --------------------------------------------------------------------------------
-def write_files(trainee: Any, folder: Path, step: int) -> None:
-    if trainee.lora is not None:
-        _write_adapter(folder, step, trainee)
-    else:
-        _write_model(folder, trainee)
-
-
-def _write_model(folder: Path, trainee: Any) -> None:
-    from safetensors.torch import save_file
-
-    (folder / "model_config.json").write_text(json.dumps(trainee.files.config, indent=2), encoding="utf-8")
-    save_file(trainee.export_state(), str(folder / "model.safetensors"),
-              metadata={"dawgen_kind": trainee.settings.kind, "base": trainee.base.name})
-
-
-def _write_adapter(folder: Path, step: int, trainee: Any) -> None:
-    from stable_audio_tools.models.lora import save_lora_safetensors
-
-    lora = trainee.lora
-    # the library's own adapter file (its lora_config in the header), loadable by load_and_apply_loras
-    library_config = {"rank": lora["rank"], "alpha": lora["alpha"], "adapter_type": lora["adapter_type"],
-                      "include": None, "exclude": None}
-    save_lora_safetensors(trainee.export_state(), library_config, str(folder / "lora.safetensors"))
-    base = trainee.base
-    info = {"format": FORMAT, "kind": trainee.settings.kind, "step": int(step),
-            "model_type": trainee.files.model_type, "rank": lora["rank"], "alpha": lora["alpha"],
-            "adapter_type": lora["adapter_type"], "target_modules": lora["target_modules"],
-            "base": base.name, "base_path": str(base.folder) if base.folder else None,
-            "base_weights": base.weights.name if base.weights else None, "base_sha256": base.sha256}
-    (folder / "lora.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-
-
-def model_options(trainee: Any, checkpoint: Path) -> tuple[str, dict[str, Any]]:
-    """The stable-audio [models.NAME] entry of a checkpoint: its weights, or its adapter on the base."""
-    options: dict[str, Any] = {}
-    if trainee.lora is not None:
-        base = trainee.base
-        options.update(path=str(base.folder), base=base.name, adapter=f"{checkpoint.name}/lora.safetensors")
-        trigger = getattr(trainee, "trigger", "")
-        if trigger:
-            options["trigger"] = trigger
-    else:
-        options["path"] = checkpoint.name
-    if trainee.files.t5_folder is not None:
-        options["t5_path"] = str(trainee.files.t5_folder)
-    return "stable-audio", options
 
 
 FAMILY = StableAudioFamily()

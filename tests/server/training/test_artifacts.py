@@ -11,7 +11,7 @@ import pytest
 import tomllib
 
 from server.errors import DawgenError
-from server.training import artifacts, stable_audio
+from server.training import artifacts, sa_checkpoint
 from server.training.settings import Settings
 
 
@@ -69,7 +69,7 @@ def fake_trainee(lora: bool, t5: Path | None = None) -> SimpleNamespace:
     base = SimpleNamespace(name="sao small", folder=Path("/models/sao-small"), weights=None, sha256="ab" * 32)
     trainee = SimpleNamespace(settings=Settings(kind="stable-audio-lora" if lora else "stable-audio"), files=files,
                               base=base, lora={"rank": 4} if lora else None)
-    trainee.model_options = lambda checkpoint: stable_audio.model_options(trainee, checkpoint)
+    trainee.model_options = lambda checkpoint: sa_checkpoint.model_options(trainee, checkpoint)
     return trainee
 
 
