@@ -27,6 +27,7 @@ local LIBRARY = {
   "dawgen/transport.lua",
   "dawgen/ui.lua",
   "dawgen/place.lua",
+  "dawgen/json.lua",
 }
 
 local function url(file)
