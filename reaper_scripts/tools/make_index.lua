@@ -28,6 +28,7 @@ local LIBRARY = {
   "dawgen/ui.lua",
   "dawgen/place.lua",
   "dawgen/json.lua",
+  "dawgen/lora.lua",
 }
 
 local function url(file)
