@@ -188,6 +188,51 @@ var DG = DG || {};
         return names;
     };
 
+    // LoRA adapters (issue #17): the device offers two, picked from the chosen model's `loras` in the
+    // /dawgen/models reply, each with a strength. DG.LORA_SLOTS is how many pickers the device has.
+    DG.LORA_SLOTS = 2;
+    DG.LORA_MIN = -2;
+    DG.LORA_MAX = 2;
+    DG.LORA_DEFAULT = 1;
+
+    // The adapter names the model lists (in the daemon's order), or [] when it lists none or the
+    // catalogue does not know the model.
+    DG.loraNames = function (catalogue, modelName) {
+        var model = DG.findModel(catalogue, modelName), names = [];
+        var loras = model && model.loras && model.loras.length !== undefined ? model.loras : [];
+        for (var i = 0; i < loras.length; i++) {
+            var name = loras[i] && typeof loras[i] === "object" ? loras[i].name : loras[i];
+            if (typeof name === "string" && name) {
+                names.push(name);
+            }
+        }
+        return names;
+    };
+
+    // The `lora` parameter: "name:strength,name2:strength" (docs/PROTOCOL.md). picks = [{name, strength}];
+    // an empty name is "none"; a pick that is not in `available` (the model's list now) is dropped,
+    // and so is a second pick of the same adapter. "" when nothing is left: then no `lora` is sent.
+    DG.loraParam = function (picks, available) {
+        var parts = [], seen = {}, known = {}, i;
+        for (i = 0; i < available.length; i++) {
+            known[available[i]] = true;
+        }
+        for (i = 0; i < picks.length; i++) {
+            var name = DG.trim(picks[i].name);
+            if (!name || !known[name] || seen[name]) {
+                continue;
+            }
+            seen[name] = true;
+            var strength = DG.clamp(DG.toNumber(picks[i].strength, DG.LORA_DEFAULT), DG.LORA_MIN, DG.LORA_MAX);
+            parts.push(name + ":" + DG.fmt(strength, 3));
+        }
+        return parts.join(",");
+    };
+
+    DG.loraPicks = function (s) {
+        return [{name: s.lora1, strength: s.lora1Strength}, {name: s.lora2, strength: s.lora2Strength}];
+    };
+
     // How long the result should be. Loops and MIDI say it in bars of the Live Set's meter: with a
     // model that declares `time_signature` the bars travel as they are, otherwise they are turned into
     // the 4/4 bars the protocol's `bars` means (2 bars of 3/4 = 1.5). A model that takes `seconds`
@@ -288,6 +333,11 @@ var DG = DG || {};
         var pairs = modePairs(mode, s, opts.ctx, declared, opts.seed);
         if (s.model) {
             pairs.push(["model", s.model]);
+        }
+        // Only models that declare `lora` for this verb get one, and only adapters they list.
+        var lora = DG.loraParam(DG.loraPicks(s), DG.loraNames(opts.catalogue, s.model));
+        if (lora) {
+            pairs.push(["lora", lora, true]);
         }
         if (DG.trim(s.folder)) {
             pairs.push(["dir", DG.trim(s.folder)]);
@@ -869,9 +919,11 @@ var DG = DG || {};
     var RECONNECT_MS = 5000;
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
-        host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0};
+        host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
+        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT};
     // Controls that Live saves as parameters; init asks each to send its value again.
-    DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place"];
+    DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
+        "lora1strength", "lora2strength"];
 
     function Device(io) {
         this.io = io;
@@ -892,6 +944,7 @@ var DG = DG || {};
         this.active = null; // the request shown in the progress bar and status line
         this.catalogue = null;
         this.menuNames = [""];
+        this.loraMenus = [[""], [""]]; // per adapter picker: menu index -> adapter name ("" = none)
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
@@ -940,6 +993,23 @@ var DG = DG || {};
         this.settings.strength = DG.clamp(DG.toNumber(value, this.settings.strength), 0, 1);
     };
 
+    // The adapter dials (live.dial, -2..2): slot 1 or 2.
+    Device.prototype.setLoraStrength = function (slot, value) {
+        var key = "lora" + slot + "Strength";
+        this.settings[key] = DG.clamp(DG.toNumber(value, this.settings[key]), DG.LORA_MIN, DG.LORA_MAX);
+    };
+
+    // The adapter menus: index 0 is "none", then the chosen model's adapters (showLoras).
+    Device.prototype.setLoraIndex = function (slot, index) {
+        var names = this.loraMenus[slot - 1];
+        var name = names ? names[Math.round(DG.toNumber(index, 0))] : undefined;
+        var key = "lora" + slot;
+        if (name !== undefined && name !== this.settings[key]) {
+            this.settings[key] = name;
+            this.persist();
+        }
+    };
+
     Device.prototype.setText = function (name, text) {
         var changed = this.settings[name] !== text;
         this.settings[name] = text;
@@ -956,6 +1026,7 @@ var DG = DG || {};
         if (name !== undefined && name !== this.settings.model) {
             this.settings.model = name;
             this.persist();
+            this.showLoras(); // another model, other adapters
         }
     };
 
@@ -964,7 +1035,8 @@ var DG = DG || {};
     // semicolon or quote in a prompt can be read back by Max as message syntax.
     Device.prototype.persist = function () {
         var s = this.settings;
-        var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model});
+        var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
+            lora1: s.lora1, lora2: s.lora2});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -989,9 +1061,20 @@ var DG = DG || {};
                 hostChanged = hostChanged || name === "host";
             }
         }
+        var menusChanged = false;
         if (typeof saved.model === "string" && saved.model !== this.settings.model) {
             this.settings.model = saved.model;
-            this.showModels();
+            menusChanged = true;
+        }
+        for (var slot = 1; slot <= DG.LORA_SLOTS; slot++) {
+            var lora = saved["lora" + slot];
+            if (typeof lora === "string" && lora !== this.settings["lora" + slot]) {
+                this.settings["lora" + slot] = lora;
+                menusChanged = true;
+            }
+        }
+        if (menusChanged) {
+            this.showModels(); // the model menu, then its adapters
         }
         if (hostChanged && this.live) {
             this.reconnect(false);
@@ -1290,6 +1373,31 @@ var DG = DG || {};
         if (wanted && index === 0 && this.catalogue) {
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");
+        }
+        this.showLoras();
+    };
+
+    // The adapter menus: "none", then the adapters (LoRAs) the chosen model lists. A pick the model
+    // does not list (another model chosen, an adapter removed from the daemon) stays in the settings,
+    // so choosing that model again brings it back, but shows as "none" and is not sent.
+    Device.prototype.showLoras = function () {
+        var names = DG.loraNames(this.catalogue, this.settings.model), model = modelLabel(this.settings.model);
+        for (var slot = 1; slot <= DG.LORA_SLOTS; slot++) {
+            var menu = "lora" + slot, wanted = this.settings[menu], index = 0;
+            this.loraMenus[slot - 1] = [""].concat(names);
+            this.ui([menu, "clear"]);
+            this.ui([menu, "append", names.length ? "none" : "none (no adapters)"]);
+            for (var i = 0; i < names.length; i++) {
+                this.ui([menu, "append", names[i]]);
+                if (names[i] === wanted) {
+                    index = i + 1;
+                }
+            }
+            this.ui([menu, "set", index]);
+            if (wanted && index === 0 && this.catalogue) {
+                this.io.post("dawgen: adapter " + slot + " \"" + wanted + "\" is not one " + model +
+                    " lists; it is not sent while that model is chosen.");
+            }
         }
     };
 })(DG);
@@ -1693,6 +1801,10 @@ function bars(value) { dev().setNumber("bars", value); }
 function seed(value) { dev().setNumber("seed", value); }
 function count(value) { dev().setNumber("count", value); }
 function strength(value) { dev().setStrength(value); }
+function lora1(index) { dev().setLoraIndex(1, index); }
+function lora2(index) { dev().setLoraIndex(2, index); }
+function lora1strength(value) { dev().setLoraStrength(1, value); }
+function lora2strength(value) { dev().setLoraStrength(2, value); }
 function port(value) { dev().setNumber("port", value); }
 function replyport(value) { dev().setNumber("replyport", value); }
 function place(value) { dev().setNumber("place", value); }

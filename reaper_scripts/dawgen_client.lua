@@ -12,8 +12,12 @@ local P = require("dawgen.project")
 local T = require("dawgen.transport")
 local U = require("dawgen.ui")
 local L = require("dawgen.place")
+local A = require("dawgen.lora")
 
-local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L }
+local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L, lora = A }
+-- the adapter helpers, where the specs and the actions have always found them
+M.LORA_VERBS, M.lora_param, M.add_lora = A.LORA_VERBS, A.lora_param, A.add_lora
+M.parse_loras, M.describe_loras = A.parse_loras, A.describe_loras
 
 local GLUE_IGNORING_TIME_SELECTION = 40362 -- "Item: Glue items, ignoring time selection"
 local START_GRACE = 15 -- seconds for the background script to start `dawgen` (its stderr file appears)
@@ -51,6 +55,9 @@ local function hint(job, res)
     local caption = S.SPECS[job.request.model_key][2]:gsub(" %(.*", "")
     return string.format("The daemon has no model that does %q yet (the built-in synth only generates). "
       .. "Add one to the daemon's config, then name it in dawgen - Settings (%s).", verb, caption)
+  elseif job.request.lora and (res.code == "unknown_model" or res.code == "bad_request") then
+    return "The request named the LoRA adapters " .. job.request.lora .. ". Check the adapters in dawgen - Settings "
+      .. "(its last page lists the ones the model has), or empty them to send none."
   elseif res.code == "unknown_model" or res.code == "model_unavailable" then
     return "Check the model names in dawgen - Settings; `dawgen doctor` says which models can run."
   elseif res.code == "out_of_root" then
@@ -139,6 +146,11 @@ end
 
 --- Start a request in the background and watch it; returns the job, or nil when it cannot start.
 function M.start(label, request, target, settings, state)
+  local with_lora, lora_err = A.add_lora(request, settings)
+  if not with_lora then
+    U.message(lora_err)
+    return nil
+  end
   local exe = settings.dawgen_path
   if exe == "" or not reaper.file_exists(exe) then
     U.message((exe == "" and "The path of the dawgen executable is not set." or ("dawgen was not found at\n" .. exe))
@@ -318,6 +330,7 @@ end
 local function settings_dialog()
   local current = S.load()
   for _, page in ipairs(S.PAGES) do
+    if page.adapters then break end
     local values = {}
     for i, key in ipairs(page.keys) do values[i] = current[key] end
     while true do
@@ -334,6 +347,16 @@ local function settings_dialog()
   end
   local exe = S.load().dawgen_path
   if exe ~= "" and not reaper.file_exists(exe) then U.message("Saved, but there is no file at\n" .. exe) end
+  -- Adapters fit one model: list the Generate model's (its entry in the daemon's model list).
+  local s = S.load()
+  A.fetch_models(s, function(text, why)
+    local loras, model
+    if text then
+      loras, model = A.parse_loras(text, s.model_generate)
+      if not loras then why = model end
+    end
+    A.dialog(loras, model, why)
+  end)
 end
 
 M.actions = {

@@ -12,13 +12,13 @@
 		"rect": [
 			100.0,
 			100.0,
-			1860.0,
+			2300.0,
 			640.0
 		],
 		"openrect": [
 			0.0,
 			0.0,
-			470.0,
+			600.0,
 			169.0
 		],
 		"bglocked": 0,
@@ -44,7 +44,7 @@
 		"boxanimatetime": 500,
 		"enablehscroll": 1,
 		"enablevscroll": 1,
-		"devicewidth": 470.0,
+		"devicewidth": 600.0,
 		"description": "dawgen: generate, vary, continue, split and write MIDI through the local dawgen daemon",
 		"digest": "",
 		"tags": "",
@@ -152,16 +152,20 @@
 				"box": {
 					"id": "obj-6",
 					"maxclass": "newobj",
-					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place",
+					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength",
 					"numinlets": 2,
-					"numoutlets": 18,
+					"numoutlets": 22,
 					"patching_rect": [
 						20.0,
 						440.0,
-						820.0,
+						1000.0,
 						22.0
 					],
 					"outlettype": [
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -1311,6 +1315,270 @@
 			},
 			{
 				"box": {
+					"id": "obj-90",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"items": [
+						"none"
+					],
+					"patching_rect": [
+						1850.0,
+						160.0,
+						120.0,
+						19.0
+					],
+					"varname": "lora1",
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						20.0,
+						120.0,
+						19.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-91",
+					"maxclass": "newobj",
+					"text": "prepend lora1",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1850.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-92",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"items": [
+						"none"
+					],
+					"patching_rect": [
+						1980.0,
+						160.0,
+						120.0,
+						19.0
+					],
+					"varname": "lora2",
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						60.0,
+						120.0,
+						19.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-93",
+					"maxclass": "newobj",
+					"text": "prepend lora2",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1980.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-94",
+					"maxclass": "live.dial",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						2110.0,
+						160.0,
+						44.0,
+						48.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Adapter 1 Strength",
+							"parameter_shortname": "strength",
+							"parameter_type": 0,
+							"parameter_modmode": 0,
+							"parameter_mmin": -2.0,
+							"parameter_mmax": 2.0,
+							"parameter_initial": [
+								1.0
+							],
+							"parameter_initial_enable": 1,
+							"parameter_unitstyle": 1
+						}
+					},
+					"varname": "Adapter 1 Strength",
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						82.0,
+						56.0,
+						44.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-95",
+					"maxclass": "newobj",
+					"text": "prepend lora1strength",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2110.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-96",
+					"maxclass": "live.dial",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						2170.0,
+						160.0,
+						44.0,
+						48.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Adapter 2 Strength",
+							"parameter_shortname": "strength",
+							"parameter_type": 0,
+							"parameter_modmode": 0,
+							"parameter_mmin": -2.0,
+							"parameter_mmax": 2.0,
+							"parameter_initial": [
+								1.0
+							],
+							"parameter_initial_enable": 1,
+							"parameter_unitstyle": 1
+						}
+					},
+					"varname": "Adapter 2 Strength",
+					"presentation": 1,
+					"presentation_rect": [
+						538.0,
+						82.0,
+						56.0,
+						44.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-97",
+					"maxclass": "newobj",
+					"text": "prepend lora2strength",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2170.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-98",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1010.0,
+						560.0,
+						80.0,
+						15.0
+					],
+					"text": "adapter 1",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						4.0,
+						80.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-99",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1100.0,
+						560.0,
+						80.0,
+						15.0
+					],
+					"text": "adapter 2",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						42.0,
+						80.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
 					"id": "obj-60",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -2443,6 +2711,150 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
+						"obj-91",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-92",
+						0
+					],
+					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						17
+					],
+					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						18
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						19
+					],
+					"destination": [
+						"obj-94",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						20
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -2514,6 +2926,16 @@
 			"obj-52": [
 				"Place",
 				"Place",
+				0
+			],
+			"obj-94": [
+				"Adapter 1 Strength",
+				"strength",
+				0
+			],
+			"obj-96": [
+				"Adapter 2 Strength",
+				"strength",
 				0
 			],
 			"inherited_shortname": 1

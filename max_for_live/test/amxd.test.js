@@ -112,7 +112,8 @@ test("outlet 2 feeds a route whose outlets reach the controls the js names", () 
   for (const name of DG.PARAMETER_CONTROLS) assert.ok(names.includes(name), `route reaches ${name}`);
   const expected = { status: "status", detail: "detail", progress: "progress", lastseed: "lastseed", model: "model",
     prompt: "prompt", folder: "folder", host: "host", store: "dawgen_settings", mode: "Mode", bars: "Bars", seed: "Seed",
-    count: "Count", strength: "Strength", port: "Port", replyport: "Reply Port", place: "Place" };
+    count: "Count", strength: "Strength", port: "Port", replyport: "Reply Port", place: "Place", lora1: "lora1", lora2: "lora2",
+    lora1strength: "Adapter 1 Strength", lora2strength: "Adapter 2 Strength" };
   names.forEach((name, outlet) => {
     const target = byVarname(expected[name]);
     assert.ok(target, `a control named ${expected[name]}`);
@@ -124,7 +125,8 @@ test("each control reaches a handler that exists in dawgen.js, through [prepend 
   const js = one("js dawgen.js");
   const controls = { prompt: "prompt", model: "model", Mode: "mode", Bars: "bars", Count: "count", Strength: "strength",
     Seed: "seed", Dice: "dice", "Keep Seed": "keep", Cancel: "cancel", host: "host", Port: "port", "Reply Port": "replyport",
-    folder: "folder", Place: "place", Reconnect: "refresh" };
+    folder: "folder", Place: "place", Reconnect: "refresh", lora1: "lora1", lora2: "lora2",
+    "Adapter 1 Strength": "lora1strength", "Adapter 2 Strength": "lora2strength" };
   for (const [varname, handler] of Object.entries(controls)) {
     const control = byVarname(varname), prepend = one(`prepend ${handler}`);
     assert.ok(control, `control ${varname}`);
@@ -149,17 +151,25 @@ test("menus and number boxes match the code's modes, places and ranges", () => {
   const valueof = (name) => byVarname(name).saved_attribute_attributes.valueof;
   assert.deepEqual(valueof("Mode").parameter_enum, JSON.parse(JSON.stringify(DG.MODES.map((m) => m.label))));
   assert.deepEqual(valueof("Place").parameter_enum, JSON.parse(JSON.stringify(DG.PLACES)));
-  const ranges = { Bars: [1, 64], Count: [1, 64], Seed: [-1, DG.SEED_MAX], Port: [1, 65535], "Reply Port": [0, 65535], Strength: [0, 1] };
+  const ranges = { Bars: [1, 64], Count: [1, 64], Seed: [-1, DG.SEED_MAX], Port: [1, 65535], "Reply Port": [0, 65535], Strength: [0, 1],
+    "Adapter 1 Strength": [DG.LORA_MIN, DG.LORA_MAX], "Adapter 2 Strength": [DG.LORA_MIN, DG.LORA_MAX] };
   for (const [name, [lo, hi]] of Object.entries(ranges)) {
     assert.deepEqual([valueof(name).parameter_mmin, valueof(name).parameter_mmax], [lo, hi], name);
   }
   assert.deepEqual(valueof("Port").parameter_initial, [9950]);
   const params = patcher.parameters;
-  for (const name of ["Mode", "Bars", "Count", "Strength", "Seed", "Generate", "Cancel", "Port", "Reply Port", "Place"]) {
+  for (const name of ["Adapter 1 Strength", "Adapter 2 Strength"]) {
+    assert.deepEqual(valueof(name).parameter_initial, [DG.LORA_DEFAULT], `${name} starts at 1.0`);
+    assert.equal(valueof(name).parameter_type, 0, `${name} is a float parameter`);
+    assert.equal(byVarname(name).maxclass, "live.dial");
+  }
+  for (const name of ["Mode", "Bars", "Count", "Strength", "Seed", "Generate", "Cancel", "Port", "Reply Port", "Place",
+    "Adapter 1 Strength", "Adapter 2 Strength"]) {
     const box = byVarname(name);
     assert.deepEqual(params[box.id].slice(0, 1), [name], `${name} listed in the patcher's parameters`);
   }
-  for (const name of ["status", "detail", "lastseed", "progress", "prompt", "model", "Generate", "Cancel"]) {
+  for (const name of ["status", "detail", "lastseed", "progress", "prompt", "model", "Generate", "Cancel", "lora1", "lora2",
+    "Adapter 1 Strength", "Adapter 2 Strength"]) {
     assert.equal(byVarname(name).presentation, 1, `${name} is on the device's face`);
   }
 });

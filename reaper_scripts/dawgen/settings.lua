@@ -65,7 +65,28 @@ local function relative_folder(v)
   return t
 end
 
--- Two dialog pages (GetUserInputs shows at most 16 fields).
+-- A LoRA adapter's name as the daemon lists it (/dawgen/models, a model's `loras`): the `lora`
+-- parameter joins name:strength pairs with , and :, so a name holds neither.
+local function adapter_name(v)
+  local t = trim(v)
+  if t:find("[,:%s]") then return nil, "an adapter name from the model's list (no spaces, commas or colons)" end
+  return t
+end
+
+-- An adapter's strength: the daemon takes -2 to 2 (1 = as trained, 0 = off, below 0 = the opposite).
+S.LORA_MIN, S.LORA_MAX = -2, 2
+local function lora_strength(v)
+  if trim(v) == "" then return "1" end
+  local n = tonumber(trim(v))
+  if not n or n < S.LORA_MIN or n > S.LORA_MAX then return nil, "a number from -2 to 2 (1 = as trained)" end
+  return trim(v)
+end
+
+-- The adapter slots: { name key, strength key } each.
+S.LORA_SLOTS = { { "lora_1", "lora_1_strength" }, { "lora_2", "lora_2_strength" } }
+
+-- Dialog pages (GetUserInputs shows at most 16 fields). The adapters page (`adapters = true`) is shown
+-- after the daemon's list of the Generate model's adapters (dawgen_client.lua, settings).
 S.PAGES = {
   {
     title = "dawgen settings: connection and output",
@@ -76,6 +97,11 @@ S.PAGES = {
     title = "dawgen settings: defaults and models",
     keys = { "bars", "continue_bars", "count", "render", "model_generate", "model_vary",
              "model_continue", "model_separate", "model_midi" },
+  },
+  {
+    title = "dawgen settings: LoRA adapters",
+    keys = { "lora_1", "lora_1_strength", "lora_2", "lora_2_strength" },
+    adapters = true,
   },
 }
 
@@ -103,6 +129,10 @@ S.SPECS = {
   model_continue = { "", "model for Continue", any },
   model_separate = { "", "model for Separate", any },
   model_midi = { "", "model for MIDI", any },
+  lora_1 = { "", "adapter 1 (name or number; empty = none)", adapter_name },
+  lora_1_strength = { "1", "adapter 1 strength (-2 to 2)", lora_strength },
+  lora_2 = { "", "adapter 2 (name or number; empty = none)", adapter_name },
+  lora_2_strength = { "1", "adapter 2 strength (-2 to 2)", lora_strength },
 }
 
 --- Validate one value; returns the normalized value, or nil and what the setting accepts.

@@ -378,11 +378,14 @@ describe("Settings", function()
       v[1] = "8"
       return v
     end)
+    H.answer(f, false) -- the adapters page (spec/lora_spec.lua): cancelled, nothing changes
     H.run("settings")
     assert.matches("daemon port", f.boxes[1].msg)
     assert.are.equal("9960", f:get_ext("dawgen", "port"))
     assert.are.equal("8", f:get_ext("dawgen", "bars"))
     assert.are.equal("/opt/dawgen/bin/dawgen", f:get_ext("dawgen", "dawgen_path"))
-    assert.matches("no file at", f.boxes[#f.boxes].msg)
+    assert.matches("no file at", f.boxes[2].msg)
+    assert.matches("could not be fetched: the path of the dawgen executable is not set", f.boxes[3].msg)
+    assert.is_nil(f:get_ext("dawgen", "lora_1"))
   end)
 end)

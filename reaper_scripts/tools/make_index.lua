@@ -27,6 +27,8 @@ local LIBRARY = {
   "dawgen/transport.lua",
   "dawgen/ui.lua",
   "dawgen/place.lua",
+  "dawgen/json.lua",
+  "dawgen/lora.lua",
 }
 
 local function url(file)

@@ -117,5 +117,30 @@
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");
         }
+        this.showLoras();
+    };
+
+    // The adapter menus: "none", then the adapters (LoRAs) the chosen model lists. A pick the model
+    // does not list (another model chosen, an adapter removed from the daemon) stays in the settings,
+    // so choosing that model again brings it back, but shows as "none" and is not sent.
+    Device.prototype.showLoras = function () {
+        var names = DG.loraNames(this.catalogue, this.settings.model), model = modelLabel(this.settings.model);
+        for (var slot = 1; slot <= DG.LORA_SLOTS; slot++) {
+            var menu = "lora" + slot, wanted = this.settings[menu], index = 0;
+            this.loraMenus[slot - 1] = [""].concat(names);
+            this.ui([menu, "clear"]);
+            this.ui([menu, "append", names.length ? "none" : "none (no adapters)"]);
+            for (var i = 0; i < names.length; i++) {
+                this.ui([menu, "append", names[i]]);
+                if (names[i] === wanted) {
+                    index = i + 1;
+                }
+            }
+            this.ui([menu, "set", index]);
+            if (wanted && index === 0 && this.catalogue) {
+                this.io.post("dawgen: adapter " + slot + " \"" + wanted + "\" is not one " + model +
+                    " lists; it is not sent while that model is chosen.");
+            }
+        }
     };
 })(DG);

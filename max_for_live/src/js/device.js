@@ -11,9 +11,11 @@
     var RECONNECT_MS = 5000;
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
-        host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0};
+        host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
+        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT};
     // Controls that Live saves as parameters; init asks each to send its value again.
-    DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place"];
+    DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
+        "lora1strength", "lora2strength"];
 
     function Device(io) {
         this.io = io;
@@ -34,6 +36,7 @@
         this.active = null; // the request shown in the progress bar and status line
         this.catalogue = null;
         this.menuNames = [""];
+        this.loraMenus = [[""], [""]]; // per adapter picker: menu index -> adapter name ("" = none)
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
@@ -82,6 +85,23 @@
         this.settings.strength = DG.clamp(DG.toNumber(value, this.settings.strength), 0, 1);
     };
 
+    // The adapter dials (live.dial, -2..2): slot 1 or 2.
+    Device.prototype.setLoraStrength = function (slot, value) {
+        var key = "lora" + slot + "Strength";
+        this.settings[key] = DG.clamp(DG.toNumber(value, this.settings[key]), DG.LORA_MIN, DG.LORA_MAX);
+    };
+
+    // The adapter menus: index 0 is "none", then the chosen model's adapters (showLoras).
+    Device.prototype.setLoraIndex = function (slot, index) {
+        var names = this.loraMenus[slot - 1];
+        var name = names ? names[Math.round(DG.toNumber(index, 0))] : undefined;
+        var key = "lora" + slot;
+        if (name !== undefined && name !== this.settings[key]) {
+            this.settings[key] = name;
+            this.persist();
+        }
+    };
+
     Device.prototype.setText = function (name, text) {
         var changed = this.settings[name] !== text;
         this.settings[name] = text;
@@ -98,6 +118,7 @@
         if (name !== undefined && name !== this.settings.model) {
             this.settings.model = name;
             this.persist();
+            this.showLoras(); // another model, other adapters
         }
     };
 
@@ -106,7 +127,8 @@
     // semicolon or quote in a prompt can be read back by Max as message syntax.
     Device.prototype.persist = function () {
         var s = this.settings;
-        var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model});
+        var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
+            lora1: s.lora1, lora2: s.lora2});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -131,9 +153,20 @@
                 hostChanged = hostChanged || name === "host";
             }
         }
+        var menusChanged = false;
         if (typeof saved.model === "string" && saved.model !== this.settings.model) {
             this.settings.model = saved.model;
-            this.showModels();
+            menusChanged = true;
+        }
+        for (var slot = 1; slot <= DG.LORA_SLOTS; slot++) {
+            var lora = saved["lora" + slot];
+            if (typeof lora === "string" && lora !== this.settings["lora" + slot]) {
+                this.settings["lora" + slot] = lora;
+                menusChanged = true;
+            }
+        }
+        if (menusChanged) {
+            this.showModels(); // the model menu, then its adapters
         }
         if (hostChanged && this.live) {
             this.reconnect(false);

@@ -99,6 +99,10 @@ function bars(value) { dev().setNumber("bars", value); }
 function seed(value) { dev().setNumber("seed", value); }
 function count(value) { dev().setNumber("count", value); }
 function strength(value) { dev().setStrength(value); }
+function lora1(index) { dev().setLoraIndex(1, index); }
+function lora2(index) { dev().setLoraIndex(2, index); }
+function lora1strength(value) { dev().setLoraStrength(1, value); }
+function lora2strength(value) { dev().setLoraStrength(2, value); }
 function port(value) { dev().setNumber("port", value); }
 function replyport(value) { dev().setNumber("replyport", value); }
 function place(value) { dev().setNumber("place", value); }

@@ -42,6 +42,51 @@
         return names;
     };
 
+    // LoRA adapters (issue #17): the device offers two, picked from the chosen model's `loras` in the
+    // /dawgen/models reply, each with a strength. DG.LORA_SLOTS is how many pickers the device has.
+    DG.LORA_SLOTS = 2;
+    DG.LORA_MIN = -2;
+    DG.LORA_MAX = 2;
+    DG.LORA_DEFAULT = 1;
+
+    // The adapter names the model lists (in the daemon's order), or [] when it lists none or the
+    // catalogue does not know the model.
+    DG.loraNames = function (catalogue, modelName) {
+        var model = DG.findModel(catalogue, modelName), names = [];
+        var loras = model && model.loras && model.loras.length !== undefined ? model.loras : [];
+        for (var i = 0; i < loras.length; i++) {
+            var name = loras[i] && typeof loras[i] === "object" ? loras[i].name : loras[i];
+            if (typeof name === "string" && name) {
+                names.push(name);
+            }
+        }
+        return names;
+    };
+
+    // The `lora` parameter: "name:strength,name2:strength" (docs/PROTOCOL.md). picks = [{name, strength}];
+    // an empty name is "none"; a pick that is not in `available` (the model's list now) is dropped,
+    // and so is a second pick of the same adapter. "" when nothing is left: then no `lora` is sent.
+    DG.loraParam = function (picks, available) {
+        var parts = [], seen = {}, known = {}, i;
+        for (i = 0; i < available.length; i++) {
+            known[available[i]] = true;
+        }
+        for (i = 0; i < picks.length; i++) {
+            var name = DG.trim(picks[i].name);
+            if (!name || !known[name] || seen[name]) {
+                continue;
+            }
+            seen[name] = true;
+            var strength = DG.clamp(DG.toNumber(picks[i].strength, DG.LORA_DEFAULT), DG.LORA_MIN, DG.LORA_MAX);
+            parts.push(name + ":" + DG.fmt(strength, 3));
+        }
+        return parts.join(",");
+    };
+
+    DG.loraPicks = function (s) {
+        return [{name: s.lora1, strength: s.lora1Strength}, {name: s.lora2, strength: s.lora2Strength}];
+    };
+
     // How long the result should be. Loops and MIDI say it in bars of the Live Set's meter: with a
     // model that declares `time_signature` the bars travel as they are, otherwise they are turned into
     // the 4/4 bars the protocol's `bars` means (2 bars of 3/4 = 1.5). A model that takes `seconds`
@@ -142,6 +187,11 @@
         var pairs = modePairs(mode, s, opts.ctx, declared, opts.seed);
         if (s.model) {
             pairs.push(["model", s.model]);
+        }
+        // Only models that declare `lora` for this verb get one, and only adapters they list.
+        var lora = DG.loraParam(DG.loraPicks(s), DG.loraNames(opts.catalogue, s.model));
+        if (lora) {
+            pairs.push(["lora", lora, true]);
         }
         if (DG.trim(s.folder)) {
             pairs.push(["dir", DG.trim(s.folder)]);
