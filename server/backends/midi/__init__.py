@@ -47,7 +47,9 @@ class MidiBackend(Backend):
     extra: ClassVar[str] = EXTRA
     output_kind: ClassVar[str] = "midi"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = S.VERBS
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str, **CONFIG_KEYS}
+    # training: the training.json of the run that made the model (server/training/midi), carried
+    # into every file's provenance
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "training": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -90,6 +92,8 @@ class MidiBackend(Backend):
         from ...output.provenance import file_sha256
 
         out: dict[str, Any] = {"path": str(self._folder)}
+        if self.options.get("training"):
+            out["training"] = training_record(Path(str(self.options["training"])))
         try:
             plan, _ = self._plan()
         except DawgenError:
@@ -340,6 +344,17 @@ class MidiBackend(Backend):
         info = {"name": stem, "bpm": clip.bpm, "time_signature": f"{clip.numerator}/{clip.denominator}",
                 "notes": len(clip.notes), "ppq": clip.ppq, **meta}
         return Midi(data=data, seed=seed, meta=info)
+
+
+def training_record(path: Path) -> dict[str, Any]:
+    """The run record a trained model's folder names (its data, settings and dataset.toml)."""
+    import json
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"unreadable": f"{path}: {exc}"}
+    return record if isinstance(record, dict) else {"unreadable": str(path)}
 
 
 class _threads:
