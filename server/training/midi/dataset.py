@@ -28,6 +28,7 @@ from ...errors import DawgenError, ErrorCode
 
 SUFFIXES = (".mid", ".midi")
 PARTS = {"midi-drums": "drums", "midi-melody": "melody"}
+REASON_LIMIT = 8  # rejected files named in the error; dataset-report.json has them all
 
 
 @dataclass(frozen=True)
@@ -110,18 +111,27 @@ def prepare(folder: str, kind: str, progress: Callable[[float], None] | None = N
         if progress is not None:
             progress((i + 1) / len(files))
     if not dataset.clips:
-        reasons = Counter(r.reason for r in dataset.rejected)
-        why = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) or f"no {'/'.join(SUFFIXES)} files"
-        raise NoUsableMidi(f"data: no MIDI file in {folder} can train {kind} ({why}); "
-                           "dataset-report.json in the run folder names each file", dataset.rejected)
+        raise NoUsableMidi(f"no usable MIDI in {folder} for {kind}: {_reasons(dataset.rejected)}", dataset.rejected)
     return dataset
 
 
+def _reasons(rejected: list[Rejected]) -> str:
+    """Each rejected file and why (the first REASON_LIMIT), for the error a client sees."""
+    if not rejected:
+        return f"no {' or '.join(SUFFIXES)} files"
+    text = "; ".join(f"{r.file}: {r.reason} ({r.detail})" for r in rejected[:REASON_LIMIT])
+    more = len(rejected) - REASON_LIMIT
+    return text + (f"; and {more} more (dataset-report.json names each)" if more > 0 else "")
+
+
 def _read_one(dataset: MidiDataset, path: Path, name: str) -> None:
-    from ...backends.midi.smf import read_clip
+    from ...backends.midi.smf import NoNotes, read_clip
 
     try:
         clip = read_clip(path)
+    except NoNotes:
+        dataset.rejected.append(Rejected(name, "no_notes", "the file has no notes"))
+        return
     except (ValueError, OSError, EOFError) as exc:
         dataset.rejected.append(Rejected(name, "unreadable", str(exc)[:200]))
         return

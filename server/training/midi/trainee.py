@@ -41,7 +41,8 @@ class MidiTrainee:
         return list(self.model.parameters())
 
     def loss(self, batch: Any, run: Any) -> Any:
-        self.model.train()
+        """The offline trainer's loss (steps.py) on one micro-batch, in the model's current mode
+        (train mode from load: DrumLM's dropout on)."""
         with run.autocast:
             if self.part == "drums":
                 hits, vel, cond = batch
@@ -118,7 +119,7 @@ def load(settings: Settings, source: Source, device: str = "cpu") -> MidiTrainee
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
         model = _base_model(source, part) if source.path else build(part, {})
-    trainee = MidiTrainee(settings, part, model, source.base_name)
+    trainee = MidiTrainee(settings, part, model.train(), source.base_name)
     trainee.to(device)
     return trainee
 
