@@ -3,6 +3,9 @@
     dawgen train-midi {melody,drums,vae,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
                       [--epochs N] [--seed N] [--max-minutes M] [--workers N]
 
+(`dawgen train-midi drums|melody --data FOLDER --name NAME` instead runs the daemon's train job:
+bridge/train_midi.py; the step and loss code both share is steps.py.)
+
 Default data is what the shipped weights learned from: the music21 corpus (the German song
 books of its Essen folk song collection, inside the `music21` package) for melodies, Debian's
 `hydrogen-data` demo songs for drums (data.py). `--data` trains on your own MIDI files instead
@@ -342,7 +345,7 @@ def _store(out: Path, index: dict, kind: str, model: Any, info: dict, log: Log) 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("part", choices=PARTS, help="which models to train (vae = both interpolation VAEs)")
-    p.add_argument("--out", required=True,
+    p.add_argument("--out", default=None,
                    help="weights folder to write (created; other models already in it are kept). Use it with "
                         "[models.NAME] backend = \"midi\", path = \"FOLDER\"")
     p.add_argument("--data", default=None,
@@ -365,7 +368,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.out:
+        p.error("--out is required")
     run(args)
     return 0
 
