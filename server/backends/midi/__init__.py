@@ -34,7 +34,7 @@ from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec as S
 from . import vocab as V
 from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
-from .store import MODEL_KINDS, SHIPPED, read_index
+from .store import MODEL_KINDS, SHIPPED, read_index, training_record
 
 log = logging.getLogger("dawgen.midi")
 EXTRA = "midigen"
@@ -344,17 +344,6 @@ class MidiBackend(Backend):
         info = {"name": stem, "bpm": clip.bpm, "time_signature": f"{clip.numerator}/{clip.denominator}",
                 "notes": len(clip.notes), "ppq": clip.ppq, **meta}
         return Midi(data=data, seed=seed, meta=info)
-
-
-def training_record(path: Path) -> dict[str, Any]:
-    """The run record a trained model's folder names (its data, settings and dataset.toml)."""
-    import json
-
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {"unreadable": f"{path}: {exc}"}
-    return record if isinstance(record, dict) else {"unreadable": str(path)}
 
 
 class _threads:

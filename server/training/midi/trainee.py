@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ...backends.midi import steps as S
-from ...backends.midi.models import build
+from ...backends.midi.models import DrumLM, build
 from ...backends.midi.store import SHIPPED, load_model, read_index, save_model, write_index
 from ...errors import DawgenError, ErrorCode
 from ..families import Source
@@ -104,13 +104,9 @@ class MidiTrainee:
 
 
 def _cpu_copy(model: Any) -> Any:
-    copy = build(_kind(model), dict(model.config))
+    copy = build("drums" if isinstance(model, DrumLM) else "melody", dict(model.config))
     copy.load_state_dict({k: v.to("cpu") for k, v in model.state_dict().items()})
     return copy
-
-
-def _kind(model: Any) -> str:
-    return "drums" if type(model).__name__ == "DrumLM" else "melody"
 
 
 def load(settings: Settings, source: Source, device: str = "cpu") -> MidiTrainee:

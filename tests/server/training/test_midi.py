@@ -213,3 +213,30 @@ def test_the_family_module_is_torch_free():
                          cwd=Path(__file__).resolve().parents[3])
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["midi", "False"]
+
+
+def test_a_job_run_again_after_a_crash_continues_from_its_last_checkpoint(tmp_path):
+    """The same job id run again (what the journal does after a crash) resumes without resume=true."""
+    from server.backends.base import RunContext
+    from server.errors import JobCancelled
+    from server.registry import Registry
+
+    config = load(None, {"output.root": str(tmp_path / "out"), "server.state_dir": str(tmp_path / "state")})
+    backend = Registry(config).backend("train")
+    params = {"kind": "midi-melody", "data": str(song_folder(tmp_path / "data", 2)), "name": "tunes", "steps": 6,
+              "save_every": 3, "batch_size": 2, "seed": 4, "demo_every": 0}
+    crash = threading.Event()
+    steps: list[int] = []
+
+    def on_report(kind: str, data: dict) -> None:
+        if kind == "training":
+            steps.append(int(data["step"]))
+        if kind == "checkpoint":
+            crash.set()  # the "crash": the job ends at the next step boundary, as a kill would leave it
+
+    with pytest.raises(JobCancelled):
+        backend.run("train", RunContext(params, cancel=crash, job_id="job-1", on_report=on_report))
+    steps.clear()
+    backend.run("train", RunContext(params, job_id="job-1", on_report=on_report))
+    assert steps[0] == 4 and steps[-1] == 6
+    assert csv_steps(config.models_dir / "tunes") == [1, 2, 3, 4, 5, 6]
