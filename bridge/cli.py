@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     # The trainer's module (numpy, the midi package: ~0.15 s) is imported only when train-midi runs:
     # this subparser treats nothing as an option (prefix_chars) and hands every argument, --help
     # included, to the trainer's own parser (_cmd_train_midi).
-    s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder",
+    s = sub.add_parser("train-midi", help="train the midi backend's models (melody, drums, VAEs) into a weights folder, "
+                                          "or your MIDI as model=NAME on the daemon (--name)",
                        add_help=False, prefix_chars="\0")
     s.add_argument("train_args", nargs="*")
     s.set_defaults(func=_cmd_train_midi, log_level="info")
@@ -154,7 +155,7 @@ def parse_value(text: str) -> Any:
 
 def _cmd_send(args: argparse.Namespace) -> int:
     from .client import Client, ClientError
-    from .progress_view import progress_display
+    from .progress_view import follow_job
 
     params: dict[str, Any] = {}
     for item in args.params:
@@ -167,14 +168,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
         with Client(args.host, args.port, tcp=args.tcp) as client:
             reply = client.call(args.verb, params, timeout=min(args.timeout, 10.0), req_id=args.req_id)
             if reply.address == "/dawgen/ack" and args.wait:
-                job_id = str(reply.args[1])
-                print(f"queued job {job_id} (position {reply.args[2]})", file=sys.stderr)
-                # a bar on a terminal, plain lines for pipes (scripts parse them); closed before
-                # an error is printed, so the error gets a line of its own
-                with progress_display(sys.stderr) as show:
-                    paths = client.wait(job_id, timeout=args.timeout, on_progress=show, on_training=show.training,
-                                        on_dataset=show.note)
-                for path in paths:
+                # a bar on a terminal, plain lines for pipes (scripts parse them)
+                for path in follow_job(client, reply, args.timeout, sys.stderr):
                     print(path)
                 return EXIT_OK
             _print_reply(reply)
@@ -322,10 +317,13 @@ def _cmd_dataset_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_midi(args: argparse.Namespace) -> int:
-    from server.backends.midi.train import parser  # imports torch when it runs
-    from server.backends.midi.train import run as train_midi
+    from server.backends.midi.train import run as train_midi  # imports torch when it runs
 
-    args = parser().parse_args(args.train_args)
+    from .train_midi import parse, submit
+
+    _, args = parse(args.train_args)
+    if args.name is not None:  # the producer's own MIDI as model=NAME, through the daemon's train job
+        return submit(args)
     try:
         train_midi(args, log=lambda line: print(line, file=sys.stderr, flush=True))
     except ImportError as exc:

@@ -164,3 +164,14 @@ def _open_bar(stream: TextIO, percent: float, stage: str, left: str) -> Any:
 def progress_display(stream: TextIO) -> LineProgress:
     """The progress view for `stream`: a bar on a terminal, plain lines anywhere else."""
     return BarProgress(stream) if is_terminal(stream) else LineProgress(stream)
+
+
+def follow_job(client: Any, ack: Any, timeout: float, stream: TextIO) -> list[str]:
+    """After a request's ack: say the job is queued, show its progress (a train job's dataset
+    summary and steps too) on `stream` until it ends, and return its output paths. The view is
+    closed before an error propagates, so the error gets a line of its own."""
+    job_id = str(ack.args[1])
+    print(f"queued job {job_id} (position {ack.args[2]})", file=stream)
+    with progress_display(stream) as show:
+        return list(client.wait(job_id, timeout=timeout, on_progress=show, on_training=show.training,
+                                on_dataset=show.note))

@@ -25,8 +25,10 @@ FAMILY_OF_KIND = {"dance-diffusion": "stable-audio", "dance-diffusion-lora": "st
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # the learning rates of stable-audio-tools' published fine-tune configs (full) and LoRA's usual one
 FULL_LR, LORA_LR = 5e-5, 1e-4
+# the midi kinds fine-tune small GRUs (the offline trainer starts them from scratch at 3e-3)
+MIDI_LR = 1e-3
 # per family where it differs: (family, lora) -> learning rate
-LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA_LR}
+LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA_LR, ("midi", False): MIDI_LR}
 
 TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("kind", "str", "stable-audio-lora", choices=KINDS,
@@ -35,7 +37,8 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("steps", "int", 1000, min=1, max=1_000_000, doc="optimizer steps in all (a resumed run counts the steps done)"),
     ParamSpec("batch_size", "int", 4, min=1, max=256, doc="clips per micro-batch"),
     ParamSpec("learning_rate", "float", None, min=0.0, max=1.0,
-              doc=f"AdamW learning rate; default per kind (stable-audio: {FULL_LR:g} full, {LORA_LR:g} LoRA)"),
+              doc=f"AdamW learning rate; default per kind (stable-audio: {FULL_LR:g} full, {LORA_LR:g} LoRA; "
+                  f"midi: {MIDI_LR:g})"),
     ParamSpec("seconds", "float", None, min=0.05, max=600.0, doc="clip length trained on; default: the model's window"),
     ParamSpec("save_every", "int", 250, min=1, max=1_000_000, doc="steps between checkpoints (a stop saves one too)"),
     ParamSpec("demo_every", "int", 0, min=0, max=1_000_000, doc="steps between demo renders; 0 = none"),
@@ -122,8 +125,9 @@ JOB_PARAMS: tuple[ParamSpec, ...] = (
                   "overwrite or resume"),
     ParamSpec("data", "str", None, max_length=4096, doc="a folder of your sounds, searched recursively (absolute path)"),
     ParamSpec("base", "str", None, max_length=64,
-              doc="a configured stable-audio model to start from: required for the stable-audio kinds; for "
-                  "dance-diffusion, without base a fresh model is built from `config`"),
+              doc="a configured model to start from: a stable-audio model, required for the stable-audio kinds "
+                  "(for dance-diffusion, without base a fresh model is built from `config`); a midi model for the "
+                  "midi kinds, default the built-in `midi`, `none` for fresh weights"),
     ParamSpec("config", "str", None, max_length=4096,
               doc="dance-diffusion without `base`: a model_config.json to build a fresh model from"),
     ParamSpec("overwrite", "bool", False, doc="start over: delete the run of the same name first"),

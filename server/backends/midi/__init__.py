@@ -34,7 +34,7 @@ from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec as S
 from . import vocab as V
 from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
-from .store import MODEL_KINDS, SHIPPED, read_index
+from .store import MODEL_KINDS, SHIPPED, read_index, training_record
 
 log = logging.getLogger("dawgen.midi")
 EXTRA = "midigen"
@@ -47,7 +47,9 @@ class MidiBackend(Backend):
     extra: ClassVar[str] = EXTRA
     output_kind: ClassVar[str] = "midi"
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = S.VERBS
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str, **CONFIG_KEYS}
+    # training: the training.json of the run that made the model (server/training/midi), carried
+    # into every file's provenance
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "training": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -90,6 +92,8 @@ class MidiBackend(Backend):
         from ...output.provenance import file_sha256
 
         out: dict[str, Any] = {"path": str(self._folder)}
+        if self.options.get("training"):
+            out["training"] = training_record(Path(str(self.options["training"])))
         try:
             plan, _ = self._plan()
         except DawgenError:

@@ -207,14 +207,16 @@ def midi_folder_clips(folder: str) -> Iterator[tuple[str, Any]]:
 
 def midi_folder_tunes(folder: str) -> list[Tune]:
     """Melodies from a user's MIDI files: the highest sounding non-drum note at each onset."""
+    tunes = (clip_tune(clip, os.path.basename(path)) for path, clip in midi_folder_clips(folder))
+    return [t for t in tunes if t is not None]
+
+
+def clip_tune(clip: Any, source: str) -> Tune | None:
+    """A clip's melody: the highest non-drum note at each onset, tonic moved to C; None when that
+    line has fewer than 8 notes."""
     from .smf import top_line
 
-    out = []
-    for path, clip in midi_folder_clips(folder):
-        tune = line_to_tune(top_line(clip), clip.bar_steps, os.path.basename(path))
-        if tune is not None:
-            out.append(tune)
-    return out
+    return line_to_tune(top_line(clip), clip.bar_steps, source)
 
 
 # -- drums -----------------------------------------------------------------------------------------
@@ -275,21 +277,32 @@ def read_h2song(path: str) -> DrumSong:
                      "humanize_velocity": float(root.findtext("humanize_velocity") or 0)})
 
 
+MIN_DRUM_NOTES = 8  # a drum part needs this many notes on the GM lanes to be learnt from
+
+
 def midi_folder_drums(folder: str) -> list[DrumSong]:
-    out = []
-    for path, clip in midi_folder_clips(folder):
-        notes = [n for n in clip.notes if n.channel == 9 and lane_of_drum_note(n.pitch) is not None]
-        if len(notes) < 8:
-            continue
-        step = clip.ppq / 4
-        steps = int(np.ceil(clip.length_ticks / step))
-        hits = np.zeros((steps, len(DRUM_LANES)), np.float32)
-        vel = np.zeros_like(hits)
-        for n in notes:
-            s = round(n.tick / step)
-            if s < steps:
-                lane = lane_of_drum_note(n.pitch)
-                hits[s, lane] = 1.0
-                vel[s, lane] = max(vel[s, lane], n.velocity / 127)
-        out.append(DrumSong(hits, vel, os.path.basename(path)))
-    return out
+    songs = (clip_drums(clip, os.path.basename(path)) for path, clip in midi_folder_clips(folder))
+    return [s for s in songs if s is not None]
+
+
+def drum_notes(clip: Any) -> list[Any]:
+    """The clip's notes on channel 10 that fall on one of the GM drum lanes."""
+    return [n for n in clip.notes if n.channel == 9 and lane_of_drum_note(n.pitch) is not None]
+
+
+def clip_drums(clip: Any, source: str) -> DrumSong | None:
+    """A clip's drum part on the 16th grid of lanes; None with fewer than MIN_DRUM_NOTES drum notes."""
+    notes = drum_notes(clip)
+    if len(notes) < MIN_DRUM_NOTES:
+        return None
+    step = clip.ppq / 4
+    steps = int(np.ceil(clip.length_ticks / step))
+    hits = np.zeros((steps, len(DRUM_LANES)), np.float32)
+    vel = np.zeros_like(hits)
+    for n in notes:
+        s = round(n.tick / step)
+        if s < steps:
+            lane = lane_of_drum_note(n.pitch)
+            hits[s, lane] = 1.0
+            vel[s, lane] = max(vel[s, lane], n.velocity / 127)
+    return DrumSong(hits, vel, source)

@@ -14,6 +14,10 @@ PPQ = 480
 DRUM_CHANNEL = 9
 
 
+class NoNotes(ValueError):
+    """read_clip: a readable MIDI file without a note."""
+
+
 @dataclass(frozen=True)
 class Note:
     tick: int
@@ -110,7 +114,7 @@ def read_clip(path: str | os.PathLike[str]) -> Clip:
         end = max(end, tick)
     notes.sort(key=lambda n: (n.tick, n.channel, n.pitch))
     if not notes:
-        raise ValueError(f"{os.path.basename(str(path))} has no notes")
+        raise NoNotes(f"{os.path.basename(str(path))} has no notes")
     end = max(end, max(n.tick + n.dur for n in notes))
     return Clip(notes, ppq, float(bpm or 120.0), int(num or 4), int(den or 4), end, name)
 

@@ -3,6 +3,9 @@
     dawgen train-midi {melody,drums,vae,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
                       [--epochs N] [--seed N] [--max-minutes M] [--workers N]
 
+(`dawgen train-midi drums|melody --data FOLDER --name NAME` instead runs the daemon's train job:
+bridge/train_midi.py; the step and loss code both share is steps.py.)
+
 Default data is what the shipped weights learned from: the music21 corpus (the German song
 books of its Essen folk song collection, inside the `music21` package) for melodies, Debian's
 `hydrogen-data` demo songs for drums (data.py). `--data` trains on your own MIDI files instead
@@ -29,14 +32,14 @@ import numpy as np
 from . import data as D
 from . import vocab as V
 from .baseline import trigram_nll
+from .steps import DRUM_SEQ, drum_loss, drum_objective, drum_tensors, melody_batch, melody_loss, tune_arrays, window_start
+from .steps import drum_windows as drum_train_windows
 from .store import INDEX, read_index, save_model, write_index
 from .train_vae import drum_windows, melody_windows, train_vae
 
 PARTS = ("melody", "drums", "vae", "all")
 HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out
 HELD_OUT_EVERY = 20  # every 20th tune (in corpus order) is held out for evaluation
-SEQ = 128  # melody tokens per training window
-DRUM_SEQ = 64  # drum steps per training window (4 bars)
 Log = Callable[[str], None]
 
 
@@ -122,30 +125,12 @@ def split_drums(songs: Sequence[D.DrumSong]) -> tuple[list[D.DrumSong], list[D.D
 
 
 # -- melody LM -------------------------------------------------------------------------------------------
-def tune_arrays(tune: D.Tune) -> tuple[list[int], list[int]]:
-    toks = V.encode_tune(tune.notes, tune.minor)
-    return toks, V.positions(toks, tune.pickup, tune.bar)
-
-
 def melody_batches(tunes: Sequence[D.Tune], rng: random.Random, batch: int) -> Any:
-    import torch
-
     seqs = [(tune_arrays(t), min(t.bar, V.MAX_POS)) for t in tunes]
     rng.shuffle(seqs)
     for i in range(0, len(seqs), batch):
         chunk = seqs[i: i + batch]
-        T = min(SEQ, max(len(s[0][0]) for s in chunk))
-        toks = torch.zeros(len(chunk), T + 1, dtype=torch.long)
-        pos = torch.zeros(len(chunk), T + 1, dtype=torch.long)
-        mask = torch.zeros(len(chunk), T, dtype=torch.bool)
-        bars = torch.tensor([b for _, b in chunk])
-        for j, ((tk, ps), _) in enumerate(chunk):
-            start = rng.randrange(0, max(1, len(tk) - SEQ)) if len(tk) > SEQ + 1 else 0
-            tk, ps = tk[start: start + T + 1], ps[start: start + T + 1]
-            toks[j, : len(tk)] = torch.tensor(tk)
-            pos[j, : len(ps)] = torch.tensor(ps)
-            mask[j, : len(tk) - 1] = True
-        yield toks, pos, bars, mask
+        yield melody_batch(chunk, [window_start(len(tk), rng.randrange) for (tk, _), _ in chunk])
 
 
 def melody_nll(model: Any, tunes: Sequence[D.Tune]) -> tuple[float, int]:
@@ -177,9 +162,8 @@ def train_melody(tunes: list[D.Tune], args: argparse.Namespace, log: Log) -> tup
     for epoch in range(args.epochs):
         model.train()
         losses = []
-        for toks, pos, bars, mask in melody_batches(train, rng, 64):
-            logits, _ = model(toks[:, :-1], pos[:, :-1], bars)
-            loss = torch.nn.functional.cross_entropy(logits[mask], toks[:, 1:][mask])
+        for batch in melody_batches(train, rng, 64):
+            loss = melody_loss(model, batch)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -206,36 +190,6 @@ def train_melody(tunes: list[D.Tune], args: argparse.Namespace, log: Log) -> tup
 
 
 # -- drums LM --------------------------------------------------------------------------------------------
-def drum_cond(hits: np.ndarray) -> np.ndarray:
-    """The rhythm drumify follows: an onset where kick, snare, clap or a tom hits."""
-    return hits[:, [V.KICK, V.SNARE, V.CLAP, 5, 6, 7]].max(1)
-
-
-def drum_tensors(hits: np.ndarray, vel: np.ndarray, cond_on: bool) -> tuple[Any, ...]:
-    import torch
-
-    h = torch.as_tensor(hits)
-    v = torch.as_tensor(vel)
-    prev_h = torch.cat([torch.zeros(1, h.shape[1]), h[:-1]])
-    prev_v = torch.cat([torch.zeros(1, v.shape[1]), v[:-1]])
-    pos = torch.arange(h.shape[0]) % 16
-    cond = torch.zeros(h.shape[0], 2)
-    if cond_on:
-        cond[:, 0] = torch.as_tensor(drum_cond(hits))
-        cond[:, 1] = 1.0
-    return prev_h, prev_v, pos, cond, h, v
-
-
-def drum_loss(model: Any, batch: Sequence[tuple[Any, ...]]) -> tuple[Any, Any]:
-    import torch
-
-    ph, pv, pos, cond, h, v = (torch.stack(x) for x in zip(*batch))
-    logits, vel, _ = model(ph, pv, pos, cond)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, h, reduction="none").sum(-1).mean()
-    mse = ((vel - v) ** 2 * h).sum() / h.sum().clamp_min(1)
-    return bce, mse
-
-
 def drums_nll(model: Any, songs: Sequence[D.DrumSong]) -> tuple[float, int]:
     """Mean NLL (nats) per 16th step of held-out songs: the sum over lanes of each hit's Bernoulli."""
     import torch
@@ -259,12 +213,7 @@ def train_drums(train: list[D.DrumSong], held: list[D.DrumSong], args: argparse.
     rng = random.Random(args.seed)
     started = time.monotonic()
     history = []
-    windows = []
-    for s in train:
-        n = len(s.hits)
-        for start in range(0, max(1, n - DRUM_SEQ // 2 + 1), 2):
-            windows.append((s.hits[start: start + DRUM_SEQ // 2], s.vel[start: start + DRUM_SEQ // 2]))
-    windows = [w for w in windows if len(w[0]) == DRUM_SEQ // 2] or [(s.hits, s.vel) for s in train]
+    windows = drum_train_windows(train)
     epochs = args.epochs * 8  # the drum data is small: more passes over it
     for epoch in range(epochs):
         model.train()
@@ -273,7 +222,7 @@ def train_drums(train: list[D.DrumSong], held: list[D.DrumSong], args: argparse.
         for i in range(0, len(windows), 32):
             batch = [drum_tensors(h, v, rng.random() < 0.5) for h, v in windows[i: i + 32]]
             bce, mse = drum_loss(model, batch)
-            loss = bce + 4.0 * mse
+            loss = drum_objective(bce, mse)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -396,7 +345,7 @@ def _store(out: Path, index: dict, kind: str, model: Any, info: dict, log: Log) 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("part", choices=PARTS, help="which models to train (vae = both interpolation VAEs)")
-    p.add_argument("--out", required=True,
+    p.add_argument("--out", default=None,
                    help="weights folder to write (created; other models already in it are kept). Use it with "
                         "[models.NAME] backend = \"midi\", path = \"FOLDER\"")
     p.add_argument("--data", default=None,
@@ -419,7 +368,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.out:
+        p.error("--out is required")
     run(args)
     return 0
 
