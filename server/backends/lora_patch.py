@@ -38,9 +38,6 @@ class Delta:
     b: torch.Tensor  # (fan_out, rank), float32
     scale: float
 
-    def matrix(self, device: Any) -> torch.Tensor:
-        return self.b.to(device) @ self.a.to(device)
-
 
 Deltas = dict[str, Delta]  # module name under the patched root -> its delta
 
@@ -62,8 +59,9 @@ def read_deltas(adapter: Adapter, modules: Mapping[str, torch.nn.Module], prefix
         target = next((p + name for p in ("", *prefixes) if _fits(modules.get(p + name), delta)), None)
         if target is None:
             misfit.append(name)
-        else:
-            out[target] = delta
+        else:  # kept on the weight's device: a switch then moves nothing
+            device = modules[target].weight.device
+            out[target] = Delta(delta.a.to(device), delta.b.to(device), delta.scale)
     if misfit or not out:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"lora {adapter.name} does not fit this model ({len(misfit)} "
                                                        f"of {len(pairs)} layers, e.g. {min(misfit, default='none')})")
@@ -133,6 +131,22 @@ def _pattern(patterns: Any, module: str, default: Any) -> Any:
     return default
 
 
+def _merge(weight: torch.Tensor, original: torch.Tensor, parts: list[tuple[Delta, float]]) -> None:
+    """weight = original + sum(coef * B @ A), in float32 (fused into addmm on a float32 weight)."""
+    out = weight.view(weight.shape[0], -1)
+    base = original.view(out.shape)
+    if weight.dtype == torch.float32:
+        (first, coef), *rest = parts
+        torch.addmm(base, first.b, first.a, alpha=coef, out=out)
+        for delta, coef in rest:
+            out.addmm_(delta.b, delta.a, alpha=coef)
+        return
+    total = base.float()
+    for delta, coef in parts:
+        total.addmm_(delta.b.to(total.device), delta.a.to(total.device), alpha=coef)
+    out.copy_(total)
+
+
 class Patcher:
     """The adapters merged into one loaded model now, their originals, and a warm cache of adapters."""
 
@@ -140,7 +154,8 @@ class Patcher:
         self.root, self.prefixes = root, tuple(prefixes)
         self._modules = dict(root.named_modules())
         self._cache: OrderedDict[tuple[str, float, int], Deltas] = OrderedDict()
-        self._backup: dict[str, torch.Tensor] = {}  # module name -> its original weight, while patched
+        self._backup: dict[str, torch.Tensor] = {}  # module name -> its original weight (once patched)
+        self._patched: set[str] = set()  # modules whose weight holds a merge now
         self._active: tuple[Any, ...] = ()
         self.merges = 0  # times the merged set changed (tests, bench)
 
@@ -166,28 +181,25 @@ class Patcher:
         key = tuple((file, s) for file, _, s in loaded)
         if key == self._active:
             return
+        plan: dict[str, list[tuple[Delta, float]]] = {}
+        for _, deltas, strength in loaded:
+            for name, delta in deltas.items():
+                plan.setdefault(name, []).append((delta, strength * delta.scale))
         with torch.no_grad():
-            self.restore()
-            totals: dict[str, torch.Tensor] = {}
-            for _, deltas, strength in loaded:
-                for name, delta in deltas.items():
-                    weight = self._modules[name].weight
-                    update = (strength * delta.scale) * delta.matrix(weight.device)
-                    totals[name] = totals[name] + update if name in totals else update
-            for name, total in totals.items():
+            for name in self._patched - set(plan):  # patched now, not in the new set: the original back
+                self._modules[name].weight.copy_(self._backup[name])
+            for name, parts in plan.items():
                 weight = self._modules[name].weight
-                self._backup[name] = weight.detach().clone()
-                weight.copy_((weight.float() + total.view(weight.shape)).to(weight.dtype))
+                if name not in self._backup:  # kept while the model is loaded: switching never re-copies it
+                    self._backup[name] = weight.detach().clone()
+                _merge(weight, self._backup[name], parts)
+        self._patched = set(plan)
         self._active = key
         self.merges += 1
 
     def restore(self) -> None:
         """The original weights, exactly as they were loaded."""
-        with torch.no_grad():
-            for name, original in self._backup.items():
-                self._modules[name].weight.copy_(original)
-        self._backup.clear()
-        self._active = ()
+        self.apply([])
 
     def bytes(self) -> int:
         """Memory the adapters hold: the cached tensors and the originals backed up."""
