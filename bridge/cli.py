@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=9950)
     s.add_argument("--dir", default=None, help="subfolder of the output root for the new file")
     s.add_argument("--timeout", type=float, default=300.0)
+    s.add_argument("--force", action="store_true",
+                   help="regenerate even though a LoRA adapter it used changed (the file will differ)")
     s.set_defaults(func=_cmd_regen, log_level="warning")
 
     s = sub.add_parser("devices", help="list audio and MIDI devices, and which ones the config picks")
@@ -184,12 +186,18 @@ def _cmd_send(args: argparse.Namespace) -> int:
 
 def _cmd_regen(args: argparse.Namespace) -> int:
     from .client import Client, ClientError
-    from .regen import RegenError, load_provenance, request_from
+    from .regen import RegenError, changed_adapters, load_provenance, request_from
 
     try:
-        verb, params = request_from(load_provenance(args.file))
+        provenance = load_provenance(args.file)
+        verb, params = request_from(provenance)
     except RegenError as exc:
         print(f"dawgen regen: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    for problem in changed_adapters(provenance):
+        print(f"dawgen regen: {'warning: ' if args.force else ''}{problem}", file=sys.stderr)
+    if changed_adapters(provenance) and not args.force:
+        print("dawgen regen: the new file would differ; --force makes it anyway", file=sys.stderr)
         return EXIT_ERROR
     if args.dir is not None:
         params["dir"] = args.dir

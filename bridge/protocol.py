@@ -261,9 +261,17 @@ def _params_kept(keep: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, 
     return shrink
 
 
+def _names_only(model: dict[str, Any]) -> dict[str, Any]:
+    """The params' names, and the LoRA adapters' names (`loras`) without their rank, size or trigger."""
+    out = _params_kept(("name",))(model)
+    if "loras" in out:
+        out["loras"] = [{"name": item["name"]} for item in out["loras"]]
+    return out
+
+
 MODELS_LEVELS: tuple[Shrink, ...] = (
-    ("docs", _params_kept(("name", "type", "default", "min", "max", "choices"))),
-    ("names", _params_kept(("name",))),
+    ("docs", _params_kept(("name", "type", "default", "min", "max", "choices"))),  # `loras` kept whole
+    ("names", _names_only),
 )
 
 

@@ -153,6 +153,16 @@ class ModelConfig:
 
 
 @dataclass
+class LoraConfig:
+    """[loras.NAME]: an adapter made elsewhere (stable-audio-tools' LoRA file or a peft folder)."""
+
+    name: str
+    path: str
+    base: str  # the model it was made for: it is offered (and applied) on that model only
+    trigger: str = ""
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -161,6 +171,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotfolder: HotfolderConfig = field(default_factory=HotfolderConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    loras: dict[str, LoraConfig] = field(default_factory=dict)
     source: str = ""
 
     @property
@@ -223,13 +234,15 @@ def parse(data: Mapping[str, Any]) -> Config:
     for section, value in data.items():
         if section == "models":
             config.models = _parse_models(value, errors)
+        elif section == "loras":
+            config.loras = _parse_loras(value, errors)
         elif section in _SECTIONS:
             if not isinstance(value, dict):
                 errors.append(f"[{section}] must be a table")
                 continue
             setattr(config, section, _parse_section(section, value, errors))
         else:
-            errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models'])}")
+            errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models', 'loras'])}")
     if errors:
         raise ConfigError("config errors:\n  " + "\n  ".join(errors))
     return config
@@ -318,6 +331,28 @@ def _parse_models(value: Any, errors: list[str]) -> dict[str, ModelConfig]:
             errors.append(f"models.{name}.preload: expected true or false")
         models[name] = ModelConfig(name=name, backend=backend, options=options)
     return models
+
+
+LORA_KEYS = ("path", "base", "trigger")
+
+
+def _parse_loras(value: Any, errors: list[str]) -> dict[str, LoraConfig]:
+    """[loras.NAME] tables: path and base required, strings only, no other keys."""
+    if not isinstance(value, dict):
+        errors.append("[loras] must hold tables like [loras.NAME]")
+        return {}
+    loras: dict[str, LoraConfig] = {}
+    for name, entry in value.items():
+        if not isinstance(entry, dict):
+            errors.append(f"loras.{name}: must be a table with path = \"...\" and base = \"<model name>\"")
+            continue
+        bad = [f"loras.{name}.{k}: unknown key{_suggest(k, LORA_KEYS)}" for k in entry if k not in LORA_KEYS]
+        bad += [f"loras.{name}.{k}: expected a string" for k in LORA_KEYS if k in entry and not isinstance(entry[k], str)]
+        bad += [f"loras.{name}.{k}: required" for k in ("path", "base") if not entry.get(k)]
+        errors.extend(bad)
+        if not bad:
+            loras[name] = LoraConfig(name, entry["path"], entry["base"], entry.get("trigger", ""))
+    return loras
 
 
 def check_model_keys(model: ModelConfig, backend_keys: Mapping[str, type]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -189,3 +190,55 @@ def random_seed() -> int:
 def bpm_param(default: float | None = None, doc: str = "project tempo (quarter notes per minute)") -> ParamSpec:
     """`bpm`: BPM_MIN..BPM_MAX; the common param has no default, a backend may give its own."""
     return ParamSpec("bpm", "float", default, min=BPM_MIN, max=BPM_MAX, doc=doc)
+
+
+# -- `lora`: adapters applied on top of a model for one request (server/adapters.py) -----------------
+LORA_MAX = 4  # adapters in one request: each one costs a merge pass over its weights
+LORA_STRENGTH = (-2.0, 2.0)
+_LORA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+
+
+def parse_loras(text: str) -> list[tuple[str, float]]:
+    """`name[:strength][,name2[:strength]...]` → [(name, strength)], strength 1.0 when left out.
+    ValueError (a bad_request once ParamSpec.coerce sees it) for bad syntax, a strength outside
+    LORA_STRENGTH, a name given twice or more than LORA_MAX adapters."""
+    out: list[tuple[str, float]] = []
+    for item in (part.strip() for part in str(text).split(",")):
+        if not item:
+            if text.strip():
+                raise ValueError(f"{text!r}: an empty item (write name[:strength],name2[:strength])")
+            continue
+        name, sep, value = item.partition(":")
+        name = name.strip()
+        if not _LORA_NAME.match(name):
+            raise ValueError(f"{name!r} is not an adapter name (letters, digits, _ . @ -)")
+        strength = _strength(name, value) if sep else 1.0
+        if any(name == seen for seen, _ in out):
+            raise ValueError(f"{name} is named twice")
+        out.append((name, strength))
+    if len(out) > LORA_MAX:
+        raise ValueError(f"{len(out)} adapters; at most {LORA_MAX} in one request")
+    return out
+
+
+def _strength(name: str, value: str) -> float:
+    try:
+        strength = float(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}: strength {value!r} is not a number") from None
+    low, high = LORA_STRENGTH
+    if not (math.isfinite(strength) and low <= strength <= high):
+        raise ValueError(f"{name}: strength {value.strip()} is outside {low:g}..{high:g}")
+    return strength
+
+
+def _check_loras(text: str) -> None:
+    parse_loras(text)
+
+
+def lora_param() -> ParamSpec:
+    """`lora`: the adapters to apply for this request (the model's fitting ones: `/dawgen/models` `loras`)."""
+    return ParamSpec("lora", "str", None, max_length=600, check=_check_loras,
+                     doc=f"LoRA adapters on top of the model: name[:strength][,name2[:strength]], strength "
+                         f"{LORA_STRENGTH[0]:g}..{LORA_STRENGTH[1]:g} (default 1; 0 = off), at most {LORA_MAX}; "
+                         "the model's `loras` in /dawgen/models lists those that fit")

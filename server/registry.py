@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import model_folders
+from .adapters import AdapterRegistry
 from .backends import backend_class
 from .backends.base import Backend
 from .config import Config, ModelConfig, check_model_keys
@@ -65,6 +66,11 @@ class Registry:
         self._lock = threading.RLock()
         self._entries: dict[str, ModelEntry] = {}
         self.builtin = {name for name in BUILTIN_MODELS if name not in config.models}
+        # LoRA adapters ([loras.NAME] and trained runs), rescanned with the model folders
+        self.adapters = AdapterRegistry(config.loras)
+        self.adapters.refresh = self.scan_folders
+        for name, problem in self.adapters.problems().items():
+            log.warning("lora %s is unusable: %s", name, problem)
         # configured models first: a verb with no model named goes to the first model that does it
         for model in {**config.models, **{n: m for n, m in BUILTIN_MODELS.items() if n in self.builtin}}.values():
             self._entries[model.name] = self._make_entry(model)
@@ -80,7 +86,9 @@ class Registry:
         """Add (or refresh) the models in `[training] models_dir`'s folders; a configured model of
         the same name wins. Returns the names added or refreshed."""
         changed = []
-        for name, model in model_folders.scan(self.config.models_dir).items():
+        found = model_folders.scan(self.config.models_dir)
+        self.adapters.update_runs({name: model.config.options for name, model in found.items()})
+        for name, model in found.items():
             with self._lock:
                 entry = self._entries.get(name)
                 if entry is not None and (entry.folder is None or entry.folder.mtime == model.mtime):
@@ -268,10 +276,17 @@ class Registry:
                 item.update(entry.backend.describe())
                 item["loaded"] = entry.backend.loaded
                 item["memory_bytes"] = entry.backend.memory_bytes()
+                if takes_lora(entry.backend):
+                    item["loras"] = self.adapters.describe(name)
             if entry.unavailable:
                 item["unavailable"] = entry.unavailable
             out.append(item)
         return out
+
+
+def takes_lora(backend: Backend) -> bool:
+    """Whether a model's verbs take `lora` (server/params.py lora_param)."""
+    return any(p.name == "lora" for specs in backend.verbs.values() for p in specs)
 
 
 def same_device(a: str, b: str) -> bool:

@@ -186,6 +186,7 @@ class Backend:
         self._loaded = False
         self._load_lock = threading.Lock()
         self.load_seconds = 0.0
+        self.loads = 0  # times the weights were loaded (switching LoRA adapters never counts here)
         self.registry: Any = None
 
     # -- public API: validates and keeps the books ---------------------------------------------
@@ -233,6 +234,7 @@ class Backend:
             with self._file_guard():
                 self._load()
             self.load_seconds = time.monotonic() - started
+            self.loads += 1
             self._loaded = True
 
     def _file_guard(self) -> Any:
@@ -268,11 +270,39 @@ class Backend:
 
     def check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         """Checks across parameters (e.g. a length limit from bars and bpm), run at submit time so
-        the client hears about it before the job is queued. Raises DawgenError(bad_request)."""
+        the client hears about it before the job is queued. Raises DawgenError(bad_request); a
+        `lora` naming an unknown adapter or one made for another model is refused here too."""
+        if params.get("lora"):
+            self.lora_selection(params)
         try:
             self._check_params(verb, params)
         except ValueError as exc:
             raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+
+    def lora_selection(self, params: Mapping[str, Any]) -> list[Any]:
+        """The adapters (server/adapters.py Applied) a request's `lora` names on this model."""
+        if not params.get("lora"):
+            return []
+        if self.registry is None:
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"lora: model {self.model_name} has no adapter registry")
+        return list(self.registry.adapters.select(self.model_name, str(params["lora"])))
+
+    def adapters_for(self, params: Mapping[str, Any]) -> list[Any]:
+        """Every adapter a job runs with: the model's own (a trained run loaded by its name) and the request's."""
+        return [*self._own_adapters(), *self.lora_selection(params)]
+
+    def lora_provenance(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`loras` (name, sha256, strength of each) and the `prompt_used` when a trigger word was added."""
+        selection = self.adapters_for(params)
+        if not selection:
+            return {}
+        from ..adapters import prompt_with_triggers, record
+
+        out: dict[str, Any] = {"loras": record(selection)}
+        prompt = str(params.get("prompt") or "")
+        if "prompt" in params and prompt_with_triggers(prompt, selection) != prompt:
+            out["prompt_used"] = prompt_with_triggers(prompt, selection)
+        return out
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this model's weights in provenance, e.g. {"weights_sha256": ...}.
@@ -310,6 +340,10 @@ class Backend:
 
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         return None
+
+    def _own_adapters(self) -> list[Any]:
+        """Override: adapters applied to every job of this model (server/adapters.py Applied)."""
+        return []
 
     def _memory_estimate(self) -> int:
         """Override: torch_util.module_bytes(model) when loaded, torch_util.files_bytes(weights)

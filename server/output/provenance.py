@@ -61,7 +61,7 @@ def input_hashes(params: Mapping[str, Any]) -> dict[str, str]:
 
 def build(job: Any, backend: Any, request: Mapping[str, Any]) -> dict[str, Any]:
     """The provenance of one job (per-file fields such as seed and post-processing are added by the writer)."""
-    return {
+    out = {
         "dawgen": __version__,
         "job_id": job.id,
         "req_id": job.req_id,
@@ -75,3 +75,8 @@ def build(job: Any, backend: Any, request: Mapping[str, Any]) -> dict[str, Any]:
         "inputs": input_hashes(job.params),
         "timings": {"created": job.created, "started": job.started, "load_seconds": round(backend.load_seconds, 4)},
     }
+    # LoRA adapters of the request (name, sha256, strength) and the prompt their trigger words made
+    lora = getattr(backend, "lora_provenance", None)
+    if lora is not None:
+        out.update(lora(job.params))
+    return out

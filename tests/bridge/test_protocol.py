@@ -80,3 +80,16 @@ def test_a_models_catalogue_too_large_for_udp_is_abridged_not_lost():
     tiny = _json.loads(OscMessage(proto.models_reply("r1", models, 8000)).params[1])
     assert tiny[0]["abridged"] == "names" and tiny[0]["verbs"]["generate"][3] == {"name": "p3"}
     assert "abridged" not in _json.loads(OscMessage(full).params[1])[0]
+
+
+def test_abridging_keeps_the_lora_adapters_whole_then_their_names():
+    import json as _json
+
+    lora = {"name": "my-kicks", "base": "m0", "trigger": "kck", "rank": 8, "size": 123456}
+    models = [{"name": f"m{i}", "backend": "stable-audio", "loras": [lora],
+               "verbs": {"generate": [{"name": f"p{j}", "type": "float", "default": 1.0, "doc": "x" * 400}
+                                      for j in range(20)]}} for i in range(12)]
+    docs = _json.loads(OscMessage(proto.models_reply("r1", models, proto.UDP_REPLY_MAX)).params[1])
+    assert docs[0]["abridged"] == "docs" and docs[0]["loras"] == [lora]
+    names = _json.loads(OscMessage(proto.models_reply("r1", models, 8000)).params[1])
+    assert names[0]["abridged"] == "names" and names[0]["loras"] == [{"name": "my-kicks"}]

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from ...adapters import Applied, run_adapter
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
@@ -32,13 +33,19 @@ class MusicgenBackend(Backend):
     extra: ClassVar[str] = EXTRA
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, **CONFIG_KEYS}
+    # base + adapter (+ trigger): a LoRA run trained on the model `path` holds (peft's
+    # adapter_model.safetensors, adapter_config.json beside it), merged in for every job; the run
+    # is also an adapter of `base` (`lora=RUN`)
+    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, "base": str,
+                                                 "adapter": str, "trigger": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
         self.device = str(self.options.get("device") or "auto")
         self._files: ModelFiles | None = None
         self._model: Any = None
+        self._patcher: Any = None  # lora_patch.Patcher of the loaded model: the adapters merged now
+        self._own = run_adapter(model_name, self.options)  # a LoRA run's own adapter: in every job
         # `melody` only where the folder is a MusicGen-Melody model (read from config.json, cheaply)
         try:
             self._files = check_folder(str(self.options.get("path", "")))
@@ -62,6 +69,11 @@ class MusicgenBackend(Backend):
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.threads: must be >= 0 "
                                                            "(0 = half the CPU cores)")
         self._files = check_folder(str(self.options.get("path", "")))
+        if self._own is not None and self._own.problem:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {self._own.problem}")
+
+    def _own_adapters(self) -> list[Applied]:
+        return [Applied(self._own, 1.0)] if self._own is not None else []
 
     def fingerprint(self) -> dict[str, Any]:
         from ...output.provenance import file_sha256
@@ -72,6 +84,9 @@ class MusicgenBackend(Backend):
             weights = weight_file(self._files.folder)
             if weights is not None:
                 out["weights_sha256"] = file_sha256(str(weights))
+        if self._own is not None and not self._own.problem:
+            out.update(adapter=str(self._own.path), adapter_sha256=file_sha256(str(self._own.path)),
+                       base=self._own.base)
         try:
             from importlib import metadata
 
@@ -111,6 +126,10 @@ class MusicgenBackend(Backend):
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
         self._model = MusicgenModel(files, device, dtype, self.model_name, allow_pickle(self.options))
+        from ..lora_patch import Patcher
+
+        # peft adapters name modules of the whole model, or of its decoder when made on that alone
+        self._patcher = Patcher(self._model.model, prefixes=("decoder.",))
         self._files, self.device = files, device
         if self.options.get("warmup", True):
             self._warm_up()
@@ -131,13 +150,13 @@ class MusicgenBackend(Backend):
         m.encode(np.zeros((m.hop * 2, m.channels), dtype=np.float32))
 
     def _unload(self) -> None:
-        self._model = None
+        self._model = self._patcher = None
 
     def _memory_estimate(self) -> int:
         from ..torch_util import files_bytes, module_bytes
 
         if self._model is not None:
-            return module_bytes(self._model.model)
+            return module_bytes(self._model.model) + (self._patcher.bytes() if self._patcher is not None else 0)
         if self._files is None:
             return 0
         # weights are stored in float32; half precision on CUDA (dtype auto) halves the footprint
@@ -147,6 +166,9 @@ class MusicgenBackend(Backend):
 
     # -- run ------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from ..lora_patch import apply_loras
         from . import run
 
+        # the adapters of this job merged into the weights (the last job's taken out), never a reload
+        apply_loras(self, self._patcher, ctx.params)
         return run.run(self._model, verb, ctx)

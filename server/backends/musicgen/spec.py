@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...music import parse_key, parse_time_signature
-from ...params import ParamSpec, count_param, seed_param
+from ...params import ParamSpec, count_param, lora_param, seed_param
 from ..inputs import input_file
 
 MAX_SECONDS = 600.0
@@ -32,6 +32,7 @@ _SAMPLING: tuple[ParamSpec, ...] = (
     seed_param("same seed + params = identical audio; default: random"),
     count_param(16, "variations made together in one batch; file i has seed + i and is made again by count 1 "
                     "with that seed"),
+    lora_param(),
 )
 _PROMPT = ParamSpec("prompt", "str", "", max_length=1000,
                     doc="what to make: genre, instruments, mood; `bpm` and `key` are added to it as words")

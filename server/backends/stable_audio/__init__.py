@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ...adapters import Applied, run_adapter
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
@@ -36,18 +37,22 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
     version: ClassVar[str] = "1"
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "vary": spec.VARY_PARAMS, "inpaint": spec.INPAINT_PARAMS}
-    # adapter: a LoRA trained by `dawgen train` (lora.safetensors) applied on top of `path`, the
-    # base it was trained on; base: that base model's name (provenance, `dawgen models`);
-    # training: the training.json of the run that made the model, carried into every file's provenance
+    # adapter: a LoRA trained by `dawgen train` (lora.safetensors) merged into `path`, the base it
+    # was trained on, for every job; base: that base model's name (the run is also an adapter of
+    # it: `lora=RUN`); trigger: the word its training prompts began with (put in front of prompts
+    # that lack it); training: the training.json of the run that made the model, carried into
+    # every file's provenance
     config_keys: ClassVar[Mapping[str, type]] = {"path": str, "t5_path": str, "dtype": str, "threads": int,
-                                                 "full_window": bool, "adapter": str, "base": str, "training": str,
-                                                 **CONFIG_KEYS}
+                                                 "full_window": bool, "adapter": str, "base": str, "trigger": str,
+                                                 "training": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
         self.device = str(self.options.get("device") or "auto")
         self._files: ModelFiles | None = None
         self._loaded_model: Any = None
+        self._patcher: Any = None  # lora_patch.Patcher of the loaded model: the adapters merged now
+        self._own = run_adapter(model_name, self.options)  # a trained run's adapter: in every job
         # verbs follow the model type in model_config.json (read cheaply, even if weights are missing):
         # inpaint only where the model was trained for it (elsewhere the library silently does
         # text-to-audio); no prompt for unconditional Dance Diffusion
@@ -69,10 +74,11 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
                               f"models.{self.model_name}.dtype: {dtype!r} is not one of {', '.join(_DTYPES)}")
         self._files = check_folder(self._path, str(self.options.get("t5_path") or ""))
-        adapter = self._adapter
-        if adapter is not None and not (adapter.is_file() and (adapter.parent / "lora.json").is_file()):
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {adapter} "
-                                                           "(with lora.json beside it) not found")
+        if self._own is not None and self._own.problem:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {self._own.problem}")
+
+    def _own_adapters(self) -> list[Applied]:
+        return [Applied(self._own, 1.0)] if self._own is not None else []
 
     @property
     def _adapter(self) -> Path | None:
@@ -98,7 +104,8 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
         from ..torch_util import files_bytes, module_bytes
 
         if self._loaded_model is not None:
-            return module_bytes(self._loaded_model.model) + files_bytes(*self._t5_weights())
+            adapters = self._patcher.bytes() if self._patcher is not None else 0
+            return module_bytes(self._loaded_model.model) + files_bytes(*self._t5_weights()) + adapters
         files = self._files
         if files is None:
             return 0
@@ -152,21 +159,24 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
             torch.set_num_threads(cpu_threads(self.options))
         dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
         self._loaded_model = load(files, device, dtype, self.model_name, allow_pickle(self.options))
-        if self._adapter is not None:
-            from .adapter import apply_adapter
+        from ..lora_patch import Patcher
 
-            apply_adapter(self._loaded_model.model, files.model_type, self._adapter, files.weights)
+        # adapter keys name modules of the diffusion network (or of the conditioner)
+        self._patcher = Patcher(self._loaded_model.model, prefixes=("model.", "conditioner."))
         self._files, self.device = files, device
         log.info("stable-audio %s loaded on %s (%s, %s, window %.1f s)", self.model_name, device,
                  files.model_type, files.family.name, files.window_seconds)
 
     def _unload(self) -> None:
-        self._loaded_model = None
+        self._loaded_model = self._patcher = None
 
     # -- run ------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from ..lora_patch import apply_loras
         from . import run
 
+        # the adapters of this job merged into the weights (the last job's taken out), never a reload
+        apply_loras(self, self._patcher, ctx.params, self._loaded_model.files.weights)
         return run.run(self._loaded_model, verb, ctx, full_window=bool(self.options.get("full_window", False)))
 
 

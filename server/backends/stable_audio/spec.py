@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...music import parse_time_signature
-from ...params import ParamSpec, count_param, seed_param
+from ...params import ParamSpec, count_param, lora_param, seed_param
 from ..inputs import input_file
 from .files import FAMILIES, SAMPLERS, ModelFiles
 
@@ -32,6 +32,7 @@ _SAMPLING: tuple[ParamSpec, ...] = (
                   "euler, rk4, dpmpp, pingpong"),
     seed_param("same seed + params = the same audio; default: random"),
     count_param(16, "variations made in one batch; file i has seed + i and is made again by count 1 with that seed"),
+    lora_param(),
 )
 _SECONDS = ParamSpec("seconds", "float", None, min=MIN_SECONDS, max=600.0,
                      doc=f"length; default {DEFAULT_SECONDS:g} s (or the model's window if shorter); `bars` at "
