@@ -7,8 +7,10 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ...errors import DawgenError, ErrorCode
@@ -32,7 +34,10 @@ class MusicgenBackend(Backend):
     extra: ClassVar[str] = EXTRA
     verbs: Mapping[str, Sequence[ParamSpec]] = {
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, **CONFIG_KEYS}
+    # base, training: a model trained by `dawgen train` (its base model's name; the run's training.json,
+    # carried into every file's provenance)
+    config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, "base": str,
+                                                 "training": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -72,6 +77,8 @@ class MusicgenBackend(Backend):
             weights = weight_file(self._files.folder)
             if weights is not None:
                 out["weights_sha256"] = file_sha256(str(weights))
+        if self.options.get("training"):
+            out["training"] = _training_record(Path(str(self.options["training"])))
         try:
             from importlib import metadata
 
@@ -150,3 +157,12 @@ class MusicgenBackend(Backend):
         from . import run
 
         return run.run(self._model, verb, ctx)
+
+
+def _training_record(path: Path) -> dict[str, Any]:
+    """The run record a trained model's folder names (dataset owner, licence, source included)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"unreadable": f"{path}: {exc}"}
+    return record if isinstance(record, dict) else {"unreadable": str(path)}
