@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .trainee import Trainee
+Trainee = Any  # trainee.Trainee (imported by name only: trainee.py imports this module)
 
 CFG_DROPOUT = 0.1  # MusicGen's text-condition dropout in training
 DEMO_SECONDS = 4.0  # demos: this long, or the training window when shorter
