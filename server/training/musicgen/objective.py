@@ -86,7 +86,7 @@ def loss(trainee: Trainee, audio: np.ndarray, prompts: Sequence[str], autocast: 
     labels = delayed(codes(trainee, audio), pad, trainee.runtime.channels)
     inputs = conditioning(trainee, prompts, audio, dropout)
     with autocast:
-        out = trainee.model(**inputs, decoder_input_ids=shifted(labels, start, pad), labels=labels)
+        out = trainee.model(**inputs, decoder_input_ids=shifted(labels, start, pad), labels=labels, use_cache=False)
     return out.loss.float()
 
 
