@@ -27,8 +27,12 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 FULL_LR, LORA_LR = 5e-5, 1e-4
 # the midi kinds fine-tune small GRUs (the offline trainer starts them from scratch at 3e-3)
 MIDI_LR = 1e-3
+# MusicGen: musicgen-dreamboothing's LoRA rate; a full decoder fine-tune on a small folder moves
+# the pretrained weights gently (audiocraft pretrains at 1e-4 on large batches)
+MUSICGEN_FULL_LR, MUSICGEN_LORA_LR = 1e-5, 2e-4
 # per family where it differs: (family, lora) -> learning rate
-LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA_LR, ("midi", False): MIDI_LR}
+LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA_LR, ("midi", False): MIDI_LR,
+                  ("musicgen", False): MUSICGEN_FULL_LR, ("musicgen", True): MUSICGEN_LORA_LR}
 
 TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("kind", "str", "stable-audio-lora", choices=KINDS,
@@ -38,8 +42,9 @@ TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("batch_size", "int", 4, min=1, max=256, doc="clips per micro-batch"),
     ParamSpec("learning_rate", "float", None, min=0.0, max=1.0,
               doc=f"AdamW learning rate; default per kind (stable-audio: {FULL_LR:g} full, {LORA_LR:g} LoRA; "
-                  f"midi: {MIDI_LR:g})"),
-    ParamSpec("seconds", "float", None, min=0.05, max=600.0, doc="clip length trained on; default: the model's window"),
+                  f"musicgen: {MUSICGEN_FULL_LR:g} full, {MUSICGEN_LORA_LR:g} LoRA; midi: {MIDI_LR:g})"),
+    ParamSpec("seconds", "float", None, min=0.05, max=600.0,
+              doc="clip length trained on; default: the model's window (musicgen: up to 30 s)"),
     ParamSpec("save_every", "int", 250, min=1, max=1_000_000, doc="steps between checkpoints (a stop saves one too)"),
     ParamSpec("demo_every", "int", 0, min=0, max=1_000_000, doc="steps between demo renders; 0 = none"),
     ParamSpec("demo_count", "int", 4, min=1, max=16, doc="demo files per render, fixed seeds"),
@@ -125,20 +130,21 @@ JOB_PARAMS: tuple[ParamSpec, ...] = (
                   "overwrite or resume"),
     ParamSpec("data", "str", None, max_length=4096, doc="a folder of your sounds, searched recursively (absolute path)"),
     ParamSpec("base", "str", None, max_length=64,
-              doc="a configured model to start from: a stable-audio model, required for the stable-audio kinds "
-                  "(for dance-diffusion, without base a fresh model is built from `config`); a midi model for the "
-                  "midi kinds, default the built-in `midi`, `none` for fresh weights"),
+              doc="a configured model to start from: a stable-audio one for the stable-audio kinds, a musicgen one "
+                  "for the musicgen kinds (required; for dance-diffusion, without base a fresh model is built from "
+                  "`config`); a midi model for the midi kinds, default the built-in `midi`, `none` for fresh weights"),
     ParamSpec("config", "str", None, max_length=4096,
               doc="dance-diffusion without `base`: a model_config.json to build a fresh model from"),
     ParamSpec("overwrite", "bool", False, doc="start over: delete the run of the same name first"),
     ParamSpec("resume", "bool", False,
               doc="continue the stopped run `name` from its last checkpoint (optimizer state and step count too)"),
-    ParamSpec("trigger", "str", "", max_length=64, doc="a word put in front of every prompt (stable-audio kinds)"),
+    ParamSpec("trigger", "str", "", max_length=64, doc="a word put in front of every prompt (stable-audio and musicgen kinds)"),
     ParamSpec("chop", "str", "auto", choices=CHOPS,
               doc="how files become examples: onsets (one-shots), bars (loops at the file's tempo), window "
                   "(random windows of long recordings), none; auto: onsets for dance-diffusion, else bars or window"),
     ParamSpec("demo_every", "int", None, min=0, max=1_000_000, doc="steps between demo renders; default save_every"),
     ParamSpec("demo_count", "int", 2, min=1, max=16, doc="demo files per render, fixed seeds"),
     ParamSpec("demo_prompts", "str", "", max_length=1024,
-              doc="prompts for the demos, separated by | (stable-audio kinds); default: the dataset's first prompts"),
+              doc="prompts for the demos, separated by | (stable-audio and musicgen kinds); default: the dataset's "
+                  "first prompts"),
 )

@@ -7,8 +7,10 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ...adapters import Applied, run_adapter
@@ -35,9 +37,10 @@ class MusicgenBackend(Backend):
         "generate": spec.GENERATE_PARAMS, "continue": spec.CONTINUE_PARAMS, "melody": spec.MELODY_PARAMS}
     # base + adapter (+ trigger): a LoRA run trained on the model `path` holds (peft's
     # adapter_model.safetensors, adapter_config.json beside it), merged in for every job; the run
-    # is also an adapter of `base` (`lora=RUN`)
+    # is also an adapter of `base` (`lora=RUN`); training: the run's training.json, carried into
+    # every file's provenance
     config_keys: ClassVar[Mapping[str, type]] = {"dtype": str, "warmup": bool, "threads": int, "base": str,
-                                                 "adapter": str, "trigger": str, **CONFIG_KEYS}
+                                                 "adapter": str, "trigger": str, "training": str, **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -87,6 +90,8 @@ class MusicgenBackend(Backend):
         if self._own is not None and not self._own.problem:
             out.update(adapter=str(self._own.path), adapter_sha256=file_sha256(str(self._own.path)),
                        base=self._own.base)
+        if self.options.get("training"):
+            out["training"] = _training_record(Path(str(self.options["training"])))
         try:
             from importlib import metadata
 
@@ -172,3 +177,12 @@ class MusicgenBackend(Backend):
         # the adapters of this job merged into the weights (the last job's taken out), never a reload
         apply_loras(self, self._patcher, ctx.params)
         return run.run(self._model, verb, ctx)
+
+
+def _training_record(path: Path) -> dict[str, Any]:
+    """The run record a trained model's folder names (dataset owner, licence, source included)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"unreadable": f"{path}: {exc}"}
+    return record if isinstance(record, dict) else {"unreadable": str(path)}

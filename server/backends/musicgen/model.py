@@ -48,6 +48,17 @@ class MusicgenModel:
         except (OSError, ValueError, ImportError) as exc:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"cannot load {files.folder}: {exc}") from None
         self.model.to(device).eval()
+        self._describe(files, device)
+
+    @classmethod
+    def around(cls, model: Any, tokenizer: Any, files: ModelFiles, device: str) -> MusicgenModel:
+        """A MusicgenModel for a model already in memory (the trainer's demos: the weights in training)."""
+        self = cls.__new__(cls)
+        self.model, self.tokenizer = model, tokenizer
+        self._describe(files, device)
+        return self
+
+    def _describe(self, files: ModelFiles, device: str) -> None:
         self.files, self.device = files, device
         codec = self.model.config.audio_encoder
         self.sampling_rate = int(codec.sampling_rate)
