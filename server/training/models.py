@@ -56,6 +56,7 @@ class Trainee:
     device: str
     ema: Any = None  # the library's EMA of wrapper.model (full kinds)
     lora: dict[str, Any] | None = None  # rank, alpha, adapter_type, target_modules
+    trigger: str = ""  # the `trigger` param: written into a LoRA's model entry
 
     @property
     def net(self) -> Any:

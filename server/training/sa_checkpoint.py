@@ -51,9 +51,8 @@ def model_options(trainee: Any, checkpoint: Path) -> tuple[str, dict[str, Any]]:
     if trainee.lora is not None:
         base = trainee.base
         options.update(path=str(base.folder), base=base.name, adapter=f"{checkpoint.name}/lora.safetensors")
-        trigger = getattr(trainee, "trigger", "")
-        if trigger:
-            options["trigger"] = trigger
+        if getattr(trainee, "trigger", ""):  # the word every training prompt began with: lora= adds it again
+            options["trigger"] = trainee.trigger
     else:
         options["path"] = checkpoint.name
     if trainee.files.t5_folder is not None:

@@ -35,7 +35,8 @@ class StableAudioFamily(Family):
             if entry.config.backend != "stable-audio" or entry.config.options.get("adapter"):
                 raise _bad(f"base: {base!r} is not a stable-audio model with its own weights")
             options = entry.config.options
-            return Source(str(options.get("path") or ""), str(base), {"t5_path": str(options.get("t5_path") or "")})
+            return Source(str(options.get("path") or ""), str(base), {"t5_path": str(options.get("t5_path") or ""),
+                                                                      "trigger": str(params.get("trigger") or "")})
         if settings.family == "stable-audio":
             raise _bad(f"base: kind {settings.kind} fine-tunes a configured stable-audio model; name it with base=")
         config = Path(str(params.get("config") or "")).expanduser()
@@ -88,7 +89,9 @@ class StableAudioFamily(Family):
     def load(self, settings: Settings, source: Source, device: str) -> Any:
         from . import models
 
-        return models.load(settings, source.path, str(source.options.get("t5_path") or ""), device, source.base_name)
+        trainee = models.load(settings, source.path, str(source.options.get("t5_path") or ""), device, source.base_name)
+        trainee.trigger = str(source.options.get("trigger") or "")
+        return trainee
 
 
 def prepare_audio(run: Any, settings: Settings, rate: int, channels: int, window: int, prepare: Any,

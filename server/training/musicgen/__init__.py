@@ -58,7 +58,7 @@ class MusicgenFamily(Family):
         if entry.config.backend != "musicgen" or options.get("adapter"):
             raise _bad(f"base: {base!r} is not a musicgen model with its own weights")
         files = check_folder(str(options.get("path") or ""))
-        return Source(str(files.folder), str(base), {})
+        return Source(str(files.folder), str(base), {"trigger": str(params.get("trigger") or "")})
 
     def dataset(self, run: Any, settings: Settings, source: Source) -> Any:
         from ..dataset import NoUsableAudio, prepare

@@ -52,6 +52,7 @@ class Trainee:
     peft: Any = None  # the PeftModel around `model` (lora kind): what saves the adapter
     lora: dict[str, Any] | None = None  # rank, alpha, target_modules
     ema: Any = None  # MusicGen fine-tunes keep no EMA
+    trigger: str = ""  # the `trigger` param: written into a LoRA's model entry
     _runtime: Any = None
 
     @property
@@ -137,8 +138,11 @@ class Trainee:
     def model_options(self, checkpoint: Path) -> tuple[str, dict[str, Any]]:
         """The musicgen [models.NAME] entry: the adapter on its base folder, or the checkpoint's folder."""
         if self.peft is not None:
-            return "musicgen", {"path": str(self.base.folder), "base": self.base.name,
-                                "adapter": f"{checkpoint.name}/adapter_model.safetensors"}
+            options = {"path": str(self.base.folder), "base": self.base.name,
+                       "adapter": f"{checkpoint.name}/adapter_model.safetensors"}
+            if self.trigger:  # the word every training prompt began with: `lora=` puts it in front again
+                options["trigger"] = self.trigger
+            return "musicgen", options
         return "musicgen", {"path": checkpoint.name}
 
 
@@ -167,7 +171,7 @@ def load(settings: Settings, source: Source, device: str = "cpu") -> Trainee:
                 file_sha256(str(weights)) if weights is not None else None)
     torch.manual_seed(settings.seed)
     model.requires_grad_(False)
-    trainee = Trainee(settings, model, tokenizer, files, base, "cpu")
+    trainee = Trainee(settings, model, tokenizer, files, base, "cpu", trigger=str(source.options.get("trigger") or ""))
     if settings.lora:
         trainee.peft, trainee.lora = add_adapter(model, settings.lora_rank, settings.alpha)
     else:

@@ -79,6 +79,10 @@ def test_the_model_entry_is_valid_toml_for_any_run_name(tmp_path):
     lora = tomllib.loads(artifacts.model_toml("kicks_2", tmp_path / "step-9", fake_trainee(True)))
     assert lora == {"models": {"kicks_2": {"backend": "stable-audio", "path": "/models/sao-small", "base": "sao small",
                                            "adapter": "step-9/lora.safetensors"}}}
+    trained_with_a_word = fake_trainee(True)
+    trained_with_a_word.trigger = "mykit"  # lora=kicks_2 on the base puts it in front of prompts again
+    entry = tomllib.loads(artifacts.model_toml("kicks_2", tmp_path / "step-9", trained_with_a_word))
+    assert entry["models"]["kicks_2"]["trigger"] == "mykit"
 
 
 def test_a_trainer_state_that_would_run_code_is_refused(tmp_path):

@@ -170,6 +170,17 @@ def test_a_lora_is_peft_s_adapter_that_lowers_the_loss_and_generates(run, models
     assert audio.shape == before.shape == (25 * 640, 1) and np.isfinite(audio).all()
     assert np.abs(audio - before).max() > 1e-4
 
+    # what a producer does next: the run by name, or the run as an adapter of its base (lora=): the same file
+    files = {}
+    for key, params in {"model": {"model": "my-tunes"}, "lora": {"model": "tiny", "lora": "my-tunes"},
+                        "off": {"model": "tiny", "lora": "my-tunes:0"}, "base": {"model": "tiny"}}.items():
+        out = run.submit("generate", prompt="warm bass", seconds=0.4, seed=2, bit_depth="32f", **params)
+        assert out.state is JobState.DONE, (key, out.error_message)
+        files[key] = sf.read(out.outputs[0])[0]
+    np.testing.assert_array_equal(files["model"], files["lora"])
+    np.testing.assert_array_equal(files["off"], files["base"])
+    assert np.abs(files["lora"] - files["base"]).max() > 1e-4
+
 
 def test_a_full_fine_tune_is_a_model_the_backend_generates_with_by_name(run):
     job = run.final(run.train("full-tunes", kind="musicgen", learning_rate=1e-3, steps=4, save_every=4))
