@@ -109,7 +109,11 @@ class AudiocraftBackend(NeedsAudiocraft, Backend):
         device = pick_device(self.device)
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
-        self._model = model.load(checkpoint, device)
+        try:
+            self._model = model.load(checkpoint, device)
+        except (RuntimeError, EOFError, KeyError, OSError) as exc:  # a file torch or audiocraft cannot read
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{checkpoint.folder} ({LM_FILE}, {COMPRESSION_FILE}): "
+                                                           f"cannot be loaded: {exc}") from None
         self._checkpoint, self.device = checkpoint, device
         log.info("audiocraft %s (%s) loaded on %s", self.model_name, checkpoint.family, device)
 

@@ -127,4 +127,5 @@ def check_folder(path: str, family: str = "") -> Checkpoint:
             raise _unavailable(f"{folder / name}: missing; an audiocraft model folder holds {LM_FILE} and "
                                f"{COMPRESSION_FILE}{extra}")
     config = read_config(folder / LM_FILE)
+    read_config(folder / COMPRESSION_FILE)  # a truncated or foreign file is named here, not deep in torch
     return Checkpoint(folder, _family(config, family), "chroma_stem" in config, _sample_rate(config))

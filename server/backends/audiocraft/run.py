@@ -139,10 +139,22 @@ def _continue(model: Any, ctx: RunContext, text: str, seed: int, count: int, sec
                 include_input=bool(p.get("include_input")), input=os.path.basename(str(p["input"])))
     outputs: list[Output] = []
     for i in range(count):
-        new = _pad(rows[i], wanted)
-        samples = np.concatenate([x, new]) if p.get("include_input") else new
-        outputs.append(Audio(_headroom(samples), model.sample_rate, seed=seed + i, meta={**meta, "post": "none"}))
+        new = _headroom(_pad(rows[i], wanted))
+        if p.get("include_input"):  # the clip as it is (its rate, its channels), then the continuation
+            outputs.append(Audio(_join(clip, rate, new, model.sample_rate), rate, seed=seed + i,
+                                 meta={**meta, "post": "none"}))
+        else:
+            outputs.append(Audio(new, model.sample_rate, seed=seed + i, meta={**meta, "post": "none"}))
     return outputs
+
+
+def _join(clip: np.ndarray, rate: int, new: np.ndarray, model_rate: int) -> np.ndarray:
+    from ...post.resample import resample
+
+    tail = resample(new, model_rate, rate) if rate != model_rate else new
+    if tail.shape[1] != clip.shape[1]:
+        tail = np.repeat(tail.mean(axis=1, keepdims=True), clip.shape[1], axis=1)
+    return np.concatenate([clip, tail.astype(np.float32)], axis=0)
 
 
 def _pad(samples: np.ndarray, frames: int) -> np.ndarray:
