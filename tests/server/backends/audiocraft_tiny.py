@@ -69,6 +69,9 @@ def build(folder: Path, family: str = "musicgen", window_s: int | None = None, s
     """Write a tiny model of `family` ("musicgen", "audiogen", "magnet") into `folder`. MAGNeT always
     makes its whole window (1 s by default); MusicGen and AudioGen need one above 18 s (20 s)."""
     window_s = window_s or (1 if family == "magnet" else 20)
+    from server.backends.audiocraft.imports import import_library
+
+    import_library()  # torchaudio and spacy as the backend provides them
     import torch
     from audiocraft.models import builders
     from omegaconf import OmegaConf
