@@ -38,13 +38,14 @@ def _compose(solver: str, overrides: list[str]) -> Any:
     return cfg
 
 
-def _lm_overrides(family: str, window_s: int) -> list[str]:
+def _lm_overrides(family: str, window_s: int, scale: str) -> list[str]:
     out = ["transformer_lm.n_q=4", "transformer_lm.card=400", f"dataset.segment_duration={window_s}",
            "conditioners.description.model=lut", "+conditioners.description.lut.n_bins=64",
            "+conditioners.description.lut.dim=16", "+conditioners.description.lut.tokenizer=noop",
            "autocast=false", "efficient_attention_backend=torch"]
+    out.append(f"model/lm/model_scale={scale}")
     if family == "magnet":
-        out += ["model/lm/model_scale=xsmall", "compression_model_checkpoint=null",
+        out += ["compression_model_checkpoint=null",
                 "transformer_lm.compression_model_framerate=50", "masking.span_len=3", "transformer_lm.memory_efficient=true"]
     return out
 
@@ -65,9 +66,11 @@ def _compression(family: str) -> Any:
     return cfg, model
 
 
-def build(folder: Path, family: str = "musicgen", window_s: int | None = None, seed: int = 0) -> Path:
+def build(folder: Path, family: str = "musicgen", window_s: int | None = None, seed: int = 0,
+          scale: str = "xsmall") -> Path:
     """Write a tiny model of `family` ("musicgen", "audiogen", "magnet") into `folder`. MAGNeT always
-    makes its whole window (1 s by default); MusicGen and AudioGen need one above 18 s (20 s)."""
+    makes its whole window (1 s by default); MusicGen and AudioGen need one above 18 s (20 s).
+    `scale`: audiocraft's LM sizes (xsmall, small = MusicGen-small's 300M, medium, large)."""
     window_s = window_s or (1 if family == "magnet" else 20)
     from server.backends.audiocraft.imports import import_library
 
@@ -78,7 +81,7 @@ def build(folder: Path, family: str = "musicgen", window_s: int | None = None, s
 
     folder.mkdir(parents=True, exist_ok=True)
     ccfg, compression = _compression(family)
-    cfg = _compose(SOLVERS[family], _lm_overrides(family, window_s))
+    cfg = _compose(SOLVERS[family], _lm_overrides(family, window_s, scale))
     frame_rate = int(compression.frame_rate)
     if family == "magnet":
         cfg.transformer_lm.compression_model_framerate = frame_rate
