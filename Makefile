@@ -64,6 +64,34 @@ $(VENV)/.stable-audio-installed: $(VENV)/.installed
 	touch $@
 TEST_INSTALLS += install-stable-audio
 
+# audiocraft (server/backends/audiocraft): audiocraft 1.3.0 pins torch==2.1.0, torchaudio<2.1.2,
+# xformers<0.0.23, av==11.0.0 and spacy, so it goes in with --no-deps (with xformers 0.0.35, which
+# imports beside torch 2.13; on CPU dawgen runs its attention on torch) plus the `audiocraft` extra,
+# keeping the installed torch (a constraint). torchaudio as for stable-audio (its own folder). spacy
+# is not installed (3.8 fails to import here): dawgen provides a stand-in at import time. The wheel
+# lacks audiocraft's config/ folder, which the tests' tiny models are composed from: it is taken
+# from the source release into $(VENV)/dawgen-audiocraft/config.
+AUDIOCRAFT_VERSION ?= 1.3.0
+XFORMERS ?= xformers==0.0.35
+.PHONY: install-audiocraft
+install-audiocraft: $(VENV)/.audiocraft-installed
+$(VENV)/.audiocraft-installed: pyproject.toml $(VENV)/.installed
+	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/.torch-constraint.txt 2>/dev/null \
+	  || : > $(VENV)/.torch-constraint.txt
+	$(PY) -m pip install --quiet -c $(VENV)/.torch-constraint.txt -e '.[audiocraft]'
+	$(PY) -m pip install --quiet --no-deps 'audiocraft==$(AUDIOCRAFT_VERSION)' '$(XFORMERS)'
+	@if $(PY) -c "import torchaudio" >/dev/null 2>&1 || [ -d $(VENV)/dawgen-torchaudio/torchaudio ]; then \
+	  echo "torchaudio: kept"; else \
+	  $(PY) -m pip install --quiet --no-deps --target $(VENV)/dawgen-torchaudio '$(TORCHAUDIO)'; fi
+	rm -rf $(VENV)/dawgen-audiocraft && mkdir -p $(VENV)/dawgen-audiocraft/src
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: 'audiocraft==$(AUDIOCRAFT_VERSION)' \
+	  -d $(VENV)/dawgen-audiocraft/src
+	tar xzf $(VENV)/dawgen-audiocraft/src/audiocraft-$(AUDIOCRAFT_VERSION).tar.gz -C $(VENV)/dawgen-audiocraft \
+	  --strip-components=1 audiocraft-$(AUDIOCRAFT_VERSION)/config
+	rm -rf $(VENV)/dawgen-audiocraft/src
+	touch $@
+TEST_INSTALLS += install-audiocraft
+
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet '$(TORCH)'
 	$(PY) -m pip install --quiet -e '.[test]'

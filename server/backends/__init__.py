@@ -12,6 +12,7 @@ BACKENDS: dict[str, str] = {
     "demucs": "server.backends.demucs:DemucsBackend",
     "midi": "server.backends.midi:MidiBackend",
     "stable-audio": "server.backends.stable_audio:StableAudioBackend",
+    "audiocraft": "server.backends.audiocraft:AudiocraftBackend",
     "transcribe": "server.backends.transcribe:TranscribeBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }

@@ -1,0 +1,98 @@
+"""Tiny audiocraft models (MusicGen, AudioGen, MAGNeT) with random weights, in audiocraft's own
+checkpoint layout: a folder with `state_dict.bin` and `compression_state_dict.bin`, each
+`{"xp.cfg": <yaml>, "best_state": <state dict>}`, as audiocraft's trainer exports them and as
+`MusicGen.get_pretrained(folder)` reads them.
+
+The configurations are audiocraft's own solver configs composed with hydra (`musicgen/debug`,
+`audiogen/debug`, `compression/debug`; MAGNeT: `magnet/magnet_32khz` at the `xsmall` scale), read
+from the `config/` folder of audiocraft's source release, which `make install-audiocraft` puts in
+`<venv>/dawgen-audiocraft/config` (the wheel does not carry it). Changed from the debug settings: 4
+codebooks of 400 codes (`rvq.n_q=4 rvq.bins=400`), a `lut` text conditioner with the `noop`
+tokenizer (T5 wants a hub name), CPU, and a short `dataset.segment_duration` (the model's window: above
+audiocraft's default `extend_stride` of 18 s, which MusicGen asserts on load).
+Used by the tests and by bench/audiocraft.py.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+SOLVERS = {"musicgen": "musicgen/debug", "audiogen": "audiogen/debug", "magnet": "magnet/magnet_32khz"}
+RATES = {"musicgen": 32000, "audiogen": 16000, "magnet": 32000}
+SCALE = 3.0  # LM weights times this: random init samples near uniformly, ignoring the prompt
+
+
+def config_folder() -> Path:
+    return Path(sys.prefix) / "dawgen-audiocraft" / "config"
+
+
+def _compose(solver: str, overrides: list[str]) -> Any:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_folder()), version_base="1.1"):
+        cfg = compose(config_name="config", overrides=[f"solver={solver}", "device=cpu", *overrides])
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+def _lm_overrides(family: str, window_s: int, scale: str) -> list[str]:
+    out = ["transformer_lm.n_q=4", "transformer_lm.card=400", f"dataset.segment_duration={window_s}",
+           "conditioners.description.model=lut", "+conditioners.description.lut.n_bins=64",
+           "+conditioners.description.lut.dim=16", "+conditioners.description.lut.tokenizer=noop",
+           "autocast=false", "efficient_attention_backend=torch"]
+    out.append(f"model/lm/model_scale={scale}")
+    if family == "magnet":
+        out += ["compression_model_checkpoint=null",
+                "transformer_lm.compression_model_framerate=50", "masking.span_len=3", "transformer_lm.memory_efficient=true"]
+    return out
+
+
+def _compression(family: str) -> Any:
+    import torch
+    from audiocraft.models import builders
+
+    rate = RATES[family]
+    cfg = _compose("compression/debug", ["rvq.n_q=4", "rvq.bins=400", f"sample_rate={rate}",
+                                         f"encodec.sample_rate={rate}"])
+    torch.manual_seed(0)
+    model = builders.get_compression_model(cfg)
+    model.train()  # a fresh RVQ initialises its codebooks on its first forward pass in train mode
+    with torch.no_grad():
+        model(torch.randn(2, 1, rate // 2))
+    model.eval()
+    return cfg, model
+
+
+def build(folder: Path, family: str = "musicgen", window_s: int | None = None, seed: int = 0,
+          scale: str = "xsmall") -> Path:
+    """Write a tiny model of `family` ("musicgen", "audiogen", "magnet") into `folder`. MAGNeT always
+    makes its whole window (1 s by default); MusicGen and AudioGen need one above 18 s (20 s).
+    `scale`: audiocraft's LM sizes (xsmall, small = MusicGen-small's 300M, medium, large)."""
+    window_s = window_s or (1 if family == "magnet" else 20)
+    from server.backends.audiocraft.imports import import_library
+
+    import_library()  # torchaudio and spacy as the backend provides them
+    import torch
+    from audiocraft.models import builders
+    from omegaconf import OmegaConf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ccfg, compression = _compression(family)
+    cfg = _compose(SOLVERS[family], _lm_overrides(family, window_s, scale))
+    frame_rate = int(compression.frame_rate)
+    if family == "magnet":
+        cfg.transformer_lm.compression_model_framerate = frame_rate
+        cfg.transformer_lm.segment_duration = cfg.dataset.segment_duration
+        cfg.transformer_lm.span_len = cfg.masking.span_len
+    torch.manual_seed(seed)
+    lm = builders.get_lm_model(cfg)
+    with torch.no_grad():
+        for p in lm.parameters():
+            p.mul_(SCALE)
+    for name, c, state in (("state_dict.bin", cfg, lm.state_dict()),
+                           ("compression_state_dict.bin", ccfg, compression.state_dict())):
+        torch.save({"xp.cfg": OmegaConf.to_yaml(c), "best_state": state}, folder / name)
+    return folder
