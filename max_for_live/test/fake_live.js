@@ -23,6 +23,7 @@ const LOM = {
     properties: { tempo: [9], signature_numerator: [9], signature_denominator: [9], current_song_time: [9],
       is_playing: [9], start_time: [9], loop: [9], loop_start: [9], loop_length: [9], arrangement_overdub: [9],
       song_length: [9] },
+    children: { tracks: [9], scenes: [9] },
     functions: { create_audio_track: [9], create_midi_track: [9], create_scene: [9] },
   },
   songview: { properties: { detail_clip: [9], highlighted_clip_slot: [9], selected_track: [9], selected_scene: [9] } },
@@ -368,6 +369,8 @@ function makeLiveAPI(set) {
     this.call = (fn, ...args) => live(`call ${fn}`, (n) => set.call(n, fn, args));
     this.getcount = (child) => live(`getcount ${child}`, (n) => {
       if (!set.has(n.kind, "children", child)) throw new Error(`fake LiveAPI: no children ${child} on ${n.kind}`);
+      if (n.kind === "song" && child === "tracks") return set.tracks.length;
+      if (n.kind === "song" && child === "scenes") return set.scenes();
       if (n.kind === "track" && child === "clip_slots") return n.obj.slots.length;
       if (n.kind === "track" && child === "arrangement_clips") return n.obj.arrangement.length;
       throw new Error(`fake LiveAPI: children ${child} not faked`);

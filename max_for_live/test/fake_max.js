@@ -8,7 +8,8 @@ const path = require("path");
 const vm = require("vm");
 const { makeLiveAPI } = require("./fake_live");
 
-const DEVICE_JS = path.join(__dirname, "..", "dawgen.js");
+// DAWGEN_DEVICE_JS runs the tests against another build (e.g. an older one, to see a test fail there).
+const DEVICE_JS = process.env.DAWGEN_DEVICE_JS || path.join(__dirname, "..", "dawgen.js");
 
 class FakeClock {
   constructor() {
