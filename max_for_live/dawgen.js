@@ -1137,10 +1137,11 @@ var DG = DG || {};
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
-        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT};
+        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
-        "lora1strength", "lora2strength"];
+        "lora1strength", "lora2strength", "trainkind", "trainsteps"];
 
     function Device(io) {
         this.io = io;
@@ -1161,7 +1162,9 @@ var DG = DG || {};
         this.active = null; // the request shown in the progress bar and status line
         this.catalogue = null;
         this.menuNames = [""];
-        this.loraMenus = [[""], [""]]; // per adapter picker: menu index -> adapter name ("" = none)
+        this.loraMenus = [[""], [""]];
+        this.baseNames = [""]; // the train base menu: index -> model name ("" = no base)
+        this.training = null; // per adapter picker: menu index -> adapter name ("" = none)
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
@@ -1253,7 +1256,7 @@ var DG = DG || {};
     Device.prototype.persist = function () {
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
-            lora1: s.lora1, lora2: s.lora2});
+            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -1269,7 +1272,7 @@ var DG = DG || {};
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
@@ -1290,8 +1293,12 @@ var DG = DG || {};
                 menusChanged = true;
             }
         }
+        if (typeof saved.trainBase === "string" && saved.trainBase !== this.settings.trainBase) {
+            this.settings.trainBase = saved.trainBase;
+            menusChanged = true;
+        }
         if (menusChanged) {
-            this.showModels(); // the model menu, then its adapters
+            this.showModels(); // the model menu, then its adapters and the train base menu
         }
         if (hostChanged && this.live) {
             this.reconnect(false);
@@ -1590,6 +1597,7 @@ var DG = DG || {};
             }
         }
         this.ui(["model", "set", index]);
+        this.showBases();
         if (wanted && index === 0 && this.catalogue) {
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");
@@ -1622,6 +1630,160 @@ var DG = DG || {};
     };
 })(DG);
 
+// ---- train.js ----
+// The Train section: build a dataset from clips in the Set, then fine-tune a model on it.
+//
+// The protocol has no verb that copies files into a dataset: `train` reads a `data` folder (audio
+// files, searched recursively, with `<file>.txt` prompt sidecars: docs/TRAINING.md). So the device
+// writes that folder itself: the producer names a folder (the dataset; its name becomes the model's
+// name), "add clip" copies the selected clip's audio file into it with a sidecar holding the prompt
+// (the prompt box, else the clip's name), and Train sends `train data=<folder> name=<folder name>`.
+// Copying keeps the dataset valid when the Live project moves or its samples are collected, and the
+// daemon reads exactly what the producer chose. Max's File can write files but not make folders:
+// the folder must exist (make it in Finder/Explorer, or pick an empty one).
+(function (DG) {
+    var Device = DG.Device;
+
+    // The kinds that train on audio files (the midi kinds want MIDI files, which clips do not have).
+    DG.TRAIN_KINDS = ["stable-audio-lora", "stable-audio", "dance-diffusion", "dance-diffusion-lora",
+        "musicgen-lora", "musicgen"];
+    DG.TRAIN_STEPS_MAX = 100000;
+
+    Device.prototype.trainStatus = function (text) {
+        this.ui(["trainstatus", "set", text]);
+        this.io.post("dawgen train: " + text);
+    };
+
+    Device.prototype.setTrainKind = function (value) {
+        this.settings.trainKind = DG.clamp(Math.round(DG.toNumber(value, 0)), 0, DG.TRAIN_KINDS.length - 1);
+    };
+
+    Device.prototype.setTrainSteps = function (value) {
+        this.settings.trainSteps = DG.clamp(Math.round(DG.toNumber(value, 1000)), 1, DG.TRAIN_STEPS_MAX);
+    };
+
+    Device.prototype.setTrainBase = function (index) {
+        var name = this.baseNames[Math.round(DG.toNumber(index, 0))];
+        if (name !== undefined && name !== this.settings.trainBase) {
+            this.settings.trainBase = name;
+            this.persist();
+        }
+    };
+
+    // The base menu: "(no base)", then every model of the daemon's list.
+    Device.prototype.showBases = function () {
+        var list = this.catalogue || [], index = 0;
+        this.baseNames = [""];
+        this.ui(["trainbase", "clear"]);
+        this.ui(["trainbase", "append", "(no base)"]);
+        for (var i = 0; i < list.length; i++) {
+            this.baseNames.push(list[i].name);
+            this.ui(["trainbase", "append", list[i].name]);
+            if (list[i].name === this.settings.trainBase) {
+                index = i + 1;
+            }
+        }
+        this.ui(["trainbase", "set", index]);
+    };
+
+    // "My Kicks" -> "my-kicks": the model name the daemon accepts (letters, digits, . _ -).
+    DG.slug = function (text) {
+        return DG.trim(text).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "");
+    };
+
+    function datasetFolder(s) {
+        return DG.trim(s.dataset).replace(/[\\\/]+$/, "");
+    }
+
+    // A free name in the folder: take.wav, take-2.wav, ...
+    Device.prototype.freeName = function (folder, name) {
+        var stem = DG.stripExtension(name), ext = name.substring(stem.length);
+        for (var n = 1; n < 1000; n++) {
+            var candidate = folder + "/" + stem + (n > 1 ? "-" + n : "") + ext;
+            if (!this.io.exists(candidate)) {
+                return candidate;
+            }
+        }
+        throw new Error("no free file name for " + name);
+    };
+
+    Device.prototype.addClip = function () {
+        var folder = datasetFolder(this.settings), clip;
+        if (!folder) {
+            this.trainStatus("Type the dataset folder first (an existing folder; its name names the model).");
+            return;
+        }
+        try {
+            clip = this.live ? this.live.selectedClip() : null;
+        } catch (err) {
+            this.trainStatus("Could not read the selected clip: " + err.message);
+            return;
+        }
+        if (!clip || !clip.audio || !clip.path) {
+            this.trainStatus(!clip ? "Select an audio clip (Session or Arrangement) first." :
+                !clip.audio ? "That is a MIDI clip: add audio clips." : "That clip has no file on disk.");
+            return;
+        }
+        try {
+            var dest = this.freeName(folder, DG.basename(clip.path));
+            this.io.copyFile(clip.path, dest);
+            var prompt = DG.trim(this.settings.prompt) || clip.name || DG.stripExtension(DG.basename(clip.path));
+            this.io.writeText(dest + ".txt", prompt);
+            this.trainStatus("Added " + DG.basename(dest) + " (\"" + prompt + "\") to " + DG.basename(folder) + ".");
+        } catch (err2) {
+            this.trainStatus("Could not add the clip to " + folder + ": " + err2.message +
+                " (the folder must exist and be writable).");
+        }
+    };
+
+    Device.prototype.startTraining = function () {
+        var s = this.settings, folder = datasetFolder(s), name = DG.slug(DG.basename(folder));
+        if (!folder || !name) {
+            this.trainStatus("Type the dataset folder first.");
+            return;
+        }
+        var list = ["/dawgen/train", this.nextId(), "kind", DG.TRAIN_KINDS[s.trainKind], "data", folder, "name", name,
+            "steps", s.trainSteps];
+        if (s.trainBase) {
+            list.push("base", s.trainBase);
+        }
+        list.push("reply_port", this.listenPort);
+        var meta = {train: true, name: name, steps: s.trainSteps, what: "training " + name, mode: {result: "train"}};
+        this.training = this.request("job", list, meta).reqId;
+        this.trainStatus("Sent: train " + name + " (" + DG.TRAIN_KINDS[s.trainKind] + ", " + s.trainSteps + " steps)…");
+    };
+
+    // /dawgen/dataset job_id clips rejected summary
+    Device.prototype.onDataset = function (jobId, clips, rejected, summary) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            this.trainStatus(job.meta.name + ": " + String(summary));
+        }
+    };
+
+    // /dawgen/training job_id step steps loss
+    Device.prototype.onTraining = function (jobId, step, steps, loss) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            this.trainStatus(job.meta.name + ": step " + step + "/" + steps + ", loss " + DG.fmt(Number(loss), 4));
+        }
+    };
+
+    Device.prototype.onCheckpoint = function (jobId, step) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            job.meta.checkpoint = Number(step);
+        }
+    };
+
+    // /dawgen/done job_id run_folder demo... loss.png: the model is usable by name; list it.
+    Device.prototype.trainingDone = function (job, paths) {
+        this.trainStatus("Trained " + job.meta.name + (job.meta.checkpoint ? " (step " + job.meta.checkpoint + ")" : "") +
+            ": pick it in the model menu. Run folder " + (paths[0] || "?") + ".");
+        this.askModels();
+    };
+})(DG);
+
 // ---- replies.js ----
 // Replies from the daemon (docs/PROTOCOL.md, "Replies"), as [udpreceive] hands them over: the OSC
 // address is the message name, then its arguments. Every reply is matched to this instance's own
@@ -1637,7 +1799,10 @@ var DG = DG || {};
         "/dawgen/done": "onDone",
         "/dawgen/error": "onError",
         "/dawgen/cancelled": "onCancelled",
-        "/dawgen/status": "onStatus"
+        "/dawgen/status": "onStatus",
+        "/dawgen/dataset": "onDataset",
+        "/dawgen/training": "onTraining",
+        "/dawgen/checkpoint": "onCheckpoint"
     };
 
     Device.prototype.onOsc = function (address, args) {
@@ -1749,6 +1914,10 @@ var DG = DG || {};
         if (job === this.active) {
             this.progress(100);
         }
+        if (job.meta.train) {
+            this.trainingDone(job, paths);
+            return;
+        }
         this.lastSeed = job.meta.seed;
         this.showSeed(job.meta);
         this.deliver(job, paths);
@@ -1776,13 +1945,19 @@ var DG = DG || {};
                 }
             }
             what = p.meta.what || (p.kind === "cancel" ? "the cancel" : "the " + p.kind + " request");
+            if (p.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), what));
+                return;
+            }
             this.status(DG.describeError(String(code), String(message), what));
             return;
         }
         var job = this.jobFor(ident);
         if (job) {
             this.finishJob(job);
-            if (job === this.active) {
+            if (job.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), job.meta.what));
+            } else if (job === this.active) {
                 this.progress(0);
                 this.status(DG.describeError(String(code), String(message), job.meta.what));
             }
@@ -1986,6 +2161,43 @@ DG.maxIO = function () {
             api.property = property;
             return api; // kept by the caller: an observer that is garbage-collected stops observing
         },
+        exists: function (path) {
+            var file = new File(String(path).replace(/\\/g, "/"), "read");
+            var there = file.isopen;
+            file.close();
+            return there;
+        },
+        // Max's File writes files (not folders): chunk by chunk, so a long take does not sit in memory.
+        copyFile: function (from, to) {
+            var src = new File(String(from).replace(/\\/g, "/"), "read");
+            if (!src.isopen) {
+                throw new Error("can't open " + from);
+            }
+            var dst = new File(String(to).replace(/\\/g, "/"), "write");
+            if (!dst.isopen) {
+                src.close();
+                throw new Error("can't write " + to);
+            }
+            dst.eof = 0;
+            while (src.position < src.eof) {
+                var chunk = src.readbytes(Math.min(65536, src.eof - src.position));
+                if (!chunk || !chunk.length) {
+                    break;
+                }
+                dst.writebytes(chunk);
+            }
+            src.close();
+            dst.close();
+        },
+        writeText: function (path, text) {
+            var file = new File(String(path).replace(/\\/g, "/"), "write");
+            if (!file.isopen) {
+                throw new Error("can't write " + path);
+            }
+            file.eof = 0;
+            file.writestring(unescape(encodeURIComponent(text))); // UTF-8, as the daemon reads it
+            file.close();
+        },
         readBytes: function (path) {
             var file = new File(String(path).replace(/\\/g, "/"), "read");
             if (!file.isopen) {
@@ -2052,6 +2264,22 @@ function port(value) { dev().setNumber("port", value); }
 function replyport(value) { dev().setNumber("replyport", value); }
 function place(value) { dev().setNumber("place", value); }
 function restore() { dev().restore(text(arguments)); }
+function dataset() { dev().setText("dataset", text(arguments)); }
+function trainkind(value) { dev().setTrainKind(value); }
+function trainsteps(value) { dev().setTrainSteps(value); }
+function trainbase(index) { dev().setTrainBase(index); }
+
+function addclip(value) {
+    if (DG.isPress(value)) {
+        dev().addClip();
+    }
+}
+
+function train(value) {
+    if (DG.isPress(value)) {
+        dev().startTraining();
+    }
+}
 
 function generate(value) {
     if (DG.isPress(value)) {

@@ -116,6 +116,7 @@
             }
         }
         this.ui(["model", "set", index]);
+        this.showBases();
         if (wanted && index === 0 && this.catalogue) {
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");
