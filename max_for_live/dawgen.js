@@ -531,11 +531,11 @@ var DG = DG || {};
 // ---- live.js ----
 // The Live side: reading the Set (tempo, meter, selection) and putting results where the producer works.
 //
-// Only calls of the Live Object Model are used, through Max's LiveAPI: live_set tempo and
-// signature_numerator/denominator, the view's detail_clip (file_path), highlighted_clip_slot and
-// selected_track, ClipSlot.create_audio_clip (Live >= 12.0.5), Track.create_audio_clip (same),
-// Track.create_midi_clip (Live >= 12.1.10), ClipSlot.create_clip + Clip.add_new_notes (Live >= 11).
-// Where the running Live lacks a call, the result is reported by path instead (see DG.Live.features).
+// Only calls of the Live Object Model are used, through Max's LiveAPI; README.md ("Live Object
+// Model") lists every property and function with the Live version it appeared in. Where the running
+// Live lacks a call, the result is reported by path instead (see DG.Live.features).
+// A LiveAPI call that fails does not throw in Max: Live posts to the console and returns nothing.
+// So every lookup is checked for id 0 and every created clip is looked up again before use.
 (function (DG) {
     // LiveAPI.get returns a list of atoms; names and paths may come back quoted.
     function atoms(value) {
@@ -582,23 +582,56 @@ var DG = DG || {};
         return true;
     };
 
+    function exists(api) {
+        return Number(api.id) !== 0;
+    }
+    DG.Live.exists = exists;
+
+    // Does this object have a property or function in the running Live? LiveAPI.info lists them
+    // ("property start_time"), so facts we could not check against every Live version are tested
+    // at run time rather than assumed.
+    Live.prototype.has = function (api, name) {
+        var info = String(api.info || "");
+        return new RegExp("^(property|function|children|child) " + name + "$", "m").test(info);
+    };
+
+    // Where Arrangement results go, read when Generate is pressed. Stopped, current_song_time is the
+    // insert marker (where a click or the start of a time selection put it). Playing, it is the moving
+    // playhead: then Song.start_time (the insert marker playback started from) when Live has it,
+    // else the start of the bar the playhead was in at the press. Either way the position is fixed
+    // now, so results that arrive later never land wherever the playhead has moved to since.
+    Live.prototype.insertPosition = function (set, beatsPerBar) {
+        var playing = num(set.get("is_playing")) === 1;
+        if (!playing) {
+            return {beats: num(set.get("current_song_time")), from: "insert marker"};
+        }
+        if (this.has(set, "start_time")) {
+            return {beats: num(set.get("start_time")), from: "insert marker"};
+        }
+        var bar = beatsPerBar || 4;
+        return {beats: Math.floor(num(set.get("current_song_time")) / bar + 1e-9) * bar, from: "playhead"};
+    };
+
     Live.prototype.song = function () {
         var set = this.make("live_set");
-        return {
+        if (!exists(set)) {
+            throw new Error("live_set is not reachable");
+        }
+        var out = {
             tempo: num(set.get("tempo")),
             sigNum: num(set.get("signature_numerator")),
-            sigDen: num(set.get("signature_denominator")),
-            songTime: num(set.get("current_song_time"))
+            sigDen: num(set.get("signature_denominator"))
         };
+        var at = this.insertPosition(set, DG.beatsPerBar(out.sigNum, out.sigDen));
+        out.songTime = at.beats;
+        out.positionFrom = at.from;
+        return out;
     };
 
     Live.prototype.focusedView = function () {
         return text(this.make("live_app view").get("focused_document_view"));
     };
 
-    function exists(api) {
-        return Number(api.id) !== 0;
-    }
 
     // The clip shown in Clip View: {audio, path, name, track, slot | arrangement, start, end}.
     Live.prototype.selectedClip = function () {
@@ -660,6 +693,10 @@ var DG = DG || {};
             t.slot = inSession ? clip.slot : (slot ? slot.slot : 0);
             t.position = inArrangement ? clip.start : song.songTime;
             t.namePrefix = mode.key === "vary" ? (clip && clip.name ? clip.name : "dawgen") + " vary" : "";
+            if (t.track < 0) {
+                return {error: "Select a track (or a clip) first."};
+            }
+            t.trackId = this.trackId(t.track);
             return t;
         }
         if (where === "arrangement" && mode.result === "midi" && !this.features.arrangementMidi) {
@@ -681,6 +718,7 @@ var DG = DG || {};
                 return {error: "Select a track in Arrangement view (or set Place to session or off)."};
             }
         }
+        t.trackId = this.trackId(t.track);
         var kind = this.trackKind(t.track), want = mode.result === "midi" ? "midi" : "audio";
         if (kind !== want) {
             return {error: "Results of " + mode.label + " need a slot on " + (want === "midi" ? "a MIDI" : "an audio") +
@@ -689,9 +727,32 @@ var DG = DG || {};
         return t;
     };
 
+    // A track's LOM id: it stays with the track when tracks are added, moved or deleted above it.
+    Live.prototype.trackId = function (index) {
+        var track = this.make("live_set tracks " + index);
+        return exists(track) ? Number(track.id) : 0;
+    };
+
+    // The target track's index now (results arrive later; the producer may have moved or deleted
+    // tracks meanwhile). Throws with a sentence when the track is gone.
+    Live.prototype.trackNow = function (target) {
+        if (!target.trackId) {
+            return target.track;
+        }
+        var track = this.make("id " + target.trackId);
+        var m = exists(track) && /^live_set tracks (\d+)$/.exec(String(track.unquotedpath));
+        if (!m) {
+            throw new Error("the target track (track " + (target.track + 1) + " when you pressed Generate) no longer exists");
+        }
+        return Number(m[1]);
+    };
+
     // n empty clip slots on a track, from `from` downwards; scenes are added when the track runs out.
     Live.prototype.emptySlots = function (track, from, n) {
         var trackApi = this.make("live_set tracks " + track);
+        if (!exists(trackApi)) {
+            throw new Error("track " + (track + 1) + " does not exist");
+        }
         var count = trackApi.getcount("clip_slots"), found = [];
         for (var i = Math.max(0, from); i < count && found.length < n; i++) {
             if (num(this.make("live_set tracks " + track + " clip_slots " + i).get("has_clip")) === 0) {
@@ -706,23 +767,40 @@ var DG = DG || {};
         return found;
     };
 
-    // The arrangement clip that starts at `position` on a track (the one just created).
-    Live.prototype.arrangementClipAt = function (track, position) {
+    // The arrangement clip that starts at `position` on a track (the one just created). With `path`,
+    // a clip of that file elsewhere is taken too (Live may snap the start to its grid), the one
+    // nearest to `position`.
+    Live.prototype.arrangementClipAt = function (track, position, path) {
         var trackApi = this.make("live_set tracks " + track);
-        var count = trackApi.getcount("arrangement_clips");
-        for (var i = 0; i < count; i++) {
+        var count = exists(trackApi) ? trackApi.getcount("arrangement_clips") : 0;
+        var best = null, bestDistance = Infinity, name = path ? DG.basename(path) : "";
+        for (var i = count - 1; i >= 0; i--) { // the newest clip is usually the last
             var clip = this.make("live_set tracks " + track + " arrangement_clips " + i);
-            if (Math.abs(num(clip.get("start_time")) - position) < 1e-6) {
+            if (!exists(clip)) {
+                continue;
+            }
+            var distance = Math.abs(num(clip.get("start_time")) - position);
+            if (distance < 1e-6) {
                 return clip;
             }
+            if (name && distance < bestDistance && num(clip.get("is_audio_clip")) === 1 &&
+                    DG.basename(text(clip.get("file_path"))) === name) {
+                best = clip;
+                bestDistance = distance;
+            }
         }
-        return null;
+        return best;
     };
 
     Live.prototype.newAudioTrack = function (index, name) {
-        this.make("live_set").call("create_audio_track", index);
+        var set = this.make("live_set"), before = set.getcount("tracks");
+        set.call("create_audio_track", index);
+        var track = this.make("live_set tracks " + index);
+        if (set.getcount("tracks") !== before + 1 || !exists(track)) {
+            throw new Error("Live did not create a new audio track");
+        }
         if (name) {
-            this.make("live_set tracks " + index).set("name", name);
+            track.set("name", name);
         }
         return index;
     };
@@ -738,7 +816,8 @@ var DG = DG || {};
 // so the producer always learns where every file is.
 (function (DG) {
     var Live = DG.Live;
-    var text = Live.text, num = Live.num;
+    var text = Live.text, num = Live.num, exists = Live.exists;
+    var NOT_MADE = "Live did not create the clip (is the file readable audio? details in the Max console)";
 
     function report() {
         return {placed: [], unplaced: [], problems: []};
@@ -750,19 +829,48 @@ var DG = DG || {};
     }
 
     function trackLabel(live, track) {
-        var name = text(live.make("live_set tracks " + track).get("name"));
+        var api = live.make("live_set tracks " + track);
+        var name = exists(api) ? text(api.get("name")) : "";
         return name || "track " + (track + 1);
     }
 
+    // A clip in a slot, made from a file; the new clip, or an Error when Live made none.
+    Live.prototype.audioClipInSlot = function (track, slot, path) {
+        var slotPath = "live_set tracks " + track + " clip_slots " + slot;
+        var slotApi = this.make(slotPath);
+        if (!exists(slotApi)) {
+            throw new Error("clip slot " + (slot + 1) + " of track " + (track + 1) + " does not exist");
+        }
+        slotApi.call("create_audio_clip", path);
+        var clip = this.make(slotPath + " clip");
+        if (!exists(clip)) {
+            throw new Error(NOT_MADE);
+        }
+        return clip;
+    };
+
+    Live.prototype.audioClipOnTimeline = function (track, position, path) {
+        var trackApi = this.make("live_set tracks " + track);
+        if (!exists(trackApi)) {
+            throw new Error("track " + (track + 1) + " does not exist");
+        }
+        trackApi.call("create_audio_clip", path, position);
+        var clip = this.arrangementClipAt(track, position, path);
+        if (!clip) {
+            throw new Error(NOT_MADE);
+        }
+        return clip;
+    };
+
     // Session view: the target slot and the empty slots below it, one file each.
-    Live.prototype.toSlots = function (target, paths, out) {
-        var slots = this.emptySlots(target.track, target.slot, paths.length);
-        var label = trackLabel(this, target.track);
+    Live.prototype.toSlots = function (track, target, paths, out, plans) {
+        var slots = this.emptySlots(track, target.slot, paths.length);
+        var label = trackLabel(this, track);
         for (var i = 0; i < paths.length; i++) {
             try {
-                this.make("live_set tracks " + target.track + " clip_slots " + slots[i])
-                    .call("create_audio_clip", paths[i]);
+                var clip = this.audioClipInSlot(track, slots[i], paths[i]);
                 out.placed.push(label + " slot " + (slots[i] + 1));
+                this.warpClip(clip, plans && plans[i], out.problems, DG.basename(paths[i]));
             } catch (err) {
                 fail(out, paths[i], err);
             }
@@ -770,14 +878,14 @@ var DG = DG || {};
     };
 
     // Arrangement view: one file after another from the target position on one track.
-    Live.prototype.toTimeline = function (track, position, paths, out) {
+    Live.prototype.toTimeline = function (track, position, paths, out, plans) {
         var label = trackLabel(this, track);
         for (var i = 0; i < paths.length; i++) {
             var clip = null;
             try {
-                this.make("live_set tracks " + track).call("create_audio_clip", paths[i], position);
-                out.placed.push(label + " at beat " + DG.fmt(position + 1, 3));
-                clip = this.arrangementClipAt(track, position);
+                clip = this.audioClipOnTimeline(track, position, paths[i]);
+                out.placed.push(label + " at beat " + DG.fmt(num(clip.get("start_time")) + 1, 3));
+                this.warpClip(clip, plans && plans[i], out.problems, DG.basename(paths[i]));
             } catch (err) {
                 fail(out, paths[i], err);
             }
@@ -799,20 +907,22 @@ var DG = DG || {};
         return ok ? "" : "Live " + this.version.text + " can't load files into clips from a device (needs Live 12.0.5 or newer)";
     };
 
-    Live.prototype.placeAudio = function (target, paths) {
+    // plans: per path, how to warp the new clip (DG.warpPlan), or nothing to leave Live's own.
+    Live.prototype.placeAudio = function (target, paths, plans) {
         var out = report(), blocked = this.audioBlocked(target);
         if (blocked) {
             out.unplaced = paths.slice();
             out.blocked = blocked;
             return out;
         }
+        var track = this.trackNow(target);
         if (target.newTracks) {
-            var index = this.newAudioTrack(target.track + 1, target.namePrefix);
-            this.toTimeline(index, target.position, paths, out);
+            var index = this.newAudioTrack(track + 1, target.namePrefix);
+            this.toTimeline(index, target.position, paths, out, plans);
         } else if (target.where === "session") {
-            this.toSlots(target, paths, out);
+            this.toSlots(track, target, paths, out, plans);
         } else {
-            this.toTimeline(target.track, target.position, paths, out);
+            this.toTimeline(track, target.position, paths, out, plans);
         }
         return out;
     };
@@ -827,18 +937,19 @@ var DG = DG || {};
             return out;
         }
         var prefix = DG.stripExtension(DG.basename(inputPath || "")) + "_";
+        var track = this.trackNow(target);
         for (var i = 0; i < paths.length; i++) {
             var stem = DG.stripExtension(DG.basename(paths[i]));
             if (stem.indexOf(prefix) === 0 && stem.length > prefix.length) {
                 stem = stem.substring(prefix.length);
             }
             try {
-                var index = this.newAudioTrack(target.track + 1 + i, stem);
+                var index = this.newAudioTrack(track + 1 + i, stem);
                 if (target.where === "session") {
-                    this.make("live_set tracks " + index + " clip_slots " + target.slot).call("create_audio_clip", paths[i]);
+                    this.audioClipInSlot(index, target.slot, paths[i]);
                     out.placed.push(stem + " (slot " + (target.slot + 1) + ")");
                 } else {
-                    this.make("live_set tracks " + index).call("create_audio_clip", paths[i], target.position);
+                    this.audioClipOnTimeline(index, target.position, paths[i]);
                     out.placed.push(stem + " (beat " + DG.fmt(target.position + 1, 3) + ")");
                 }
             } catch (err) {
@@ -874,8 +985,9 @@ var DG = DG || {};
             out.blocked = blocked;
             return out;
         }
-        var label = trackLabel(this, target.track);
-        var slots = target.where === "session" ? this.emptySlots(target.track, target.slot, files.length) : null;
+        var track = this.trackNow(target);
+        var label = trackLabel(this, track);
+        var slots = target.where === "session" ? this.emptySlots(track, target.slot, files.length) : null;
         var position = target.position;
         for (var i = 0; i < files.length; i++) {
             var f = files[i], length = clipLength(target, f.parsed);
@@ -883,13 +995,16 @@ var DG = DG || {};
             try {
                 var clip;
                 if (slots) {
-                    var slotPath = "live_set tracks " + target.track + " clip_slots " + slots[i];
+                    var slotPath = "live_set tracks " + track + " clip_slots " + slots[i];
                     this.make(slotPath).call("create_clip", length);
                     clip = this.make(slotPath + " clip");
+                    if (!exists(clip)) {
+                        throw new Error("Live did not create the MIDI clip (details in the Max console)");
+                    }
                     out.placed.push(label + " slot " + (slots[i] + 1));
                 } else {
-                    this.make("live_set tracks " + target.track).call("create_midi_clip", position, length);
-                    clip = this.arrangementClipAt(target.track, position);
+                    this.make("live_set tracks " + track).call("create_midi_clip", position, length);
+                    clip = this.arrangementClipAt(track, position);
                     if (!clip) {
                         throw new Error("the new MIDI clip was not found on the timeline");
                     }
@@ -902,6 +1017,108 @@ var DG = DG || {};
             }
         }
         return out;
+    };
+})(DG);
+
+// ---- warp.js ----
+// Warping new audio clips so that they play in time. Live auto-warps an imported file by guessing
+// its tempo, and the guess can stretch a loop that is already exact. dawgen knows each result's
+// length in beats (it renders loops to the bar at the tempo it was sent), so the device says so:
+// warping on, one warp marker at beat 0 and one at the last beat, each at its exact time in the
+// file; Beats mode for drums, Complex for everything else (full mixes, melodic loops); loop on for
+// loops. One-shots play as recorded: warping off. Stems and results of unknown length keep Live's
+// own settings (stems line up sample for sample with their source and must not be bent).
+(function (DG) {
+    var Live = DG.Live;
+    var text = Live.text;
+
+    // Clip.warp_mode values (LOM): 0 Beats, 1 Tones, 2 Texture, 3 Re-Pitch, 4 Complex, 6 Complex Pro.
+    DG.WARP_BEATS = 0;
+    DG.WARP_COMPLEX = 4;
+
+    var DRUM_WORDS = /\b(drums?|kicks?|snares?|hats?|hi-?hats?|cymbals?|claps?|toms?|perc\w*|breaks?|breakbeats?|beats?|grooves?|shakers?|rims?)\b/i;
+
+    DG.isDrums = function (words) {
+        return DRUM_WORDS.test(String(words || "").replace(/[_\-]+/g, " "));
+    };
+
+    // How to warp one result. side: the file's sidecar .json (parsed), or null when unreadable.
+    // meta: the request (mode, prompt, beats and bpm it asked for). Returns null (leave Live's),
+    // {warp: false}, or {warp: true, beats, seconds, loop, mode}.
+    DG.warpPlan = function (meta, side) {
+        var post = side && side.post, grid = post && post.grid;
+        var prompt = (side && side.params && side.params.prompt) || meta.prompt || "";
+        if (meta.mode.result !== "audio") {
+            return null;
+        }
+        if (grid && Number(grid.beats) > 0 && Number(grid.bpm) > 0) {
+            var rate = side.audio && Number(side.audio.sample_rate);
+            var seconds = rate && Number(grid.frames) > 0 ? grid.frames / rate : grid.beats * 60 / grid.bpm;
+            return {warp: true, beats: Number(grid.beats), seconds: seconds, loop: post.loop !== false,
+                mode: DG.isDrums(prompt) ? DG.WARP_BEATS : DG.WARP_COMPLEX};
+        }
+        if (post && !post.skipped) {
+            return {warp: false}; // no grid: a one-shot, trimmed and normalised as it is
+        }
+        if (!side && meta.mode.key === "oneshot") {
+            return {warp: false};
+        }
+        if (!side && meta.mode.key === "loop" && meta.beats > 0 && meta.bpm > 0) {
+            return {warp: true, beats: meta.beats, seconds: meta.beats * 60 / meta.bpm, loop: true,
+                mode: DG.isDrums(prompt) ? DG.WARP_BEATS : DG.WARP_COMPLEX};
+        }
+        return null;
+    };
+
+    function markers(clip) {
+        try {
+            var parsed = JSON.parse(text(clip.get("warp_markers")));
+            var list = parsed && parsed.warp_markers !== undefined ? parsed.warp_markers : parsed;
+            return list && list.length !== undefined ? list : [];
+        } catch (err) {
+            return [];
+        }
+    }
+
+    function near(a, b) {
+        return Math.abs(Number(a) - Number(b)) < 1e-4;
+    }
+
+    // Applies a plan to a new clip; what did not take is added to `problems` (nothing throws: the
+    // clip is placed either way, only its timing may be Live's guess).
+    Live.prototype.warpClip = function (clip, plan, problems, name) {
+        if (!plan) {
+            return;
+        }
+        if (!plan.warp) {
+            clip.set("warping", 0);
+            return;
+        }
+        clip.set("warping", 1);
+        clip.set("warp_mode", plan.mode);
+        if (this.has(clip, "add_warp_marker")) { // Live 11 and later
+            var old = markers(clip), i;
+            // Live's auto-warp markers first: a marker of ours next to one of its guesses would not fit.
+            for (i = old.length - 1; i >= 0; i--) {
+                if (!near(old[i].beat_time, 0)) {
+                    clip.call("remove_warp_marker", Number(old[i].beat_time));
+                }
+            }
+            clip.call("add_warp_marker", {beat_time: 0, sample_time: 0});
+            clip.call("add_warp_marker", {beat_time: plan.beats, sample_time: DG.round6(plan.seconds)});
+            var ok = false, now = markers(clip);
+            for (i = 0; i < now.length; i++) {
+                ok = ok || (near(now[i].beat_time, plan.beats) && near(now[i].sample_time, DG.round6(plan.seconds)));
+            }
+            if (!ok) {
+                problems.push(name + ": its warp markers could not be set (check the clip's warping)");
+            }
+        }
+        if (plan.loop) {
+            clip.set("looping", 1);
+            clip.set("loop_start", 0);
+            clip.set("loop_end", plan.beats);
+        }
     };
 })(DG);
 
@@ -920,10 +1137,11 @@ var DG = DG || {};
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
-        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT};
+        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
-        "lora1strength", "lora2strength"];
+        "lora1strength", "lora2strength", "trainkind", "trainsteps"];
 
     function Device(io) {
         this.io = io;
@@ -944,7 +1162,9 @@ var DG = DG || {};
         this.active = null; // the request shown in the progress bar and status line
         this.catalogue = null;
         this.menuNames = [""];
-        this.loraMenus = [[""], [""]]; // per adapter picker: menu index -> adapter name ("" = none)
+        this.loraMenus = [[""], [""]];
+        this.baseNames = [""]; // the train base menu: index -> model name ("" = no base)
+        this.training = null; // per adapter picker: menu index -> adapter name ("" = none)
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
@@ -1036,7 +1256,7 @@ var DG = DG || {};
     Device.prototype.persist = function () {
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
-            lora1: s.lora1, lora2: s.lora2});
+            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -1052,7 +1272,7 @@ var DG = DG || {};
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
@@ -1073,8 +1293,12 @@ var DG = DG || {};
                 menusChanged = true;
             }
         }
+        if (typeof saved.trainBase === "string" && saved.trainBase !== this.settings.trainBase) {
+            this.settings.trainBase = saved.trainBase;
+            menusChanged = true;
+        }
         if (menusChanged) {
-            this.showModels(); // the model menu, then its adapters
+            this.showModels(); // the model menu, then its adapters and the train base menu
         }
         if (hostChanged && this.live) {
             this.reconnect(false);
@@ -1305,6 +1529,8 @@ var DG = DG || {};
         var meta = {
             mode: mode, target: target, verb: mode.verb, input: clip ? clip.path : "",
             seed: built.sent.seed === undefined ? null : seed,
+            prompt: DG.trim(s.prompt), bpm: song.tempo,
+            beats: mode.key === "loop" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0,
             count: built.sent.count === undefined ? 1 : built.sent.count,
             what: mode.verb + " with " + modelLabel(s.model)
         };
@@ -1312,7 +1538,8 @@ var DG = DG || {};
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);
-        this.detail(target.note || "");
+        this.detail(target.note || (target.where === "arrangement" && song.positionFrom === "playhead" ?
+            "Live is playing: results go to bar " + DG.fmt(target.position / target.beatsPerBar + 1, 2) : ""));
     };
 
     Device.prototype.cancel = function () {
@@ -1370,6 +1597,7 @@ var DG = DG || {};
             }
         }
         this.ui(["model", "set", index]);
+        this.showBases();
         if (wanted && index === 0 && this.catalogue) {
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");
@@ -1402,6 +1630,160 @@ var DG = DG || {};
     };
 })(DG);
 
+// ---- train.js ----
+// The Train section: build a dataset from clips in the Set, then fine-tune a model on it.
+//
+// The protocol has no verb that copies files into a dataset: `train` reads a `data` folder (audio
+// files, searched recursively, with `<file>.txt` prompt sidecars: docs/TRAINING.md). So the device
+// writes that folder itself: the producer names a folder (the dataset; its name becomes the model's
+// name), "add clip" copies the selected clip's audio file into it with a sidecar holding the prompt
+// (the prompt box, else the clip's name), and Train sends `train data=<folder> name=<folder name>`.
+// Copying keeps the dataset valid when the Live project moves or its samples are collected, and the
+// daemon reads exactly what the producer chose. Max's File can write files but not make folders:
+// the folder must exist (make it in Finder/Explorer, or pick an empty one).
+(function (DG) {
+    var Device = DG.Device;
+
+    // The kinds that train on audio files (the midi kinds want MIDI files, which clips do not have).
+    DG.TRAIN_KINDS = ["stable-audio-lora", "stable-audio", "dance-diffusion", "dance-diffusion-lora",
+        "musicgen-lora", "musicgen"];
+    DG.TRAIN_STEPS_MAX = 100000;
+
+    Device.prototype.trainStatus = function (text) {
+        this.ui(["trainstatus", "set", text]);
+        this.io.post("dawgen train: " + text);
+    };
+
+    Device.prototype.setTrainKind = function (value) {
+        this.settings.trainKind = DG.clamp(Math.round(DG.toNumber(value, 0)), 0, DG.TRAIN_KINDS.length - 1);
+    };
+
+    Device.prototype.setTrainSteps = function (value) {
+        this.settings.trainSteps = DG.clamp(Math.round(DG.toNumber(value, 1000)), 1, DG.TRAIN_STEPS_MAX);
+    };
+
+    Device.prototype.setTrainBase = function (index) {
+        var name = this.baseNames[Math.round(DG.toNumber(index, 0))];
+        if (name !== undefined && name !== this.settings.trainBase) {
+            this.settings.trainBase = name;
+            this.persist();
+        }
+    };
+
+    // The base menu: "(no base)", then every model of the daemon's list.
+    Device.prototype.showBases = function () {
+        var list = this.catalogue || [], index = 0;
+        this.baseNames = [""];
+        this.ui(["trainbase", "clear"]);
+        this.ui(["trainbase", "append", "(no base)"]);
+        for (var i = 0; i < list.length; i++) {
+            this.baseNames.push(list[i].name);
+            this.ui(["trainbase", "append", list[i].name]);
+            if (list[i].name === this.settings.trainBase) {
+                index = i + 1;
+            }
+        }
+        this.ui(["trainbase", "set", index]);
+    };
+
+    // "My Kicks" -> "my-kicks": the model name the daemon accepts (letters, digits, . _ -).
+    DG.slug = function (text) {
+        return DG.trim(text).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "");
+    };
+
+    function datasetFolder(s) {
+        return DG.trim(s.dataset).replace(/[\\\/]+$/, "");
+    }
+
+    // A free name in the folder: take.wav, take-2.wav, ...
+    Device.prototype.freeName = function (folder, name) {
+        var stem = DG.stripExtension(name), ext = name.substring(stem.length);
+        for (var n = 1; n < 1000; n++) {
+            var candidate = folder + "/" + stem + (n > 1 ? "-" + n : "") + ext;
+            if (!this.io.exists(candidate)) {
+                return candidate;
+            }
+        }
+        throw new Error("no free file name for " + name);
+    };
+
+    Device.prototype.addClip = function () {
+        var folder = datasetFolder(this.settings), clip;
+        if (!folder) {
+            this.trainStatus("Type the dataset folder first (an existing folder; its name names the model).");
+            return;
+        }
+        try {
+            clip = this.live ? this.live.selectedClip() : null;
+        } catch (err) {
+            this.trainStatus("Could not read the selected clip: " + err.message);
+            return;
+        }
+        if (!clip || !clip.audio || !clip.path) {
+            this.trainStatus(!clip ? "Select an audio clip (Session or Arrangement) first." :
+                !clip.audio ? "That is a MIDI clip: add audio clips." : "That clip has no file on disk.");
+            return;
+        }
+        try {
+            var dest = this.freeName(folder, DG.basename(clip.path));
+            this.io.copyFile(clip.path, dest);
+            var prompt = DG.trim(this.settings.prompt) || clip.name || DG.stripExtension(DG.basename(clip.path));
+            this.io.writeText(dest + ".txt", prompt);
+            this.trainStatus("Added " + DG.basename(dest) + " (\"" + prompt + "\") to " + DG.basename(folder) + ".");
+        } catch (err2) {
+            this.trainStatus("Could not add the clip to " + folder + ": " + err2.message +
+                " (the folder must exist and be writable).");
+        }
+    };
+
+    Device.prototype.startTraining = function () {
+        var s = this.settings, folder = datasetFolder(s), name = DG.slug(DG.basename(folder));
+        if (!folder || !name) {
+            this.trainStatus("Type the dataset folder first.");
+            return;
+        }
+        var list = ["/dawgen/train", this.nextId(), "kind", DG.TRAIN_KINDS[s.trainKind], "data", folder, "name", name,
+            "steps", s.trainSteps];
+        if (s.trainBase) {
+            list.push("base", s.trainBase);
+        }
+        list.push("reply_port", this.listenPort);
+        var meta = {train: true, name: name, steps: s.trainSteps, what: "training " + name, mode: {result: "train"}};
+        this.training = this.request("job", list, meta).reqId;
+        this.trainStatus("Sent: train " + name + " (" + DG.TRAIN_KINDS[s.trainKind] + ", " + s.trainSteps + " steps)…");
+    };
+
+    // /dawgen/dataset job_id clips rejected summary
+    Device.prototype.onDataset = function (jobId, clips, rejected, summary) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            this.trainStatus(job.meta.name + ": " + String(summary));
+        }
+    };
+
+    // /dawgen/training job_id step steps loss
+    Device.prototype.onTraining = function (jobId, step, steps, loss) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            this.trainStatus(job.meta.name + ": step " + step + "/" + steps + ", loss " + DG.fmt(Number(loss), 4));
+        }
+    };
+
+    Device.prototype.onCheckpoint = function (jobId, step) {
+        var job = this.jobFor(jobId);
+        if (job && job.meta.train) {
+            job.meta.checkpoint = Number(step);
+        }
+    };
+
+    // /dawgen/done job_id run_folder demo... loss.png: the model is usable by name; list it.
+    Device.prototype.trainingDone = function (job, paths) {
+        this.trainStatus("Trained " + job.meta.name + (job.meta.checkpoint ? " (step " + job.meta.checkpoint + ")" : "") +
+            ": pick it in the model menu. Run folder " + (paths[0] || "?") + ".");
+        this.askModels();
+    };
+})(DG);
+
 // ---- replies.js ----
 // Replies from the daemon (docs/PROTOCOL.md, "Replies"), as [udpreceive] hands them over: the OSC
 // address is the message name, then its arguments. Every reply is matched to this instance's own
@@ -1417,7 +1799,10 @@ var DG = DG || {};
         "/dawgen/done": "onDone",
         "/dawgen/error": "onError",
         "/dawgen/cancelled": "onCancelled",
-        "/dawgen/status": "onStatus"
+        "/dawgen/status": "onStatus",
+        "/dawgen/dataset": "onDataset",
+        "/dawgen/training": "onTraining",
+        "/dawgen/checkpoint": "onCheckpoint"
     };
 
     Device.prototype.onOsc = function (address, args) {
@@ -1529,6 +1914,10 @@ var DG = DG || {};
         if (job === this.active) {
             this.progress(100);
         }
+        if (job.meta.train) {
+            this.trainingDone(job, paths);
+            return;
+        }
         this.lastSeed = job.meta.seed;
         this.showSeed(job.meta);
         this.deliver(job, paths);
@@ -1556,13 +1945,19 @@ var DG = DG || {};
                 }
             }
             what = p.meta.what || (p.kind === "cancel" ? "the cancel" : "the " + p.kind + " request");
+            if (p.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), what));
+                return;
+            }
             this.status(DG.describeError(String(code), String(message), what));
             return;
         }
         var job = this.jobFor(ident);
         if (job) {
             this.finishJob(job);
-            if (job === this.active) {
+            if (job.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), job.meta.what));
+            } else if (job === this.active) {
                 this.progress(0);
                 this.status(DG.describeError(String(code), String(message), job.meta.what));
             }
@@ -1641,6 +2036,29 @@ var DG = DG || {};
         return files;
     };
 
+    // The sidecar dawgen writes beside each audio file (<name>.json: the grid, loop or one-shot, the
+    // prompt), parsed; null when it can't be read (an older daemon, a file elsewhere).
+    Device.prototype.readSidecar = function (path) {
+        try {
+            var bytes = this.io.readBytes(DG.dirname(path) + "/" + DG.stripExtension(DG.basename(path)) + ".json");
+            var chars = [];
+            for (var i = 0; i < bytes.length; i++) {
+                chars.push(String.fromCharCode(bytes[i]));
+            }
+            return JSON.parse(decodeURIComponent(escape(chars.join("")))); // UTF-8 bytes -> text
+        } catch (err) {
+            return null;
+        }
+    };
+
+    Device.prototype.warpPlans = function (meta, paths) {
+        var plans = [];
+        for (var i = 0; i < paths.length; i++) {
+            plans.push(DG.warpPlan(meta, this.readSidecar(paths[i])));
+        }
+        return plans;
+    };
+
     Device.prototype.place = function (meta, paths) {
         var target = meta.target, extras = [], problems = [], out;
         if (meta.mode.result === "midi") {
@@ -1648,7 +2066,7 @@ var DG = DG || {};
         } else if (meta.mode.result === "stems") {
             out = this.live.placeStems(target, paths, meta.input);
         } else {
-            out = this.live.placeAudio(target, paths);
+            out = this.live.placeAudio(target, paths, this.warpPlans(meta, paths));
         }
         out.unplaced = out.unplaced.concat(extras);
         out.problems = problems.concat(out.problems);
@@ -1743,6 +2161,43 @@ DG.maxIO = function () {
             api.property = property;
             return api; // kept by the caller: an observer that is garbage-collected stops observing
         },
+        exists: function (path) {
+            var file = new File(String(path).replace(/\\/g, "/"), "read");
+            var there = file.isopen;
+            file.close();
+            return there;
+        },
+        // Max's File writes files (not folders): chunk by chunk, so a long take does not sit in memory.
+        copyFile: function (from, to) {
+            var src = new File(String(from).replace(/\\/g, "/"), "read");
+            if (!src.isopen) {
+                throw new Error("can't open " + from);
+            }
+            var dst = new File(String(to).replace(/\\/g, "/"), "write");
+            if (!dst.isopen) {
+                src.close();
+                throw new Error("can't write " + to);
+            }
+            dst.eof = 0;
+            while (src.position < src.eof) {
+                var chunk = src.readbytes(Math.min(65536, src.eof - src.position));
+                if (!chunk || !chunk.length) {
+                    break;
+                }
+                dst.writebytes(chunk);
+            }
+            src.close();
+            dst.close();
+        },
+        writeText: function (path, text) {
+            var file = new File(String(path).replace(/\\/g, "/"), "write");
+            if (!file.isopen) {
+                throw new Error("can't write " + path);
+            }
+            file.eof = 0;
+            file.writestring(unescape(encodeURIComponent(text))); // UTF-8, as the daemon reads it
+            file.close();
+        },
         readBytes: function (path) {
             var file = new File(String(path).replace(/\\/g, "/"), "read");
             if (!file.isopen) {
@@ -1809,6 +2264,22 @@ function port(value) { dev().setNumber("port", value); }
 function replyport(value) { dev().setNumber("replyport", value); }
 function place(value) { dev().setNumber("place", value); }
 function restore() { dev().restore(text(arguments)); }
+function dataset() { dev().setText("dataset", text(arguments)); }
+function trainkind(value) { dev().setTrainKind(value); }
+function trainsteps(value) { dev().setTrainSteps(value); }
+function trainbase(index) { dev().setTrainBase(index); }
+
+function addclip(value) {
+    if (DG.isPress(value)) {
+        dev().addClip();
+    }
+}
+
+function train(value) {
+    if (DG.isPress(value)) {
+        dev().startTraining();
+    }
+}
 
 function generate(value) {
     if (DG.isPress(value)) {

@@ -18,7 +18,7 @@
 		"openrect": [
 			0.0,
 			0.0,
-			600.0,
+			800.0,
 			169.0
 		],
 		"bglocked": 0,
@@ -44,7 +44,7 @@
 		"boxanimatetime": 500,
 		"enablehscroll": 1,
 		"enablevscroll": 1,
-		"devicewidth": 600.0,
+		"devicewidth": 800.0,
 		"description": "dawgen: generate, vary, continue, split and write MIDI through the local dawgen daemon",
 		"digest": "",
 		"tags": "",
@@ -152,9 +152,9 @@
 				"box": {
 					"id": "obj-6",
 					"maxclass": "newobj",
-					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength",
+					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength dataset trainkind trainsteps trainbase trainstatus",
 					"numinlets": 2,
-					"numoutlets": 22,
+					"numoutlets": 27,
 					"patching_rect": [
 						20.0,
 						440.0,
@@ -162,6 +162,11 @@
 						22.0
 					],
 					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -1929,6 +1934,446 @@
 						15.0
 					]
 				}
+			},
+			{
+				"box": {
+					"id": "obj-100",
+					"maxclass": "live.comment",
+					"text": "train",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1700.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						4.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-101",
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"keymode": 1,
+					"outputmode": 1,
+					"lines": 1,
+					"patching_rect": [
+						1700.0,
+						160.0,
+						160.0,
+						17.0
+					],
+					"varname": "dataset",
+					"text": "",
+					"hint": "dataset folder: an existing folder (absolute path); its name names the model",
+					"presentation": 1,
+					"presentation_rect": [
+						644.0,
+						4.0,
+						150.0,
+						17.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-102",
+					"maxclass": "newobj",
+					"text": "prepend dataset",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1700.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-103",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						1880.0,
+						200.0,
+						60.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Add Clip",
+							"parameter_shortname": "Add Clip",
+							"parameter_type": 2,
+							"parameter_modmode": 0,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1
+						}
+					},
+					"varname": "Add Clip",
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						24.0,
+						60.0,
+						15.0
+					],
+					"mode": 0,
+					"text": "add clip",
+					"texton": "add clip"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-104",
+					"maxclass": "newobj",
+					"text": "prepend addclip",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1880.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-105",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						1960.0,
+						200.0,
+						120.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Train Kind",
+							"parameter_shortname": "Kind",
+							"parameter_type": 2,
+							"parameter_modmode": 0,
+							"parameter_enum": [
+								"stable-audio-lora",
+								"stable-audio",
+								"dance-diffusion",
+								"dance-diffusion-lora",
+								"musicgen-lora",
+								"musicgen"
+							],
+							"parameter_mmax": 5,
+							"parameter_initial": [
+								0
+							],
+							"parameter_initial_enable": 1
+						}
+					},
+					"varname": "Train Kind",
+					"presentation": 1,
+					"presentation_rect": [
+						668.0,
+						24.0,
+						126.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-106",
+					"maxclass": "newobj",
+					"text": "prepend trainkind",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1960.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-107",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"items": [
+						"(no base)"
+					],
+					"patching_rect": [
+						2100.0,
+						200.0,
+						120.0,
+						19.0
+					],
+					"varname": "trainbase",
+					"presentation": 1,
+					"presentation_rect": [
+						644.0,
+						42.0,
+						150.0,
+						19.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-108",
+					"maxclass": "live.comment",
+					"text": "base",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2100.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						44.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-109",
+					"maxclass": "newobj",
+					"text": "prepend trainbase",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2100.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-110",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						2240.0,
+						200.0,
+						60.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Train Steps",
+							"parameter_shortname": "Steps",
+							"parameter_type": 1,
+							"parameter_modmode": 0,
+							"parameter_mmin": 1,
+							"parameter_mmax": 100000,
+							"parameter_initial": [
+								1000
+							],
+							"parameter_initial_enable": 1,
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "Train Steps",
+					"presentation": 1,
+					"presentation_rect": [
+						644.0,
+						64.0,
+						60.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-111",
+					"maxclass": "live.comment",
+					"text": "steps",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2240.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						64.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-112",
+					"maxclass": "newobj",
+					"text": "prepend trainsteps",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2240.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-113",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						2320.0,
+						200.0,
+						60.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Train",
+							"parameter_shortname": "Train",
+							"parameter_type": 2,
+							"parameter_modmode": 0,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1
+						}
+					},
+					"varname": "Train",
+					"presentation": 1,
+					"presentation_rect": [
+						708.0,
+						62.0,
+						86.0,
+						18.0
+					],
+					"mode": 0,
+					"text": "Train",
+					"texton": "Train"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-114",
+					"maxclass": "newobj",
+					"text": "prepend train",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2320.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-115",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1700.0,
+						480.0,
+						200.0,
+						60.0
+					],
+					"linecount": 4,
+					"text": "pick a dataset folder, select a clip, add it",
+					"varname": "trainstatus",
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						84.0,
+						190.0,
+						80.0
+					]
+				}
 			}
 		],
 		"lines": [
@@ -2855,6 +3300,210 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-101",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-102",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-103",
+						0
+					],
+					"destination": [
+						"obj-104",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-104",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						0
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-112",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						21
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						22
+					],
+					"destination": [
+						"obj-105",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						23
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						24
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						25
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -2938,7 +3587,27 @@
 				"strength",
 				0
 			],
-			"inherited_shortname": 1
+			"inherited_shortname": 1,
+			"obj-103": [
+				"Add Clip",
+				"Add Clip",
+				0
+			],
+			"obj-105": [
+				"Train Kind",
+				"Kind",
+				0
+			],
+			"obj-110": [
+				"Train Steps",
+				"Steps",
+				0
+			],
+			"obj-113": [
+				"Train",
+				"Train",
+				0
+			]
 		},
 		"dependency_cache": [],
 		"latency": 0,

@@ -113,7 +113,8 @@ test("outlet 2 feeds a route whose outlets reach the controls the js names", () 
   const expected = { status: "status", detail: "detail", progress: "progress", lastseed: "lastseed", model: "model",
     prompt: "prompt", folder: "folder", host: "host", store: "dawgen_settings", mode: "Mode", bars: "Bars", seed: "Seed",
     count: "Count", strength: "Strength", port: "Port", replyport: "Reply Port", place: "Place", lora1: "lora1", lora2: "lora2",
-    lora1strength: "Adapter 1 Strength", lora2strength: "Adapter 2 Strength" };
+    lora1strength: "Adapter 1 Strength", lora2strength: "Adapter 2 Strength", dataset: "dataset", trainkind: "Train Kind",
+    trainsteps: "Train Steps", trainbase: "trainbase", trainstatus: "trainstatus" };
   names.forEach((name, outlet) => {
     const target = byVarname(expected[name]);
     assert.ok(target, `a control named ${expected[name]}`);
@@ -126,7 +127,8 @@ test("each control reaches a handler that exists in dawgen.js, through [prepend 
   const controls = { prompt: "prompt", model: "model", Mode: "mode", Bars: "bars", Count: "count", Strength: "strength",
     Seed: "seed", Dice: "dice", "Keep Seed": "keep", Cancel: "cancel", host: "host", Port: "port", "Reply Port": "replyport",
     folder: "folder", Place: "place", Reconnect: "refresh", lora1: "lora1", lora2: "lora2",
-    "Adapter 1 Strength": "lora1strength", "Adapter 2 Strength": "lora2strength" };
+    "Adapter 1 Strength": "lora1strength", "Adapter 2 Strength": "lora2strength", dataset: "dataset", "Add Clip": "addclip",
+    "Train Kind": "trainkind", trainbase: "trainbase", "Train Steps": "trainsteps", Train: "train" };
   for (const [varname, handler] of Object.entries(controls)) {
     const control = byVarname(varname), prepend = one(`prepend ${handler}`);
     assert.ok(control, `control ${varname}`);
@@ -151,6 +153,7 @@ test("menus and number boxes match the code's modes, places and ranges", () => {
   const valueof = (name) => byVarname(name).saved_attribute_attributes.valueof;
   assert.deepEqual(valueof("Mode").parameter_enum, JSON.parse(JSON.stringify(DG.MODES.map((m) => m.label))));
   assert.deepEqual(valueof("Place").parameter_enum, JSON.parse(JSON.stringify(DG.PLACES)));
+  assert.deepEqual(valueof("Train Kind").parameter_enum, JSON.parse(JSON.stringify(DG.TRAIN_KINDS)));
   const ranges = { Bars: [1, 64], Count: [1, 64], Seed: [-1, DG.SEED_MAX], Port: [1, 65535], "Reply Port": [0, 65535], Strength: [0, 1],
     "Adapter 1 Strength": [DG.LORA_MIN, DG.LORA_MAX], "Adapter 2 Strength": [DG.LORA_MIN, DG.LORA_MAX] };
   for (const [name, [lo, hi]] of Object.entries(ranges)) {

@@ -8,7 +8,8 @@ const path = require("path");
 const vm = require("vm");
 const { makeLiveAPI } = require("./fake_live");
 
-const DEVICE_JS = path.join(__dirname, "..", "dawgen.js");
+// DAWGEN_DEVICE_JS runs the tests against another build (e.g. an older one, to see a test fail there).
+const DEVICE_JS = process.env.DAWGEN_DEVICE_JS || path.join(__dirname, "..", "dawgen.js");
 
 class FakeClock {
   constructor() {
@@ -49,9 +50,12 @@ function flatten(args) {
   return out;
 }
 
-function loadDevice(set, { readFile = (p) => fs.readFileSync(p) } = {}) {
+function loadDevice(set, { readFile = (p) => fs.readFileSync(p), folders = [] } = {}) {
   const clock = new FakeClock();
-  const record = { udpsend: [], udpreceive: [], ui: [], posts: [] };
+  const record = { udpsend: [], udpreceive: [], ui: [], posts: [], written: {} };
+  // Files the device wrote (Max's File in "write" mode) are read back from here first. Writing
+  // into a folder that `folders` does not list fails, as Max's File cannot make folders.
+  const readAny = (p) => (p in record.written ? Buffer.from(record.written[p]) : readFile(p));
   const names = ["udpsend", "udpreceive", "ui"];
   class Task {
     constructor(fn, obj) {
@@ -71,15 +75,36 @@ function loadDevice(set, { readFile = (p) => fs.readFileSync(p) } = {}) {
   }
   class File {
     constructor(filePath, access) {
-      if (access !== "read") throw new Error("fake File: only reading is faked");
+      if (access === "write") {
+        const folder = filePath.replace(/\/[^/]*$/, "");
+        this.isopen = folders.includes(folder);
+        this.path = filePath;
+        if (this.isopen) record.written[filePath] = record.written[filePath] || [];
+        this.position = 0;
+        return;
+      }
+      if (access !== "read") throw new Error("fake File: access must be read or write");
       try {
-        this.bytes = readFile(filePath);
+        this.bytes = readAny(filePath);
         this.isopen = true;
       } catch (err) {
         this.isopen = false;
       }
       this.position = 0;
       this.eof = this.isopen ? this.bytes.length : 0;
+    }
+    set eof(n) {
+      if (this.path) record.written[this.path].length = n;
+      this._eof = n;
+    }
+    get eof() {
+      return this.path ? record.written[this.path].length : this._eof;
+    }
+    writebytes(bytes) {
+      record.written[this.path].push(...bytes);
+    }
+    writestring(text) {
+      record.written[this.path].push(...Buffer.from(text, "latin1"));
     }
     readbytes(n) {
       const out = Array.from(this.bytes.subarray(this.position, this.position + n));

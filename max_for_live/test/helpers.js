@@ -19,9 +19,9 @@ const SYNTH_GENERATE = [...COMMON, "prompt", "seconds", "seed", "count", "bpm", 
 const SYNTH = [{ name: "synth", backend: "synth", default: true, verbs: { generate: params(SYNTH_GENERATE) } }];
 
 // A device after init, pong and models: ready to generate.
-function connected(setOpts = {}, { catalogue = SYNTH, replyport } = {}) {
+function connected(setOpts = {}, { catalogue = SYNTH, replyport, readFile, folders } = {}) {
   const set = new LiveSet(setOpts);
-  const d = loadDevice(set);
+  const d = loadDevice(set, { ...(readFile ? { readFile } : {}), ...(folders ? { folders } : {}) });
   if (replyport) d.send("replyport", replyport);
   d.send("init");
   const ping = d.lastRequest();

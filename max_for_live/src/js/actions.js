@@ -48,6 +48,8 @@
         var meta = {
             mode: mode, target: target, verb: mode.verb, input: clip ? clip.path : "",
             seed: built.sent.seed === undefined ? null : seed,
+            prompt: DG.trim(s.prompt), bpm: song.tempo,
+            beats: mode.key === "loop" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0,
             count: built.sent.count === undefined ? 1 : built.sent.count,
             what: mode.verb + " with " + modelLabel(s.model)
         };
@@ -55,7 +57,8 @@
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);
-        this.detail(target.note || "");
+        this.detail(target.note || (target.where === "arrangement" && song.positionFrom === "playhead" ?
+            "Live is playing: results go to bar " + DG.fmt(target.position / target.beatsPerBar + 1, 2) : ""));
     };
 
     Device.prototype.cancel = function () {
@@ -113,6 +116,7 @@
             }
         }
         this.ui(["model", "set", index]);
+        this.showBases();
         if (wanted && index === 0 && this.catalogue) {
             this.status("Model \"" + wanted + "\" saved in this Set is not in the daemon's config; " +
                 "requests will name it and the daemon will say why it can't run.");

@@ -12,10 +12,11 @@
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
-        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT};
+        lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
-        "lora1strength", "lora2strength"];
+        "lora1strength", "lora2strength", "trainkind", "trainsteps"];
 
     function Device(io) {
         this.io = io;
@@ -36,7 +37,9 @@
         this.active = null; // the request shown in the progress bar and status line
         this.catalogue = null;
         this.menuNames = [""];
-        this.loraMenus = [[""], [""]]; // per adapter picker: menu index -> adapter name ("" = none)
+        this.loraMenus = [[""], [""]];
+        this.baseNames = [""]; // the train base menu: index -> model name ("" = no base)
+        this.training = null; // per adapter picker: menu index -> adapter name ("" = none)
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
@@ -128,7 +131,7 @@
     Device.prototype.persist = function () {
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
-            lora1: s.lora1, lora2: s.lora2});
+            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -144,7 +147,7 @@
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
@@ -165,8 +168,12 @@
                 menusChanged = true;
             }
         }
+        if (typeof saved.trainBase === "string" && saved.trainBase !== this.settings.trainBase) {
+            this.settings.trainBase = saved.trainBase;
+            menusChanged = true;
+        }
         if (menusChanged) {
-            this.showModels(); // the model menu, then its adapters
+            this.showModels(); // the model menu, then its adapters and the train base menu
         }
         if (hostChanged && this.live) {
             this.reconnect(false);

@@ -1,10 +1,10 @@
 // The Live side: reading the Set (tempo, meter, selection) and putting results where the producer works.
 //
-// Only calls of the Live Object Model are used, through Max's LiveAPI: live_set tempo and
-// signature_numerator/denominator, the view's detail_clip (file_path), highlighted_clip_slot and
-// selected_track, ClipSlot.create_audio_clip (Live >= 12.0.5), Track.create_audio_clip (same),
-// Track.create_midi_clip (Live >= 12.1.10), ClipSlot.create_clip + Clip.add_new_notes (Live >= 11).
-// Where the running Live lacks a call, the result is reported by path instead (see DG.Live.features).
+// Only calls of the Live Object Model are used, through Max's LiveAPI; README.md ("Live Object
+// Model") lists every property and function with the Live version it appeared in. Where the running
+// Live lacks a call, the result is reported by path instead (see DG.Live.features).
+// A LiveAPI call that fails does not throw in Max: Live posts to the console and returns nothing.
+// So every lookup is checked for id 0 and every created clip is looked up again before use.
 (function (DG) {
     // LiveAPI.get returns a list of atoms; names and paths may come back quoted.
     function atoms(value) {
@@ -51,23 +51,56 @@
         return true;
     };
 
+    function exists(api) {
+        return Number(api.id) !== 0;
+    }
+    DG.Live.exists = exists;
+
+    // Does this object have a property or function in the running Live? LiveAPI.info lists them
+    // ("property start_time"), so facts we could not check against every Live version are tested
+    // at run time rather than assumed.
+    Live.prototype.has = function (api, name) {
+        var info = String(api.info || "");
+        return new RegExp("^(property|function|children|child) " + name + "$", "m").test(info);
+    };
+
+    // Where Arrangement results go, read when Generate is pressed. Stopped, current_song_time is the
+    // insert marker (where a click or the start of a time selection put it). Playing, it is the moving
+    // playhead: then Song.start_time (the insert marker playback started from) when Live has it,
+    // else the start of the bar the playhead was in at the press. Either way the position is fixed
+    // now, so results that arrive later never land wherever the playhead has moved to since.
+    Live.prototype.insertPosition = function (set, beatsPerBar) {
+        var playing = num(set.get("is_playing")) === 1;
+        if (!playing) {
+            return {beats: num(set.get("current_song_time")), from: "insert marker"};
+        }
+        if (this.has(set, "start_time")) {
+            return {beats: num(set.get("start_time")), from: "insert marker"};
+        }
+        var bar = beatsPerBar || 4;
+        return {beats: Math.floor(num(set.get("current_song_time")) / bar + 1e-9) * bar, from: "playhead"};
+    };
+
     Live.prototype.song = function () {
         var set = this.make("live_set");
-        return {
+        if (!exists(set)) {
+            throw new Error("live_set is not reachable");
+        }
+        var out = {
             tempo: num(set.get("tempo")),
             sigNum: num(set.get("signature_numerator")),
-            sigDen: num(set.get("signature_denominator")),
-            songTime: num(set.get("current_song_time"))
+            sigDen: num(set.get("signature_denominator"))
         };
+        var at = this.insertPosition(set, DG.beatsPerBar(out.sigNum, out.sigDen));
+        out.songTime = at.beats;
+        out.positionFrom = at.from;
+        return out;
     };
 
     Live.prototype.focusedView = function () {
         return text(this.make("live_app view").get("focused_document_view"));
     };
 
-    function exists(api) {
-        return Number(api.id) !== 0;
-    }
 
     // The clip shown in Clip View: {audio, path, name, track, slot | arrangement, start, end}.
     Live.prototype.selectedClip = function () {
@@ -129,6 +162,10 @@
             t.slot = inSession ? clip.slot : (slot ? slot.slot : 0);
             t.position = inArrangement ? clip.start : song.songTime;
             t.namePrefix = mode.key === "vary" ? (clip && clip.name ? clip.name : "dawgen") + " vary" : "";
+            if (t.track < 0) {
+                return {error: "Select a track (or a clip) first."};
+            }
+            t.trackId = this.trackId(t.track);
             return t;
         }
         if (where === "arrangement" && mode.result === "midi" && !this.features.arrangementMidi) {
@@ -150,6 +187,7 @@
                 return {error: "Select a track in Arrangement view (or set Place to session or off)."};
             }
         }
+        t.trackId = this.trackId(t.track);
         var kind = this.trackKind(t.track), want = mode.result === "midi" ? "midi" : "audio";
         if (kind !== want) {
             return {error: "Results of " + mode.label + " need a slot on " + (want === "midi" ? "a MIDI" : "an audio") +
@@ -158,9 +196,32 @@
         return t;
     };
 
+    // A track's LOM id: it stays with the track when tracks are added, moved or deleted above it.
+    Live.prototype.trackId = function (index) {
+        var track = this.make("live_set tracks " + index);
+        return exists(track) ? Number(track.id) : 0;
+    };
+
+    // The target track's index now (results arrive later; the producer may have moved or deleted
+    // tracks meanwhile). Throws with a sentence when the track is gone.
+    Live.prototype.trackNow = function (target) {
+        if (!target.trackId) {
+            return target.track;
+        }
+        var track = this.make("id " + target.trackId);
+        var m = exists(track) && /^live_set tracks (\d+)$/.exec(String(track.unquotedpath));
+        if (!m) {
+            throw new Error("the target track (track " + (target.track + 1) + " when you pressed Generate) no longer exists");
+        }
+        return Number(m[1]);
+    };
+
     // n empty clip slots on a track, from `from` downwards; scenes are added when the track runs out.
     Live.prototype.emptySlots = function (track, from, n) {
         var trackApi = this.make("live_set tracks " + track);
+        if (!exists(trackApi)) {
+            throw new Error("track " + (track + 1) + " does not exist");
+        }
         var count = trackApi.getcount("clip_slots"), found = [];
         for (var i = Math.max(0, from); i < count && found.length < n; i++) {
             if (num(this.make("live_set tracks " + track + " clip_slots " + i).get("has_clip")) === 0) {
@@ -175,23 +236,40 @@
         return found;
     };
 
-    // The arrangement clip that starts at `position` on a track (the one just created).
-    Live.prototype.arrangementClipAt = function (track, position) {
+    // The arrangement clip that starts at `position` on a track (the one just created). With `path`,
+    // a clip of that file elsewhere is taken too (Live may snap the start to its grid), the one
+    // nearest to `position`.
+    Live.prototype.arrangementClipAt = function (track, position, path) {
         var trackApi = this.make("live_set tracks " + track);
-        var count = trackApi.getcount("arrangement_clips");
-        for (var i = 0; i < count; i++) {
+        var count = exists(trackApi) ? trackApi.getcount("arrangement_clips") : 0;
+        var best = null, bestDistance = Infinity, name = path ? DG.basename(path) : "";
+        for (var i = count - 1; i >= 0; i--) { // the newest clip is usually the last
             var clip = this.make("live_set tracks " + track + " arrangement_clips " + i);
-            if (Math.abs(num(clip.get("start_time")) - position) < 1e-6) {
+            if (!exists(clip)) {
+                continue;
+            }
+            var distance = Math.abs(num(clip.get("start_time")) - position);
+            if (distance < 1e-6) {
                 return clip;
             }
+            if (name && distance < bestDistance && num(clip.get("is_audio_clip")) === 1 &&
+                    DG.basename(text(clip.get("file_path"))) === name) {
+                best = clip;
+                bestDistance = distance;
+            }
         }
-        return null;
+        return best;
     };
 
     Live.prototype.newAudioTrack = function (index, name) {
-        this.make("live_set").call("create_audio_track", index);
+        var set = this.make("live_set"), before = set.getcount("tracks");
+        set.call("create_audio_track", index);
+        var track = this.make("live_set tracks " + index);
+        if (set.getcount("tracks") !== before + 1 || !exists(track)) {
+            throw new Error("Live did not create a new audio track");
+        }
         if (name) {
-            this.make("live_set tracks " + index).set("name", name);
+            track.set("name", name);
         }
         return index;
     };

@@ -41,6 +41,43 @@ DG.maxIO = function () {
             api.property = property;
             return api; // kept by the caller: an observer that is garbage-collected stops observing
         },
+        exists: function (path) {
+            var file = new File(String(path).replace(/\\/g, "/"), "read");
+            var there = file.isopen;
+            file.close();
+            return there;
+        },
+        // Max's File writes files (not folders): chunk by chunk, so a long take does not sit in memory.
+        copyFile: function (from, to) {
+            var src = new File(String(from).replace(/\\/g, "/"), "read");
+            if (!src.isopen) {
+                throw new Error("can't open " + from);
+            }
+            var dst = new File(String(to).replace(/\\/g, "/"), "write");
+            if (!dst.isopen) {
+                src.close();
+                throw new Error("can't write " + to);
+            }
+            dst.eof = 0;
+            while (src.position < src.eof) {
+                var chunk = src.readbytes(Math.min(65536, src.eof - src.position));
+                if (!chunk || !chunk.length) {
+                    break;
+                }
+                dst.writebytes(chunk);
+            }
+            src.close();
+            dst.close();
+        },
+        writeText: function (path, text) {
+            var file = new File(String(path).replace(/\\/g, "/"), "write");
+            if (!file.isopen) {
+                throw new Error("can't write " + path);
+            }
+            file.eof = 0;
+            file.writestring(unescape(encodeURIComponent(text))); // UTF-8, as the daemon reads it
+            file.close();
+        },
         readBytes: function (path) {
             var file = new File(String(path).replace(/\\/g, "/"), "read");
             if (!file.isopen) {
@@ -107,6 +144,22 @@ function port(value) { dev().setNumber("port", value); }
 function replyport(value) { dev().setNumber("replyport", value); }
 function place(value) { dev().setNumber("place", value); }
 function restore() { dev().restore(text(arguments)); }
+function dataset() { dev().setText("dataset", text(arguments)); }
+function trainkind(value) { dev().setTrainKind(value); }
+function trainsteps(value) { dev().setTrainSteps(value); }
+function trainbase(index) { dev().setTrainBase(index); }
+
+function addclip(value) {
+    if (DG.isPress(value)) {
+        dev().addClip();
+    }
+}
+
+function train(value) {
+    if (DG.isPress(value)) {
+        dev().startTraining();
+    }
+}
 
 function generate(value) {
     if (DG.isPress(value)) {

@@ -4,7 +4,8 @@
 // so the producer always learns where every file is.
 (function (DG) {
     var Live = DG.Live;
-    var text = Live.text, num = Live.num;
+    var text = Live.text, num = Live.num, exists = Live.exists;
+    var NOT_MADE = "Live did not create the clip (is the file readable audio? details in the Max console)";
 
     function report() {
         return {placed: [], unplaced: [], problems: []};
@@ -16,19 +17,48 @@
     }
 
     function trackLabel(live, track) {
-        var name = text(live.make("live_set tracks " + track).get("name"));
+        var api = live.make("live_set tracks " + track);
+        var name = exists(api) ? text(api.get("name")) : "";
         return name || "track " + (track + 1);
     }
 
+    // A clip in a slot, made from a file; the new clip, or an Error when Live made none.
+    Live.prototype.audioClipInSlot = function (track, slot, path) {
+        var slotPath = "live_set tracks " + track + " clip_slots " + slot;
+        var slotApi = this.make(slotPath);
+        if (!exists(slotApi)) {
+            throw new Error("clip slot " + (slot + 1) + " of track " + (track + 1) + " does not exist");
+        }
+        slotApi.call("create_audio_clip", path);
+        var clip = this.make(slotPath + " clip");
+        if (!exists(clip)) {
+            throw new Error(NOT_MADE);
+        }
+        return clip;
+    };
+
+    Live.prototype.audioClipOnTimeline = function (track, position, path) {
+        var trackApi = this.make("live_set tracks " + track);
+        if (!exists(trackApi)) {
+            throw new Error("track " + (track + 1) + " does not exist");
+        }
+        trackApi.call("create_audio_clip", path, position);
+        var clip = this.arrangementClipAt(track, position, path);
+        if (!clip) {
+            throw new Error(NOT_MADE);
+        }
+        return clip;
+    };
+
     // Session view: the target slot and the empty slots below it, one file each.
-    Live.prototype.toSlots = function (target, paths, out) {
-        var slots = this.emptySlots(target.track, target.slot, paths.length);
-        var label = trackLabel(this, target.track);
+    Live.prototype.toSlots = function (track, target, paths, out, plans) {
+        var slots = this.emptySlots(track, target.slot, paths.length);
+        var label = trackLabel(this, track);
         for (var i = 0; i < paths.length; i++) {
             try {
-                this.make("live_set tracks " + target.track + " clip_slots " + slots[i])
-                    .call("create_audio_clip", paths[i]);
+                var clip = this.audioClipInSlot(track, slots[i], paths[i]);
                 out.placed.push(label + " slot " + (slots[i] + 1));
+                this.warpClip(clip, plans && plans[i], out.problems, DG.basename(paths[i]));
             } catch (err) {
                 fail(out, paths[i], err);
             }
@@ -36,14 +66,14 @@
     };
 
     // Arrangement view: one file after another from the target position on one track.
-    Live.prototype.toTimeline = function (track, position, paths, out) {
+    Live.prototype.toTimeline = function (track, position, paths, out, plans) {
         var label = trackLabel(this, track);
         for (var i = 0; i < paths.length; i++) {
             var clip = null;
             try {
-                this.make("live_set tracks " + track).call("create_audio_clip", paths[i], position);
-                out.placed.push(label + " at beat " + DG.fmt(position + 1, 3));
-                clip = this.arrangementClipAt(track, position);
+                clip = this.audioClipOnTimeline(track, position, paths[i]);
+                out.placed.push(label + " at beat " + DG.fmt(num(clip.get("start_time")) + 1, 3));
+                this.warpClip(clip, plans && plans[i], out.problems, DG.basename(paths[i]));
             } catch (err) {
                 fail(out, paths[i], err);
             }
@@ -65,20 +95,22 @@
         return ok ? "" : "Live " + this.version.text + " can't load files into clips from a device (needs Live 12.0.5 or newer)";
     };
 
-    Live.prototype.placeAudio = function (target, paths) {
+    // plans: per path, how to warp the new clip (DG.warpPlan), or nothing to leave Live's own.
+    Live.prototype.placeAudio = function (target, paths, plans) {
         var out = report(), blocked = this.audioBlocked(target);
         if (blocked) {
             out.unplaced = paths.slice();
             out.blocked = blocked;
             return out;
         }
+        var track = this.trackNow(target);
         if (target.newTracks) {
-            var index = this.newAudioTrack(target.track + 1, target.namePrefix);
-            this.toTimeline(index, target.position, paths, out);
+            var index = this.newAudioTrack(track + 1, target.namePrefix);
+            this.toTimeline(index, target.position, paths, out, plans);
         } else if (target.where === "session") {
-            this.toSlots(target, paths, out);
+            this.toSlots(track, target, paths, out, plans);
         } else {
-            this.toTimeline(target.track, target.position, paths, out);
+            this.toTimeline(track, target.position, paths, out, plans);
         }
         return out;
     };
@@ -93,18 +125,19 @@
             return out;
         }
         var prefix = DG.stripExtension(DG.basename(inputPath || "")) + "_";
+        var track = this.trackNow(target);
         for (var i = 0; i < paths.length; i++) {
             var stem = DG.stripExtension(DG.basename(paths[i]));
             if (stem.indexOf(prefix) === 0 && stem.length > prefix.length) {
                 stem = stem.substring(prefix.length);
             }
             try {
-                var index = this.newAudioTrack(target.track + 1 + i, stem);
+                var index = this.newAudioTrack(track + 1 + i, stem);
                 if (target.where === "session") {
-                    this.make("live_set tracks " + index + " clip_slots " + target.slot).call("create_audio_clip", paths[i]);
+                    this.audioClipInSlot(index, target.slot, paths[i]);
                     out.placed.push(stem + " (slot " + (target.slot + 1) + ")");
                 } else {
-                    this.make("live_set tracks " + index).call("create_audio_clip", paths[i], target.position);
+                    this.audioClipOnTimeline(index, target.position, paths[i]);
                     out.placed.push(stem + " (beat " + DG.fmt(target.position + 1, 3) + ")");
                 }
             } catch (err) {
@@ -140,8 +173,9 @@
             out.blocked = blocked;
             return out;
         }
-        var label = trackLabel(this, target.track);
-        var slots = target.where === "session" ? this.emptySlots(target.track, target.slot, files.length) : null;
+        var track = this.trackNow(target);
+        var label = trackLabel(this, track);
+        var slots = target.where === "session" ? this.emptySlots(track, target.slot, files.length) : null;
         var position = target.position;
         for (var i = 0; i < files.length; i++) {
             var f = files[i], length = clipLength(target, f.parsed);
@@ -149,13 +183,16 @@
             try {
                 var clip;
                 if (slots) {
-                    var slotPath = "live_set tracks " + target.track + " clip_slots " + slots[i];
+                    var slotPath = "live_set tracks " + track + " clip_slots " + slots[i];
                     this.make(slotPath).call("create_clip", length);
                     clip = this.make(slotPath + " clip");
+                    if (!exists(clip)) {
+                        throw new Error("Live did not create the MIDI clip (details in the Max console)");
+                    }
                     out.placed.push(label + " slot " + (slots[i] + 1));
                 } else {
-                    this.make("live_set tracks " + target.track).call("create_midi_clip", position, length);
-                    clip = this.arrangementClipAt(target.track, position);
+                    this.make("live_set tracks " + track).call("create_midi_clip", position, length);
+                    clip = this.arrangementClipAt(track, position);
                     if (!clip) {
                         throw new Error("the new MIDI clip was not found on the timeline");
                     }

@@ -12,7 +12,10 @@
         "/dawgen/done": "onDone",
         "/dawgen/error": "onError",
         "/dawgen/cancelled": "onCancelled",
-        "/dawgen/status": "onStatus"
+        "/dawgen/status": "onStatus",
+        "/dawgen/dataset": "onDataset",
+        "/dawgen/training": "onTraining",
+        "/dawgen/checkpoint": "onCheckpoint"
     };
 
     Device.prototype.onOsc = function (address, args) {
@@ -124,6 +127,10 @@
         if (job === this.active) {
             this.progress(100);
         }
+        if (job.meta.train) {
+            this.trainingDone(job, paths);
+            return;
+        }
         this.lastSeed = job.meta.seed;
         this.showSeed(job.meta);
         this.deliver(job, paths);
@@ -151,13 +158,19 @@
                 }
             }
             what = p.meta.what || (p.kind === "cancel" ? "the cancel" : "the " + p.kind + " request");
+            if (p.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), what));
+                return;
+            }
             this.status(DG.describeError(String(code), String(message), what));
             return;
         }
         var job = this.jobFor(ident);
         if (job) {
             this.finishJob(job);
-            if (job === this.active) {
+            if (job.meta.train) {
+                this.trainStatus(DG.describeError(String(code), String(message), job.meta.what));
+            } else if (job === this.active) {
                 this.progress(0);
                 this.status(DG.describeError(String(code), String(message), job.meta.what));
             }

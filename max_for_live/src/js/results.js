@@ -22,6 +22,29 @@
         return files;
     };
 
+    // The sidecar dawgen writes beside each audio file (<name>.json: the grid, loop or one-shot, the
+    // prompt), parsed; null when it can't be read (an older daemon, a file elsewhere).
+    Device.prototype.readSidecar = function (path) {
+        try {
+            var bytes = this.io.readBytes(DG.dirname(path) + "/" + DG.stripExtension(DG.basename(path)) + ".json");
+            var chars = [];
+            for (var i = 0; i < bytes.length; i++) {
+                chars.push(String.fromCharCode(bytes[i]));
+            }
+            return JSON.parse(decodeURIComponent(escape(chars.join("")))); // UTF-8 bytes -> text
+        } catch (err) {
+            return null;
+        }
+    };
+
+    Device.prototype.warpPlans = function (meta, paths) {
+        var plans = [];
+        for (var i = 0; i < paths.length; i++) {
+            plans.push(DG.warpPlan(meta, this.readSidecar(paths[i])));
+        }
+        return plans;
+    };
+
     Device.prototype.place = function (meta, paths) {
         var target = meta.target, extras = [], problems = [], out;
         if (meta.mode.result === "midi") {
@@ -29,7 +52,7 @@
         } else if (meta.mode.result === "stems") {
             out = this.live.placeStems(target, paths, meta.input);
         } else {
-            out = this.live.placeAudio(target, paths);
+            out = this.live.placeAudio(target, paths, this.warpPlans(meta, paths));
         }
         out.unplaced = out.unplaced.concat(extras);
         out.problems = problems.concat(out.problems);
