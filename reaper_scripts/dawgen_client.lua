@@ -223,7 +223,9 @@ local function generate(verb, label, remember_key)
   if not v then return end
   S.remember(remember_key, v.prompt)
   local request = P.generate_request(verb, state, v, s, dir)
-  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen" }
+  -- Bar-length results are loops (docs/DAW-READY.md): exactly the bars on the grid, loop source on.
+  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen",
+                   fit = { seconds = request.length.seconds, loop = true } }
   return M.start(label, request, target, s, state)
 end
 
@@ -246,7 +248,8 @@ local function generate_midi()
   S.remember("midi_kind", v.kind)
   S.remember("midi_key", v.key)
   local request = P.midi_request(state, v, s, dir)
-  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen" }
+  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen",
+                   fit = { seconds = P.length(state, bars, state.cursor).seconds } }
   return M.start("Generate MIDI", request, target, s, state)
 end
 
@@ -310,7 +313,7 @@ local function continue_dialog(s, state, item)
   local stop = item.position + item.length
   local len = P.length(state, bars, stop)
   return { { "prompt", v.prompt }, { "seconds", len.seconds }, { "bars", len.bars }, { "bpm", state.bpm }, { "seed", v.seed } },
-    { track = item.track, position = stop, layout = "track", name = "dawgen continue" }
+    { track = item.track, position = stop, layout = "track", name = "dawgen continue", fit = { seconds = len.seconds } }
 end
 
 local function separate_dialog(_, _, item)
