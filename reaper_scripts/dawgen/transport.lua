@@ -150,6 +150,8 @@ function T.parse_err(text)
       info.fraction, info.stage = tonumber(frac) / 100, trim(stage)
       info.eta = tonumber(line:match("~([%d%.]+)s left") or "")
     end
+    local step, steps, loss = line:match("^%s*step (%d+)/(%d+), loss ([%d%.eE+%-naif]+)")
+    if step then info.step, info.steps, info.loss = tonumber(step), tonumber(steps), tonumber(loss) end
     local code, message = line:match("^dawgen send: ([%w_]+): (.*)$")
     if code then info.code, info.message = code, message
     elseif line:match("^dawgen send: ") or line:match("^dawgen: ") then info.message = line end
