@@ -82,5 +82,6 @@ def test_the_package_header_provides_every_file_and_the_actions_are_not_packages
     assert "[nomain] ." in provided
     assert {p[len("[main] "):] for p in provided if p.startswith("[main] ")} == {p.name for p in SCRIPTS.glob("dawgen - *.lua")}
     for name in shipped_lua() - {"dawgen_client.lua"}:
-        head = (SCRIPTS / name).read_text().splitlines()[:6]
+        lines = (SCRIPTS / name).read_text().splitlines()
+        head = lines[:next(i for i, line in enumerate(lines) if not line.startswith("--"))]
         assert "-- @noindex" in head, name
