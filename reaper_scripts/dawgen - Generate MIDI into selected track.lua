@@ -1,7 +1,7 @@
--- @description dawgen: Generate MIDI at the edit cursor on the selected track
--- @author dawgen
--- Listed in index.xml (ReaPack) together with the shared client it needs.
--- Thin action: all logic lives in dawgen_client.lua next to this file.
+-- Generate MIDI at the edit cursor on the selected track.
+-- @noindex
+-- (ReaPack installs this action with the dawgen package: @provides in dawgen_client.lua.)
+-- Thin action (its name in the action list is this file name): all logic is in dawgen_client.lua.
 local here = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 package.path = here .. "?.lua;" .. package.path
 require("dawgen_client").run("midi")

@@ -1,7 +1,7 @@
--- @description dawgen: Variations of the selected item on new tracks below it
--- @author dawgen
--- Listed in index.xml (ReaPack) together with the shared client it needs.
--- Thin action: all logic lives in dawgen_client.lua next to this file.
+-- Variations of the selected item on new tracks below it.
+-- @noindex
+-- (ReaPack installs this action with the dawgen package: @provides in dawgen_client.lua.)
+-- Thin action (its name in the action list is this file name): all logic is in dawgen_client.lua.
 local here = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 package.path = here .. "?.lua;" .. package.path
 require("dawgen_client").run("vary")

@@ -1,11 +1,45 @@
+-- @description dawgen: AI audio generation and training from a local dawgen daemon
+-- @version 0.1.0
+-- @author dawgen
+-- @about
+--   # dawgen for REAPER
+--   Generate, vary, continue and separate audio, generate MIDI, and train your own models, through a
+--   dawgen daemon running on this computer (`dawgen serve`). REAPER never waits: requests run in the
+--   background with a progress window, and results land on the grid where the action started.
+--   - Set the path of the dawgen executable in "dawgen - Settings" first.
+--   - Every action is in the action list as "Script: dawgen - ...".
+-- @provides
+--   [nomain] .
+--   [main] dawgen - Generate at edit cursor.lua
+--   [main] dawgen - Vary selected item.lua
+--   [main] dawgen - Continue selected item.lua
+--   [main] dawgen - Separate selected item into stems.lua
+--   [main] dawgen - Generate MIDI into selected track.lua
+--   [main] dawgen - Cancel.lua
+--   [main] dawgen - Settings.lua
+--   [main] dawgen - Add selected items to a training set.lua
+--   [main] dawgen - Train on a training set.lua
+--   dawgen/settings.lua
+--   dawgen/project.lua
+--   dawgen/transport.lua
+--   dawgen/ui.lua
+--   dawgen/place.lua
+--   dawgen/tracks.lua
+--   dawgen/json.lua
+--   dawgen/lora.lua
+--   dawgen/dataset.lua
+--   dawgen/training.lua
+--
 -- dawgen client for REAPER: every action's logic; the action scripts only call M.run(name).
 --
 -- An action reads the project, asks what it must (GetUserInputs), builds a request, starts
 -- `dawgen send ... --wait` in the background (dawgen/transport.lua says why), shows progress in a
 -- small gfx window while reaper.defer polls, and inserts the result inside one undo block.
 -- The parts: dawgen/settings.lua (ExtState), dawgen/project.lua (project state -> request),
--- dawgen/transport.lua (spool files), dawgen/ui.lua (dialogs, progress), dawgen/place.lua (insert).
--- @noindex
+-- dawgen/transport.lua (spool files), dawgen/ui.lua (dialogs, progress), dawgen/place.lua (insert),
+-- dawgen/training.lua + dawgen/dataset.lua (training sets and `train`).
+-- This file is the ReaPack package (the header above, read by tools/make_index.lua); "[nomain] ."
+-- installs it without making it an action.
 
 local S = require("dawgen.settings")
 local P = require("dawgen.project")
@@ -13,6 +47,7 @@ local T = require("dawgen.transport")
 local U = require("dawgen.ui")
 local L = require("dawgen.place")
 local A = require("dawgen.lora")
+local R = require("dawgen.training")
 
 local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L, lora = A }
 -- the adapter helpers, where the specs and the actions have always found them
@@ -51,6 +86,8 @@ end
 local function hint(job, res)
   local s, verb = job.settings, job.request.verb
   local where = s.host .. ":" .. s.port
+  local own = job.request.hint and job.request.hint(res) -- a verb's own advice (train)
+  if own then return own end
   if res.code == "unknown_verb" then
     local caption = S.SPECS[job.request.model_key][2]:gsub(" %(.*", "")
     return string.format("The daemon has no model that does %q yet (the built-in synth only generates). "
@@ -102,6 +139,7 @@ local function finish(job, res)
     if res.code ~= "cancelled" then U.message(explain(job, res)) end
     return
   end
+  if job.on_done then return job.on_done(job, res) end -- results that are not files to insert (train)
   local missing = missing_files(res.paths)
   if #missing > 0 then
     U.message("dawgen wrote files REAPER cannot see (is the daemon on another machine?):\n" .. table.concat(missing, "\n"))
@@ -223,7 +261,9 @@ local function generate(verb, label, remember_key)
   if not v then return end
   S.remember(remember_key, v.prompt)
   local request = P.generate_request(verb, state, v, s, dir)
-  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen" }
+  -- Bar-length results are loops (docs/DAW-READY.md): exactly the bars on the grid, loop source on.
+  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen",
+                   fit = { seconds = request.length.seconds, loop = true } }
   return M.start(label, request, target, s, state)
 end
 
@@ -246,7 +286,8 @@ local function generate_midi()
   S.remember("midi_kind", v.kind)
   S.remember("midi_key", v.key)
   local request = P.midi_request(state, v, s, dir)
-  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen" }
+  local target = { track = reaper.GetSelectedTrack(0, 0), position = state.cursor, layout = "track", name = "dawgen",
+                   fit = { seconds = P.length(state, bars, state.cursor).seconds } }
   return M.start("Generate MIDI", request, target, s, state)
 end
 
@@ -310,7 +351,7 @@ local function continue_dialog(s, state, item)
   local stop = item.position + item.length
   local len = P.length(state, bars, stop)
   return { { "prompt", v.prompt }, { "seconds", len.seconds }, { "bars", len.bars }, { "bpm", state.bpm }, { "seed", v.seed } },
-    { track = item.track, position = stop, layout = "track", name = "dawgen continue" }
+    { track = item.track, position = stop, layout = "track", name = "dawgen continue", fit = { seconds = len.seconds } }
 end
 
 local function separate_dialog(_, _, item)
@@ -366,6 +407,8 @@ M.actions = {
   ["continue"] = function() return item_action("continue", "Continue", continue_dialog) end,
   separate = function() return item_action("separate", "Separate", separate_dialog) end,
   cancel = cancel_all,
+  add_to_training_set = R.add_items,
+  train = function() return R.train(M.start, P.read_state(S.load())) end,
   settings = settings_dialog,
 }
 

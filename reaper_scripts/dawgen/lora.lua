@@ -1,6 +1,7 @@
 -- dawgen/lora.lua: LoRA adapters in the REAPER scripts (issue #17). Settings picks up to two from
 -- the Generate model's list (`dawgen send models --tcp`), each with a strength; generate, vary and
 -- continue send them as `lora=name:strength[,name2:strength]` (docs/PROTOCOL.md).
+-- @noindex
 
 local S = require("dawgen.settings")
 local P = require("dawgen.project")

@@ -54,6 +54,24 @@ local function sample_rate(settings)
   return nil
 end
 
+local function dirname(path)
+  return (path:gsub("\\", "/"):match("^(.*)/[^/]*$")) or ""
+end
+
+--- The project's folder: where its .RPP file is (EnumProjects(-1) names it). GetProjectPath() is
+--- the *recording* path instead, which may be a subfolder (Audio/) of it; for an unsaved project
+--- (no file yet) that recording path is all there is: REAPER's default recording folder from the
+--- preferences, where REAPER itself puts recordings until the project is saved. Returns the folder
+--- and whether the project is saved.
+function P.project_folder()
+  local _, file = reaper.EnumProjects(-1)
+  if file and file ~= "" then
+    local dir = dirname(file)
+    if dir ~= "" then return dir, true end
+  end
+  return reaper.GetProjectPath(), false
+end
+
 --- Tempo, meter, cursor, time selection, sample rate and project folder, read once per action.
 --- With `at` (an item's position) tempo and meter are read there and the time selection is ignored:
 --- the item, not the selection, is then the material.
@@ -63,10 +81,11 @@ function P.read_state(settings, at)
   local has_ts = not at and ts_end - ts_start > 1e-9
   local num, denom, tempo = reaper.TimeMap_GetTimeSigAtTime(0, at or (has_ts and ts_start or cursor))
   if not tempo or tempo <= 0 then tempo = reaper.Master_GetTempo() end
+  local folder, saved = P.project_folder()
   return {
     cursor = cursor, ts_start = has_ts and ts_start or nil, ts_end = has_ts and ts_end or nil,
     num = num, denom = denom, bpm = tempo, sample_rate = sample_rate(settings),
-    project_path = reaper.GetProjectPath(), windows = P.is_windows(),
+    project_path = folder, project_saved = saved, windows = P.is_windows(),
   }
 end
 
@@ -94,6 +113,11 @@ function P.output_dir(settings, state)
   local rel = ""
   if settings.daemon_root ~= "" then
     rel = P.relative(state.project_path, settings.daemon_root, state.windows)
+    if not rel and state.project_saved == false then
+      return nil, string.format("This project is not saved yet, so its folder is REAPER's recording folder\n%s\n"
+        .. "which is not inside the daemon's output root\n%s\n\nSave the project inside that root first.",
+        state.project_path, settings.daemon_root)
+    end
     if not rel then
       return nil, string.format(
         "The project folder\n%s\nis not inside the daemon's output root\n%s\n\n"

@@ -96,7 +96,7 @@ S.PAGES = {
   {
     title = "dawgen settings: defaults and models",
     keys = { "bars", "continue_bars", "count", "render", "model_generate", "model_vary",
-             "model_continue", "model_separate", "model_midi" },
+             "model_continue", "model_separate", "model_midi", "datasets" },
   },
   {
     title = "dawgen settings: LoRA adapters",
@@ -129,6 +129,7 @@ S.SPECS = {
   model_continue = { "", "model for Continue", any },
   model_separate = { "", "model for Separate", any },
   model_midi = { "", "model for MIDI", any },
+  datasets = { "", "training sets folder (empty = beside the project)", any },
   lora_1 = { "", "adapter 1 (name or number; empty = none)", adapter_name },
   lora_1_strength = { "1", "adapter 1 strength (-2 to 2)", lora_strength },
   lora_2 = { "", "adapter 2 (name or number; empty = none)", adapter_name },

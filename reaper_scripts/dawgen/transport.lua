@@ -10,6 +10,9 @@
 
 local T = {}
 
+T.NO_WAIT_MINIMIZED = -2 -- ExecProcess: do not wait, start minimized (Windows)
+T.POSIX_WAIT_MS = 10000  -- ExecProcess: the POSIX script returns as soon as it has backgrounded the work
+
 local function trim(s) return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", "")) end
 
 --- A request id of our own, so Cancel can name the job before the daemon has answered.
@@ -120,11 +123,15 @@ function T.launch(argv, name, windows)
   for _, f in ipairs({ p.out, p.err, p.rc, p.rc_tmp }) do os.remove(f) end
   local ok, err = write_file(p.script, windows and T.windows_script(argv, p) or T.posix_script(argv, p))
   if not ok then return nil, "cannot write " .. p.script .. ": " .. tostring(err) end
-  -- The script backgrounds itself (POSIX) or is not waited for (-1, Windows): this returns at once.
+  -- ExecProcess's timeout (ReaScript docs): 0 = wait without limit, > 0 = wait that many ms,
+  -- -1 = no wait, -2 = no wait and minimized. POSIX: the script puts the work in the background
+  -- and exits, so waiting (at most 10 s) costs milliseconds and gives its exit status. Windows:
+  -- cmd.exe runs the whole request, so never wait; -2 also keeps its console window minimized
+  -- instead of flashing up (or staying) in front of REAPER.
   local cmd = windows and ('cmd.exe /C "' .. native(p.script) .. '"') or ('/bin/sh "' .. p.script .. '"')
-  local result = reaper.ExecProcess(cmd, windows and -1 or 10000)
-  -- With -1 (Windows) there is no exit status to read; a script that never starts is caught by
-  -- the caller when its stderr file does not appear.
+  local result = reaper.ExecProcess(cmd, windows and T.NO_WAIT_MINIMIZED or T.POSIX_WAIT_MS)
+  -- Without a wait (Windows) there is no exit status to read; a script that never starts is caught
+  -- by the caller when its stderr file does not appear.
   if result == nil and not windows then
     os.remove(p.script)
     return nil, "REAPER could not start " .. cmd
@@ -143,6 +150,8 @@ function T.parse_err(text)
       info.fraction, info.stage = tonumber(frac) / 100, trim(stage)
       info.eta = tonumber(line:match("~([%d%.]+)s left") or "")
     end
+    local step, steps, loss = line:match("^%s*step (%d+)/(%d+), loss ([%d%.eE+%-naif]+)")
+    if step then info.step, info.steps, info.loss = tonumber(step), tonumber(steps), tonumber(loss) end
     local code, message = line:match("^dawgen send: ([%w_]+): (.*)$")
     if code then info.code, info.message = code, message
     elseif line:match("^dawgen send: ") or line:match("^dawgen: ") then info.message = line end

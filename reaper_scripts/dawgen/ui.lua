@@ -81,6 +81,11 @@ end
 --- Progress text from what `dawgen send` printed so far.
 function U.describe(info, cancelling)
   if cancelling then return "cancelling", info.fraction end
+  if info.step and info.steps and info.steps > 0 then -- a train job: its step and loss
+    local text = string.format("step %d/%d, loss %s", info.step, info.steps,
+      info.loss and string.format("%.4f", info.loss) or "?")
+    return text, info.step / info.steps
+  end
   if info.fraction then
     local text = string.format("%s %d%%", info.stage or "working", math.floor(info.fraction * 100 + 0.5))
     if info.eta and info.eta > 0 then text = text .. string.format(", ~%.0f s left", math.max(1, info.eta)) end

@@ -1,12 +1,37 @@
 -- A fake REAPER for the busted specs and the integration harness: a small project model behind
--- the real ReaScript function names and signatures. Any other name fails the test, so the client
--- can only use functions that exist (and in the way this fake expects them to be called).
+-- the real ReaScript function names and signatures. It is strict twice over: a name that is not in
+-- spec/reascript_api.txt (REAPER's own list) fails as "not a ReaScript function", and a real name
+-- this fake does not model fails too, so the client can only use functions that exist, in the way
+-- this fake expects them to be called. Where REAPER's docs leave room (InsertMedia's selection,
+-- GetProjectPath being the recording folder), the fake takes the least convenient reading.
 
 local Fake = {}
 Fake.__index = Fake
 
+-- REAPER's API names: { reaper = {name = true}, gfx = {name = true} }.
+local function api_names()
+  local dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+  local names = { reaper = {}, gfx = {} }
+  for line in io.lines(dir .. "/reascript_api.txt") do
+    if not line:match("^#") and line:match("%S") then
+      local space, name = line:match("^(gfx)%.(.+)$")
+      names[space or "reaper"][name or line] = true
+    end
+  end
+  return names
+end
+Fake.API = api_names()
+
 local function strict(t, what)
-  return setmetatable(t, { __index = function(_, k) error("fake " .. what .. ": unknown function " .. what .. "." .. tostring(k), 2) end })
+  for name, v in pairs(t) do
+    if type(v) == "function" then
+      assert(Fake.API[what][name], "fake " .. what .. " defines " .. name .. ", which is not in reascript_api.txt")
+    end
+  end
+  return setmetatable(t, { __index = function(_, k)
+    if Fake.API[what][k] then error("fake " .. what .. ": " .. what .. "." .. tostring(k) .. " is not modelled by the fake", 2) end
+    error("fake " .. what .. ": " .. what .. "." .. tostring(k) .. " is not a ReaScript function", 2)
+  end })
 end
 
 local function expect(obj, kind, fn)
@@ -29,6 +54,12 @@ function Fake.new(opts)
   }, Fake)
   for k, v in pairs(opts or {}) do f[k] = v end
   assert(f.resource_path, "fake reaper: give resource_path (a scratch folder)")
+  -- project_path is the folder of the project file; GetProjectPath answers the recording folder.
+  if f.project_file == nil then f.project_file = f.project_path .. "/song.RPP" end
+  if f.record_path == nil then
+    f.record_path = f.project_file ~= "" and f.project_path .. "/Audio" or "/home/me/Documents/REAPER Media"
+  end
+  f.media = f.media or {}
   f.reaper = strict(f:api(), "reaper")
   f.gfx = f:make_gfx()
   return f
@@ -41,8 +72,8 @@ function Fake:install()
 end
 
 -- Project model ---------------------------------------------------------------------------------
-function Fake:add_track(name)
-  local t = { kind = "track", name = name or "", depth = 0, selected = false, items = {} }
+function Fake:add_track(name, depth)
+  local t = { kind = "track", name = name or "", depth = depth or 0, compact = 0, selected = false, items = {} }
   self.tracks[#self.tracks + 1] = t
   return t
 end
@@ -54,13 +85,16 @@ end
 
 function Fake:add_item(track, o)
   o = o or {}
-  local src = { kind = "source", type = o.type or "WAVE", file = o.file or "/media/loop.wav", length = o.source_length or 60 }
+  local src = { kind = "source", type = o.type or "WAVE", file = o.file or "/media/loop.wav", length = o.source_length or 60,
+                srate = o.srate or 48000, channels = o.channels or 2, signal = o.signal }
   if o.section then src = { kind = "source", type = "SECTION", file = "", length = src.length, parent = src } end
   local take = { kind = "take", source = src, startoffs = o.startoffs or 0, playrate = o.playrate or 1,
                  pitch = o.pitch or 0, fx = o.fx or 0, name = o.name or "", midi = o.midi or false }
   local item = { kind = "item", position = o.position or 0, length = o.length or 1, selected = o.selected or false,
-                 track = track, take = take }
+                 track = track, take = take, loop = o.loop or false, notes = o.notes or "" }
   track.items[#track.items + 1] = item
+  -- REAPER keeps a track's items in time order: GetTrackMediaItem's index is not the insert order.
+  table.sort(track.items, function(a, b) return a.position < b.position end)
   return item
 end
 
@@ -125,7 +159,12 @@ function Fake:api()
     assert(attr == "SRATE", "GetAudioDeviceInfo attribute")
     return true, f.device_srate
   end
-  function R.GetProjectPath() return f.project_path end
+  -- "Get the project recording path": a subfolder (Audio/) or, unsaved, REAPER's default folder.
+  function R.GetProjectPath() return f.record_path end
+  function R.EnumProjects(idx)
+    assert(idx == -1, "EnumProjects(-1): the current project")
+    return { kind = "project" }, f.project_file
+  end
   function R.GetResourcePath() return f.resource_path end
   function R.GetOS() return f.os end
 
@@ -176,7 +215,9 @@ function Fake:api()
     return 1
   end
   function R.ExecProcess(cmd, timeout)
-    assert(type(cmd) == "string" and type(timeout) == "number", "ExecProcess(string, int)")
+    assert(type(cmd) == "string" and math.type(timeout) == "integer", "ExecProcess(string, int)")
+    -- The docs: 0 = no time limit, > 0 ms, -1 = no wait/terminate, -2 = no wait and minimize.
+    assert(timeout >= -2, "ExecProcess timeout " .. timeout .. " is not documented")
     f.execs[#f.execs + 1] = { cmd = cmd, timeout = timeout }
     if f.exec_handler then return f.exec_handler(cmd, timeout) end
     return "0\n"
@@ -235,7 +276,7 @@ function Fake:api_tracks(R)
   function R.InsertTrackAtIndex(idx, defaults)
     assert(type(defaults) == "boolean", "InsertTrackAtIndex(idx, bool)")
     idx = math.max(0, math.min(idx, #f.tracks))
-    table.insert(f.tracks, idx + 1, { kind = "track", name = "", depth = 0, selected = false, items = {} })
+    table.insert(f.tracks, idx + 1, { kind = "track", name = "", depth = 0, compact = 0, selected = false, items = {} })
   end
   function R.ValidatePtr2(proj, ptr, typename)
     assert(proj == 0 and typename == "MediaTrack*", "ValidatePtr2(0, ptr, 'MediaTrack*')")
@@ -245,13 +286,19 @@ function Fake:api_tracks(R)
     expect(track, "track", "GetMediaTrackInfo_Value")
     if key == "IP_TRACKNUMBER" then return f:track_index(track) or 0 end
     if key == "I_FOLDERDEPTH" then return track.depth end
+    if key == "I_FOLDERCOMPACT" then return track.compact end
     error("fake reaper: track value " .. key)
   end
   function R.SetMediaTrackInfo_Value(track, key, v)
     expect(track, "track", "SetMediaTrackInfo_Value")
-    assert(key == "I_FOLDERDEPTH", "fake reaper: track value " .. key)
-    track.depth = v
+    if key == "I_FOLDERDEPTH" then track.depth = v
+    elseif key == "I_FOLDERCOMPACT" then track.compact = v
+    else error("fake reaper: track value " .. key) end
     return true
+  end
+  function R.GetParentTrack(track)
+    expect(track, "track", "GetParentTrack")
+    return f:parent(track)
   end
   function R.GetSetMediaTrackInfo_String(track, key, value, set)
     expect(track, "track", "GetSetMediaTrackInfo_String")
@@ -259,6 +306,32 @@ function Fake:api_tracks(R)
     if set then track.name = value end
     return true, track.name
   end
+  function R.CountTrackMediaItems(track) expect(track, "track", "CountTrackMediaItems") return #track.items end
+  function R.GetTrackMediaItem(track, i) expect(track, "track", "GetTrackMediaItem") return track.items[i + 1] end
+  function R.CountMediaItems(proj) assert(proj == 0) return #f:all_items() end
+  function R.GetMediaItem(proj, i) assert(proj == 0) return f:all_items()[i + 1] end
+end
+
+--- The folder track holding `track` (nil at the top level), from the tracks' folder depths.
+function Fake:parent(track)
+  local stack = {}
+  for _, t in ipairs(self.tracks) do
+    if t == track then return stack[#stack] end
+    if t.depth > 0 then stack[#stack + 1] = t
+    else for _ = 1, -t.depth do stack[#stack] = nil end end
+  end
+  return nil
+end
+
+--- Each track's name and nesting level, e.g. { "Drums:0", "Kick:1" }: what the specs compare.
+function Fake:layout()
+  local out, level = {}, 0
+  for _, t in ipairs(self.tracks) do
+    out[#out + 1] = t.name .. ":" .. level
+    level = level + t.depth
+  end
+  assert(level == 0, "fake reaper: folders do not close (" .. table.concat(out, " ") .. ")")
+  return out
 end
 
 function Fake:api_items(R)
@@ -274,13 +347,22 @@ function Fake:api_items(R)
   function R.GetMediaItemInfo_Value(item, key)
     expect(item, "item", "GetMediaItemInfo_Value")
     if key == "D_POSITION" then return item.position elseif key == "D_LENGTH" then return item.length end
+    if key == "B_LOOPSRC" then return item.loop and 1 or 0 end
     error("fake reaper: item value " .. key)
   end
   function R.SetMediaItemInfo_Value(item, key, v)
     expect(item, "item", "SetMediaItemInfo_Value")
-    assert(key == "D_POSITION", "fake reaper: item value " .. key)
-    item.position = v
+    assert(type(v) == "number", "SetMediaItemInfo_Value takes a number")
+    if key == "D_POSITION" then item.position = v
+    elseif key == "D_LENGTH" then item.length = v
+    elseif key == "B_LOOPSRC" then item.loop = v ~= 0
+    else error("fake reaper: item value " .. key) end
     return true
+  end
+  function R.GetSetMediaItemInfo_String(item, key, value, set)
+    expect(item, "item", "GetSetMediaItemInfo_String")
+    assert(key == "P_NOTES" and type(value) == "string" and set == false, "GetSetMediaItemInfo_String(item, 'P_NOTES', '', false)")
+    return true, item.notes
   end
   function R.MoveMediaItemToTrack(item, track)
     expect(item, "item", "MoveMediaItemToTrack"); expect(track, "track", "MoveMediaItemToTrack")
@@ -294,9 +376,18 @@ function Fake:api_items(R)
   function R.TakeIsMIDI(take) expect(take, "take", "TakeIsMIDI") return take.midi end
   function R.GetMediaItemTakeInfo_Value(take, key)
     expect(take, "take", "GetMediaItemTakeInfo_Value")
-    local map = { D_STARTOFFS = take.startoffs, D_PLAYRATE = take.playrate, D_PITCH = take.pitch }
+    local map = { D_STARTOFFS = take.startoffs, D_PLAYRATE = take.playrate, D_PITCH = take.pitch,
+                  B_PPITCH = take.preserve_pitch and 1 or 0 }
     assert(map[key] ~= nil, "fake reaper: take value " .. key)
     return map[key]
+  end
+  function R.SetMediaItemTakeInfo_Value(take, key, v)
+    expect(take, "take", "SetMediaItemTakeInfo_Value")
+    assert(type(v) == "number", "SetMediaItemTakeInfo_Value takes a number")
+    if key == "D_PLAYRATE" then take.playrate = v
+    elseif key == "B_PPITCH" then take.preserve_pitch = v ~= 0
+    else error("fake reaper: take value " .. key) end
+    return true
   end
   function R.GetSetMediaItemTakeInfo_String(take, key, value, set)
     expect(take, "take", "GetSetMediaItemTakeInfo_String")
@@ -311,17 +402,27 @@ function Fake:api_items(R)
   function R.GetMediaSourceParent(src) expect(src, "source", "GetMediaSourceParent") return src.parent end
   function R.GetMediaSourceLength(src) expect(src, "source", "GetMediaSourceLength") return src.length, false end
   function R.InsertMedia(file, mode)
-    assert(type(file) == "string" and type(mode) == "number", "InsertMedia(string, int)")
-    -- REAPER adds to the (first selected) track at the edit cursor and selects only the new item.
+    assert(type(file) == "string" and mode == 0, "InsertMedia(string, 0)")
+    -- Mode 0 adds to the current track at the edit cursor (here the first selected track, or the
+    -- last one with insert_on_last_track). The docs promise nothing about the item selection: by
+    -- default the new item is left unselected and the old selection stays (insert_selects = true:
+    -- only the new item is selected). import_rate models import preferences that stretch the file.
     local track = R.GetSelectedTrack(0, 0)
     if f.insert_on_last_track or not track then track = f.tracks[#f.tracks] end
-    for _, it in ipairs(f:all_items()) do it.selected = false end
-    local item = f:add_item(track, { position = f.cursor, length = 1, file = file, selected = true,
-                                     type = file:match("%.mid$") and "MIDI" or "WAVE" })
+    local media = f.media[file] or {}
+    local src_len = media.length or 1
+    local rate = f.import_rate or 1
+    local item = f:add_item(track, { position = f.cursor, length = src_len / rate, file = file, playrate = rate,
+                                     source_length = src_len, type = file:match("%.mid$") and "MIDI" or "WAVE" })
+    if f.insert_selects then
+      for _, it in ipairs(f:all_items()) do it.selected = false end
+      item.selected = true
+    end
     f.inserts[#f.inserts + 1] = { file = file, item = item, undo_depth = f.undo_depth }
     f.cursor = f.cursor + item.length -- as with "move edit cursor after paste/insert"
     return 1
   end
+  self:api_media(R)
 end
 
 function Fake:make_gfx()
@@ -345,5 +446,7 @@ function Fake:make_gfx()
   function G.update() end
   return strict(G, "gfx")
 end
+
+require("fake_media")(Fake)
 
 return Fake

@@ -52,13 +52,13 @@ H.dawgen_stub = stub
 --- A project at 93 bpm in 4/4: tracks Drums, Bass (selected), Keys; edit cursor at 10 s.
 function H.project(opts)
   H.forget()
-  local f = Fake.new({ tempo = 93, cursor = 10, srate = 44100, project_path = "/projects/song",
-                      resource_path = H.scratch("resource") })
+  local o = { tempo = 93, cursor = 10, srate = 44100, project_path = "/projects/song", resource_path = H.scratch("resource") }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local f = Fake.new(o) -- the project file, recording path and the rest follow from these
   f:add_track("Drums")
   local bass = f:add_track("Bass")
   bass.selected = true
   f:add_track("Keys")
-  for k, v in pairs(opts or {}) do f[k] = v end
   f:install()
   f:set_ext("dawgen", "dawgen_path", stub)
   return f

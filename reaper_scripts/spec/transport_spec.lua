@@ -68,7 +68,8 @@ describe("transport", function()
     local argv = { "C:\\Program Files\\dawgen\\dawgen.exe", "send", "generate", 'prompt=say "hi" at 100%', "dir=a\\" }
     local job = assert(T.launch(argv, "win", true))
     local function win(path) return (path:gsub("/", "\\")) end
-    assert.are.same({ cmd = 'cmd.exe /C "' .. win(job.paths.script) .. '"', timeout = -1 }, f.execs[1])
+    -- no wait, and minimized: -1 (no wait) would show a console window (ReaScript docs, ExecProcess)
+    assert.are.same({ cmd = 'cmd.exe /C "' .. win(job.paths.script) .. '"', timeout = -2 }, f.execs[1])
     local bat = read(job.paths.script)
     assert.matches('^@echo off\r\n', bat)
     assert.truthy(bat:find([["C:\Program Files\dawgen\dawgen.exe" "send" "generate" "prompt=say 'hi' at 100%%" "dir=a\\" >"]], 1, true))

@@ -10,15 +10,20 @@ from urllib.parse import quote
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+ACTIONS = 9
 SCRIPTS = REPO / "reaper_scripts"
 
 
-def sources() -> list[ET.Element]:
+def package() -> ET.Element:
     root = ET.parse(SCRIPTS / "index.xml").getroot()
     assert root.tag == "index" and root.get("version") == "1"
     packages = root.findall("./category/reapack")
     assert len(packages) == 1 and packages[0].get("type") == "script"
-    [version] = packages[0].findall("version")
+    return packages[0]
+
+
+def sources() -> list[ET.Element]:
+    [version] = package().findall("version")
     return version.findall("source")
 
 
@@ -39,7 +44,7 @@ def test_index_lists_every_script_once_with_its_link():
 def test_actions_are_registered_and_the_client_is_not():
     mains = {s.get("file") for s in sources() if s.get("main") == "main"}
     actions = {p.name for p in SCRIPTS.glob("dawgen - *.lua")}
-    assert mains == actions and len(actions) == 7
+    assert mains == actions and len(actions) == ACTIONS
     for name in actions:
         text = (SCRIPTS / name).read_text()
         assert 'require("dawgen_client").run(' in text and len(text.splitlines()) < 12  # thin
@@ -49,3 +54,34 @@ def test_actions_are_registered_and_the_client_is_not():
 def test_committed_index_is_what_the_tool_writes():
     out = subprocess.run(["lua5.4", str(SCRIPTS / "tools" / "make_index.lua")], capture_output=True, text=True, check=True)
     assert out.stdout == (SCRIPTS / "index.xml").read_text()
+
+
+def test_the_description_is_rtf_as_reapack_shows_it():
+    """ReaPack's package window renders the metadata description as RTF (reapack-index converts the
+    @about markdown with pandoc); plain text there shows as nothing."""
+    [description] = package().findall("./metadata/description")
+    text = description.text or ""
+    assert text.startswith("{\\rtf1") and text.rstrip().endswith("}")
+    assert text.count("{") == text.count("}")
+    assert package().get("desc", "").startswith("dawgen")
+
+
+def test_the_package_header_provides_every_file_and_the_actions_are_not_packages_of_their_own():
+    """reapack-index reads headers: dawgen_client.lua is the package (@version, @provides with
+    "[main]" for each action and "[nomain] ." for itself); every other file says @noindex."""
+    header = []
+    for line in (SCRIPTS / "dawgen_client.lua").read_text().splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line[2:].strip())
+    assert "@version 0.1.0" in header and "@provides" in header
+    provided = header[header.index("@provides") + 1:]
+    provided = provided[:provided.index("")]
+    files = {p.split("] ", 1)[-1] for p in provided}
+    assert files == (shipped_lua() - {"dawgen_client.lua"}) | {"."}
+    assert "[nomain] ." in provided
+    assert {p[len("[main] "):] for p in provided if p.startswith("[main] ")} == {p.name for p in SCRIPTS.glob("dawgen - *.lua")}
+    for name in shipped_lua() - {"dawgen_client.lua"}:
+        lines = (SCRIPTS / name).read_text().splitlines()
+        head = lines[:next(i for i, line in enumerate(lines) if not line.startswith("--"))]
+        assert "-- @noindex" in head, name
