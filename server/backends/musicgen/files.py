@@ -112,8 +112,8 @@ def check_folder(path: str) -> ModelFiles:
         if all((folder / name).exists() for name in AUDIOCRAFT_FILES):
             raise _unavailable(
                 f"{folder} holds an audiocraft checkpoint (state_dict.bin + compression_state_dict.bin); "
-                "only transformers-format folders are supported (config.json + model.safetensors + tokenizer): "
-                "see docs/MODELS.md, \"MusicGen\"")
+                "this backend reads transformers-format folders (config.json + model.safetensors + tokenizer); "
+                "set backend = \"audiocraft\" for this one (docs/MODELS.md, \"audiocraft\")")
         raise _unavailable(f"missing file {config_file}")
     config = _read_json(config_file)
     model_type = str(config.get("model_type", ""))

@@ -129,7 +129,7 @@ def test_audiocraft_checkpoints_and_other_models_are_refused_clearly(tmp_path):
     audiocraft.mkdir()
     for name in ("state_dict.bin", "compression_state_dict.bin"):
         (audiocraft / name).write_bytes(b"x")
-    with pytest.raises(DawgenError, match="audiocraft checkpoint.*only transformers-format"):
+    with pytest.raises(DawgenError, match="audiocraft checkpoint.*backend = \"audiocraft\""):
         check_folder(str(audiocraft))
     with pytest.raises(DawgenError, match="model_type 't5' is not MusicGen"):
         check_folder(str(fake_folder(tmp_path / "t5", "t5")))
