@@ -1,0 +1,90 @@
+"""BS.1770-4 integrated loudness as block powers, so a gain can be applied without measuring again.
+
+The reading is pyloudnorm's (the reference the tests hold it to): the same K-weighting biquads
+(its coefficients, for any sample rate), the same 400 ms blocks at 100 ms hops with the same
+integer bounds, the same absolute (-70 LUFS) and relative (-10 LU) gates. What differs is the cost:
+one `sosfilt` over channel rows instead of four `lfilter` calls on strided columns, and the block
+sums from one cumulative sum instead of a Python loop over every block and channel.
+
+Loudness is measured in two steps: `block_powers` (the filtering, the only costly part) and
+`gated_lufs` (a few hundred numbers). A constant gain g scales every block power by g**2 exactly, so
+normalisation finds the loudness of `x * g` from x's block powers, gates re-applied, with no filter
+pass at all.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+__all__ = ["block_powers", "gated_lufs", "BLOCK_S"]
+
+BLOCK_S = 0.4            # BS.1770 gating block
+_STEP = 1.0 - 0.75       # 75 % overlap
+_CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)  # L, R, C, Ls, Rs
+_ABSOLUTE_GATE = -70.0
+_RELATIVE_GATE = -10.0
+_OFFSET = -0.691
+
+
+@functools.lru_cache(maxsize=8)
+def _k_filter_sos(sample_rate: int) -> np.ndarray:
+    """The K-weighting filter (high shelf, then high pass) as second-order sections, pyloudnorm's
+    coefficients for this rate (its passband gains are 1.0, so nothing else scales the output)."""
+    from pyloudnorm.iirfilter import IIRfilter
+
+    shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf")
+    high_pass = IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")
+    return np.array([np.concatenate([f.b, f.a]) for f in (shelf, high_pass)], dtype=np.float64)
+
+
+def _block_bounds(frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """pyloudnorm's block bounds, evaluated in the same float order so every bound is the same integer."""
+    blocks = int(np.round((frames / sample_rate - BLOCK_S) / (BLOCK_S * _STEP))) + 1
+    j = np.arange(blocks, dtype=np.float64)
+    lower = (BLOCK_S * (j * _STEP) * sample_rate).astype(np.int64)
+    upper = (BLOCK_S * (j * _STEP + 1) * sample_rate).astype(np.int64)
+    return lower, np.minimum(upper, frames)
+
+
+def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean square of the K-weighted signal per channel and gating block: shape (channels, blocks).
+
+    `x` is (frames, channels), at least one block long (the caller pads a shorter clip).
+    """
+    from scipy.signal import sosfilt
+
+    rows = np.array(x.T, dtype=np.float64)  # contiguous channel rows: sosfilt runs ~1.4x faster
+    # In silent gaps the filter's decaying state turns subnormal and filtering slows ~10x. A tone at
+    # Nyquist of 1e-20 (-400 dBFS, passed by both stages) keeps it normal; it is far below the -70
+    # LUFS gate and float64's resolution of any real sample, so the reading is unchanged.
+    rows[:, 0::2] += 1e-20
+    rows[:, 1::2] -= 1e-20
+    # A copy of the cached sections: sosfilt wants a writable buffer.
+    weighted = sosfilt(_k_filter_sos(sample_rate).copy(), rows, axis=-1)
+    np.square(weighted, out=weighted)
+    sums = np.zeros((weighted.shape[0], weighted.shape[1] + 1))
+    np.cumsum(weighted, axis=-1, out=sums[:, 1:])
+    lower, upper = _block_bounds(x.shape[0], sample_rate)
+    return (sums[:, upper] - sums[:, lower]) / (BLOCK_S * sample_rate)
+
+
+def gated_lufs(powers: np.ndarray, gain: float = 1.0) -> float:
+    """Integrated loudness of the signal whose block powers are `powers`, scaled by `gain` (linear
+    amplitude): BS.1770-4's two gates applied to the scaled blocks. -inf when no block passes."""
+    z = powers * (gain * gain)
+    weights = np.asarray(_CHANNEL_GAINS[: z.shape[0]])[:, None]
+    summed = (weights * z).sum(axis=0)
+    with np.errstate(divide="ignore"):
+        loudness = _OFFSET + 10.0 * np.log10(summed)
+    above = loudness >= _ABSOLUTE_GATE
+    if not above.any():
+        return -math.inf
+    relative = _OFFSET + 10.0 * math.log10(float((weights[:, 0] * z[:, above].mean(axis=1)).sum())) \
+        + _RELATIVE_GATE
+    kept = (loudness > relative) & (loudness > _ABSOLUTE_GATE)
+    if not kept.any():
+        return -math.inf
+    total = float((weights[:, 0] * z[:, kept].mean(axis=1)).sum())
+    return _OFFSET + 10.0 * math.log10(total) if total > 0 else -math.inf

@@ -1,0 +1,68 @@
+"""True peak: the largest |value| of the 4x-oversampled signal, the samples themselves included.
+
+The oversampler is soxr (HQ, linear phase, delay compensated), run on each channel as one
+contiguous row: soxr is ~1.8x faster on a mono row than on interleaved stereo, and its output per
+channel is the same. `periodic` treats the audio as a loop (wrapped context at both ends), so the
+peak across the seam is the one the DAW plays; otherwise silence is assumed before and after, as
+in a file.
+
+Two readings: `peak` (one number: two contiguous reductions per channel, no per-frame envelope)
+and `envelope` (per frame, for the limiter), each over the whole clip or over a span of it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["OVERSAMPLE", "WRAP_PAD", "peak", "envelope"]
+
+OVERSAMPLE = 4
+WRAP_PAD = 1024  # frames of context around a span: covers soxr HQ's filter at 4x (BS.1770-4 Annex 2)
+
+
+def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.ndarray, int]:
+    """Channel rows of x[start:stop] with up to WRAP_PAD frames of context either side (wrapped
+    around for a loop, the real neighbours inside the clip, nothing past a file's ends); and how
+    many context frames lead."""
+    frames = x.shape[0]
+    if periodic:
+        pad = min(WRAP_PAD, frames)
+        idx = np.arange(start - pad, stop + pad) % frames
+        return np.ascontiguousarray(x[idx].T, dtype=np.float32), pad
+    lead = min(WRAP_PAD, start)
+    tail = min(WRAP_PAD, frames - stop)
+    return np.ascontiguousarray(x[start - lead: stop + tail].T, dtype=np.float32), lead
+
+
+def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> list[np.ndarray]:
+    """Per channel, x[start:stop] upsampled 4x (frames * 4 values), its context cut away."""
+    import soxr
+
+    rows, lead = _context(x, start, stop, periodic)
+    out = []
+    for row in rows:
+        up = soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
+        out.append(up[lead * OVERSAMPLE: (lead + stop - start) * OVERSAMPLE])
+    return out
+
+
+def peak(x: np.ndarray, periodic: bool = False, start: int = 0, stop: int | None = None) -> float:
+    """Largest |value| of x[start:stop] between and at its samples (linear; 0.0 for silence)."""
+    stop = x.shape[0] if stop is None else stop
+    best = float(np.abs(x[start:stop]).max())
+    for up in _oversampled_rows(x, start, stop, periodic):
+        if up.size:
+            best = max(best, float(up.max()), -float(up.min()))
+    return best
+
+
+def envelope(x: np.ndarray, periodic: bool = False) -> np.ndarray:
+    """Per frame, the largest |value| between it and the next frame, sample values included."""
+    env = np.abs(x[:, 0])
+    for ch in range(1, x.shape[1]):
+        np.maximum(env, np.abs(x[:, ch]), out=env)
+    for up in _oversampled_rows(x, 0, x.shape[0], periodic):
+        np.abs(up, out=up)
+        phases = up[: x.shape[0] * OVERSAMPLE].reshape(x.shape[0], OVERSAMPLE)
+        for k in range(OVERSAMPLE):  # column by column: a reduction along the short axis is slow
+            np.maximum(env, phases[:, k], out=env)
+    return env
