@@ -48,7 +48,8 @@ def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> l
 def peak(x: np.ndarray, periodic: bool = False, start: int = 0, stop: int | None = None) -> float:
     """Largest |value| of x[start:stop] between and at its samples (linear; 0.0 for silence)."""
     stop = x.shape[0] if stop is None else stop
-    best = float(np.abs(x[start:stop]).max())
+    span = x[start:stop]
+    best = max(float(span.max()), -float(span.min()))  # two reductions, no |x| array
     for up in _oversampled_rows(x, start, stop, periodic):
         if up.size:
             best = max(best, float(up.max()), -float(up.min()))
