@@ -90,7 +90,15 @@ def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool) -> tuple[np.nd
     if peak <= ceiling:
         return y, peak, 1.0
     scale = ceiling / peak * (1 - 1e-6)
-    return (y.astype(np.float64) * scale).astype(np.float32), peak * scale, scale
+    return _scaled(y, scale), peak * scale, scale
+
+
+def _scaled(x: np.ndarray, gain: float | np.ndarray) -> np.ndarray:
+    """float32(x * gain) computed in float64, as `(x.astype(float64) * gain).astype(float32)` but
+    without its two full-size temporaries (numpy casts in small buffers)."""
+    out = np.empty(x.shape, np.float32)
+    np.multiply(x, gain, out=out, dtype=np.float64, casting="unsafe")
+    return out
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -133,7 +141,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
         peak = truepeak.peak(x, periodic)
         # A constant gain scales the true peak and every block power exactly: nothing is measured again.
         gain, reduction = ceiling / peak * (1 - 1e-6), 0.0
-        y, peak_after = (x.astype(np.float64) * gain).astype(np.float32), peak * gain
+        y, peak_after = _scaled(x, gain), peak * gain
         lufs_after = _lufs(powers, gain)
     else:
         env = truepeak.envelope(x, periodic)  # the limiter's input; it scales with the gain
@@ -171,7 +179,7 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, powers: np.ndarray
         else:
             # The peak envelope scales with the gain, so it is measured once, on the input.
             g = _limiter_gain(env * gain, margin_ceiling, width, periodic)
-            y = (x.astype(np.float64) * (gain * g)[:, None]).astype(np.float32)
+            y = _scaled(x, (gain * g)[:, None])
             measured = (_powers(y, sr), 1.0)
         lufs = _lufs(*measured)
         miss = target - lufs
@@ -179,6 +187,6 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, powers: np.ndarray
             break
         gain = min(gain * 10 ** (miss / 20), first_gain * 10 ** (_MAX_EXTRA_GAIN_DB / 20))
     if g is None:
-        return (x.astype(np.float64) * gain).astype(np.float32), gain, 0.0, lufs, measured
+        return _scaled(x, gain), gain, 0.0, lufs, measured
     reduction = -db(float(g.min())) if g.min() < 1.0 else 0.0
     return y, gain, reduction, lufs, measured
