@@ -78,15 +78,18 @@ def _limiter_gain(env: np.ndarray, ceiling: float, width: int, periodic: bool) -
     return uniform_filter1d(g1, size=width + 1, mode=mode)
 
 
-def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool) -> tuple[np.ndarray, float, float]:
+def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool, g: np.ndarray,
+                   known: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Final guarantee: scale down if any inter-sample peak still exceeds the ceiling.
 
     The limiter's gain changes the waveform between samples a little (its peaks were measured
-    before the gain curve was applied). The true peak is linear in a constant gain, so one
-    scaling settles it without measuring again (4x oversampling is the costliest step here); the
-    1e-6 margin is 16x float32's rounding. Returns the audio, its true peak and the scale applied.
+    before the gain curve was applied). Only where its gain `g` is under 1 (and the filter's reach
+    around that) can y peak anywhere but at `known`, the scaled input envelope: only those spans
+    are oversampled again. The true peak is linear in a constant gain, so one scaling settles it
+    without measuring again; the 1e-6 margin is 16x float32's rounding. Returns the audio, its true
+    peak and the scale applied.
     """
-    peak = truepeak.peak(y, periodic)
+    peak = truepeak.peak_where(y, g < 1.0, known, periodic)
     if peak <= ceiling:
         return y, peak, 1.0
     scale = ceiling / peak * (1 - 1e-6)
@@ -146,11 +149,12 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     else:
         env = truepeak.envelope(x, periodic)  # the limiter's input; it scales with the gain
         peak = float(env.max())
-        y, gain, reduction, lufs_after, measured = _loudness_rounds(x, sr, env, powers, target_lufs, ceiling,
-                                                                    periodic, lufs_before)
-        peak_after = peak * gain
-        if reduction > 0.0:  # the gain curve moved samples: measure what it left between them
-            y, peak_after, scale = _under_ceiling(y, ceiling, periodic)
+        y, gain, g, lufs_after, measured = _loudness_rounds(x, sr, env, powers, target_lufs, ceiling,
+                                                            periodic, lufs_before)
+        peak_after, reduction = peak * gain, 0.0
+        if g is not None and g.min() < 1.0:  # the gain curve moved samples: measure what it left between them
+            reduction = -db(float(g.min()))
+            y, peak_after, scale = _under_ceiling(y, ceiling, periodic, g, env * gain)
             lufs_after = _lufs(measured[0], measured[1] * scale)
     report.update(true_peak_before=db(peak), gain_db=db(gain), limiter_max_reduction_db=reduction,
                   lufs_after=_finite_or_none(lufs_after), true_peak_after=db(peak_after))
@@ -159,13 +163,13 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
 
 def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, powers: np.ndarray, target: float,
                      ceiling: float, periodic: bool, lufs: float
-                     ) -> tuple[np.ndarray, float, float, float, tuple[np.ndarray | None, float]]:
+                     ) -> tuple[np.ndarray, float, np.ndarray | None, float, tuple[np.ndarray | None, float]]:
     """Static gain + limiter, re-run with make-up gain until the loudness is on target.
 
     A round where the limiter is idle (the scaled peak under the ceiling) is a constant gain: its
     loudness comes from the input's block powers, with no filtering; only rounds where the limiter
-    acts filter their output again. Returns (audio, static gain, the limiter's largest reduction in
-    dB, its loudness, (block powers, gain) that give the audio's loudness scaled by any further
+    acts filter their output again. Returns (audio, static gain, the limiter's gain curve (None when
+    idle), its loudness, (block powers, gain) that give the audio's loudness scaled by any further
     gain); the caller still runs the final ceiling check.
     """
     width = max(1, int(round(_LIMITER_MS * sr / 1000)))
@@ -187,6 +191,5 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, powers: np.ndarray
             break
         gain = min(gain * 10 ** (miss / 20), first_gain * 10 ** (_MAX_EXTRA_GAIN_DB / 20))
     if g is None:
-        return _scaled(x, gain), gain, 0.0, lufs, measured
-    reduction = -db(float(g.min())) if g.min() < 1.0 else 0.0
-    return y, gain, reduction, lufs, measured
+        return _scaled(x, gain), gain, None, lufs, measured
+    return y, gain, g, lufs, measured
