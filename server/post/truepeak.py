@@ -27,8 +27,11 @@ def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.n
     frames = x.shape[0]
     if periodic:
         pad = min(WRAP_PAD, frames)
-        idx = np.arange(start - pad, stop + pad) % frames
-        return np.ascontiguousarray(x[idx].T, dtype=np.float32), pad
+        if start == 0 and stop == frames:  # the whole loop: its tail before it, its head after
+            wrapped = np.concatenate([x[frames - pad:], x, x[:pad]], axis=0)
+        else:  # a span: index arithmetic, cheap at its size (a full-length gather is not)
+            wrapped = x[np.arange(start - pad, stop + pad) % frames]
+        return np.ascontiguousarray(wrapped.T, dtype=np.float32), pad
     lead = min(WRAP_PAD, start)
     tail = min(WRAP_PAD, frames - stop)
     return np.ascontiguousarray(x[start - lead: stop + tail].T, dtype=np.float32), lead
