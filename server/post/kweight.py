@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["block_powers", "gated_lufs", "BLOCK_S"]
+__all__ = ["block_powers", "weighted", "powers_of", "reweighted", "gated_lufs", "BLOCK_S"]
 
 BLOCK_S = 0.4            # BS.1770 gating block
 _STEP = 1.0 - 0.75       # 75 % overlap
@@ -27,6 +27,7 @@ _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
 _OFFSET = -0.691
 _NYQUIST_FLOOR = np.array([1e-20, -1e-20])
+_TAIL_S = 0.25  # the K filter's impulse response is under 1e-13 of its peak after ~0.12 s
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,11 +50,8 @@ def _block_bounds(frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray
     return lower, np.minimum(upper, frames)
 
 
-def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mean square of the K-weighted signal per channel and gating block: shape (channels, blocks).
-
-    `x` is (frames, channels), at least one block long (the caller pads a shorter clip).
-    """
+def weighted(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The K-weighted signal as float64 channel rows, shape (channels, frames)."""
     from scipy.signal import sosfilt
 
     rows = np.array(x.T, dtype=np.float64)  # contiguous channel rows: sosfilt runs ~1.4x faster
@@ -64,10 +62,42 @@ def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
     rows[:, :even].reshape(rows.shape[0], -1, 2)[...] += _NYQUIST_FLOOR  # contiguous, unlike [:, ::2]
     rows[:, even:] += _NYQUIST_FLOOR[0]
     # A copy of the cached sections: sosfilt wants a writable buffer.
-    weighted = sosfilt(_k_filter_sos(sample_rate).copy(), rows, axis=-1)
-    np.square(weighted, out=weighted)
-    lower, upper = _block_bounds(x.shape[0], sample_rate)
-    return _sums_between(weighted, lower, upper) / (BLOCK_S * sample_rate)
+    return sosfilt(_k_filter_sos(sample_rate).copy(), rows, axis=-1)
+
+
+def powers_of(weighted_rows: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean square per channel and gating block of a K-weighted signal: shape (channels, blocks)."""
+    squared = np.square(weighted_rows)
+    lower, upper = _block_bounds(squared.shape[1], sample_rate)
+    return _sums_between(squared, lower, upper) / (BLOCK_S * sample_rate)
+
+
+def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean square of the K-weighted signal per channel and gating block: shape (channels, blocks).
+
+    `x` is (frames, channels), at least one block long (the caller pads a shorter clip).
+    """
+    return powers_of(weighted(x, sample_rate), sample_rate)
+
+
+def reweighted(kx: np.ndarray, x: np.ndarray, gain: float, pieces: list[tuple[int, int, np.ndarray]],
+               sample_rate: int) -> np.ndarray:
+    """K(x * gain * g) from kx = K(x), where the gain curve g is 1 outside `pieces` [(start, stop,
+    g[start:stop])]: the filter is linear, so this is gain * kx plus the filtered difference
+    x * gain * (g - 1), which is zero outside the pieces. Each difference is filtered over its
+    piece and the tail after it (where its response has decayed below 1e-24 of its size), not over
+    the whole clip. `kx` may be longer than x (a clip padded to one block)."""
+    from scipy.signal import sosfilt
+
+    out = kx * gain
+    sos = _k_filter_sos(sample_rate).copy()
+    tail = int(_TAIL_S * sample_rate)
+    for a, b, g in pieces:
+        end = min(out.shape[1], b + tail)
+        diff = np.zeros((out.shape[0], end - a))
+        diff[:, : b - a] = (x[a:b] * (gain * (g - 1.0))[:, None]).T
+        out[:, a:end] += sosfilt(sos, diff, axis=-1)
+    return out
 
 
 def _sums_between(rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

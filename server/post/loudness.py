@@ -15,7 +15,8 @@ import numpy as np
 
 from . import truepeak
 from ._frames import as_frames, check_rate, db
-from .kweight import BLOCK_S, block_powers, gated_lufs
+from .kweight import BLOCK_S, gated_lufs, powers_of, reweighted, weighted
+from .limiter import GainCurve, gain_curve
 
 __all__ = ["integrated_lufs", "true_peak_dbtp", "normalize"]
 
@@ -30,13 +31,14 @@ def _pad_to_block(x: np.ndarray, sr: int) -> np.ndarray:
     return x if x.shape[0] >= need else np.pad(x, ((0, need - x.shape[0]), (0, 0)))
 
 
-def _powers(x: np.ndarray, sr: int) -> np.ndarray | None:
-    """Block powers of x (see kweight.py); None for digital silence."""
+def _weighted(x: np.ndarray, sr: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The K-weighted signal and its block powers (see kweight.py); (None, None) for digital silence."""
     if x.shape[1] > 5:
         raise ValueError(f"loudness is defined for up to 5 channels, got {x.shape[1]}")
     if not np.any(x):
-        return None
-    return block_powers(_pad_to_block(x, sr), sr)
+        return None, None
+    kx = weighted(_pad_to_block(x, sr), sr)
+    return kx, powers_of(kx, sr)
 
 
 def _lufs(powers: np.ndarray | None, gain: float = 1.0) -> float:
@@ -51,7 +53,7 @@ def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
     it), rather than an error. Up to 5 channels (BS.1770's L, R, C, Ls, Rs weighting).
     """
     x = as_frames(samples)
-    return _lufs(_powers(x, check_rate(sample_rate)))
+    return _lufs(_weighted(x, check_rate(sample_rate))[1])
 
 
 def true_peak_dbtp(samples: np.ndarray, sample_rate: int, *, periodic: bool = False) -> float:
@@ -61,35 +63,18 @@ def true_peak_dbtp(samples: np.ndarray, sample_rate: int, *, periodic: bool = Fa
     return db(truepeak.peak(x, periodic))
 
 
-def _limiter_gain(env: np.ndarray, ceiling: float, width: int, periodic: bool) -> np.ndarray:
-    """Smooth gain g with g * env <= ceiling at every frame, computed without a sample loop.
-
-    g_req = min(1, ceiling / env); g1 = moving minimum of g_req over 2W+1 frames (centred);
-    g = moving average of g1 over W+1 frames (centred). Every g1 averaged into g[n] comes from a
-    window that contains n, so each is <= g_req[n], and so is their mean: the limiter can never
-    let a peak through, and the gain starts falling ~1.5 W before a peak (the look-ahead).
-    """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    with np.errstate(divide="ignore"):
-        g_req = np.minimum(1.0, ceiling / env)
-    mode = "wrap" if periodic else "nearest"
-    g1 = minimum_filter1d(g_req, size=2 * width + 1, mode=mode)
-    return uniform_filter1d(g1, size=width + 1, mode=mode)
-
-
-def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool, g: np.ndarray,
+def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool, curve: GainCurve,
                    known: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Final guarantee: scale down if any inter-sample peak still exceeds the ceiling.
 
     The limiter's gain changes the waveform between samples a little (its peaks were measured
-    before the gain curve was applied). Only where its gain `g` is under 1 (and the filter's reach
+    before the gain curve was applied). Only where its gain is under 1 (and the filter's reach
     around that) can y peak anywhere but at `known`, the scaled input envelope: only those spans
     are oversampled again. The true peak is linear in a constant gain, so one scaling settles it
     without measuring again; the 1e-6 margin is 16x float32's rounding. Returns the audio, its true
     peak and the scale applied.
     """
-    peak = truepeak.peak_where(y, g < 1.0, known, periodic)
+    peak = truepeak.peak_where(y, curve.below_one(), known, periodic)
     if peak <= ceiling:
         return y, peak, 1.0
     scale = ceiling / peak * (1 - 1e-6)
@@ -131,7 +116,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     if target_lufs is not None and not (math.isfinite(target_lufs) and -70 <= target_lufs <= 0):
         raise ValueError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
     ceiling = 10 ** (ceiling_dbtp / 20)
-    powers = _powers(x, sr)
+    kx, powers = _weighted(x, sr)
     lufs_before = _lufs(powers)
     report: dict[str, Any] = {"mode": "lufs", "target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp,
                               "lufs_before": _finite_or_none(lufs_before), "true_peak_before": None,
@@ -149,47 +134,50 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     else:
         env = truepeak.envelope(x, periodic)  # the limiter's input; it scales with the gain
         peak = float(env.max())
-        y, gain, g, lufs_after, measured = _loudness_rounds(x, sr, env, powers, target_lufs, ceiling,
-                                                            periodic, lufs_before)
+        y, gain, curve, lufs_after, measured = _loudness_rounds(x, sr, env, (kx, powers), target_lufs,
+                                                                ceiling, periodic, lufs_before)
         peak_after, reduction = peak * gain, 0.0
-        if g is not None and g.min() < 1.0:  # the gain curve moved samples: measure what it left between them
-            reduction = -db(float(g.min()))
-            y, peak_after, scale = _under_ceiling(y, ceiling, periodic, g, env * gain)
+        if curve is not None and curve.min() < 1.0:  # the curve moved samples: measure what it left between them
+            reduction = -db(curve.min())
+            y, peak_after, scale = _under_ceiling(y, ceiling, periodic, curve, env * gain)
             lufs_after = _lufs(measured[0], measured[1] * scale)
     report.update(true_peak_before=db(peak), gain_db=db(gain), limiter_max_reduction_db=reduction,
                   lufs_after=_finite_or_none(lufs_after), true_peak_after=db(peak_after))
     return y, report
 
 
-def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, powers: np.ndarray, target: float,
-                     ceiling: float, periodic: bool, lufs: float
-                     ) -> tuple[np.ndarray, float, np.ndarray | None, float, tuple[np.ndarray | None, float]]:
+def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: tuple[np.ndarray, np.ndarray],
+                     target: float, ceiling: float, periodic: bool, lufs: float
+                     ) -> tuple[np.ndarray, float, GainCurve | None, float, tuple[np.ndarray, float]]:
     """Static gain + limiter, re-run with make-up gain until the loudness is on target.
 
     A round where the limiter is idle (the scaled peak under the ceiling) is a constant gain: its
-    loudness comes from the input's block powers, with no filtering; only rounds where the limiter
-    acts filter their output again. Returns (audio, static gain, the limiter's gain curve (None when
-    idle), its loudness, (block powers, gain) that give the audio's loudness scaled by any further
-    gain); the caller still runs the final ceiling check.
+    loudness comes from the input's block powers, with no filtering. A round where it acts filters
+    only the difference its gain curve makes (kweight.reweighted), around the spans it touched.
+    Returns (audio, static gain, the limiter's gain curve (None when idle), its loudness, (block
+    powers, gain) that give the audio's loudness scaled by any further gain); the caller still runs
+    the final ceiling check.
     """
+    kx, powers = weighted_x
     width = max(1, int(round(_LIMITER_MS * sr / 1000)))
     margin_ceiling = ceiling * (1 - 1e-6)  # margin for float32 rounding
     peak = float(env.max())
     first_gain = gain = 10 ** ((target - lufs) / 20)
-    g: np.ndarray | None = None
-    for _ in range(_MAX_ROUNDS):
+    curve: GainCurve | None = None
+    for last in range(_MAX_ROUNDS, 0, -1):
         if peak * gain <= margin_ceiling:  # limiter idle: its gain would be exactly 1 everywhere
-            g, measured = None, (powers, gain)
+            curve, measured = None, (powers, gain)
         else:
             # The peak envelope scales with the gain, so it is measured once, on the input.
-            g = _limiter_gain(env * gain, margin_ceiling, width, periodic)
-            y = _scaled(x, (gain * g)[:, None])
-            measured = (_powers(y, sr), 1.0)
+            curve = gain_curve(env * gain, margin_ceiling, width, periodic)
+            measured = (powers_of(reweighted(kx, x, gain, curve.pieces, sr), sr), 1.0)
         lufs = _lufs(*measured)
         miss = target - lufs
-        if abs(miss) <= _LUFS_TOLERANCE or gain / first_gain >= 10 ** (_MAX_EXTRA_GAIN_DB / 20):
+        # The last round's gain is the one applied (and reported), even when it missed the target.
+        if abs(miss) <= _LUFS_TOLERANCE or gain / first_gain >= 10 ** (_MAX_EXTRA_GAIN_DB / 20) or last == 1:
             break
         gain = min(gain * 10 ** (miss / 20), first_gain * 10 ** (_MAX_EXTRA_GAIN_DB / 20))
-    if g is None:
-        return _scaled(x, gain), gain, None, lufs, measured
-    return y, gain, g, lufs, measured
+    y = _scaled(x, gain)
+    for a, b, g in curve.pieces if curve is not None else ():
+        y[a:b] = _scaled(x[a:b], (gain * g)[:, None])
+    return y, gain, curve, lufs, measured
