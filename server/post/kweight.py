@@ -83,21 +83,35 @@ def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
 def reweighted(kx: np.ndarray, x: np.ndarray, gain: float, pieces: list[tuple[int, int, np.ndarray]],
                sample_rate: int) -> np.ndarray:
     """K(x * gain * g) from kx = K(x), where the gain curve g is 1 outside `pieces` [(start, stop,
-    g[start:stop])]: the filter is linear, so this is gain * kx plus the filtered difference
-    x * gain * (g - 1), which is zero outside the pieces. Each difference is filtered over its
-    piece and the tail after it (where its response has decayed below 1e-24 of its size), not over
-    the whole clip. `kx` may be longer than x (a clip padded to one block)."""
+    g[start:stop])], sorted and disjoint: the filter is linear, so this is gain * kx plus the
+    filtered difference x * gain * (g - 1), which is zero outside the pieces. The difference is
+    filtered from the start of a group of pieces to the end of its last one's tail (where its
+    response has decayed below 1e-24 of its size), not over the whole clip. `kx` may be longer
+    than x (a clip padded to one block)."""
     from scipy.signal import sosfilt
 
     out = kx * gain
     sos = _k_filter_sos(sample_rate).copy()
     tail = int(_TAIL_S * sample_rate)
-    for a, b, g in pieces:
-        end = min(out.shape[1], b + tail)
-        diff = np.zeros((out.shape[0], end - a))
-        diff[:, : b - a] = (x[a:b] * (gain * (g - 1.0))[:, None]).T
-        out[:, a:end] += sosfilt(sos, diff, axis=-1)
+    for group in _groups(pieces, tail):
+        start, end = group[0][0], min(out.shape[1], group[-1][1] + tail)
+        diff = np.zeros((out.shape[0], end - start))
+        diff[:, 0::2] += _NYQUIST_FLOOR[0]  # keeps the state normal across the zeros (see weighted)
+        for a, b, g in group:
+            diff[:, a - start: b - start] += (x[a:b] * (gain * (g - 1.0))[:, None]).T
+        out[:, start:end] += sosfilt(sos, diff, axis=-1)
     return out
+
+
+def _groups(pieces: list[tuple[int, int, np.ndarray]], tail: int) -> list[list[tuple[int, int, np.ndarray]]]:
+    """Pieces closer than a tail apart, together: one filter call covers them and the gaps."""
+    groups: list[list[tuple[int, int, np.ndarray]]] = []
+    for piece in pieces:
+        if groups and piece[0] - groups[-1][-1][1] < tail:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+    return groups
 
 
 def _sums_between(rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
