@@ -8,18 +8,22 @@ its own takes its fuller defaults. `--json PATH` writes the same rows (and the m
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import osc_latency
 import post
 import startup
 import time_to_file
 import writer
-from table import Row, as_json, machine, markdown
+from table import Row, as_json, at_most, machine, markdown
 
 
 def _installed(*modules: str) -> bool:
@@ -38,9 +42,19 @@ def _musicgen() -> list[Row]:
     return musicgen.rows(musicgen.main(seconds=1.0, runs=2))
 
 
-def _demucs() -> list[Row]:
-    import demucs as demucs_bench
+def _midi() -> list[Row]:
+    import midi
 
+    from server.backends.midi import MidiBackend
+
+    backend = MidiBackend("midi", {})
+    backend.load()
+    return [at_most("midi", f"generate 8 bars of {kind} (median)", seconds * 1e3, "ms", 100.0)
+            for kind, seconds in midi.latency(backend, runs=10).items()]
+
+
+def _demucs() -> list[Row]:
+    demucs_bench = _bench_module_named_like_its_library("demucs")
     row = demucs_bench.main(sizes=("tiny",), minutes=(1.0,), ways=("direct", "daemon"), repeat=1)[("tiny", 1.0)]
     direct, daemon = row["direct"]["seconds"], row["daemon"]["seconds"]
     overhead = 100 * (daemon / direct - 1)
@@ -48,11 +62,28 @@ def _demucs() -> list[Row]:
                 f"direct {direct:.2f} s, daemon {daemon:.2f} s")]
 
 
+def _bench_module_named_like_its_library(name: str) -> ModuleType:
+    """bench/<name>.py, loaded as bench_<name>, after the library <name> itself: with bench/ first on
+    sys.path a plain `import <name>` would give the script, and the library's own imports would fail."""
+    here = str(Path(__file__).resolve().parent)
+    path = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    saved, sys.path[:] = list(sys.path), path
+    try:
+        importlib.import_module(name)
+    finally:
+        sys.path[:] = saved
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(here) / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # (name, how to measure it); backends also name the modules they need installed
 SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("startup", lambda: startup.rows(startup.main(runs=3))),
     ("accept latency", lambda: osc_latency.rows(osc_latency.main(runs=2, clients=100, requests=500, rate=1000.0))),
-    ("writer", lambda: writer.rows(writer.main(runs=30))),
+    ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3))),
     ("post", lambda: post.rows(post.main())),
     ("time to file", lambda: time_to_file.rows(time_to_file.main(runs=10))),
 ]
@@ -60,6 +91,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
+    ("midi", _midi, ("torch",)),
 ]
 
 
