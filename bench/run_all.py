@@ -43,9 +43,9 @@ def _musicgen() -> list[Row]:
 
 
 def _midi() -> list[Row]:
-    import midi
-
     from server.backends.midi import MidiBackend
+
+    midi = _bench_module("midi")
 
     backend = MidiBackend("midi", {})
     backend.load()
@@ -54,25 +54,27 @@ def _midi() -> list[Row]:
 
 
 def _demucs() -> list[Row]:
-    demucs_bench = _bench_module_named_like_its_library("demucs")
-    row = demucs_bench.main(sizes=("tiny",), minutes=(1.0,), ways=("direct", "daemon"), repeat=1)[("tiny", 1.0)]
+    demucs_bench = _bench_module("demucs", library_first=True)
+    row = demucs_bench.main(sizes=("tiny",), minutes=(1.0,), ways=("direct", "daemon"), repeat=2)[("tiny", 1.0)]
     direct, daemon = row["direct"]["seconds"], row["daemon"]["seconds"]
     overhead = 100 * (daemon / direct - 1)
     return [Row("demucs", "tiny, 1 min of audio: daemon overhead over direct", overhead, "%", "<= 5 %", overhead <= 5,
                 f"direct {direct:.2f} s, daemon {daemon:.2f} s")]
 
 
-def _bench_module_named_like_its_library(name: str) -> ModuleType:
-    """bench/<name>.py, loaded as bench_<name>, after the library <name> itself: with bench/ first on
-    sys.path a plain `import <name>` would give the script, and the library's own imports would fail."""
-    here = str(Path(__file__).resolve().parent)
-    path = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    saved, sys.path[:] = list(sys.path), path
-    try:
-        importlib.import_module(name)
-    finally:
-        sys.path[:] = saved
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(here) / f"{name}.py")
+def _bench_module(name: str, library_first: bool = False) -> ModuleType:
+    """bench/<name>.py, loaded from its file as bench_<name>. With `library_first`, the library of
+    the same name is imported first: with bench/ on sys.path a plain `import <name>` would give the
+    script, and the library's own imports (`<name>.submodule`) would fail."""
+    here = Path(__file__).resolve().parent
+    if library_first:
+        saved = list(sys.path)
+        sys.path[:] = [p for p in saved if Path(os.path.abspath(p or ".")) != here]
+        try:
+            importlib.import_module(name)
+        finally:
+            sys.path[:] = saved
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", here / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
