@@ -98,7 +98,8 @@ def reweighted(kx: np.ndarray, x: np.ndarray, gain: float, pieces: list[tuple[in
         diff = np.zeros((out.shape[0], end - start))
         diff[:, 0::2] += _NYQUIST_FLOOR[0]  # keeps the state normal across the zeros (see weighted)
         for a, b, g in group:
-            diff[:, a - start: b - start] += (x[a:b] * (gain * (g - 1.0))[:, None]).T
+            step = gain * (g.astype(np.float64) - 1.0)  # float64: the audio itself is rounded only once
+            diff[:, a - start: b - start] += (x[a:b].astype(np.float64) * step[:, None]).T
         out[:, start:end] += sosfilt(sos, diff, axis=-1)
     return out
 

@@ -120,3 +120,44 @@ def test_trim_one_shot_finds_the_same_bounds(channels: int) -> None:
     pre = int(round(0.001 * SR))
     assert out.shape[0] == min(SR, last + 1 + 480) - (first - pre)
     np.testing.assert_array_equal(out[pre:pre + 1000], x[first:first + 1000])
+
+
+def _full_curve(env: np.ndarray, limit: float, width: int, periodic: bool) -> np.ndarray:
+    """The limiter's gain over the whole clip, as it was computed before it was kept as pieces."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    with np.errstate(divide="ignore"):
+        g_req = np.minimum(1.0, limit / env)
+    mode = "wrap" if periodic else "nearest"
+    return uniform_filter1d(minimum_filter1d(g_req, size=2 * width + 1, mode=mode), size=width + 1, mode=mode)
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("peaks", [[5, 20_000, 47_990], [300, 310, 30_000], [47_999], [0, 24_000]])
+def test_limiter_pieces_are_the_whole_clip_curve(periodic: bool, peaks: list[int]) -> None:
+    from server.post.limiter import gain_curve
+
+    env = np.abs(RNG.standard_normal(48_000)) * 0.1
+    env[peaks] = 1.5  # over the limit: the limiter acts around these, at the clip's ends too
+    curve = gain_curve(env, 0.9, 192, periodic)
+    full = np.ones(env.shape[0])
+    for a, b, g in curve.pieces:
+        full[a:b] = g
+    np.testing.assert_allclose(full, _full_curve(env, 0.9, 192, periodic), rtol=0, atol=1e-12)
+    assert curve.min() == pytest.approx(0.6)
+
+
+def test_reweighting_only_the_limited_pieces_is_filtering_the_whole_clip() -> None:
+    from server.post import kweight
+    from server.post.limiter import gain_curve
+
+    x = (RNG.standard_normal((3 * SR, 2)) * 0.02).astype(np.float32)
+    x[[1000, SR, 2 * SR + 17]] = 1.0  # three peaks for the limiter
+    env = truepeak.envelope(x)
+    curve = gain_curve(env * 2.0, 0.89, 192, periodic=False)
+    assert len(curve.pieces) == 3
+    y = x.astype(np.float64) * 2.0
+    for a, b, g in curve.pieces:
+        y[a:b] *= g[:, None]
+    fast = kweight.reweighted(kweight.weighted(x, SR), x, 2.0, curve.pieces, SR)
+    np.testing.assert_allclose(fast, kweight.weighted(y, SR), rtol=0, atol=1e-9)
