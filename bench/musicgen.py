@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from _common import REPO, serve
+from table import Row, at_least
 
 COLD = """
 import sys, time
@@ -133,12 +134,8 @@ def small_sized_figures(tmp: Path, device: str, seconds: float) -> None:
         print(f"  peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="audio per request (the tiny window is 1 s)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--size-check", action="store_true", help="run the small-sized path on the CPU (0.5 s)")
-    args = parser.parse_args()
+def main(seconds: float = 1.0, runs: int = 5, size_check: bool = False) -> dict[str, float]:
+    args = argparse.Namespace(seconds=seconds, runs=runs, size_check=size_check)
     import torch
 
     from tests.server.backends.musicgen_tiny import build_musicgen
@@ -168,7 +165,18 @@ def main() -> None:
             small_sized_figures(tmp, "cpu", 0.5)
         else:
             print("  no CUDA device: the musicgen-small-sized GPU figures were not measured")
+    return {"cold_s": c, "warm_s": w}
+
+
+def rows(res: dict[str, float]) -> list[Row]:
+    return [at_least("musicgen", "time to file: cold process / warm daemon", res["cold_s"] / res["warm_s"], "x",
+                     20.0, f"warm {res['warm_s']:.3f} s, cold {res['cold_s']:.2f} s")]
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="audio per request (the tiny window is 1 s)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--size-check", action="store_true", help="run the small-sized path on the CPU (0.5 s)")
+    cli = parser.parse_args()
+    main(cli.seconds, cli.runs, cli.size_check)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from _common import REPO, Daemon, percentile
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
+from table import Row, at_most
 
 ECHO = """
 from pythonosc.dispatcher import Dispatcher
@@ -171,6 +172,13 @@ def main(runs: int = 5, clients: int = 200, requests: int = 1000, rate: float = 
     return {"echo_p50_ms": e[0], "echo_p99_ms": e[1], "echo_p999_ms": e[2],
             "daemon_p50_ms": d[0], "daemon_p99_ms": d[1], "daemon_p999_ms": d[2],
             "p99_ratio": d[1] / e[1], "worst_run_p99_ratio": max(ratios)}
+
+
+def rows(res: dict[str, float]) -> list[Row]:
+    beside = f"echo server p99 {res['echo_p99_ms']:.2f} ms"
+    return [Row("accept latency", "generate -> ack, daemon p99", res["daemon_p99_ms"], "ms", beside=beside),
+            at_most("accept latency", "  p99 ratio to the echo server, worst run", res["worst_run_p99_ratio"], "x", 3.0,
+                    beside)]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 from _common import percentile
+from table import Row
 
 from server.backends.synth.render import render
 from server.output import wav, wavchunks
@@ -51,6 +52,12 @@ def main() -> dict[str, float]:
     for name, ms in res.items():
         print(f"  {name:44s} {ms:8.1f} ms  ({ms / base:5.2f}x the synth's generation)")
     return res
+
+
+def rows(res: dict[str, float]) -> list[Row]:
+    base = "synth: generate the 10 s loop"
+    beside = f"synth generation {res[base]:.1f} ms"
+    return [Row("post", f"{name} (per 10 s)", ms, "ms", beside=beside) for name, ms in res.items() if name != base]
 
 
 if __name__ == "__main__":

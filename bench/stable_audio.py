@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from _common import REPO, serve
+from table import Row, at_least
 
 COLD = """
 import sys
@@ -38,11 +39,8 @@ def warm_daemon(models: dict[str, Path], tmp: Path) -> tuple[subprocess.Popen, i
                       f't5_path = "{models["t5"]}"\ndevice = "cpu"\npreload = true\n')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+def main(seconds: float = 2.0, runs: int = 3) -> dict[str, float]:
+    args = argparse.Namespace(seconds=seconds, runs=runs)
     from bridge.client import Client
     from tests.server.backends.stable_audio_tiny import tiny_models
 
@@ -84,7 +82,19 @@ def main() -> None:
     print(f"  cold process {c:.2f} s, warm daemon {w:.3f} s: {c / w:.1f}x (target >= 20x)")
     print(f"  8 files (median of {args.runs}): 8 requests {sequential:.2f} s, one count=8 request {batched:.2f} s: "
           f"{sequential / batched:.2f}x throughput (target >= 1.5x)")
+    return {"cold_s": c, "warm_s": w, "sequential_s": sequential, "batched_s": batched}
+
+
+def rows(res: dict[str, float]) -> list[Row]:
+    return [at_least("stable-audio", "time to file: cold process / warm daemon", res["cold_s"] / res["warm_s"], "x",
+                     20.0, f"warm {res['warm_s']:.3f} s, cold {res['cold_s']:.2f} s"),
+            at_least("stable-audio", "count=8 throughput vs 8 requests", res["sequential_s"] / res["batched_s"], "x",
+                     1.5, f"8 requests {res['sequential_s']:.2f} s")]
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=3)
+    cli = parser.parse_args()
+    main(cli.seconds, cli.runs)

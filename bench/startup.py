@@ -15,6 +15,7 @@ from pathlib import Path
 from _common import REPO, percentile
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
+from table import Row, at_most
 
 
 def free_port() -> int:
@@ -70,6 +71,11 @@ def main(runs: int = 5) -> dict[str, float]:
     print(f"  dawgen serve -> pong : {res['serve_to_pong_s']:.3f} s (max {res['serve_to_pong_max_s']:.3f} s; target <= 1 s)")
     print(f"  ratio to bare python = {res['serve_to_pong_s'] / res['bare_python_s']:.1f}x")
     return res
+
+
+def rows(res: dict[str, float]) -> list[Row]:
+    return [at_most("startup", "dawgen serve -> first pong", res["serve_to_pong_s"], "s", 1.0,
+                    f"bare python {res['bare_python_s']:.3f} s")]
 
 
 if __name__ == "__main__":

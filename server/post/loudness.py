@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from . import truepeak
 from ._frames import as_frames, check_rate, db
+from .kweight import BLOCK_S, gated_lufs, powers_of, reweighted, weighted
+from .limiter import GainCurve, gain_curve
 
 __all__ = ["integrated_lufs", "true_peak_dbtp", "normalize"]
 
-_BLOCK_S = 0.4           # BS.1770 gating block
-_OVERSAMPLE = 4
-_WRAP_PAD = 1024  # frames of wrapped context for a loop's seam (BS.1770-4 Annex 2: 4x suffices at 48 kHz)
 _LIMITER_MS = 4.0        # W below: the gain ramps over ~1.5 W, short enough to keep punch
 _LUFS_TOLERANCE = 0.1    # normalisation iterates until this close (the tests allow 0.5)
 _MAX_ROUNDS = 5
@@ -27,111 +27,66 @@ _MAX_EXTRA_GAIN_DB = 6.0  # how far the gain may be pushed to make up for the li
 
 
 def _pad_to_block(x: np.ndarray, sr: int) -> np.ndarray:
-    need = int(math.ceil(_BLOCK_S * sr)) + 1
+    need = int(math.ceil(BLOCK_S * sr)) + 1
     return x if x.shape[0] >= need else np.pad(x, ((0, need - x.shape[0]), (0, 0)))
 
 
+def _weighted(x: np.ndarray, sr: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The K-weighted signal and its block powers (see kweight.py); (None, None) for digital silence."""
+    if x.shape[1] > 5:
+        raise ValueError(f"loudness is defined for up to 5 channels, got {x.shape[1]}")
+    if not np.any(x):
+        return None, None
+    kx = weighted(_pad_to_block(x, sr), sr)
+    return kx, powers_of(kx, sr)
+
+
+def _lufs(powers: np.ndarray | None, gain: float = 1.0) -> float:
+    return -math.inf if powers is None else gated_lufs(powers, gain)
+
+
 def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness in LUFS (ITU-R BS.1770-4 via pyloudnorm); -inf for silence.
+    """Integrated loudness in LUFS (ITU-R BS.1770-4, pyloudnorm's reading); -inf for silence.
 
     Clips shorter than one 400 ms gating block are zero-padded to one block, so a one-shot gets
     the loudness of a 400 ms window holding all of it (what EBU R128's momentary meter shows for
     it), rather than an error. Up to 5 channels (BS.1770's L, R, C, Ls, Rs weighting).
     """
-    import pyloudnorm  # imports scipy.signal; only jobs that measure loudness pay for it
-
     x = as_frames(samples)
-    sr = check_rate(sample_rate)
-    if x.shape[1] > 5:
-        raise ValueError(f"loudness is defined for up to 5 channels, got {x.shape[1]}")
-    meter = pyloudnorm.Meter(sr)  # cheap to build, and holds per-call state: not shared
-    data = _pad_to_block(x, sr).astype(np.float64)
-    if not np.any(data):
-        return -math.inf
-    # In silent gaps the K filter's decaying state turns subnormal and lfilter slows ~10x. A tone
-    # at Nyquist of 1e-20 (-400 dBFS, passed by both filter stages) keeps it normal; it is far
-    # below the -70 LUFS gate and float64 resolution of any real sample, so the reading is unchanged.
-    data += _nyquist_floor(data.shape[0])[:, None]
-    with np.errstate(divide="ignore"):
-        return float(meter.integrated_loudness(data))
-
-
-def _nyquist_floor(frames: int) -> np.ndarray:
-    return np.where(np.arange(frames) % 2 == 0, 1e-20, -1e-20)
-
-
-def _oversampled_abs(x: np.ndarray, periodic: bool) -> np.ndarray:
-    """|x| upsampled 4x, max over channels: shape (frames * 4,).
-
-    soxr (HQ, linear phase, delay compensated) rather than scipy's resample_poly: 4x faster here,
-    and this is the costliest step of loudness normalisation. `periodic` treats the audio as a loop
-    (wrapped context at both ends), so the peak across the seam is the one the DAW plays;
-    otherwise silence is assumed before and after, as in a file.
-    """
-    import soxr
-
-    pad = min(_WRAP_PAD, x.shape[0]) if periodic else 0  # covers soxr HQ's filter at 4x
-    frames = np.ascontiguousarray(x, dtype=np.float32)
-    if pad:
-        frames = np.concatenate([frames[-pad:], frames, frames[:pad]], axis=0)
-    up = np.abs(soxr.resample(frames, 1000 * 1, 1000 * _OVERSAMPLE, quality="HQ"))
-    if up.ndim == 1:
-        up = up[:, None]
-    if pad:
-        up = up[pad * _OVERSAMPLE: (pad + x.shape[0]) * _OVERSAMPLE]
-    rows = np.ascontiguousarray(up.T)  # reducing along a 2-wide last axis is ~5x slower than rows
-    return np.maximum.reduce(rows, axis=0) if rows.shape[0] > 1 else rows[0]
-
-
-def _peak_envelope(x: np.ndarray, periodic: bool) -> np.ndarray:
-    """Per frame, the largest |value| between it and the next frame, sample values included."""
-    blocks = _oversampled_abs(x, periodic)[: x.shape[0] * _OVERSAMPLE].reshape(x.shape[0], _OVERSAMPLE)
-    env = blocks[:, 0].copy()
-    for k in range(1, _OVERSAMPLE):  # column by column: a reduction along the short axis is slow
-        np.maximum(env, blocks[:, k], out=env)
-    # Interpolated values can sit a hair under the samples they pass through: count those too.
-    for ch in range(x.shape[1]):
-        np.maximum(env, np.abs(x[:, ch]), out=env)
-    return env
+    return _lufs(_weighted(x, check_rate(sample_rate))[1])
 
 
 def true_peak_dbtp(samples: np.ndarray, sample_rate: int, *, periodic: bool = False) -> float:
     """True peak in dBTP: max |x| over a 4x-oversampled signal (and the samples); -inf if silent."""
     x = as_frames(samples)
     check_rate(sample_rate)
-    return db(float(_peak_envelope(x, periodic).max()))
+    return db(truepeak.peak(x, periodic))
 
 
-def _limiter_gain(env: np.ndarray, ceiling: float, width: int, periodic: bool) -> np.ndarray:
-    """Smooth gain g with g * env <= ceiling at every frame, computed without a sample loop.
-
-    g_req = min(1, ceiling / env); g1 = moving minimum of g_req over 2W+1 frames (centred);
-    g = moving average of g1 over W+1 frames (centred). Every g1 averaged into g[n] comes from a
-    window that contains n, so each is <= g_req[n], and so is their mean: the limiter can never
-    let a peak through, and the gain starts falling ~1.5 W before a peak (the look-ahead).
-    """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    with np.errstate(divide="ignore"):
-        g_req = np.minimum(1.0, ceiling / env)
-    mode = "wrap" if periodic else "nearest"
-    g1 = minimum_filter1d(g_req, size=2 * width + 1, mode=mode)
-    return uniform_filter1d(g1, size=width + 1, mode=mode)
-
-
-def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool) -> tuple[np.ndarray, float]:
+def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool, curve: GainCurve,
+                   known: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Final guarantee: scale down if any inter-sample peak still exceeds the ceiling.
 
     The limiter's gain changes the waveform between samples a little (its peaks were measured
-    before the gain curve was applied). The true peak is linear in a constant gain, so one
-    scaling settles it without measuring again (4x oversampling is the costliest step here); the
-    1e-6 margin is 16x float32's rounding. Returns the audio and its true peak.
+    before the gain curve was applied). Only where its gain is under 1 (and the filter's reach
+    around that) can y peak anywhere but at `known`, the scaled input envelope: only those spans
+    are oversampled again. The true peak is linear in a constant gain, so one scaling settles it
+    without measuring again; the 1e-6 margin is 16x float32's rounding. Returns the audio, its true
+    peak and the scale applied.
     """
-    peak = float(_peak_envelope(y, periodic).max())
+    peak = truepeak.peak_where(y, curve.below_one(), known, periodic)
     if peak <= ceiling:
-        return y, peak
+        return y, peak, 1.0
     scale = ceiling / peak * (1 - 1e-6)
-    return (y.astype(np.float64) * scale).astype(np.float32), peak * scale
+    return _scaled(y, scale), peak * scale, scale
+
+
+def _scaled(x: np.ndarray, gain: float | np.ndarray) -> np.ndarray:
+    """float32(x * gain) computed in float64, as `(x.astype(float64) * gain).astype(float32)` but
+    without its two full-size temporaries (numpy casts in small buffers)."""
+    out = np.empty(x.shape, np.float32)
+    np.multiply(x, gain, out=out, dtype=np.float64, casting="unsafe")
+    return out
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -161,53 +116,68 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     if target_lufs is not None and not (math.isfinite(target_lufs) and -70 <= target_lufs <= 0):
         raise ValueError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
     ceiling = 10 ** (ceiling_dbtp / 20)
-    env = _peak_envelope(x, periodic)
-    peak = float(env.max())
-    lufs_before = integrated_lufs(x, sr)
+    kx, powers = _weighted(x, sr)
+    lufs_before = _lufs(powers)
     report: dict[str, Any] = {"mode": "lufs", "target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp,
-                              "lufs_before": _finite_or_none(lufs_before),
-                              "true_peak_before": _finite_or_none(db(peak)),
+                              "lufs_before": _finite_or_none(lufs_before), "true_peak_before": None,
                               "gain_db": 0.0, "limiter_max_reduction_db": 0.0}
-    if peak == 0.0:
+    if powers is None:  # digital silence: no peak, no loudness
         report.update(mode="silent", lufs_after=None, true_peak_after=None)
         return x.copy(), report
     if target_lufs is None or not math.isfinite(lufs_before):
         report["mode"] = "peak"
-        # A constant gain scales the true peak exactly: no second oversampling pass is needed.
+        peak = truepeak.peak(x, periodic)
+        # A constant gain scales the true peak and every block power exactly: nothing is measured again.
         gain, reduction = ceiling / peak * (1 - 1e-6), 0.0
-        y, peak_after = (x.astype(np.float64) * gain).astype(np.float32), peak * gain
-        lufs_after = integrated_lufs(y, sr)
+        y, peak_after = _scaled(x, gain), peak * gain
+        lufs_after = _lufs(powers, gain)
     else:
-        limited, gain, reduction, lufs_after = _loudness_rounds(x, sr, env, target_lufs, ceiling, periodic,
-                                                                lufs_before)
-        y, peak_after = limited, peak * gain
-        if reduction > 0.0:  # the gain curve moved samples: measure what it left between them
-            y, peak_after = _under_ceiling(limited, ceiling, periodic)
-        if y is not limited:  # scaled down a hair: measure again rather than extrapolate
-            lufs_after = integrated_lufs(y, sr)
-    report.update(gain_db=db(gain), limiter_max_reduction_db=reduction,
+        env = truepeak.envelope(x, periodic)  # the limiter's input; it scales with the gain
+        peak = float(env.max())
+        y, gain, curve, lufs_after, measured = _loudness_rounds(x, sr, env, (kx, powers), target_lufs,
+                                                                ceiling, periodic, lufs_before)
+        peak_after, reduction = peak * gain, 0.0
+        if curve is not None and curve.min() < 1.0:  # the curve moved samples: measure what it left between them
+            reduction = -db(curve.min())
+            y, peak_after, scale = _under_ceiling(y, ceiling, periodic, curve, env * gain)
+            lufs_after = _lufs(measured[0], measured[1] * scale)
+    report.update(true_peak_before=db(peak), gain_db=db(gain), limiter_max_reduction_db=reduction,
                   lufs_after=_finite_or_none(lufs_after), true_peak_after=db(peak_after))
     return y, report
 
 
-def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, target: float, ceiling: float,
-                     periodic: bool, lufs: float) -> tuple[np.ndarray, float, float, float]:
+def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: tuple[np.ndarray, np.ndarray],
+                     target: float, ceiling: float, periodic: bool, lufs: float
+                     ) -> tuple[np.ndarray, float, GainCurve | None, float, tuple[np.ndarray, float]]:
     """Static gain + limiter, re-run with make-up gain until the loudness is on target.
 
-    Returns (audio, static gain, the limiter's largest reduction in dB, its loudness); the caller
-    still runs the final ceiling check.
+    A round where the limiter is idle (the scaled peak under the ceiling) is a constant gain: its
+    loudness comes from the input's block powers, with no filtering. A round where it acts filters
+    only the difference its gain curve makes (kweight.reweighted), around the spans it touched.
+    Returns (audio, static gain, the limiter's gain curve (None when idle), its loudness, (block
+    powers, gain) that give the audio's loudness scaled by any further gain); the caller still runs
+    the final ceiling check.
     """
+    kx, powers = weighted_x
     width = max(1, int(round(_LIMITER_MS * sr / 1000)))
+    margin_ceiling = ceiling * (1 - 1e-6)  # margin for float32 rounding
+    peak = float(env.max())
     first_gain = gain = 10 ** ((target - lufs) / 20)
-    x64 = x.astype(np.float64)
-    for _ in range(_MAX_ROUNDS):
-        # The peak envelope scales with the gain, so it is measured once, on the input.
-        g = _limiter_gain(env * gain, ceiling * (1 - 1e-6), width, periodic)  # margin for float32 rounding
-        y = (x64 * (gain * g)[:, None]).astype(np.float32)
-        lufs = integrated_lufs(y, sr)
+    curve: GainCurve | None = None
+    for last in range(_MAX_ROUNDS, 0, -1):
+        if peak * gain <= margin_ceiling:  # limiter idle: its gain would be exactly 1 everywhere
+            curve, measured = None, (powers, gain)
+        else:
+            # The peak envelope scales with the gain, so it is measured once, on the input.
+            curve = gain_curve(env * gain, margin_ceiling, width, periodic)
+            measured = (powers_of(reweighted(kx, x, gain, curve.pieces, sr), sr), 1.0)
+        lufs = _lufs(*measured)
         miss = target - lufs
-        if abs(miss) <= _LUFS_TOLERANCE or gain / first_gain >= 10 ** (_MAX_EXTRA_GAIN_DB / 20):
+        # The last round's gain is the one applied (and reported), even when it missed the target.
+        if abs(miss) <= _LUFS_TOLERANCE or gain / first_gain >= 10 ** (_MAX_EXTRA_GAIN_DB / 20) or last == 1:
             break
         gain = min(gain * 10 ** (miss / 20), first_gain * 10 ** (_MAX_EXTRA_GAIN_DB / 20))
-    reduction = -db(float(g.min())) if g.min() < 1.0 else 0.0
-    return y, gain, reduction, lufs
+    y = _scaled(x, gain)
+    for a, b, g in curve.pieces if curve is not None else ():
+        y[a:b] = _scaled(x[a:b], (gain * g)[:, None])
+    return y, gain, curve, lufs, measured

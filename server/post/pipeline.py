@@ -57,7 +57,7 @@ def prepare(audio: Audio, params: Mapping[str, Any]) -> tuple[Audio, dict[str, A
         target_lufs = params.get("loudness")  # None: peak-normalise a one-shot to the ceiling
     samples, info["loudness"] = normalize(samples, rate, target_lufs, float(params.get("true_peak", -1.0)),
                                           periodic=bool(info["loop"]))  # a loop's limiter wraps across the seam
-    return Audio(samples.astype(np.float32), rate, seed=audio.seed, meta=dict(meta)), info
+    return Audio(samples.astype(np.float32, copy=False), rate, seed=audio.seed, meta=dict(meta)), info
 
 
 def _to_grid(samples: np.ndarray, rate: int, target: int, bpm: float, meta: Mapping[str, Any], loop: bool,

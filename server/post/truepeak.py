@@ -1,0 +1,129 @@
+"""True peak: the largest |value| of the 4x-oversampled signal, the samples themselves included.
+
+The oversampler is soxr (HQ, linear phase, delay compensated), run on each channel as one
+contiguous row: soxr is ~1.8x faster on a mono row than on interleaved stereo, and its output per
+channel is the same. `periodic` treats the audio as a loop (wrapped context at both ends), so the
+peak across the seam is the one the DAW plays; otherwise silence is assumed before and after, as
+in a file.
+
+Three readings: `peak` (one number: two contiguous reductions per channel, no per-frame envelope),
+`envelope` (per frame, for the limiter), and `peak_where` (the peak of audio that differs from an
+already-measured one only in some frames: only those, with their filter context, are oversampled).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["OVERSAMPLE", "WRAP_PAD", "peak", "envelope", "peak_where"]
+
+OVERSAMPLE = 4
+WRAP_PAD = 1024  # frames of context around a span: covers soxr HQ's filter at 4x (BS.1770-4 Annex 2)
+
+
+def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.ndarray, int]:
+    """Channel rows of x[start:stop] with up to WRAP_PAD frames of context either side (wrapped
+    around for a loop, the real neighbours inside the clip, nothing past a file's ends); and how
+    many context frames lead."""
+    frames = x.shape[0]
+    if periodic:
+        pad = min(WRAP_PAD, frames)
+        if start == 0 and stop == frames:  # the whole loop: its tail before it, its head after
+            wrapped = np.concatenate([x[frames - pad:], x, x[:pad]], axis=0)
+        else:  # a span: index arithmetic, cheap at its size (a full-length gather is not)
+            wrapped = x[np.arange(start - pad, stop + pad) % frames]
+        return np.ascontiguousarray(wrapped.T, dtype=np.float32), pad
+    lead = min(WRAP_PAD, start)
+    tail = min(WRAP_PAD, frames - stop)
+    return np.ascontiguousarray(x[start - lead: stop + tail].T, dtype=np.float32), lead
+
+
+def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> list[np.ndarray]:
+    """Per channel, x[start:stop] upsampled 4x (frames * 4 values), its context cut away."""
+    import soxr
+
+    rows, lead = _context(x, start, stop, periodic)
+    out = []
+    for row in rows:
+        up = soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
+        out.append(up[lead * OVERSAMPLE: (lead + stop - start) * OVERSAMPLE])
+    return out
+
+
+def peak(x: np.ndarray, periodic: bool = False, start: int = 0, stop: int | None = None) -> float:
+    """Largest |value| of x[start:stop] between and at its samples (linear; 0.0 for silence)."""
+    stop = x.shape[0] if stop is None else stop
+    span = x[start:stop]
+    best = max(float(span.max()), -float(span.min()))  # two reductions, no |x| array
+    for up in _oversampled_rows(x, start, stop, periodic):
+        if up.size:
+            best = max(best, float(up.max()), -float(up.min()))
+    return best
+
+
+def envelope(x: np.ndarray, periodic: bool = False) -> np.ndarray:
+    """Per frame, the largest |value| between it and the next frame, sample values included."""
+    env = np.abs(x[:, 0])
+    for ch in range(1, x.shape[1]):
+        np.maximum(env, np.abs(x[:, ch]), out=env)
+    for up in _oversampled_rows(x, 0, x.shape[0], periodic):
+        np.abs(up, out=up)
+        phases = up[: x.shape[0] * OVERSAMPLE].reshape(x.shape[0], OVERSAMPLE)
+        for k in range(OVERSAMPLE):  # column by column: a reduction along the short axis is slow
+            np.maximum(env, phases[:, k], out=env)
+    return env
+
+
+_MERGE_GAP = 4 * WRAP_PAD  # spans closer than this are oversampled as one (one soxr call each)
+
+
+def peak_where(x: np.ndarray, changed: np.ndarray, known: np.ndarray, periodic: bool = False) -> float:
+    """True peak of x, where `known[n]` is already its envelope at every frame n that is not within
+    WRAP_PAD frames of a `changed` frame (e.g. a constant gain times the input's envelope).
+
+    After the limiter only the frames its gain curve touched (and their neighbours, which the
+    interpolation filter reaches) can peak anywhere new: those spans are oversampled, the rest
+    is read from `known`. Falls back to the whole clip when the spans cover most of it.
+    """
+    frames = x.shape[0]
+    spans = _spans(changed, frames, periodic)
+    if sum(b - a for a, b in spans) > frames // 2:
+        return peak(x, periodic)
+    near = np.zeros(frames, bool)
+    for a, b in spans:
+        near[a:b] = True
+    best = float(known[~near].max()) if not near.all() else 0.0
+    for a, b in spans:
+        best = max(best, peak(x, periodic, a, b))
+    return best
+
+
+def _spans(changed: np.ndarray, frames: int, periodic: bool) -> list[tuple[int, int]]:
+    """[start, stop) runs of `changed` widened by WRAP_PAD each side (clipped to the clip; a
+    loop's wrapped neighbours are covered by peak's wrapped context), runs closer than
+    _MERGE_GAP joined."""
+    edges = np.diff(np.concatenate([[0], changed.view(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    spans: list[tuple[int, int]] = []
+    for a, b in zip(starts.tolist(), stops.tolist()):
+        a, b = max(0, a - WRAP_PAD), min(frames, b + WRAP_PAD)
+        if spans and a - spans[-1][1] < _MERGE_GAP:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    if periodic and spans:  # a change near one end reaches across the seam to the other end
+        if changed[:WRAP_PAD].any():
+            spans.append((max(0, frames - WRAP_PAD), frames))
+        if changed[-WRAP_PAD:].any():
+            spans.insert(0, (0, min(frames, WRAP_PAD)))
+        spans = _merged(spans)
+    return spans
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
