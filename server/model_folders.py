@@ -8,10 +8,12 @@ config edit and no restart.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import ModelConfig
 from .errors import DawgenError, ErrorCode
@@ -89,3 +91,13 @@ def at_step(model: FolderModel, step: int) -> ModelConfig:
     else:
         options["path"] = str(checkpoint)
     return ModelConfig(name=f"{model.config.name}@{step}", backend=model.config.backend, options=options)
+
+
+def training_record(path: str | Path) -> dict[str, Any]:
+    """The run record (training.json) a trained model's entry names with `training`: what made the
+    model (kind, base, settings, the data and its owner/licence), carried into every file's provenance."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"unreadable": f"{path}: {exc}"}
+    return record if isinstance(record, dict) else {"unreadable": str(path)}

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import DawgenError, ErrorCode
+from ...model_folders import training_record
 from ...music import parse_key
 from ...output.naming import daw_suffix, slugify
 from ...params import ParamSpec
@@ -34,7 +35,7 @@ from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec as S
 from . import vocab as V
 from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
-from .store import MODEL_KINDS, SHIPPED, read_index, training_record
+from .store import MODEL_KINDS, SHIPPED, read_index
 
 log = logging.getLogger("dawgen.midi")
 EXTRA = "midigen"

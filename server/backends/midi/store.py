@@ -30,15 +30,6 @@ def read_index(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return index
 
 
-def training_record(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The run record (training.json) a trained model's folder names: carried into provenance."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {"unreadable": f"{path}: {exc}"}
-    return record if isinstance(record, dict) else {"unreadable": str(path)}
-
-
 def write_index(folder: str | os.PathLike[str], index: dict[str, Any]) -> None:
     path = Path(folder) / INDEX
     tmp = path.with_suffix(".json.tmp")

@@ -7,7 +7,6 @@ transformers are imported in `_load`/`_run` only; the `musicgen` extra installs 
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, ClassVar
 
 from ...adapters import Applied, run_adapter
 from ...errors import DawgenError, ErrorCode
+from ...model_folders import training_record
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
 from ..safe_load import CONFIG_KEYS, allow_pickle
@@ -91,7 +91,7 @@ class MusicgenBackend(Backend):
             out.update(adapter=str(self._own.path), adapter_sha256=file_sha256(str(self._own.path)),
                        base=self._own.base)
         if self.options.get("training"):
-            out["training"] = _training_record(Path(str(self.options["training"])))
+            out["training"] = training_record(Path(str(self.options["training"])))
         try:
             from importlib import metadata
 
@@ -178,11 +178,3 @@ class MusicgenBackend(Backend):
         apply_loras(self, self._patcher, ctx.params)
         return run.run(self._model, verb, ctx)
 
-
-def _training_record(path: Path) -> dict[str, Any]:
-    """The run record a trained model's folder names (dataset owner, licence, source included)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {"unreadable": f"{path}: {exc}"}
-    return record if isinstance(record, dict) else {"unreadable": str(path)}

@@ -10,7 +10,6 @@ the library's bugs are worked around where).
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 from ...adapters import Applied, run_adapter
 from ...errors import DawgenError, ErrorCode
+from ...model_folders import training_record
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
 from ..safe_load import CONFIG_KEYS, allow_pickle
@@ -97,7 +97,7 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
             out.update(adapter=str(self._adapter), adapter_sha256=file_sha256(str(self._adapter)),
                        base=str(self.options.get("base") or ""))
         if self.options.get("training"):
-            out["training"] = _training_record(Path(str(self.options["training"])))
+            out["training"] = training_record(Path(str(self.options["training"])))
         return out
 
     def _memory_estimate(self) -> int:
@@ -179,11 +179,3 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
         apply_loras(self, self._patcher, ctx.params, self._loaded_model.files.weights)
         return run.run(self._loaded_model, verb, ctx, full_window=bool(self.options.get("full_window", False)))
 
-
-def _training_record(path: Path) -> dict[str, Any]:
-    """The run record a trained model's folder names (dataset owner, licence, source included)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {"unreadable": f"{path}: {exc}"}
-    return record if isinstance(record, dict) else {"unreadable": str(path)}

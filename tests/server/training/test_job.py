@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from server.config import ModelConfig, load
-from server.engine import Engine
+from server.config import ModelConfig
 from server.errors import DawgenError, ErrorCode
 from server.jobs import EventKind, JobState, Request
+from tests.server.training.engine_run import TrainingEngine
 from tests.server.training.tiny_runs import DD_SECONDS, kicks
 from tests.waiting import wait_until
 
@@ -29,46 +28,19 @@ def kick_folder(folder: Path, n: int = 16, rate: int = 44100) -> Path:
     return folder
 
 
-class Run:
+class Run(TrainingEngine):
     """An engine with the tiny Dance Diffusion model configured as `dd`, and the events it sent."""
 
+    NAME = "my-kicks"
+    DEFAULTS = {"kind": "dance-diffusion", "base": "dd", "steps": 12, "save_every": 6, "batch_size": 2,
+                "seconds": DD_SECONDS, "learning_rate": 5e-4, "demo_count": 1, "seed": 3}
+
     def __init__(self, tmp: Path, tiny: dict[str, Path], sao: bool = False, **server: object) -> None:
-        overrides = {"output.root": str(tmp / "out"), "server.state_dir": str(tmp / "state"),
-                     "server.isolation": "thread", **{f"server.{k}": v for k, v in server.items()}}
-        self.config = load(None, overrides)
-        self.config.models["dd"] = ModelConfig(name="dd", backend="stable-audio", options={"path": str(tiny["dance"])})
+        models = {"dd": ModelConfig(name="dd", backend="stable-audio", options={"path": str(tiny["dance"])})}
         if sao:  # the tiny SAO 1.0-shaped model with its tiny T5
-            self.config.models["sao"] = ModelConfig(name="sao", backend="stable-audio", options={
+            models["sao"] = ModelConfig(name="sao", backend="stable-audio", options={
                 "path": str(tiny["sao"]), "t5_path": str(tiny["t5"])})
-        self.engine = Engine(self.config)
-        self.events: list[tuple[EventKind, str, dict]] = []
-        self._lock = threading.Lock()
-        self.engine.subscribe(self._on_event)
-        self.engine.start()
-        self.data = kick_folder(tmp / "kicks")
-
-    def _on_event(self, event) -> None:
-        with self._lock:
-            self.events.append((event.kind, event.job.id, dict(event.data)))
-
-    def of(self, job_id: str, kind: EventKind) -> list[dict]:
-        with self._lock:
-            return [d for k, j, d in self.events if j == job_id and k is kind]
-
-    def train(self, name: str = "my-kicks", **params: object) -> str:
-        values = {"kind": "dance-diffusion", "base": "dd", "data": str(self.data), "name": name, "steps": 12,
-                  "save_every": 6, "batch_size": 2, "seconds": DD_SECONDS, "learning_rate": 5e-4,
-                  "demo_count": 1, "seed": 3, **params}
-        job, _ = self.engine.submit(Request("train", values))
-        return job.id
-
-    def final(self, job_id: str, timeout: float = 240):
-        wait_until(lambda: self.engine.status(job_id)[0].state.finished, timeout, f"job {job_id} to finish")
-        return self.engine.status(job_id)[0]
-
-    def close(self) -> None:
-        self.engine.stop(10)
-        self.engine.close()
+        super().__init__(tmp, kick_folder(tmp / "kicks"), models, **server)
 
 
 @pytest.fixture

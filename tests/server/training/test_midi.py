@@ -16,51 +16,23 @@ pytest.importorskip("torch", reason="torch is not installed (make test installs 
 mido = pytest.importorskip("mido")
 
 from server.config import load  # noqa: E402
-from server.engine import Engine  # noqa: E402
 from server.errors import DawgenError, ErrorCode  # noqa: E402
 from server.jobs import EventKind, JobState, Request  # noqa: E402
+from tests.server.training.engine_run import TrainingEngine  # noqa: E402
 from tests.server.training.midi_files import empty_file, song_folder  # noqa: E402
 from tests.waiting import wait_until  # noqa: E402
 
 
-class MidiRun:
-    """An engine (thread isolation) and the events it sent; `data` holds drum and melody files."""
+class MidiRun(TrainingEngine):
+    NAME = "my-beats"
+    DEFAULTS = {"kind": "midi-drums", "steps": 6, "save_every": 3, "batch_size": 4, "demo_count": 1, "seed": 3}
 
     def __init__(self, tmp: Path) -> None:
-        self.config = load(None, {"output.root": str(tmp / "out"), "server.state_dir": str(tmp / "state"),
-                                  "server.isolation": "thread"})
-        self.engine = Engine(self.config)
-        self.events: list[tuple[EventKind, str, dict]] = []
-        self._lock = threading.Lock()
-        self.engine.subscribe(self._on_event)
-        self.engine.start()
-        self.data = song_folder(tmp / "my midi")
-
-    def _on_event(self, event) -> None:
-        with self._lock:
-            self.events.append((event.kind, event.job.id, dict(event.data)))
-
-    def of(self, job_id: str, kind: EventKind) -> list[dict]:
-        with self._lock:
-            return [d for k, j, d in self.events if j == job_id and k is kind]
-
-    def train(self, name: str = "my-beats", **params: object) -> str:
-        values = {"kind": "midi-drums", "data": str(self.data), "name": name, "steps": 6, "save_every": 3,
-                  "batch_size": 4, "demo_count": 1, "seed": 3, **params}
-        job, _ = self.engine.submit(Request("train", values))
-        return job.id
-
-    def final(self, job_id: str, timeout: float = 120):
-        wait_until(lambda: self.engine.status(job_id)[0].state.finished, timeout, f"job {job_id} to finish")
-        return self.engine.status(job_id)[0]
+        super().__init__(tmp, song_folder(tmp / "my midi"))
 
     def generate(self, **params: object):
         job, _ = self.engine.submit(Request("midi/generate", {"bars": 2, "bpm": 120, "seed": 5, **params}))
         return self.final(job.id)
-
-    def close(self) -> None:
-        self.engine.stop(10)
-        self.engine.close()
 
 
 @pytest.fixture

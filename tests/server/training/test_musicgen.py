@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from server.config import ModelConfig, load
-from server.engine import Engine
+from server.config import ModelConfig
 from server.errors import DawgenError, ErrorCode
-from server.jobs import EventKind, JobState, Request
+from server.jobs import EventKind, JobState
 from server.training.families import Source
 from server.training.settings import Settings
 from tests.server.backends.musicgen_tiny import tiny_models
+from tests.server.training.engine_run import TrainingEngine
 from tests.waiting import wait_until
 
 RATE = 32000
@@ -76,47 +75,17 @@ def fixed_loss(trainee) -> float:
     return value
 
 
-class Run:
+class Run(TrainingEngine):
     """An engine with the tiny MusicGen as `tiny` and the tiny MusicGen-Melody as `tiny-melody`."""
 
+    NAME = "my-tunes"
+    DEFAULTS = {"kind": "musicgen-lora", "base": "tiny", "steps": 6, "save_every": 3, "batch_size": 2,
+                "seconds": SECONDS, "learning_rate": 5e-3, "lora_rank": 4, "demo_every": 0, "demo_count": 1, "seed": 3}
+
     def __init__(self, tmp: Path, models: dict[str, Path]) -> None:
-        overrides = {"output.root": str(tmp / "out"), "server.state_dir": str(tmp / "state"),
-                     "server.isolation": "thread"}
-        self.config = load(None, overrides)
-        for name, key in (("tiny", "musicgen"), ("tiny-melody", "melody")):
-            self.config.models[name] = ModelConfig(name=name, backend="musicgen", options={"path": str(models[key])})
-        self.engine = Engine(self.config)
-        self.events: list[tuple[EventKind, str, dict]] = []
-        self._lock = threading.Lock()
-        self.engine.subscribe(self._on_event)
-        self.engine.start()
-        self.data = sound_folder(tmp / "sounds")
-
-    def _on_event(self, event) -> None:
-        with self._lock:
-            self.events.append((event.kind, event.job.id, dict(event.data)))
-
-    def of(self, job_id: str, kind: EventKind) -> list[dict]:
-        with self._lock:
-            return [d for k, j, d in self.events if j == job_id and k is kind]
-
-    def train(self, name: str = "my-tunes", **params: object) -> str:
-        values = {"kind": "musicgen-lora", "base": "tiny", "data": str(self.data), "name": name, "steps": 6,
-                  "save_every": 3, "batch_size": 2, "seconds": SECONDS, "learning_rate": 5e-3, "lora_rank": 4,
-                  "demo_every": 0, "demo_count": 1, "seed": 3, **params}
-        job, _ = self.engine.submit(Request("train", values))
-        return job.id
-
-    def submit(self, verb: str, **params: object):
-        return self.final(self.engine.submit(Request(verb, params))[0].id)
-
-    def final(self, job_id: str, timeout: float = 240):
-        wait_until(lambda: self.engine.status(job_id)[0].state.finished, timeout, f"job {job_id} to finish")
-        return self.engine.status(job_id)[0]
-
-    def close(self) -> None:
-        self.engine.stop(10)
-        self.engine.close()
+        configured = {name: ModelConfig(name=name, backend="musicgen", options={"path": str(models[key])})
+                      for name, key in (("tiny", "musicgen"), ("tiny-melody", "melody"))}
+        super().__init__(tmp, sound_folder(tmp / "sounds"), configured)
 
 
 @pytest.fixture
