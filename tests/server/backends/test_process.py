@@ -216,3 +216,20 @@ def test_denoise_lowers_the_noise_floor_and_keeps_length_and_alignment(engine, t
     assert rms_db(y[2 * RATE:] - tone[2 * RATE:]) < rms_db(noisy[2 * RATE:] - tone[2 * RATE:]) - 10  # aligned
     error = refused(engine, "clean", input=str(song), mode="dereverb")
     assert error.code == "model_unavailable" and "dereverb" in error.message
+
+
+# -- dawgen plugins ---------------------------------------------------------------------------------
+@needs_pedalboard
+def test_dawgen_plugins_lists_the_allowed_folders_and_a_plugin_that_cannot_load(tmp_path, capsys):
+    from bridge.cli import main
+
+    folder = tmp_path / "vst"
+    (folder / "Broken.vst3").mkdir(parents=True)
+    (folder / "readme.txt").write_text("not a plugin")
+    config = tmp_path / "dawgen.toml"
+    config.write_text(f'[plugins]\npaths = ["{folder}"]\ntimeout = 30\n')
+    assert main(["plugins", "--config", str(config), "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["folders"] == [str(folder.resolve())]
+    [broken] = listing["plugins"]
+    assert broken["name"] == "Broken" and broken["error"].startswith("plugin Broken.vst3:")
