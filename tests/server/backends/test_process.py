@@ -233,3 +233,23 @@ def test_dawgen_plugins_lists_the_allowed_folders_and_a_plugin_that_cannot_load(
     assert listing["folders"] == [str(folder.resolve())]
     [broken] = listing["plugins"]
     assert broken["name"] == "Broken" and broken["error"].startswith("plugin Broken.vst3:")
+
+
+def test_cancel_stops_a_running_plugin_and_plugins_config_is_checked():
+    from server.config import ConfigError, parse
+    from server.errors import JobCancelled
+
+    calls = []
+
+    def cancel_on_third() -> None:
+        calls.append(1)
+        if len(calls) >= 3:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        run_isolated(process_helpers.hang, (), what="plugin Sleepy", timeout=600, check=cancel_on_third)
+    assert parse({"plugins": {"paths": ["/a"], "system": True}}).plugins.system is True
+    with pytest.raises(ConfigError, match="plugins.timeout"):
+        parse({"plugins": {"timeout": 0}})
+    with pytest.raises(ConfigError, match="plugins.paths: expected a list of strings"):
+        parse({"plugins": {"paths": "/a"}})
