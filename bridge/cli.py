@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
                                   ("jobs", _cmd_jobs, "list recent jobs from the journal"),
-                                  ("doctor", _cmd_doctor, "check the installation and configuration")):
+                                  ("doctor", _cmd_doctor, "check the installation and configuration"),
+                                  ("plugins", _cmd_plugins, "list the VST3 / AU plugins `chain` may load, with their parameters")):
         s = sub.add_parser(name, help=help_text)
         _config_flags(s)
         s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -262,6 +263,30 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
         detail = job.outputs[0] if job.outputs else job.error_message
         print(f"{job.id}  {job.state.value:9}  {job.verb:9} {job.model:10} {job.params.get('prompt', '')!s:24.24}  {detail}")
     return EXIT_OK
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from server.backends.process.host import describe_plugin, run_isolated
+    from server.backends.process.plugins import roots, scan
+    from server.errors import DawgenError
+
+    config = _load_config(args).plugins
+    found = []
+    for path in scan(config):  # each plugin loads in a child process: a crashing one is listed as such
+        try:
+            found.append(run_isolated(describe_plugin, (str(path),), what=f"plugin {path.name}", timeout=config.timeout))
+        except DawgenError as exc:
+            found.append({"name": path.stem, "path": str(path), "error": exc.message})
+    if args.json:
+        print(json.dumps({"folders": [str(r) for r in roots(config)], "plugins": found}, indent=2))
+        return 0
+    print("plugin folders: " + (", ".join(str(r) for r in roots(config)) or "none (set [plugins] paths)"))
+    for plugin in found:
+        print(f"{plugin['name']}  ({plugin['path']})" + (f"  cannot load: {plugin['error']}" if "error" in plugin else ""))
+        for p in plugin.get("parameters", []):
+            span = f" {p['min']}..{p['max']}" if "min" in p and "max" in p else ""
+            print(f"    {p['name']}{span} {p.get('unit', '')}".rstrip())
+    return 0
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ the DAW-ready post-processing (grid, loops, loudness). Declared once here; the e
 each backend's own (a backend narrows or drops them: `unused_common`, MIDI_COMMON)."""
 from __future__ import annotations
 
+from .backends.process.chain import check_chain
 from .config import Config
 from .music import parse_key, parse_time_signature
 from .params import ParamSpec, bpm_param
@@ -35,6 +36,11 @@ def common_params(config: Config) -> list[ParamSpec]:
         ParamSpec("preview", "bool", False, doc="also write a waveform + spectrogram PNG"),
         ParamSpec("position", "float", None, min=0.0, max=86400.0,
                   doc="timeline position in seconds, stored as the BWF time reference (Reaper places the file there)"),
+        # effects on the result before the DAW-ready post (server/backends/process, hooked in server/execute.py)
+        ParamSpec("chain", "str", None, max_length=16384, check=check_chain,
+                  doc='effect chain, a JSON list of steps: `{"effect": "LowpassFilter", "cutoff_frequency_hz": 400}` '
+                      '(pedalboard built-ins) or `{"plugin": "NAME", "params": {...}, "preset": "FILE"}` '
+                      "(VST3/AU from `[plugins]` folders); run on every audio result before loudness and grid"),
     ]
 
 

@@ -146,6 +146,15 @@ class TrainingConfig:
 
 
 @dataclass
+class PluginsConfig:
+    """[plugins]: where the `process` verb's (and `chain=`'s) VST3 / Audio Unit plugins may load from."""
+
+    paths: list[str] = field(default_factory=list)  # folders searched (recursively) for plugins
+    system: bool = False  # also the OS's standard plugin folders (server/backends/process/plugins.py)
+    timeout: float = 120.0  # seconds a plugin may take on one job's audio before its job fails
+
+
+@dataclass
 class ModelConfig:
     name: str
     backend: str
@@ -172,6 +181,7 @@ class Config:
     hotfolder: HotfolderConfig = field(default_factory=HotfolderConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     loras: dict[str, LoraConfig] = field(default_factory=dict)
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
     source: str = ""
 
     @property
@@ -192,7 +202,7 @@ class Config:
 # TOML keys that are not Python names: (section, key) -> the dataclass field
 FIELD_OF_KEY = {("training", "yield"): "yield_to_live"}
 _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
-                              "training": TrainingConfig,
+                              "training": TrainingConfig, "plugins": PluginsConfig,
                               "hotfolder": HotfolderConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
@@ -275,6 +285,8 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         _check_queue_keys(obj, values, errors)
     if section == "hotfolder":
         _check_hotfolder(obj, values.get("recipes"), errors)
+    if section == "plugins" and obj.timeout <= 0:
+        errors.append(f"plugins.timeout: {obj.timeout} must be positive (seconds)")
     return obj
 
 

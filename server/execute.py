@@ -68,6 +68,10 @@ def _run_once(job: Job, request: dict[str, Any], registry: Registry, writer: Out
     provenance = build_provenance(job, backend, request)
     provenance["worker"] = ctx.device  # the `[server] devices` lane whose model process ran it
     outputs = backend.run(job.verb, ctx)
+    if ctx.params.get("chain") and not getattr(backend, "applies_chain", False):
+        from .backends.process.run import chain_outputs
+
+        outputs = chain_outputs(outputs, ctx, registry.config.plugins)  # before the DAW-ready post (writer)
     ctx.check_cancel()  # a job cancelled during its last step writes nothing
     ctx.progress(1.0, "writing")
     provenance["timings"]["generate_seconds"] = round(time.time() - job.started, 4)

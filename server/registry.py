@@ -37,6 +37,8 @@ BUILTIN_MODELS = {
     "synth": ModelConfig(name="synth", backend="synth", options={"preload": True}),
     "midi": ModelConfig(name="midi", backend="midi"),
     "transcribe": ModelConfig(name="transcribe", backend="transcribe"),
+    # audio in, audio out: effect chains, fit to the grid, denoise (server/backends/process; pedalboard)
+    "process": ModelConfig(name="process", backend="process"),
     # the `train` verb: fine-tunes of stable-audio models on a producer's files (server/training)
     "train": ModelConfig(name="train", backend="train"),
 }

@@ -274,6 +274,11 @@ class Backend:
         `lora` naming an unknown adapter or one made for another model is refused here too."""
         if params.get("lora"):
             self.lora_selection(params)
+        if params.get("chain") and self.registry is not None:  # its plugins may load (out_of_root otherwise)
+            from .process.chain import parse_chain
+            from .process.plugins import check_steps
+
+            check_steps(parse_chain(str(params["chain"])), self.registry.config.plugins)
         try:
             self._check_params(verb, params)
         except ValueError as exc:
