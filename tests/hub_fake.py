@@ -12,6 +12,7 @@ Every request is logged in `requests` as (method, path, Range header).
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,10 +63,10 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet
             pass
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._serve(body=False)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve(body=True)
 
         def _serve(self, body: bool) -> None:
@@ -123,7 +124,7 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def _error(self, status: int, code: str) -> None:
             message = {"GatedRepo": "Access to this model is restricted. You must have access to it and be authenticated.",
                        "RepoNotFound": "Repository not found", "EntryNotFound": "Entry not found"}.get(code, "not found")
-            payload = ('{"error": "%s"}' % message).encode()
+            payload = json.dumps({"error": message}).encode()
             self.send_response(status)
             if code:
                 self.send_header("X-Error-Code", code)
