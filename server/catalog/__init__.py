@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,15 @@ def load(path: str | Path | None = None) -> Catalog:
     return Catalog(entries, file)
 
 
+@lru_cache(maxsize=1)
+def _package_catalog() -> Catalog:
+    return load()
+
+
 def pull_hint(name: str) -> str:
     """`; get it with: dawgen pull NAME` when the package catalog knows `name`, else ""."""
     try:
-        entry = load().entries.get(name)
+        entry = _package_catalog().entries.get(name)
     except DawgenError:
         return ""
     if entry is None or entry.backend is None:

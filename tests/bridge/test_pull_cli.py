@@ -76,7 +76,7 @@ def test_pull_writes_a_model_that_generates_through_the_registry(hub, tmp_path, 
 def test_pull_of_a_gated_model_explains_and_never_prints_the_token(hub, tmp_path, capsys, monkeypatch):
     hub.add("org/gated", {"model_config.json": b"{}", "model.safetensors": b"x" * 100}, granted={SECRET})
     catalog = catalog_for(tmp_path / "c.json", {"g": {
-        "backend": "stable_audio", "repo": "org/gated", "gated": True, "licence": "Stability AI Community License",
+        "backend": "stable-audio", "repo": "org/gated", "gated": True, "licence": "Stability AI Community License",
         "licence_url": "https://stability.ai/community-license-agreement",
         "files": [{"name": "model_config.json"}, {"name": "model.safetensors"}]}})
     assert main(["pull", "g", "--catalog", catalog, *args(tmp_path)]) == 1

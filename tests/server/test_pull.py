@@ -54,7 +54,7 @@ def test_files_land_in_the_hf_cache_and_the_model_folder_points_there(hub, tmp_p
     hub.add("org/fake-t5", {"config.json": b"{}", "model.safetensors": b"t5" * 3000})
     catalog = write_catalog(tmp_path / "c.json", {
         "fake-t5": entry("org/fake-t5", {"config.json": b"", "model.safetensors": b""}, backend=None),
-        "fake-sao": entry("org/fake-sao", SMALL, backend="stable_audio", needs={"fake-t5": "t5_path"})})
+        "fake-sao": entry("org/fake-sao", SMALL, backend="stable-audio", needs={"fake-t5": "t5_path"})})
     pulled = install.pull(catalog, "fake-sao", options(tmp_path))
     assert [p.entry.name for p in pulled] == ["fake-t5", "fake-sao"]
     gets = [path for method, path, _ in hub.requests if method == "GET"]
@@ -80,7 +80,7 @@ def test_a_cut_connection_resumes_with_a_range_request(hub, tmp_path, monkeypatc
     monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 1024)
     hub.add("org/fake-sao", SMALL)
     hub.cut_once[("org/fake-sao", "model.safetensors")] = 5000
-    catalog = write_catalog(tmp_path / "c.json", {"m": entry("org/fake-sao", SMALL, backend="stable_audio")})
+    catalog = write_catalog(tmp_path / "c.json", {"m": entry("org/fake-sao", SMALL, backend="stable-audio")})
     received = []
     install.pull(catalog, "m", options(tmp_path, on_bytes=received.append))
     ranges = [r for method, path, r in hub.requests if method == "GET" and path.endswith("model.safetensors")]
@@ -97,7 +97,7 @@ def test_a_corrupted_file_is_caught_removed_and_not_registered(hub, tmp_path, pr
     bad = bytearray(SMALL["model.safetensors"])
     bad[100] ^= 0xFF
     hub.corrupt[("org/fake-sao", "model.safetensors")] = bytes(bad)
-    raw = entry("org/fake-sao", SMALL, backend="stable_audio")
+    raw = entry("org/fake-sao", SMALL, backend="stable-audio")
     if promised == "catalog":  # the catalog's own hash wins; the fake hub's ETag would agree with the bad bytes
         hub.corrupt.pop(("org/fake-sao", "model.safetensors"))
         hub.repos["org/fake-sao"]["model.safetensors"] = bytes(bad)
@@ -114,7 +114,7 @@ def test_a_corrupted_file_is_caught_removed_and_not_registered(hub, tmp_path, pr
 
 def test_a_gated_repo_without_a_token_names_the_licence_page_and_how_to_log_in(hub, tmp_path):
     hub.add("org/gated", SMALL, granted={SECRET})
-    catalog = write_catalog(tmp_path / "c.json", {"g": entry("org/gated", SMALL, backend="stable_audio", gated=True)})
+    catalog = write_catalog(tmp_path / "c.json", {"g": entry("org/gated", SMALL, backend="stable-audio", gated=True)})
     with pytest.raises(DawgenError) as info:
         install.pull(catalog, "g", options(tmp_path))
     message = info.value.message
@@ -125,7 +125,7 @@ def test_a_gated_repo_without_a_token_names_the_licence_page_and_how_to_log_in(h
 
 def test_a_token_without_access_is_told_apart_and_never_printed(hub, tmp_path, monkeypatch):
     hub.add("org/gated", SMALL, granted={SECRET})
-    catalog = write_catalog(tmp_path / "c.json", {"g": entry("org/gated", SMALL, backend="stable_audio", gated=True)})
+    catalog = write_catalog(tmp_path / "c.json", {"g": entry("org/gated", SMALL, backend="stable-audio", gated=True)})
     monkeypatch.setenv("HF_TOKEN", "hf_SomeoneElsesToken987")
     with pytest.raises(DawgenError) as info:
         install.pull(catalog, "g", options(tmp_path))
@@ -137,7 +137,7 @@ def test_a_token_without_access_is_told_apart_and_never_printed(hub, tmp_path, m
 
 def test_a_missing_optional_file_is_skipped_and_a_missing_required_one_named(hub, tmp_path):
     hub.add("org/fake-sao", SMALL)
-    raw = entry("org/fake-sao", SMALL, backend="stable_audio")
+    raw = entry("org/fake-sao", SMALL, backend="stable-audio")
     raw["files"].append({"name": "extra.json", "size": None, "sha256": None, "optional": True})
     catalog = write_catalog(tmp_path / "c.json", {"m": raw})
     install.pull(catalog, "m", options(tmp_path))
@@ -186,3 +186,41 @@ def test_a_bad_catalog_is_refused_with_its_path(tmp_path):
         write_catalog(path, {"m": entry("o/r", {"../escape": b""})})
     with pytest.raises(DawgenError, match="which the catalog lacks"):
         write_catalog(path, {"m": entry("o/r", {"a": b""}, needs={"t5": "t5_path"})})
+
+
+def test_missing_catalog_models_name_the_pull_that_fixes_them(tmp_path):
+    from bridge.doctor import _models
+    from server.config import load
+    from server.registry import Registry
+
+    config = load(None, {"server.state_dir": str(tmp_path / "state"), "output.root": str(tmp_path / "out")})
+    with pytest.raises(DawgenError) as info:
+        Registry(config).resolve("musicgen-small")
+    assert info.value.code == ErrorCode.UNKNOWN_MODEL and "dawgen pull musicgen-small" in info.value.message
+    with pytest.raises(DawgenError) as info:
+        Registry(config).resolve("not-in-the-catalog")
+    assert "dawgen pull" not in info.value.message
+    config_file = tmp_path / "dawgen.toml"
+    config_file.write_text(f'[models.stable-audio-open-small]\nbackend = "stable-audio"\npath = "{tmp_path / "gone"}"\n')
+    config = load(config_file, {"server.state_dir": str(tmp_path / "state"), "output.root": str(tmp_path / "out")})
+    with pytest.raises(DawgenError) as info:
+        Registry(config).resolve("stable-audio-open-small")
+    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE
+    assert "dawgen pull stable-audio-open-small" in info.value.message and "huggingface.co/stabilityai" in info.value.message
+    (check,) = [c for c in _models(config) if c[0] == "model stable-audio-open-small"]
+    assert check[1] is False and "dawgen pull stable-audio-open-small" in check[2]
+
+
+def test_every_catalog_model_names_a_backend_and_options_it_takes():
+    from server.backends import backend_class
+
+    catalog = catalog_mod.load()
+    for entry in catalog.entries.values():
+        if entry.backend is None:
+            assert any(entry.name in other.needs for other in catalog.entries.values()), entry.name
+            continue
+        from server.config import ModelConfig, check_model_keys
+
+        options = {"path": "/x", **entry.options, **{key: "/y" for key in entry.needs.values()}}
+        assert check_model_keys(ModelConfig(entry.name, entry.backend, options),
+                                backend_class(entry.backend).config_keys) == [], entry.name
