@@ -102,6 +102,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("train_args", nargs="*")
     s.set_defaults(func=_cmd_train_midi, log_level="info")
 
+    s = sub.add_parser("pull", help="download a model from the catalog (verified), ready as model=NAME")
+    s.add_argument("name", nargs="?", help="a catalog model, e.g. stable-audio-open-small (see --list)")
+    s.add_argument("--list", action="store_true", help="show the catalog: installed, sizes, licences")
+    s.add_argument("--to", default=None, help="models folder to register it in (default: [training] models_dir)")
+    s.add_argument("--revision", default=None, help="a branch, tag or commit of the model's repo")
+    s.add_argument("--cache-dir", default=None, help="huggingface_hub cache (default: its own, HF_HUB_CACHE)")
+    s.add_argument("--catalog", default=None, help=argparse.SUPPRESS)  # tests: another catalog file
+    s.add_argument("--json", action="store_true", help="with --list: machine-readable output")
+    _config_flags(s)
+    s.set_defaults(func=_cmd_pull, log_level="warning")
+
+    s = sub.add_parser("login", help="save a Hugging Face token for gated models (huggingface_hub's token file)")
+    s.set_defaults(func=_cmd_login, log_level="warning")
+
     for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
                                   ("jobs", _cmd_jobs, "list recent jobs from the journal"),
                                   ("doctor", _cmd_doctor, "check the installation and configuration"),
@@ -364,6 +378,25 @@ def _cmd_train_midi(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from .pull import run_list, run_pull
+
+    config = _load_config(args)
+    if args.list:
+        return run_list(config, to=args.to, catalog_path=args.catalog, as_json=args.json)
+    if not args.name:
+        print("dawgen pull: name a model (dawgen pull --list shows them)", file=sys.stderr)
+        return EXIT_USAGE
+    return run_pull(config, args.name, to=args.to, revision=args.revision, catalog_path=args.catalog,
+                    cache_dir=args.cache_dir)
+
+
+def _cmd_login(args: argparse.Namespace) -> int:
+    from .pull import run_login
+
+    return run_login()
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

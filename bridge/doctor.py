@@ -7,6 +7,7 @@ import socket
 import sys
 import tempfile
 
+from server.catalog import pull_hint
 from server.config import Config
 from server.errors import DawgenError
 
@@ -81,5 +82,5 @@ def _models(config: Config) -> list[Check]:
         elif name in registry.builtin:  # a built-in model whose extra is not installed: optional
             checks.append((f"model {name}", True, f"optional, not installed: {problems[name]}"))
         else:
-            checks.append((f"model {name}", False, problems[name]))
+            checks.append((f"model {name}", False, problems[name] + pull_hint(name)))
     return checks

@@ -29,6 +29,8 @@ class ErrorCode(str, Enum):
     # A reply that cannot fit one UDP datagram even abridged; the message says how to ask (TCP, paging).
     REPLY_TOO_LARGE = "reply_too_large"
     QUEUE_FULL = "queue_full"  # [server] max_queued jobs are waiting; nothing was journaled
+    # `pull`: a file could not be fetched, or its sha256 / size is not the catalog's or the hub's
+    DOWNLOAD_FAILED = "download_failed"
 
     # The wire word everywhere text is made (f-strings, str(), logs), whatever the Python version:
     # 3.12 changed format() of mixed-in Enums to print "ErrorCode.BAD_REQUEST".

@@ -22,6 +22,7 @@ from . import model_folders
 from .adapters import AdapterRegistry
 from .backends import backend_class
 from .backends.base import Backend
+from .catalog import pull_hint
 from .config import Config, ModelConfig, check_model_keys
 from .errors import DawgenError, ErrorCode
 from .memory import Budgets, gb
@@ -162,10 +163,11 @@ class Registry:
             entry = self._entries.get(name) or self._checkpoint_entry(name)
         if entry is None:
             raise DawgenError(
-                ErrorCode.UNKNOWN_MODEL, f"no model named {name!r} (models: {', '.join(self.names())})"
+                ErrorCode.UNKNOWN_MODEL, f"no model named {name!r} (models: {', '.join(self.names())}){pull_hint(name)}"
             )
         if entry.unavailable or entry.backend is None:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is unavailable: {entry.unavailable}")
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
+                              f"model {name!r} is unavailable: {entry.unavailable}{pull_hint(name)}")
         return entry
 
     @staticmethod
