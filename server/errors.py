@@ -29,6 +29,7 @@ class ErrorCode(str, Enum):
     # A reply that cannot fit one UDP datagram even abridged; the message says how to ask (TCP, paging).
     REPLY_TOO_LARGE = "reply_too_large"
     QUEUE_FULL = "queue_full"  # [server] max_queued jobs are waiting; nothing was journaled
+    UNAUTHORIZED = "unauthorized"  # the HTTP API from another machine without one of [web] tokens
 
     # The wire word everywhere text is made (f-strings, str(), logs), whatever the Python version:
     # 3.12 changed format() of mixed-in Enums to print "ErrorCode.BAD_REQUEST".
