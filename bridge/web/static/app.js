@@ -44,14 +44,30 @@ function describe(job) {
   return `${job.verb} ${job.model}${p.prompt ? ` “${p.prompt}”` : ""}`;
 }
 
+function queueRow(job) {
+  // rows are kept and updated in place: a cancel button never moves under the pointer mid-click
+  return el("tr", { "data-job": job.job_id },
+    el("td", {}, job.job_id), el("td", { class: "what" }), el("td", { class: "state" }),
+    el("td", {}, el("progress", { max: "1", value: "0" })), el("td", { class: "eta" }),
+    el("td", {}, el("button", { type: "button", class: "cancel", onclick: () => cancel(job.job_id) }, "cancel")));
+}
+
 function renderQueue() {
   const body = $("#queue tbody");
   const live = [...state.jobs.values()].filter((j) => j.state === "queued" || j.state === "running");
-  body.replaceChildren(...live.map((job) => el("tr", { "data-job": job.job_id, "data-state": job.state },
-    el("td", {}, job.job_id), el("td", {}, describe(job)), el("td", { class: "state" }, job.stage || job.state),
-    el("td", {}, el("progress", { max: "1", value: String(job.fraction || 0) })),
-    el("td", { class: "eta" }, job.eta_seconds >= 0 ? `~${job.eta_seconds.toFixed(1)} s` : ""),
-    el("td", {}, el("button", { type: "button", class: "cancel", onclick: () => cancel(job.job_id) }, "cancel")))));
+  live.sort((a, b) => (a.state === "running" ? 0 : 1) - (b.state === "running" ? 0 : 1));
+  const rows = new Map([...body.children].map((row) => [row.dataset.job, row]));
+  for (const job of live) {
+    const row = rows.get(job.job_id) || queueRow(job);
+    rows.delete(job.job_id);
+    row.dataset.state = job.state;
+    row.querySelector(".what").textContent = describe(job);
+    row.querySelector(".state").textContent = job.stage || job.state;
+    row.querySelector("progress").value = job.fraction || 0;
+    row.querySelector(".eta").textContent = job.eta_seconds >= 0 ? `~${job.eta_seconds.toFixed(1)} s` : "";
+    body.append(row);  // moves a kept row into run order
+  }
+  rows.forEach((row) => row.remove());
   $("#queue-empty").hidden = live.length > 0;
 }
 
