@@ -183,3 +183,12 @@ def test_the_page_and_openapi_are_served(queued):
     assert api.get("/static/app.js").status_code == 200
     spec = api.get("/openapi.json").json()
     assert {"/api/jobs", "/api/jobs/{job_id}", "/api/events", "/files/{path}"} <= set(spec["paths"])
+
+
+def test_files_answer_range_requests_for_seeking(engine):
+    api = client_for(engine)
+    job = finished(api, api.post("/api/jobs", json={"verb": "generate", "params": {"prompt": "tom", "seconds": 0.3}}).json()["job_id"])
+    part = api.get(job["urls"][0], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100
+    with open(job["paths"][0], "rb") as fh:
+        assert part.content == fh.read(100)
