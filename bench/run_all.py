@@ -8,9 +8,10 @@ import post
 import stable_audio
 import startup
 import train
+import web
 import writer
 
 if __name__ == "__main__":
-    for module in (startup, osc_latency, journal_size, writer, post, stable_audio, midi, train):
+    for module in (startup, osc_latency, journal_size, writer, post, web, stable_audio, midi, train):
         module.main()
         print()

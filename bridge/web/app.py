@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
@@ -83,8 +83,8 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
         return studio_facts(engine, config)
 
     @app.get("/api/library", summary="results under the output root, newest first, a page at a time")
-    def library_page(page: int = Query(1, ge=1, le=1_000_000), per_page: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        return library.page(page, per_page)
+    def library_page(page: int = Query(1, ge=1, le=1_000_000), per_page: int = Query(50, ge=1, le=500)) -> JSONResponse:
+        return JSONResponse(library.page(page, per_page))  # plain JSON data: no per-field encoding pass
 
     @app.get("/api/events", summary="Server-Sent Events: accepted, progress, done, error, dataset, training, checkpoint")
     async def events() -> StreamingResponse:

@@ -37,6 +37,9 @@ class WebDoor:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # accepted sockets inherit it: without it a keep-alive reply (headers, then body) waited
+            # ~40 ms for the browser's delayed ACK (Nagle), every request after the first (bench/web.py)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 sock.bind((self.host, self.port))
             except OSError:
