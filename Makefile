@@ -21,6 +21,8 @@ DEBS += ffmpeg
 # a .mid through a General MIDI soundfont (Debian's package recommends timgm6mb-soundfont; pretty_midi
 # ships the same TimGM6mb.sf2); its tests render transcribed MIDI.
 DEBS += fluidsynth
+# The studio page (bridge/web): its browser tests drive headless Chromium through chromedriver (selenium).
+DEBS += chromium chromium-driver
 
 .PHONY: run test install install-test test-deps bench clean test-lua
 
@@ -31,7 +33,7 @@ TORCH ?= torch==2.13.0
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[web]'
 	touch $@
 
 # Model libraries that cannot be plain extras (they declare other Pythons or pin old torch, so

@@ -81,6 +81,15 @@ def _bench_module(name: str, library_first: bool = False) -> ModuleType:
     return module
 
 
+def _web() -> list[Row]:
+    web = _bench_module("web")
+    figures = web.main(results=1000, requests=20, jobs=3)
+    lib, ev = figures["library"], figures["events"]
+    return [at_most("web", "library page of 50 from 1,000 results, warm (median)", lib["warm_p50_ms"], "ms", 50.0,
+                    f"re-reading every sidecar: {lib['rescan_ms']:.1f} ms"),
+            at_most("web", "job progress -> the page's event stream (median)", ev["p50_ms"], "ms", 10.0)]
+
+
 # (name, how to measure it); backends also name the modules they need installed
 SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("startup", lambda: startup.rows(startup.main(runs=3))),
@@ -94,6 +103,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
     ("midi", _midi, ("torch",)),
+    ("web", _web, ("fastapi", "uvicorn")),
 ]
 
 

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     _config_flags(s)
     s.add_argument("--log-level", dest="log_level_flag", default=None, choices=["debug", "info", "warning", "error"],
                    help="default: server.log_level from the config, else info")
+    s.add_argument("--web-port", dest="web_port", type=int, default=None,
+                   help="the studio page and HTTP API (default [web] port, 9957; 0: a free one)")
     s.set_defaults(func=_cmd_serve, log_level="info")
 
     s = sub.add_parser("send", help="send one request to a running daemon")
@@ -145,6 +147,7 @@ def _load_config(args: argparse.Namespace) -> Config:
         "server.host": args.host, "server.port": args.port,
         "output.root": args.project, "server.state_dir": args.state_dir,
         "server.log_level": getattr(args, "log_level_flag", None),
+        "web.port": getattr(args, "web_port", None),
     })
 
 

@@ -6,7 +6,7 @@ running job finish within `server.drain_seconds`, leave queued jobs in the journ
 from __future__ import annotations
 
 import gc
-import ipaddress
+import importlib.util
 import logging
 import signal
 import sys
@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from server import __version__
-from server.config import Config
+from server.config import Config, is_loopback
 from server.engine import Engine
 
 from .osc import OscServer
@@ -37,7 +37,7 @@ class Daemon:
         # this process with the network threads: a 1 ms switch interval (default 5 ms) lets a network
         # thread take the GIL back quickly, so acks are not held up.
         sys.setswitchinterval(0.001)
-        if not _is_loopback(cfg.server.host):
+        if not is_loopback(cfg.server.host):
             log.warning("listening on %s: other machines on the network can send requests", cfg.server.host)
         cfg.output_root.mkdir(parents=True, exist_ok=True)
         self.engine = Engine(cfg)
@@ -47,6 +47,7 @@ class Daemon:
         for door in extra_front_doors(cfg, self.engine):
             door.start()
             self.front_doors.append(door)
+        web = next((d for d in self.front_doors if hasattr(d, "url")), None)
         # What start made (modules, config, registry) lives as long as the daemon. Frozen, the
         # collector stops re-reading it: a full collection paused every thread ~15 ms (2 cores),
         # and landed on acknowledgements; now it walks only the objects made since.
@@ -57,6 +58,7 @@ class Daemon:
         problems = self.engine.registry.problems()
         print(
             f"dawgen {__version__} ready: osc udp+tcp {cfg.server.host}:{self.osc.port} | "
+            f"web {web.url if web is not None else web_off(cfg)} | "
             f"output root {cfg.output_root} | state {cfg.state_dir} | "
             f"models {', '.join(self.engine.registry.names())}"
             + (f" ({len(problems)} unavailable)" if problems else "")
@@ -110,11 +112,26 @@ def extra_front_doors(config: Config, engine: Engine) -> list[Any]:
         from .hotfolder import HotFolder  # imported only when used: watchdog starts no thread until then
 
         doors.append(HotFolder(config, engine))
+    if config.web.enabled and web_available():
+        from .web import WebDoor  # FastAPI and uvicorn are imported only when the page is served
+
+        doors.append(WebDoor(config, engine))
     if config.midi is not None:
         from .midi.door import MidiDoor  # mido is imported only when [midi] is configured
 
         doors.append(MidiDoor(config, engine))
     return doors
+
+
+def web_available() -> bool:
+    """The `web` extra (FastAPI, uvicorn) is installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn"))
+
+
+def web_off(config: Config) -> str:
+    if not config.web.enabled:
+        return "off ([web] enabled = false)"
+    return "off (install the web extra: pip install 'dawgen[web]')"
 
 
 def run(config: Config) -> int:
@@ -123,12 +140,3 @@ def run(config: Config) -> int:
     daemon.startup()
     daemon.main_loop()
     return 0 if daemon.shutdown() else 3
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -6,6 +6,7 @@ caught at start instead of surfacing as odd behaviour hours later.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import sys
@@ -20,6 +21,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+
+DEFAULT_WEB_PORT = 9957
 
 
 class ConfigError(ValueError):
@@ -155,6 +159,18 @@ class PluginsConfig:
 
 
 @dataclass
+class WebConfig:
+    """[web]: the studio page and its JSON API (bridge/web), served by `dawgen serve`."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # loopback unless asked; another address needs `tokens`
+    # 9957; with `[server] port = 0` (tests, benchmarks) an unset port is a free one too (0)
+    port: int = DEFAULT_WEB_PORT
+    # bearer tokens a request from another machine must carry (loopback needs none)
+    tokens: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ModelConfig:
     name: str
     backend: str
@@ -180,6 +196,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     hotfolder: HotfolderConfig = field(default_factory=HotfolderConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     loras: dict[str, LoraConfig] = field(default_factory=dict)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     source: str = ""
@@ -187,6 +204,13 @@ class Config:
     @property
     def output_root(self) -> Path:
         return Path(self.output.root).expanduser() if self.output.root else default_output_root()
+
+    @property
+    def web_port(self) -> int:
+        """[web] port; left at its default while `[server] port` is 0 (any free port), a free one too."""
+        if self.server.port == 0 and self.web.port == DEFAULT_WEB_PORT:
+            return 0
+        return self.web.port
 
     @property
     def models_dir(self) -> Path:
@@ -202,7 +226,7 @@ class Config:
 # TOML keys that are not Python names: (section, key) -> the dataclass field
 FIELD_OF_KEY = {("training", "yield"): "yield_to_live"}
 _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
-                              "training": TrainingConfig, "plugins": PluginsConfig,
+                              "training": TrainingConfig, "plugins": PluginsConfig, "web": WebConfig,
                               "hotfolder": HotfolderConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
@@ -287,7 +311,30 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         _check_hotfolder(obj, values.get("recipes"), errors)
     if section == "plugins" and obj.timeout <= 0:
         errors.append(f"plugins.timeout: {obj.timeout} must be positive (seconds)")
+    if section == "web":
+        errors.extend(check_web(obj))
     return obj
+
+
+def check_web(web: WebConfig) -> list[str]:
+    """The web door's port, and its binding rule: another address than loopback needs tokens."""
+    errors = []
+    if not 0 <= web.port < 65536:
+        errors.append(f"web.port: {web.port} is not a port number (0-65535)")
+    if not is_loopback(web.host) and not [t for t in web.tokens if t.strip()]:
+        errors.append(f"web.host: {web.host!r} lets other machines in; set web.tokens (requests from them must carry one)")
+    errors.extend(f"web.tokens: a token of {len(t)} characters is too short (16 at least)" for t in web.tokens if len(t) < 16)
+    return errors
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 and ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_queue_keys(obj: ServerConfig, values: Mapping[str, Any], errors: list[str]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 READY = re.compile(r"ready: osc udp\+tcp (\S+):(\d+)")
+WEB_URL = re.compile(r"\| web (http://\S+/) ")
 
 
 class DaemonProcess:
@@ -24,12 +25,15 @@ class DaemonProcess:
         self.project = tmp / "project"
         self.state = tmp / "state"
         self.args = ["--project", str(self.project), "--state-dir", str(self.state), *(extra or [])]
+        if "--web-port" not in self.args:  # a restart on the same OSC port must not take the fixed 9957
+            self.args += ["--web-port", "0"]
         if config_text is not None:
             cfg = tmp / "dawgen.toml"
             cfg.write_text(config_text)
             self.args += ["--config", str(cfg)]
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        self.web_url = ""  # the studio page's URL from the ready line ("" when the web door is off)
         self.log = tmp / "daemon.log"
 
     def start(self, port: int = 0, timeout: float = 15.0) -> DaemonProcess:
@@ -48,6 +52,8 @@ class DaemonProcess:
             match = READY.search(line)
             if match:
                 self.port = int(match.group(2))
+                web = WEB_URL.search(line)
+                self.web_url = web.group(1) if web else ""
                 return self
         raise RuntimeError("daemon did not get ready")
 

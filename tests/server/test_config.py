@@ -78,3 +78,17 @@ def test_queue_bound_and_how_long_finished_jobs_are_kept(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(None, {"server.keep_finished_days": -1})
     assert "server.keep_finished_days: -1.0 is negative" in str(info.value)
+
+
+def test_web_section_binds_loopback_unless_asked_and_then_needs_tokens(tmp_path):
+    cfg = load(None)
+    assert cfg.web.enabled and cfg.web.host == "127.0.0.1" and cfg.web_port == 9957
+    assert load(None, {"server.port": 0}).web_port == 0  # a free OSC port: a free web port too
+    assert load(None, {"server.port": 0, "web.port": 9000}).web_port == 9000
+    with pytest.raises(ConfigError, match="web.tokens"):
+        load(None, {"web.host": "0.0.0.0"})
+    with pytest.raises(ConfigError, match="too short"):
+        load(None, {"web.host": "0.0.0.0", "web.tokens": ["short"]})
+    assert load(None, {"web.host": "0.0.0.0", "web.tokens": ["a-token-of-16-chars"]}).web.tokens == ["a-token-of-16-chars"]
+    with pytest.raises(ConfigError, match="web.port"):
+        load(None, {"web.port": 70000})

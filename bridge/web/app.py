@@ -1,0 +1,108 @@
+"""The HTTP API (docs/HTTP.md) and the studio page's static files, as one FastAPI app.
+
+Routes that call the engine are plain functions: FastAPI runs them in its thread pool, so a journal
+commit never blocks the event loop that feeds the event streams.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from server import __version__
+from server.config import Config
+from server.engine import Engine
+from server.errors import DawgenError, ErrorCode
+from server.jobs import Request
+
+from . import errors, paths
+from .auth import Guard
+from .events import EventHub, job_view
+from .library import LibraryIndex
+from .studio import studio_facts
+from .waveform import WaveformCache
+
+STATIC = Path(__file__).parent / "static"
+Value = str | int | float | bool | None
+
+
+class JobRequest(BaseModel):
+    verb: str = Field(min_length=1, max_length=64, examples=["generate"])
+    params: dict[str, Value] = Field(default_factory=dict, examples=[{"prompt": "punchy kick", "seconds": 1.5}])
+    req_id: str = Field("", max_length=128, description="optional: the same id and params again return the same job")
+
+
+class Accepted(BaseModel):
+    job_id: str
+    queue_position: int
+
+
+def create_app(engine: Engine, config: Config) -> FastAPI:
+    roots = [Path(r) for r in engine.writer.roots]
+    hub, library, waves = EventHub(engine, roots), LibraryIndex(roots[0]), WaveformCache()
+    app = FastAPI(title="dawgen", version=__version__, description="The studio page's JSON API (docs/HTTP.md).")
+    app.state.hub, app.state.library = hub, library
+    app.add_exception_handler(DawgenError, errors.on_dawgen_error)
+    app.add_exception_handler(RequestValidationError, errors.on_validation_error)
+    app.add_middleware(Guard, tokens=config.web.tokens, host=config.web.host)
+
+    @app.post("/api/jobs", response_model=Accepted, summary="submit a job (any job verb: generate, vary, separate, train...)")
+    def submit(body: JobRequest) -> dict[str, Any]:
+        if not engine.is_job_verb(body.verb):
+            raise DawgenError(ErrorCode.UNKNOWN_VERB, f"unknown verb {body.verb!r}; verbs: {', '.join(sorted(engine.job_verbs()))}")
+        job, position = engine.submit(Request(body.verb, dict(body.params), body.req_id, {"http": True}))
+        return {"job_id": job.id, "queue_position": position}
+
+    @app.get("/api/jobs/{job_id}", summary="a job's state, progress, files and error")
+    def status(job_id: str) -> dict[str, Any]:
+        job, position = engine.status(job_id)
+        return job_view(job, roots, position)
+
+    @app.delete("/api/jobs/{job_id}", summary="cancel a queued or running job")
+    def cancel(job_id: str) -> dict[str, Any]:
+        job = engine.cancel(job_id)
+        return {"job_id": job.id, "state": job.state.value}
+
+    @app.get("/api/queue", summary="running and queued jobs in run order")
+    def queue() -> dict[str, Any]:
+        jobs = engine.queue()
+        return {"jobs": [job_view(j, roots, i) for i, j in enumerate(jobs)], "total": len(jobs)}
+
+    @app.get("/api/models", summary="every model with each verb's parameters, as /dawgen/models")
+    def models() -> dict[str, Any]:
+        return {"models": engine.models(), "verbs": {v: [s.describe() for s in specs] for v, specs in engine.job_verbs().items()},
+                "default_model": config.server.default_model}
+
+    @app.get("/api/studio", summary="the daemon: version, devices, memory budgets, output root")
+    def studio() -> dict[str, Any]:
+        return studio_facts(engine, config)
+
+    @app.get("/api/library", summary="results under the output root, newest first, a page at a time")
+    def library_page(page: int = Query(1, ge=1, le=1_000_000), per_page: int = Query(50, ge=1, le=500)) -> JSONResponse:
+        return JSONResponse(library.page(page, per_page))  # plain JSON data: no per-field encoding pass
+
+    @app.get("/api/events", summary="Server-Sent Events: accepted, progress, done, error, dataset, training, checkpoint")
+    async def events() -> StreamingResponse:
+        return StreamingResponse(hub.stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/waveform/{path:path}", summary="a waveform + spectrogram PNG of a result (drawn once, cached)")
+    def waveform(path: str) -> Response:
+        return Response(waves.png(paths.resolve(path, roots)), media_type="image/png",
+                        headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/files/{path:path}", summary="a file under the output root (nothing else)")
+    def files(path: str) -> FileResponse:
+        return FileResponse(paths.resolve(path, roots))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,104 @@
+"""Who may use the web door: the same rule as the daemon's binding (loopback unless asked).
+
+- A request from this machine needs nothing; one from another machine needs one of `[web] tokens`:
+  `Authorization: Bearer TOKEN`, `?token=TOKEN` (the page's links, once) or the `dawgen_token` cookie
+  the page is then given.
+- Bound to loopback, the Host header must name this machine: a web page elsewhere cannot reach the
+  daemon through a DNS name it points at 127.0.0.1 (DNS rebinding).
+- A request that changes something (POST, DELETE) from another site's page (an Origin that is not
+  the Host) is refused: a page on the internet cannot submit or cancel jobs from your browser.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from server.config import is_loopback
+from server.errors import ErrorCode
+
+from .errors import STATUS
+
+Scope = dict[str, Any]
+COOKIE = "dawgen_token"
+
+
+class Guard:
+    """Pure ASGI middleware (streams pass through untouched)."""
+
+    def __init__(self, app: Any, tokens: list[str], host: str) -> None:
+        self.app = app
+        self.tokens = [t for t in tokens if t]
+        self.loopback_only = is_loopback(host)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        problem = self.refusal(scope, headers)
+        if problem:
+            await _refuse(send, problem)
+            return
+        token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        if token and self._known(token):
+            await self.app(scope, receive, _with_cookie(send, token))
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope, headers: dict[str, str]) -> str:
+        """Why this request is refused; "" when it may go on."""
+        host = _hostname(headers.get("host", ""))
+        if self.loopback_only and host and not is_loopback(host):
+            return f"this daemon answers requests for localhost only, not for {host!r}"
+        origin = headers.get("origin", "")
+        if scope.get("method") in ("POST", "DELETE", "PUT", "PATCH") and origin and origin != "null":
+            if urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+                return "a request from another site's page is refused"
+        client = (scope.get("client") or ("", 0))[0]
+        if client and not is_loopback(client) and not self._known(_token_of(scope, headers)):
+            return "a request from another machine needs one of [web] tokens (Authorization: Bearer TOKEN)"
+        return ""
+
+    def _known(self, token: str) -> bool:
+        return bool(token) and any(hmac.compare_digest(token.encode(), t.encode()) for t in self.tokens)
+
+
+def _hostname(host_header: str) -> str:
+    if host_header.startswith("["):  # [::1]:9957
+        return host_header[1:].split("]", 1)[0]
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def _token_of(scope: Scope, headers: dict[str, str]) -> str:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if query.get("token"):
+        return query["token"][0]
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed cookie header is no token
+        return ""
+    return cookie[COOKIE].value if COOKIE in cookie else ""
+
+
+def _with_cookie(send: Any, token: str) -> Any:
+    """Remember a token given in the URL, so the page's own requests (EventSource, <audio>) carry it."""
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+            message = dict(message, headers=[*message.get("headers", []), (b"set-cookie", cookie.encode("latin-1"))])
+        await send(message)
+    return wrapped
+
+
+async def _refuse(send: Any, message: str) -> None:
+    body = json.dumps({"code": ErrorCode.UNAUTHORIZED.value, "message": message}).encode()
+    await send({"type": "http.response.start", "status": STATUS[ErrorCode.UNAUTHORIZED],
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
