@@ -3,7 +3,8 @@
 Progress: audiocraft's custom progress callback reports every token step (MAGNeT: every decoding
 step) through ctx.progress, 95 % of the job; it raises JobCancelled once a cancel is asked, which
 stops audiocraft's loop at that step. `count` rows are one batch (halved on out-of-memory), each
-row sampled with its own seed (model.row_seeds).
+row sampled with its own seed (model.row_seeds). With a MultiBand Diffusion decoder (`mbd`, mbd.py)
+audiocraft returns the tokens too and they are decoded again by diffusion, row by row.
 """
 from __future__ import annotations
 
@@ -22,33 +23,47 @@ from .model import row_seeds, to_rows
 GENERATING = 0.95
 
 
-def run(model: Any, checkpoint: Checkpoint, verb: str, ctx: RunContext) -> list[Output]:
+def run(model: Any, checkpoint: Checkpoint, verb: str, ctx: RunContext, mbd: Any = None) -> list[Output]:
     p = ctx.params
     seed, count = int(p["seed"]), int(p.get("count", 1))
     text = spec.prompt_text(p)
-    meta: dict[str, Any] = {"prompt_used": text, "family": checkpoint.family, "model_sample_rate": model.sample_rate}
+    meta: dict[str, Any] = {"prompt_used": text, "family": checkpoint.family, "model_sample_rate": model.sample_rate,
+                            "decoder": "encodec" if mbd is None else "mbd"}
     if checkpoint.magnet:
         seconds = _magnet_params(model, p)
     else:
         seconds = _seconds(p, _input_seconds(p) if verb == "melody" else None)
         _musicgen_params(model, p, seconds)
     if verb == "continue":
-        return _continue(model, ctx, text, seed, count, seconds, meta)
+        return _continue(model, ctx, text, seed, count, seconds, meta, mbd)
     melody = read_section(str(p["input"]), None, None) if verb == "melody" else None
 
     def make(first: int, n: int) -> list[np.ndarray]:
         _progress(model, ctx, first, n, count, seconds)
         with row_seeds(seed + first, n, str(model.device)):
             if melody is None:
-                wav = model.generate([text] * n, progress=True)
+                wav = model.generate([text] * n, progress=True, return_tokens=mbd is not None)
             else:
-                wav = model.generate_with_chroma([text] * n, _tensor(melody[0], n), melody[1], progress=True)
-        return to_rows(wav)
+                wav = model.generate_with_chroma([text] * n, _tensor(melody[0], n), melody[1], progress=True,
+                                                 return_tokens=mbd is not None)
+        return to_rows(_decoded(wav, mbd, ctx, seed, first, n, count))
 
     rows = _batched(model, count, make)
     wanted = int(round(seconds * model.sample_rate))
     meta["seconds"] = round(seconds, 6)
     return [Audio(rows[i][:wanted], model.sample_rate, seed=seed + i, meta=dict(meta)) for i in range(count)]
+
+
+def _decoded(result: Any, mbd: Any, ctx: RunContext, seed: int, first: int, n: int, count: int) -> Any:
+    """audiocraft's audio, or with MBD its (audio, tokens) decoded by diffusion, row i from seed + i."""
+    if mbd is None:
+        return result
+    from .mbd import decode
+
+    def on_row(done: int, total: int) -> None:
+        ctx.progress(GENERATING * (first + done * n / total) / count, "decoding")
+
+    return decode(mbd, result[1], seed + first, on_row)
 
 
 def _seconds(p: dict[str, Any], input_seconds: float | None) -> float:
@@ -115,7 +130,7 @@ def _tensor(samples: np.ndarray, n: int) -> Any:
 
 
 def _continue(model: Any, ctx: RunContext, text: str, seed: int, count: int, seconds: float,
-              meta: dict[str, Any]) -> list[Output]:
+              meta: dict[str, Any], mbd: Any = None) -> list[Output]:
     p = ctx.params
     clip, rate = read_section(str(p["input"]), p.get("start"), p.get("end"))
     x = to_model(clip, rate, model.sample_rate, model.audio_channels)
@@ -131,8 +146,9 @@ def _continue(model: Any, ctx: RunContext, text: str, seed: int, count: int, sec
     def make(first: int, n: int) -> list[np.ndarray]:
         _progress(model, ctx, first, n, count, context / model.sample_rate + seconds)
         with row_seeds(seed + first, n, str(model.device)):
-            wav = model.generate_continuation(_tensor(prompt, n), model.sample_rate, [text] * n, progress=True)
-        return [row[context:context + wanted] for row in to_rows(wav)]
+            wav = model.generate_continuation(_tensor(prompt, n), model.sample_rate, [text] * n, progress=True,
+                                              return_tokens=mbd is not None)
+        return [row[context:context + wanted] for row in to_rows(_decoded(wav, mbd, ctx, seed, first, n, count))]
 
     rows = _batched(model, count, make)
     meta.update(seconds=round(seconds, 6), context_seconds=round(context / model.sample_rate, 4),

@@ -96,3 +96,36 @@ def build(folder: Path, family: str = "musicgen", window_s: int | None = None, s
                            ("compression_state_dict.bin", ccfg, compression.state_dict())):
         torch.save({"xp.cfg": OmegaConf.to_yaml(c), "best_state": state}, folder / name)
     return folder
+
+
+MBD_FILE = "mbd_musicgen_32khz.th"  # as the hub repo facebook/multiband-diffusion names it
+
+
+def build_mbd(folder: Path, model_folder: Path, bands: int = 2, seed: int = 0) -> Path:
+    """A tiny MultiBand Diffusion decoder for the MusicGen in `model_folder` (its EnCodec's latent
+    size), written as audiocraft's `load_diffusion_models` reads `mbd_musicgen_32khz.th`: `{"sample_rate",
+    "n_bands", i: {"cfg", "model_state", "processor_state"}}`, one U-Net per band. Each band is
+    audiocraft's `diffusion/debug` solver config (`model/score/basic` U-Net, 2 levels of 8 channels)
+    with its multi-band sample processor on and fitted to noise, as training leaves it."""
+    from server.backends.audiocraft.imports import import_library
+
+    import_library()
+    import torch
+    from audiocraft.models import builders, loaders
+
+    compression = loaders.load_compression_model(str(model_folder))
+    rate, codec_dim = int(compression.sample_rate), int(compression.quantizer.dimension)
+    folder.mkdir(parents=True, exist_ok=True)
+    package: dict[Any, Any] = {"sample_rate": rate, "n_bands": bands}
+    for band in range(bands):
+        cfg = _compose("diffusion/debug", [f"sample_rate={rate}", "channels=1", "device=cpu",
+                                           f"diffusion_unet.codec_dim={codec_dim}", "diffusion_unet.hidden=8",
+                                           "diffusion_unet.depth=2", "processor.use=true", "processor.n_bands=4",
+                                           "filter.use=true", f"filter.n_bands={bands}", f"filter.idx_band={band}"])
+        torch.manual_seed(seed + band)
+        unet = builders.get_diffusion_model(cfg)
+        processor = builders.get_processor(cfg.processor, sample_rate=rate)
+        processor.project_sample(0.1 * torch.randn(4, 1, rate // 2))  # fitted statistics, not zeros
+        package[band] = {"cfg": cfg, "model_state": unet.state_dict(), "processor_state": processor.state_dict()}
+    torch.save(package, folder / MBD_FILE)
+    return folder

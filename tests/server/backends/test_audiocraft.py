@@ -19,7 +19,7 @@ from server.backends.audiocraft.files import check_folder, read_config
 from server.backends.base import RunContext
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
-from tests.server.backends.audiocraft_tiny import build, config_folder
+from tests.server.backends.audiocraft_tiny import MBD_FILE, build, build_mbd, config_folder
 
 FAMILIES = ("musicgen", "audiogen", "magnet")
 
@@ -33,7 +33,9 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 
     import_library()
     root = tmp_path_factory.mktemp("audiocraft-tiny")
-    return {family: build(root / family, family) for family in FAMILIES}
+    models = {family: build(root / family, family) for family in FAMILIES}
+    models["mbd"] = build_mbd(root / "mbd", models["musicgen"])
+    return models
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,7 @@ def registry(tiny):
 
     models = {f"tiny-{family}": {"backend": "audiocraft", "path": str(path), "device": "cpu", "threads": 1}
               for family, path in tiny.items()}
+    models["tiny-mbd"] = {**models["tiny-musicgen"], "decoder": "mbd", "mbd_path": str(tiny["mbd"])}
     return Registry(parse({"models": models}))
 
 
@@ -81,10 +84,15 @@ def test_without_audiocraft_the_model_is_unavailable_naming_the_install(tmp_path
         backend.check_available()
 
 
-def test_mbd_decoder_is_reported_as_not_supported_yet(tiny):
-    backend = AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd"})
-    with pytest.raises(DawgenError, match="not supported yet"):
+def test_mbd_without_its_file_names_the_file(tiny, tmp_path):
+    backend = AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd", "mbd_path": str(tmp_path)})
+    with pytest.raises(DawgenError, match=f"{tmp_path / MBD_FILE}: missing") as err:
         backend.check_available()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
+    with pytest.raises(DawgenError, match="needs `mbd_path`"):
+        AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd"}).check_available()
+    with pytest.raises(DawgenError, match="not one of encodec, mbd"):
+        AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "vocos"}).check_available()
 
 
 # -- families, verbs, hub cache ------------------------------------------------------------------
@@ -204,3 +212,37 @@ def test_provenance_names_weights_family_and_audiocraft_version(registry, tiny):
     fp = registry.backend("tiny-magnet").fingerprint()
     assert fp["family"] == "magnet" and fp["audiocraft"] == "1.3.0"
     assert fp["weights_sha256"] == hashlib.sha256((tiny["magnet"] / "state_dict.bin").read_bytes()).hexdigest()
+
+
+# -- MultiBand Diffusion -----------------------------------------------------------------------------
+def test_mbd_decodes_the_same_tokens_to_other_audio_of_the_right_length(registry, tiny):
+    encodec = run(registry, "musicgen", prompt="organ", seed=5, seconds=0.4)[0]
+    diffused = run(registry, "mbd", prompt="organ", seed=5, seconds=0.4)[0]
+    again = run(registry, "mbd", prompt="organ", seed=5, seconds=0.4)[0]
+    assert diffused.frames == encodec.frames == int(0.4 * 32000) and diffused.sample_rate == 32000
+    assert np.isfinite(diffused.samples).all() and np.abs(diffused.samples).max() > 1e-4
+    assert np.abs(diffused.samples - encodec.samples).max() > 1e-3  # not EnCodec's decode
+    assert np.array_equal(diffused.samples, again.samples)  # the diffusion noise follows the seed
+    assert diffused.meta["decoder"] == "mbd" and encodec.meta["decoder"] == "encodec"
+    rows = run(registry, "mbd", prompt="organ", seed=4, seconds=0.4, count=2)
+    assert np.allclose(rows[1].samples, diffused.samples, atol=1e-3)  # row 2 of a batch = seed 5 alone
+    fp = registry.backend("tiny-mbd").fingerprint()
+    import hashlib
+
+    assert fp["decoder"] == "mbd" and fp["mbd_sha256"] == hashlib.sha256((tiny["mbd"] / MBD_FILE).read_bytes()).hexdigest()
+
+
+def test_a_code_running_pickle_in_the_mbd_file_is_refused(tiny, tmp_path):
+    import torch
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"sample_rate": 32000, "n_bands": 1, 0: {"cfg": Boom()}}, tmp_path / MBD_FILE)
+    backend = AudiocraftBackend("evil", {"path": str(tiny["musicgen"]), "device": "cpu", "decoder": "mbd",
+                                         "mbd_path": str(tmp_path)})
+    backend.check_available()
+    with pytest.raises(DawgenError, match=f"{MBD_FILE} was refused: it asks for builtins.print") as err:
+        backend.load()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
