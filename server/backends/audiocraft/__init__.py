@@ -6,7 +6,9 @@ reads, fine-tunes included) or a Hugging Face cache entry (`models--facebook--au
 `family` (musicgen, audiogen, magnet, audio-magnet) is read from the checkpoint's xp.cfg unless
 given. Verbs: AudioGen and MAGNeT `generate`; MusicGen `generate`, `continue`, and `melody` on melody
 models, with the musicgen backend's parameters. `decoder = "mbd"` with `mbd_path` decodes the tokens
-with MultiBand Diffusion instead of EnCodec (mbd.py). torch and audiocraft are imported in
+with MultiBand Diffusion instead of EnCodec (mbd.py). A melody model's chroma conditioner separates
+the melody with demucs' htdemucs: `demucs_path` is a folder in demucs' layout holding htdemucs.yaml
+and the file it names (as for backend = "demucs"), loaded weights-only, never downloaded. torch and audiocraft are imported in
 `_load`/`_run` only (imports.py).
 """
 from __future__ import annotations
@@ -42,7 +44,8 @@ class AudiocraftBackend(NeedsAudiocraft, Backend):
     name: ClassVar[str] = "audiocraft"
     version: ClassVar[str] = "1"
     verbs: Mapping[str, Sequence[ParamSpec]] = verbs_for(None)
-    config_keys: ClassVar[Mapping[str, type]] = {"family": str, "decoder": str, "mbd_path": str, "threads": int,
+    config_keys: ClassVar[Mapping[str, type]] = {"family": str, "decoder": str, "mbd_path": str, "demucs_path": str,
+                                                    "threads": int,
                                                     **CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
@@ -69,6 +72,23 @@ class AudiocraftBackend(NeedsAudiocraft, Backend):
         self._checkpoint = check_folder(str(self.options.get("path", "")), str(self.options.get("family", "")))
         if self._decoder == "mbd":
             mbd.find(self.model_name, str(self.options.get("mbd_path", "")))
+        if self._checkpoint.melody:
+            self._stem_repo()
+
+    def _stem_repo(self) -> Any:
+        """The htdemucs a melody model's chroma conditioner needs, from `demucs_path`."""
+        from ..demucs.repo import find_model
+
+        if not self._installed("demucs"):
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}: a melody model needs demucs "
+                                                           "(pip install 'dawgen[demucs]') for its chroma conditioner")
+        path = str(self.options.get("demucs_path", ""))
+        if not path:
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}: a melody model needs "
+                                                           "`demucs_path`: a folder holding demucs' htdemucs.yaml "
+                                                           "and the .th file it names (its chroma conditioner "
+                                                           "separates the melody with htdemucs)")
+        return find_model(path, "htdemucs")
 
     @property
     def _decoder(self) -> str:
@@ -117,8 +137,13 @@ class AudiocraftBackend(NeedsAudiocraft, Backend):
         device = pick_device(self.device)
         if device == "cpu":
             torch.set_num_threads(cpu_threads(self.options))
+        stems = None
+        if checkpoint.melody:
+            from ..demucs import load_model
+
+            stems = load_model(self._stem_repo(), self.model_name, allow_pickle(self.options)).to(device).eval()
         try:
-            self._model = model.load(checkpoint, device)
+            self._model = model.load(checkpoint, device, stems)
         except (RuntimeError, EOFError, KeyError, OSError) as exc:  # a file torch or audiocraft cannot read
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"{checkpoint.folder} ({LM_FILE}, {COMPRESSION_FILE}): "
                                                            f"cannot be loaded: {exc}") from None

@@ -19,7 +19,7 @@ from server.backends.audiocraft.files import check_folder, read_config
 from server.backends.base import RunContext
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
-from tests.server.backends.audiocraft_tiny import MBD_FILE, build, build_mbd, config_folder
+from tests.server.backends.audiocraft_tiny import MBD_FILE, build, build_mbd, config_folder, stem_repo
 
 FAMILIES = ("musicgen", "audiogen", "magnet")
 
@@ -35,6 +35,8 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("audiocraft-tiny")
     models = {family: build(root / family, family) for family in FAMILIES}
     models["mbd"] = build_mbd(root / "mbd", models["musicgen"])
+    models["melody"] = build(root / "melody", "musicgen", melody=True)
+    models["stems"] = stem_repo(root / "demucs")
     return models
 
 
@@ -43,9 +45,10 @@ def registry(tiny):
     from server.config import parse
     from server.registry import Registry
 
-    models = {f"tiny-{family}": {"backend": "audiocraft", "path": str(path), "device": "cpu", "threads": 1}
-              for family, path in tiny.items()}
+    models = {f"tiny-{family}": {"backend": "audiocraft", "path": str(tiny[family]), "device": "cpu", "threads": 1}
+              for family in FAMILIES}
     models["tiny-mbd"] = {**models["tiny-musicgen"], "decoder": "mbd", "mbd_path": str(tiny["mbd"])}
+    models["tiny-melody"] = {**models["tiny-musicgen"], "path": str(tiny["melody"]), "demucs_path": str(tiny["stems"])}
     return Registry(parse({"models": models}))
 
 
@@ -245,4 +248,34 @@ def test_a_code_running_pickle_in_the_mbd_file_is_refused(tiny, tmp_path):
     backend.check_available()
     with pytest.raises(DawgenError, match=f"{MBD_FILE} was refused: it asks for builtins.print") as err:
         backend.load()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
+
+
+# -- melody (MusicGen-melody: chroma of demucs' vocals + other stems) ---------------------------------
+def _tune(path: Path, notes: list[float], seconds: float = 1.0, rate: int = 32000) -> str:
+    t = np.arange(int(seconds * rate)) / rate
+    freq = np.repeat(notes, len(t) // len(notes) + 1)[: len(t)]
+    sf.write(path, (0.4 * np.sin(2 * np.pi * np.cumsum(freq) / rate)).astype(np.float32), rate, subtype="FLOAT")
+    return str(path)
+
+
+def test_melody_model_follows_its_melody_and_length(registry, tmp_path):
+    assert set(registry.backend("tiny-melody").verbs) == {"generate", "continue", "melody"}
+    low = _tune(tmp_path / "low.wav", [110.0, 130.8, 146.8, 164.8])
+    high = _tune(tmp_path / "high.wav", [987.8, 880.0, 740.0, 659.3])
+    a = run(registry, "melody", "melody", input=low, prompt="piano", seed=2, seconds=0.6)[0]
+    b = run(registry, "melody", "melody", input=high, prompt="piano", seed=2, seconds=0.6)[0]
+    again = run(registry, "melody", "melody", input=low, prompt="piano", seed=2, seconds=0.6)[0]
+    assert a.frames == b.frames == int(0.6 * 32000)
+    assert np.abs(a.samples - b.samples).max() > 1e-3 and np.array_equal(a.samples, again.samples)
+    whole = run(registry, "melody", "melody", input=low, prompt="piano", seed=2)[0]
+    assert whole.frames == 32000  # default: the melody's length
+
+
+def test_a_melody_model_without_its_stem_model_names_it(tiny, tmp_path):
+    options = {"path": str(tiny["melody"]), "device": "cpu"}
+    with pytest.raises(DawgenError, match="needs `demucs_path`"):
+        AudiocraftBackend("m", options).check_available()
+    with pytest.raises(DawgenError, match="has no model 'htdemucs'") as err:
+        AudiocraftBackend("m", {**options, "demucs_path": str(tmp_path)}).check_available()
     assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
