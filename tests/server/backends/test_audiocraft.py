@@ -205,7 +205,10 @@ def test_continue_new_part_only_and_input_plus_continuation(registry, tmp_path):
     assert new.frames == int(0.4 * 32000) and new.meta["post"] == "none"
     both = run(registry, "musicgen", "continue", input=str(tmp_path / "clip.wav"), seconds=0.4, include_input=True)[0]
     assert both.sample_rate == rate and both.channels == 2
-    assert np.array_equal(both.samples[: clip.shape[0]], clip)  # the clip, untouched, then the new part
+    fade = int(0.01 * rate)  # the clip untouched but for a 10 ms crossfade into the model's version of its end
+    assert np.array_equal(both.samples[: clip.shape[0] - fade], clip[:-fade])
+    assert not np.array_equal(both.samples[clip.shape[0] - fade: clip.shape[0]], clip[-fade:])
+    assert np.abs(both.samples[clip.shape[0] - fade] - clip[-fade]).max() < 0.02  # the fade starts on the clip
     assert both.frames == pytest.approx(clip.shape[0] + 0.4 * rate, abs=2)
 
 
