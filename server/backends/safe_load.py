@@ -10,6 +10,9 @@ classes allowed for that one load, and refuses everything else before it runs.
 - `guard(...)`: Backend.load runs every torch backend's `_load` inside it, so the torch.load calls
   that libraries make themselves (transformers' `pytorch_model.bin`, stable-audio-tools' CLAP
   conditioner, which asks for `weights_only=False`) are weights-only too, whatever they ask for.
+- `load_torch_restricted(path, names)`: for files holding objects torch's weights-only unpickler
+  cannot rebuild (audiocraft's MultiBand Diffusion file pickles omegaconf configs): an unpickler that
+  may name only torch's weights-only globals and the listed classes.
 
 A refused file is a model_unavailable error naming the file and the global it asked for.
 `[models.NAME] allow_pickle = true` opts one trusted model into full pickle loads: off by default,
