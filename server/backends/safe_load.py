@@ -10,6 +10,9 @@ classes allowed for that one load, and refuses everything else before it runs.
 - `guard(...)`: Backend.load runs every torch backend's `_load` inside it, so the torch.load calls
   that libraries make themselves (transformers' `pytorch_model.bin`, stable-audio-tools' CLAP
   conditioner, which asks for `weights_only=False`) are weights-only too, whatever they ask for.
+- `load_torch_restricted(path, names)`: for files holding objects torch's weights-only unpickler
+  cannot rebuild (audiocraft's MultiBand Diffusion file pickles omegaconf configs): an unpickler that
+  may name only torch's weights-only globals and the listed classes.
 
 A refused file is a model_unavailable error naming the file and the global it asked for.
 `[models.NAME] allow_pickle = true` opts one trusted model into full pickle loads: off by default,
@@ -25,8 +28,9 @@ import pickle
 import pickletools
 import re
 import threading
+import types
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import DawgenError, ErrorCode
@@ -56,6 +60,44 @@ def load_torch(path: str | os.PathLike[str], *, allowed: Sequence[Any] = (), tru
         warn_full_pickle(model, path)
         return load(path, map_location="cpu", weights_only=False)
     return _weights_only(load, path, allowed, model, map_location="cpu")
+
+
+def load_torch_restricted(path: str | os.PathLike[str], names: Collection[str], *, trusted: bool = False,
+                          model: str = "") -> Any:
+    """torch.load(path) on the CPU through an unpickler that may name only torch's weights-only
+    globals (tensors, storages, OrderedDict) and the `module.name` globals in `names`: for files whose
+    objects torch's weights-only unpickler cannot rebuild (omegaconf configs, whose state holds a
+    defaultdict). `names` must be classes whose construction and __setstate__ run nothing from the
+    file. A full pickle load only when `trusted`; raises model_unavailable naming the file."""
+    load = _torch_load()
+    if trusted:
+        warn_full_pickle(model, path)
+        return load(path, map_location="cpu", weights_only=False)
+    try:
+        return load(path, map_location="cpu", weights_only=False, pickle_module=_restricted(names))
+    except pickle.UnpicklingError as exc:
+        raise refused(path, exc, model) from None
+
+
+def _restricted(names: Collection[str]) -> Any:
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    allowed = set(_get_allowed_globals()) | set(names)
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            import _compat_pickle  # Python 2 names (`__builtin__ long`), as pickle maps them
+
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+            full = f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
+            if full not in allowed:
+                raise pickle.UnpicklingError(f"unsupported GLOBAL {full}")
+            return super().find_class(module, name)
+
+    def load(f: Any, **kwargs: Any) -> Any:
+        return Unpickler(f, **kwargs).load()
+
+    return types.SimpleNamespace(__name__="dawgen_restricted_pickle", Unpickler=Unpickler, load=load)
 
 
 def warn_full_pickle(model: str, path: Any) -> None:

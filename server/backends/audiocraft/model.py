@@ -18,10 +18,12 @@ import torch
 from .files import Checkpoint
 
 _sampling_lock = threading.Lock()
+_stems_lock = threading.Lock()
 
 
-def load(checkpoint: Checkpoint, device: str) -> Any:
-    """audiocraft's MusicGen / AudioGen / MAGNeT from the checkpoint's folder, in eval mode."""
+def load(checkpoint: Checkpoint, device: str, stem_model: Any = None) -> Any:
+    """audiocraft's MusicGen / AudioGen / MAGNeT from the checkpoint's folder, in eval mode. A melody
+    model's chroma_stem conditioner gets `stem_model` (a demucs htdemucs loaded from a local folder)."""
     from audiocraft.models import AudioGen, MAGNeT, MusicGen
 
     from .imports import use_sdpa_attention
@@ -29,7 +31,31 @@ def load(checkpoint: Checkpoint, device: str) -> Any:
     if not device.startswith("cuda"):
         use_sdpa_attention()
     kind = MAGNeT if checkpoint.magnet else AudioGen if checkpoint.family == "audiogen" else MusicGen
-    return kind.get_pretrained(str(checkpoint.folder), device=device)
+    with stems_from(stem_model):
+        return kind.get_pretrained(str(checkpoint.folder), device=device)
+
+
+@contextlib.contextmanager
+def stems_from(stem_model: Any) -> Iterator[None]:
+    """While open, `demucs.pretrained.get_model` (which audiocraft's ChromaStemConditioner calls with
+    "htdemucs", a download) returns `stem_model`; any other name is refused, nothing is downloaded."""
+    if stem_model is None:
+        yield
+        return
+    from demucs import pretrained
+
+    def get_model(name: str, repo: Any = None) -> Any:
+        if name != "htdemucs":
+            raise RuntimeError(f"audiocraft asked demucs for {name!r}; only htdemucs (demucs_path) is loaded")
+        return stem_model
+
+    with _stems_lock:
+        original = pretrained.get_model
+        pretrained.get_model = get_model
+        try:
+            yield
+        finally:
+            pretrained.get_model = original
 
 
 def _generators(seed: int, count: int, device: Any) -> list[torch.Generator]:

@@ -3,7 +3,8 @@
 Progress: audiocraft's custom progress callback reports every token step (MAGNeT: every decoding
 step) through ctx.progress, 95 % of the job; it raises JobCancelled once a cancel is asked, which
 stops audiocraft's loop at that step. `count` rows are one batch (halved on out-of-memory), each
-row sampled with its own seed (model.row_seeds).
+row sampled with its own seed (model.row_seeds). With a MultiBand Diffusion decoder (`mbd`, mbd.py)
+audiocraft returns the tokens too and they are decoded again by diffusion, row by row.
 """
 from __future__ import annotations
 
@@ -20,35 +21,50 @@ from .files import Checkpoint
 from .model import row_seeds, to_rows
 
 GENERATING = 0.95
+CROSSFADE_S = 0.01  # include_input: from the clip into its re-decoded tail, as the musicgen backend joins them
 
 
-def run(model: Any, checkpoint: Checkpoint, verb: str, ctx: RunContext) -> list[Output]:
+def run(model: Any, checkpoint: Checkpoint, verb: str, ctx: RunContext, mbd: Any = None) -> list[Output]:
     p = ctx.params
     seed, count = int(p["seed"]), int(p.get("count", 1))
     text = spec.prompt_text(p)
-    meta: dict[str, Any] = {"prompt_used": text, "family": checkpoint.family, "model_sample_rate": model.sample_rate}
+    meta: dict[str, Any] = {"prompt_used": text, "family": checkpoint.family, "model_sample_rate": model.sample_rate,
+                            "decoder": "encodec" if mbd is None else "mbd"}
     if checkpoint.magnet:
         seconds = _magnet_params(model, p)
     else:
         seconds = _seconds(p, _input_seconds(p) if verb == "melody" else None)
         _musicgen_params(model, p, seconds)
     if verb == "continue":
-        return _continue(model, ctx, text, seed, count, seconds, meta)
+        return _continue(model, ctx, text, seed, count, seconds, meta, mbd)
     melody = read_section(str(p["input"]), None, None) if verb == "melody" else None
 
     def make(first: int, n: int) -> list[np.ndarray]:
         _progress(model, ctx, first, n, count, seconds)
         with row_seeds(seed + first, n, str(model.device)):
             if melody is None:
-                wav = model.generate([text] * n, progress=True)
+                wav = model.generate([text] * n, progress=True, return_tokens=mbd is not None)
             else:
-                wav = model.generate_with_chroma([text] * n, _tensor(melody[0], n), melody[1], progress=True)
-        return to_rows(wav)
+                wav = model.generate_with_chroma([text] * n, _tensor(melody[0], n), melody[1], progress=True,
+                                                 return_tokens=mbd is not None)
+        return to_rows(_decoded(wav, mbd, ctx, seed, first, n, count))
 
     rows = _batched(model, count, make)
     wanted = int(round(seconds * model.sample_rate))
     meta["seconds"] = round(seconds, 6)
     return [Audio(rows[i][:wanted], model.sample_rate, seed=seed + i, meta=dict(meta)) for i in range(count)]
+
+
+def _decoded(result: Any, mbd: Any, ctx: RunContext, seed: int, first: int, n: int, count: int) -> Any:
+    """audiocraft's audio, or with MBD its (audio, tokens) decoded by diffusion, row i from seed + i."""
+    if mbd is None:
+        return result
+    from .mbd import decode
+
+    def on_row(done: int, total: int) -> None:
+        ctx.progress(GENERATING * (first + done * n / total) / count, "decoding")
+
+    return decode(mbd, result[1], seed + first, on_row)
 
 
 def _seconds(p: dict[str, Any], input_seconds: float | None) -> float:
@@ -115,7 +131,7 @@ def _tensor(samples: np.ndarray, n: int) -> Any:
 
 
 def _continue(model: Any, ctx: RunContext, text: str, seed: int, count: int, seconds: float,
-              meta: dict[str, Any]) -> list[Output]:
+              meta: dict[str, Any], mbd: Any = None) -> list[Output]:
     p = ctx.params
     clip, rate = read_section(str(p["input"]), p.get("start"), p.get("end"))
     x = to_model(clip, rate, model.sample_rate, model.audio_channels)
@@ -127,34 +143,45 @@ def _continue(model: Any, ctx: RunContext, text: str, seed: int, count: int, sec
     prompt = x[x.shape[0] - context:]
     _musicgen_params(model, p, context / model.sample_rate + seconds)
     wanted = int(round(seconds * model.sample_rate))
+    fade = min(context, int(CROSSFADE_S * model.sample_rate))  # audiocraft re-decodes the prompt too
 
     def make(first: int, n: int) -> list[np.ndarray]:
         _progress(model, ctx, first, n, count, context / model.sample_rate + seconds)
         with row_seeds(seed + first, n, str(model.device)):
-            wav = model.generate_continuation(_tensor(prompt, n), model.sample_rate, [text] * n, progress=True)
-        return [row[context:context + wanted] for row in to_rows(wav)]
+            wav = model.generate_continuation(_tensor(prompt, n), model.sample_rate, [text] * n, progress=True,
+                                              return_tokens=mbd is not None)
+        return [row[context - fade:context + wanted] for row in to_rows(_decoded(wav, mbd, ctx, seed, first, n, count))]
 
     rows = _batched(model, count, make)
     meta.update(seconds=round(seconds, 6), context_seconds=round(context / model.sample_rate, 4),
                 include_input=bool(p.get("include_input")), input=os.path.basename(str(p["input"])))
     outputs: list[Output] = []
     for i in range(count):
-        new = _headroom(_pad(rows[i], wanted))
+        new = _headroom(_pad(rows[i][fade:], wanted))
         if p.get("include_input"):  # the clip as it is (its rate, its channels), then the continuation
-            outputs.append(Audio(_join(clip, rate, new, model.sample_rate), rate, seed=seed + i,
+            tail = _pad(rows[i], fade + wanted)
+            outputs.append(Audio(_join(clip, rate, tail, model.sample_rate, fade), rate, seed=seed + i,
                                  meta={**meta, "post": "none"}))
         else:
             outputs.append(Audio(new, model.sample_rate, seed=seed + i, meta={**meta, "post": "none"}))
     return outputs
 
 
-def _join(clip: np.ndarray, rate: int, new: np.ndarray, model_rate: int) -> np.ndarray:
+def _join(clip: np.ndarray, rate: int, tail: np.ndarray, model_rate: int, fade: int) -> np.ndarray:
+    """The clip, then the continuation, at the clip's rate and channels: the clip's last `fade` model
+    samples crossfade into the model's re-decoded version of them (no click at the seam)."""
     from ...post.resample import resample
 
-    tail = resample(new, model_rate, rate) if rate != model_rate else new
-    if tail.shape[1] != clip.shape[1]:
-        tail = np.repeat(tail.mean(axis=1, keepdims=True), clip.shape[1], axis=1)
-    return np.concatenate([clip, tail.astype(np.float32)], axis=0)
+    new = resample(tail, model_rate, rate) if rate != model_rate else tail
+    if new.shape[1] != clip.shape[1]:
+        new = np.repeat(new.mean(axis=1, keepdims=True), clip.shape[1], axis=1)
+    fade = min(int(round(fade * rate / model_rate)), clip.shape[0], new.shape[0])
+    new = _headroom(new.astype(np.float32))
+    out = np.concatenate([clip, new[fade:]], axis=0).astype(np.float32)
+    if fade > 0:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)[:, None]
+        out[clip.shape[0] - fade:clip.shape[0]] = clip[-fade:] * (1 - ramp) + new[:fade] * ramp
+    return out
 
 
 def _pad(samples: np.ndarray, frames: int) -> np.ndarray:

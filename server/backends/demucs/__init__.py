@@ -191,6 +191,9 @@ def _get_model(repo: RepoModel, model: str, trusted: bool) -> Any:
                                                        f"({type(exc).__name__}: {exc})") from None
 
 
+load_model = _get_model  # public: the audiocraft backend loads a melody model's htdemucs with it
+
+
 def _members(model: Any) -> list[Any]:
     return list(getattr(model, "models", None) or [model])
 

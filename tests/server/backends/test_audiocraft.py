@@ -19,7 +19,7 @@ from server.backends.audiocraft.files import check_folder, read_config
 from server.backends.base import RunContext
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
-from tests.server.backends.audiocraft_tiny import build, config_folder
+from tests.server.backends.audiocraft_tiny import MBD_FILE, build, build_mbd, config_folder, stem_repo
 
 FAMILIES = ("musicgen", "audiogen", "magnet")
 
@@ -33,7 +33,11 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 
     import_library()
     root = tmp_path_factory.mktemp("audiocraft-tiny")
-    return {family: build(root / family, family) for family in FAMILIES}
+    models = {family: build(root / family, family) for family in FAMILIES}
+    models["mbd"] = build_mbd(root / "mbd", models["musicgen"])
+    models["melody"] = build(root / "melody", "musicgen", melody=True)
+    models["stems"] = stem_repo(root / "demucs")
+    return models
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,10 @@ def registry(tiny):
     from server.config import parse
     from server.registry import Registry
 
-    models = {f"tiny-{family}": {"backend": "audiocraft", "path": str(path), "device": "cpu", "threads": 1}
-              for family, path in tiny.items()}
+    models = {f"tiny-{family}": {"backend": "audiocraft", "path": str(tiny[family]), "device": "cpu", "threads": 1}
+              for family in FAMILIES}
+    models["tiny-mbd"] = {**models["tiny-musicgen"], "decoder": "mbd", "mbd_path": str(tiny["mbd"])}
+    models["tiny-melody"] = {**models["tiny-musicgen"], "path": str(tiny["melody"]), "demucs_path": str(tiny["stems"])}
     return Registry(parse({"models": models}))
 
 
@@ -81,10 +87,15 @@ def test_without_audiocraft_the_model_is_unavailable_naming_the_install(tmp_path
         backend.check_available()
 
 
-def test_mbd_decoder_is_reported_as_not_supported_yet(tiny):
-    backend = AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd"})
-    with pytest.raises(DawgenError, match="not supported yet"):
+def test_mbd_without_its_file_names_the_file(tiny, tmp_path):
+    backend = AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd", "mbd_path": str(tmp_path)})
+    with pytest.raises(DawgenError, match=f"{tmp_path / MBD_FILE}: missing") as err:
         backend.check_available()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
+    with pytest.raises(DawgenError, match="needs `mbd_path`"):
+        AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "mbd"}).check_available()
+    with pytest.raises(DawgenError, match="not one of encodec, mbd"):
+        AudiocraftBackend("ac", {"path": str(tiny["musicgen"]), "decoder": "vocos"}).check_available()
 
 
 # -- families, verbs, hub cache ------------------------------------------------------------------
@@ -194,7 +205,10 @@ def test_continue_new_part_only_and_input_plus_continuation(registry, tmp_path):
     assert new.frames == int(0.4 * 32000) and new.meta["post"] == "none"
     both = run(registry, "musicgen", "continue", input=str(tmp_path / "clip.wav"), seconds=0.4, include_input=True)[0]
     assert both.sample_rate == rate and both.channels == 2
-    assert np.array_equal(both.samples[: clip.shape[0]], clip)  # the clip, untouched, then the new part
+    fade = int(0.01 * rate)  # the clip untouched but for a 10 ms crossfade into the model's version of its end
+    assert np.array_equal(both.samples[: clip.shape[0] - fade], clip[:-fade])
+    assert not np.array_equal(both.samples[clip.shape[0] - fade: clip.shape[0]], clip[-fade:])
+    assert np.abs(both.samples[clip.shape[0] - fade] - clip[-fade]).max() < 0.02  # the fade starts on the clip
     assert both.frames == pytest.approx(clip.shape[0] + 0.4 * rate, abs=2)
 
 
@@ -204,3 +218,67 @@ def test_provenance_names_weights_family_and_audiocraft_version(registry, tiny):
     fp = registry.backend("tiny-magnet").fingerprint()
     assert fp["family"] == "magnet" and fp["audiocraft"] == "1.3.0"
     assert fp["weights_sha256"] == hashlib.sha256((tiny["magnet"] / "state_dict.bin").read_bytes()).hexdigest()
+
+
+# -- MultiBand Diffusion -----------------------------------------------------------------------------
+def test_mbd_decodes_the_same_tokens_to_other_audio_of_the_right_length(registry, tiny):
+    encodec = run(registry, "musicgen", prompt="organ", seed=5, seconds=0.4)[0]
+    diffused = run(registry, "mbd", prompt="organ", seed=5, seconds=0.4)[0]
+    again = run(registry, "mbd", prompt="organ", seed=5, seconds=0.4)[0]
+    assert diffused.frames == encodec.frames == int(0.4 * 32000) and diffused.sample_rate == 32000
+    assert np.isfinite(diffused.samples).all() and np.abs(diffused.samples).max() > 1e-4
+    assert np.abs(diffused.samples - encodec.samples).max() > 1e-3  # not EnCodec's decode
+    assert np.array_equal(diffused.samples, again.samples)  # the diffusion noise follows the seed
+    assert diffused.meta["decoder"] == "mbd" and encodec.meta["decoder"] == "encodec"
+    rows = run(registry, "mbd", prompt="organ", seed=4, seconds=0.4, count=2)
+    assert np.allclose(rows[1].samples, diffused.samples, atol=1e-3)  # row 2 of a batch = seed 5 alone
+    fp = registry.backend("tiny-mbd").fingerprint()
+    import hashlib
+
+    assert fp["decoder"] == "mbd" and fp["mbd_sha256"] == hashlib.sha256((tiny["mbd"] / MBD_FILE).read_bytes()).hexdigest()
+
+
+def test_a_code_running_pickle_in_the_mbd_file_is_refused(tiny, tmp_path):
+    import torch
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"sample_rate": 32000, "n_bands": 1, 0: {"cfg": Boom()}}, tmp_path / MBD_FILE)
+    backend = AudiocraftBackend("evil", {"path": str(tiny["musicgen"]), "device": "cpu", "decoder": "mbd",
+                                         "mbd_path": str(tmp_path)})
+    backend.check_available()
+    with pytest.raises(DawgenError, match=f"{MBD_FILE} was refused: it asks for builtins.print") as err:
+        backend.load()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
+
+
+# -- melody (MusicGen-melody: chroma of demucs' vocals + other stems) ---------------------------------
+def _tune(path: Path, notes: list[float], seconds: float = 1.0, rate: int = 32000) -> str:
+    t = np.arange(int(seconds * rate)) / rate
+    freq = np.repeat(notes, len(t) // len(notes) + 1)[: len(t)]
+    sf.write(path, (0.4 * np.sin(2 * np.pi * np.cumsum(freq) / rate)).astype(np.float32), rate, subtype="FLOAT")
+    return str(path)
+
+
+def test_melody_model_follows_its_melody_and_length(registry, tmp_path):
+    assert set(registry.backend("tiny-melody").verbs) == {"generate", "continue", "melody"}
+    low = _tune(tmp_path / "low.wav", [110.0, 130.8, 146.8, 164.8])
+    high = _tune(tmp_path / "high.wav", [987.8, 880.0, 740.0, 659.3])
+    a = run(registry, "melody", "melody", input=low, prompt="piano", seed=2, seconds=0.6)[0]
+    b = run(registry, "melody", "melody", input=high, prompt="piano", seed=2, seconds=0.6)[0]
+    again = run(registry, "melody", "melody", input=low, prompt="piano", seed=2, seconds=0.6)[0]
+    assert a.frames == b.frames == int(0.6 * 32000)
+    assert np.abs(a.samples - b.samples).max() > 1e-3 and np.array_equal(a.samples, again.samples)
+    whole = run(registry, "melody", "melody", input=low, prompt="piano", seed=2)[0]
+    assert whole.frames == 32000  # default: the melody's length
+
+
+def test_a_melody_model_without_its_stem_model_names_it(tiny, tmp_path):
+    options = {"path": str(tiny["melody"]), "device": "cpu"}
+    with pytest.raises(DawgenError, match="needs `demucs_path`"):
+        AudiocraftBackend("m", options).check_available()
+    with pytest.raises(DawgenError, match="has no model 'htdemucs'") as err:
+        AudiocraftBackend("m", {**options, "demucs_path": str(tmp_path)}).check_available()
+    assert err.value.code == ErrorCode.MODEL_UNAVAILABLE.value
