@@ -81,6 +81,11 @@ def _bench_module(name: str, library_first: bool = False) -> ModuleType:
     return module
 
 
+def _lora() -> list[Row]:
+    lora = _bench_module("lora")
+    return lora.rows(lora.measure(seconds=1.0, steps=8, runs=3))
+
+
 def _web() -> list[Row]:
     web = _bench_module("web")
     figures = web.main(results=1000, requests=20, jobs=3)
@@ -103,6 +108,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
     ("midi", _midi, ("torch",)),
+    ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
 ]
 
