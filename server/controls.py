@@ -7,13 +7,12 @@ ends); inline (thread, immediate) it runs at once unless a job is running on tha
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import DawgenError, ErrorCode
 from .jobs import Job
 
-if TYPE_CHECKING:
-    from .engine import Engine
+Engine = Any  # server.engine.Engine, which imports this module (the layers import one way)
 
 ACTIONS = ("load", "unload")
 

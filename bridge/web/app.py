@@ -25,7 +25,7 @@ from .auth import Guard
 from .events import EventHub, job_view
 from .library import LibraryIndex
 from .studio import studio_facts
-from .training import training_routes
+from .training import add_training_routes
 from .waveform import WaveformCache
 
 STATIC = Path(__file__).parent / "static"
@@ -122,6 +122,6 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    app.include_router(training_routes(engine, roots))
+    add_training_routes(app, engine, roots)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from server.engine import Engine
@@ -32,6 +32,7 @@ Value = str | int | float | bool | None
 # the demos' (the run reads at its model's rate)
 CHECK_KEYS = {"kind": str, "chop": str, "bpm": float, "seconds": float, "min_seconds": float}
 DEMO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff", ".mid"}
+PREFIX = "/api/training"
 RUN_FILE, REPORT = "run.json", "dataset-report.json"
 
 
@@ -49,11 +50,11 @@ class Resume(BaseModel):
     steps: int | None = Field(None, ge=1, le=1_000_000, description="a new total; default: the run's own")
 
 
-def training_routes(engine: Engine, roots: list[Path]) -> APIRouter:
-    router = APIRouter(prefix="/api/training", tags=["training"])
+def add_training_routes(app: FastAPI, engine: Engine, roots: list[Path]) -> None:
+    """On the app itself (not an included router: the app's route list is what docs/HTTP.md is checked against)."""
     models_dir = Path(engine.config.models_dir)
 
-    @router.post("/check", summary="the dry run: the dataset report a run on this folder would start from")
+    @app.post(PREFIX + "/check", summary="the dry run: the dataset report a run on this folder would start from")
     def check(body: CheckRequest) -> dict[str, Any]:
         folder = data_folder(body.data)
         dataset = prepare_dataset(folder, _check_params(body.params))
@@ -62,31 +63,29 @@ def training_routes(engine: Engine, roots: list[Path]) -> APIRouter:
         return {"report": report, "summary": dataset.summary(), "prompts_editable": prompted,
                 "trigger": str(body.params.get("trigger") or "")}
 
-    @router.put("/prompts", summary="save prompt edits as the data folder's sidecars (<file>.txt)")
+    @app.put(PREFIX + "/prompts", summary="save prompt edits as the data folder's sidecars (<file>.txt)")
     def prompts(body: PromptEdits) -> dict[str, Any]:
         return {"written": save_prompts(body.data, body.prompts)}
 
-    @router.get("/runs", summary="the training runs in the models folder, newest first")
+    @app.get(PREFIX + "/runs", summary="the training runs in the models folder, newest first")
     def runs() -> dict[str, Any]:
         found = [_summary(f) for f in _run_folders(models_dir)]
         return {"runs": sorted(found, key=lambda r: -float(r["started"] or 0))}
 
-    @router.get("/runs/{name}", summary="one run: its dataset report, losses, checkpoints and demos per step")
+    @app.get(PREFIX + "/runs/{name}", summary="one run: its dataset report, losses, checkpoints and demos per step")
     def run(name: str) -> dict[str, Any]:
         folder = _run_folder(models_dir, name)
         return {**_summary(folder), "report": _json(folder / REPORT),
                 "losses": [[s, v] for s, v in artifacts.read_losses(folder)],
                 "demos": _demos(roots, folder.name)}
 
-    @router.post("/runs/{name}/resume", summary="continue a stopped run from its newest checkpoint")
+    @app.post(PREFIX + "/runs/{name}/resume", summary="continue a stopped run from its newest checkpoint")
     def resume(name: str, body: Resume) -> dict[str, Any]:
         params = dict(_json(_run_folder(models_dir, name) / RUN_FILE).get("params") or {})
         params.pop("overwrite", None)
         params.update(resume=True, **({"steps": body.steps} if body.steps else {}))
         job, position = engine.submit(Request("train", params, "", {"http": True}))
         return {"job_id": job.id, "queue_position": position}
-
-    return router
 
 
 def _check_params(params: dict[str, Value]) -> dict[str, Any]:
