@@ -339,29 +339,27 @@ def _dataset_params(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _cmd_dataset_check(args: argparse.Namespace) -> int:
-    # numpy + soundfile, no torch; a bad kind, chop or folder is a DawgenError: main() prints it, exit 2
-    from server.training.dataset import default_window_frames, prepare
+    # numpy + soundfile (mido for the midi kinds), no torch; a bad kind, chop or folder is a
+    # DawgenError: main() prints it, exit 2
+    from .dataset_check import prepare_dataset
 
     try:
         params = _dataset_params(args.params)
     except ValueError as exc:
         print(f"dawgen dataset check: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    kind, rate = params.pop("kind", "dance-diffusion"), params.pop("sample_rate", 44100)
-    seconds = params.pop("seconds", None)
-    window = int(round(seconds * rate)) if seconds is not None else default_window_frames(kind, rate)
-    dataset = prepare(args.folder, kind, sample_rate=rate, channels=params.pop("channels", 2),
-                      window_frames=window, **params)
+    dataset = prepare_dataset(args.folder, params)
     if args.json:
         print(json.dumps(dataset.report(), indent=2, ensure_ascii=False))
         return EXIT_OK
     print(dataset.summary())
     for used in dataset.files if args.files else ():
-        prompt = f"  prompt: {used.prompt}" if used.prompt else ""
-        print(f"  used      {used.file}: {used.clips} clip(s), {used.seconds:.2f} s, chop {used.chop}{prompt}")
+        prompt = f"  prompt: {used.prompt}" if getattr(used, "prompt", "") else ""
+        shape = f"{used.seconds:.2f} s, chop {used.chop}" if hasattr(used, "seconds") else used.detail
+        print(f"  used      {used.file}: {used.clips} clip(s), {shape}{prompt}")
     for rejected in dataset.rejected:
         print(f"  rejected  {rejected.file}: {rejected.reason} ({rejected.detail})")
-    for note in dataset.notes:
+    for note in getattr(dataset, "notes", ()):
         print(f"  note: {note}")
     return EXIT_OK
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import controls
 from .common_params import MIDI_COMMON, common_params
 from .config import Config
 from .errors import DawgenError, ErrorCode
@@ -309,6 +310,18 @@ class Engine:
         if flag is not None:
             flag.set()  # the worker sees it at the next progress step
         return self.scheduler.get(job.id) or job
+
+    def set_priority(self, ident: str, priority: int) -> tuple[Job, int]:
+        """Move a queued job to `priority` (-100..100); (job, its new position). server/controls.py"""
+        return controls.set_priority(self, ident, priority)
+
+    def load(self, model: str) -> list[str]:
+        """Warm `model` in a model process, between its jobs; the lanes asked. server/controls.py"""
+        return controls.load(self, model, self._inline, self._workers)
+
+    def unload(self, model: str) -> list[str]:
+        """Give back `model`'s memory in every lane, between jobs; the lanes asked. server/controls.py"""
+        return controls.unload(self, model, self._inline, self._workers)
 
     def status(self, ident: str) -> tuple[Job, int]:
         job = self.scheduler.get(ident) or self.journal.find(ident)

@@ -240,6 +240,11 @@ class Journal:
                 ),
             )
 
+    def save_priority(self, job: Job) -> None:
+        """Persist a queued job's new priority (a restart re-queues it in the new order)."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE jobs SET priority=? WHERE id=?", (job.priority, job.id))
+
     # -- reads ----------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
         return self._one("SELECT {} FROM jobs WHERE id=?", (job_id,))

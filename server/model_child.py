@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from . import controls
 from .config import Config
 from .execute import execute_job
 from .jobs import Job
@@ -117,8 +118,18 @@ class ChildLoop:
                     log.exception("preloading models failed")
                 self.send(("warm", self.registry.warm()))
                 continue
+            if message[0] in controls.ACTIONS:
+                self.manage(*message)
+                continue
             _, job, request = message
             self.run_job(job, request)
+
+    def manage(self, action: str, model: str) -> None:
+        try:
+            controls.apply(self.registry, action, model)
+        except Exception:
+            log.exception("%s of model %s failed", action, model)
+        self.send(("warm", self.registry.warm()))
 
 
 def child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None:

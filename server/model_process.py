@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import controls
 from .config import Config
 from .errors import ErrorCode
 from .execute import execute_job, fail
@@ -61,9 +62,22 @@ class InlineRunner:
         self._lock = threading.Lock()
         self._busy = False
         self._guests: list[_Guest] = []
+        self._actions: list[tuple[str, str]] = []  # load / unload asked while a job ran here
 
     def start(self) -> None:
         return None
+
+    def manage(self, action: str, model: str) -> None:
+        """Load or unload `model` now; while a job runs here (it may use that model), when it ends."""
+        with self._lock:
+            if self._busy:
+                self._actions.append((action, model))
+                return
+            self._busy = True
+        try:
+            controls.apply(self._registry, action, model)
+        finally:
+            self._drain()
 
     def preload(self) -> None:
         self._registry.preload()
@@ -80,20 +94,29 @@ class InlineRunner:
         try:
             self._execute(job, request, reporter, cancel)
         finally:
-            while (left := self._next_guest()) is not None:  # arrived as the running job ended
-                self._serve_one(left)
+            self._drain()
         return job
 
     def _execute(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> None:
         execute_job(job, request, self._registry, self._writer, reporter, cancel, self.device,
                     report=reporter.report, live_work=self)
 
-    def _next_guest(self) -> _Guest | None:
-        with self._lock:
-            if self._guests:
-                return self._guests.pop(0)
-            self._busy = False
-            return None
+    def _drain(self) -> None:
+        """Jobs that arrived as the running one ended, then the model actions asked meanwhile."""
+        while True:
+            with self._lock:
+                guest = self._guests.pop(0) if self._guests else None
+                action = self._actions.pop(0) if guest is None and self._actions else None
+                if guest is None and action is None:
+                    self._busy = False
+                    return
+            if guest is not None:
+                self._serve_one(guest)
+                continue
+            try:
+                controls.apply(self._registry, *action)
+            except Exception:
+                log.exception("%s of model %s failed", *action)
 
     def _serve_one(self, guest: _Guest) -> None:
         try:
@@ -126,7 +149,7 @@ class InlineRunner:
 
 class ProcessRunner:
     """One child process per device (server/model_child.py). Messages over a duplex pipe:
-    parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("stop",)
+    parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("load" | "unload", model), ("stop",)
     child → parent: ("progress", job_id, fraction, stage), ("report", job_id, kind, data),
                     ("result", job), ("warm", {model: facts})
     A reader thread takes the child's messages: "warm" (the models loaded there, sent after every
@@ -161,6 +184,16 @@ class ProcessRunner:
         self._preload_wanted = True
         if self._conn is not None:
             self._send(("preload",))
+
+    def manage(self, action: str, model: str) -> None:
+        """Ask the model process to load or unload `model`; it does so between two jobs and then
+        reports its warm models. A stopped process holds no model: nothing to unload there."""
+        with self._start_lock:
+            if not self._alive():
+                if action == "unload":
+                    return
+                self.start()
+        self._send((action, model))
 
     def _send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:

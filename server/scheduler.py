@@ -69,7 +69,8 @@ class Scheduler:
         found = None
         while self._heap:
             entry = heapq.heappop(self._heap)
-            if entry[2] not in self._jobs:  # removed by cancel
+            queued = self._jobs.get(entry[2])
+            if queued is None or -entry[0] != queued.priority:  # removed by cancel, or re-prioritised
                 continue
             pinned = self._lanes.get(entry[2])
             if (lane is not None and pinned is not None and pinned != lane) or \
@@ -96,6 +97,21 @@ class Scheduler:
             self._lanes.pop(job_id, None)
             if job is not None:
                 self._per_priority[job.priority] -= 1
+            return job
+
+    def reprioritise(self, job_id: str, priority: int) -> Job | None:
+        """Give a queued job a new priority (None when it is not queued): a new heap entry, the old
+        one skipped lazily as cancel's is. Its age (`seq`) still orders it among equals."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            if job.priority != priority:
+                self._per_priority[job.priority] -= 1
+                self._per_priority[priority] += 1
+                job.priority = priority
+                heapq.heappush(self._heap, (-priority, job.seq, job.id))
+                self._cond.notify_all()
             return job
 
     def position(self, job: Job) -> int:

@@ -25,6 +25,7 @@ from .auth import Guard
 from .events import EventHub, job_view
 from .library import LibraryIndex
 from .studio import studio_facts
+from .training import add_training_routes
 from .waveform import WaveformCache
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +36,10 @@ class JobRequest(BaseModel):
     verb: str = Field(min_length=1, max_length=64, examples=["generate"])
     params: dict[str, Value] = Field(default_factory=dict, examples=[{"prompt": "punchy kick", "seconds": 1.5}])
     req_id: str = Field("", max_length=128, description="optional: the same id and params again return the same job")
+
+
+class PriorityChange(BaseModel):
+    priority: int = Field(ge=-100, le=100, description="higher runs first; FIFO within a priority")
 
 
 class Accepted(BaseModel):
@@ -68,6 +73,11 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
         job = engine.cancel(job_id)
         return {"job_id": job.id, "state": job.state.value}
 
+    @app.patch("/api/jobs/{job_id}", summary="move a queued job to another priority")
+    def reprioritise(job_id: str, body: PriorityChange) -> dict[str, Any]:
+        job, position = engine.set_priority(job_id, body.priority)
+        return job_view(job, roots, position)
+
     @app.get("/api/queue", summary="running and queued jobs in run order")
     def queue() -> dict[str, Any]:
         jobs = engine.queue()
@@ -77,6 +87,14 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
     def models() -> dict[str, Any]:
         return {"models": engine.models(), "verbs": {v: [s.describe() for s in specs] for v, specs in engine.job_verbs().items()},
                 "default_model": config.server.default_model}
+
+    @app.post("/api/models/{name}/load", status_code=202, summary="warm a model (between jobs, in its lane)")
+    def load(name: str) -> dict[str, Any]:
+        return {"model": name, "action": "load", "lanes": engine.load(name)}
+
+    @app.post("/api/models/{name}/unload", status_code=202, summary="give back a model's memory (between jobs)")
+    def unload(name: str) -> dict[str, Any]:
+        return {"model": name, "action": "unload", "lanes": engine.unload(name)}
 
     @app.get("/api/studio", summary="the daemon: version, devices, memory budgets, output root")
     def studio() -> dict[str, Any]:
@@ -104,5 +122,6 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    add_training_routes(app, engine, roots)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -26,6 +26,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.REPLY_TOO_LARGE: 413,
     ErrorCode.QUEUE_FULL: 429,
+    ErrorCode.DOWNLOAD_FAILED: 502,
     ErrorCode.UNAUTHORIZED: 401,
 }
 

@@ -43,7 +43,8 @@ def test_check_exits_2_with_the_reasons_when_nothing_is_usable(tmp_path):
 def test_check_refuses_bad_words(tmp_path):
     write(tmp_path / "kick.wav", kick())
     for words, message in ((["colour=red"], "expected key=value"), (["bpm=fast"], "bpm must be a finite float"),
-                           (["kind=midi-drums"], "kind 'midi-drums'"), (["seconds=nan"], "seconds must be")):
+                           (["kind=nope"], "kind 'nope'"),
+                           (["kind=midi-drums"], "no usable MIDI"), (["seconds=nan"], "seconds must be")):
         r = dawgen("dataset", "check", str(tmp_path), *words)
         assert r.returncode == 2 and message in r.stderr, (words, r.stderr)
     r = dawgen("dataset", "check", str(tmp_path / "nowhere"))

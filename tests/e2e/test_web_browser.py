@@ -119,3 +119,37 @@ def test_generate_watch_progress_cancel_and_play_from_the_library(daemon_factory
     assert played == "playing"
     history = json.loads(js(browser, "return localStorage.getItem('dawgen.prompts')"))
     assert history[:2] == ["punchy kick", "drum loop"]
+
+
+def test_a_finished_training_run_shows_its_loss_plot_and_demos_per_checkpoint(daemon_factory, browser, tmp_path):
+    from tests.server.training.midi_files import song_folder
+
+    pytest.importorskip("torch")
+    pytest.importorskip("mido")
+    daemon = daemon_factory().start(timeout=30)
+    data = song_folder(tmp_path / "my midi")  # the midi kinds train in seconds on a CPU
+    job = api(daemon, "POST", "/api/jobs", {"verb": "train", "params": {
+        "kind": "midi-drums", "data": str(data), "name": "beats", "steps": 4, "save_every": 2, "batch_size": 2,
+        "demo_count": 2, "seed": 1}})["job_id"]
+    state = wait_until(lambda: (lambda j: j if j["state"] in ("done", "failed", "cancelled") else None)(
+        api(daemon, "GET", f"/api/jobs/{job}")), timeout=180, what="the training run")
+    assert state["state"] == "done", state["error"]
+
+    browser.get(daemon.web_url + "#training")
+    wait_until(lambda: js(browser, "return document.body.dataset.ready === '1'"), timeout=20, what="the page to load")
+    run = "#runs .run[data-run='beats']"
+    points = wait_until(lambda: js(browser, f"const r = document.querySelector(\"{run}\"); return r && Number(r.dataset.points);"),
+                        timeout=20, what="the run's loss plot")
+    assert points == 4
+    drawn = js(browser, f"const c = document.querySelector(\"{run} canvas.loss\");"
+                        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                        "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n;")
+    assert drawn > 100  # a line was drawn, not an empty canvas
+    steps = wait_until(lambda: js(browser, f"return [...document.querySelectorAll(\"{run} .demo-step\")].map(s => s.dataset.step);"),
+                       timeout=20, what="the demo columns")
+    assert steps == ["0", "2", "4"]  # the base model's demos, then each checkpoint's, side by side
+    links = js(browser, f"return [...document.querySelectorAll(\"{run} .demo-step a\")].map(a => a.getAttribute('href'));")
+    assert len(links) == 6 and all(link.startswith("/files/dawgen/training/beats/step-") for link in links)
+    with urllib.request.urlopen(daemon.web_url + links[-1].lstrip("/"), timeout=10) as reply:
+        assert reply.read(4) == b"MThd"
+    assert js(browser, f"return document.querySelector(\"{run} button.resume\").disabled") is False

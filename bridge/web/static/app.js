@@ -1,7 +1,7 @@
 // dawgen studio: one page over the JSON API (docs/HTTP.md). No build step, no libraries.
 "use strict";
 
-const state = { jobs: new Map(), models: [], verbs: {}, page: 1, pages: 1, runs: new Map() };
+const state = { jobs: new Map(), models: [], verbs: {}, page: 1, pages: 1, runs: new Map(), runByJob: new Map(), dataset: null };
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
@@ -36,6 +36,7 @@ function show() {
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
   if (view === "library") loadLibrary();
   if (view === "models") loadModels();
+  if (view === "training") loadRuns().catch(fail);
 }
 
 // -- queue ---------------------------------------------------------------------------------------
@@ -49,6 +50,8 @@ function queueRow(job) {
   return el("tr", { "data-job": job.job_id },
     el("td", {}, job.job_id), el("td", { class: "what" }), el("td", { class: "state" }),
     el("td", {}, el("progress", { max: "1", value: "0" })), el("td", { class: "eta" }),
+    el("td", {}, el("input", { type: "number", class: "priority", min: "-100", max: "100", step: "1", value: job.priority ?? 0,
+      onchange: (e) => reprioritise(job.job_id, Number(e.target.value)) })),
     el("td", {}, el("button", { type: "button", class: "cancel", onclick: () => cancel(job.job_id) }, "cancel")));
 }
 
@@ -65,6 +68,9 @@ function renderQueue() {
     row.querySelector(".state").textContent = job.stage || job.state;
     row.querySelector("progress").value = job.fraction || 0;
     row.querySelector(".eta").textContent = job.eta_seconds >= 0 ? `~${job.eta_seconds.toFixed(1)} s` : "";
+    const priority = row.querySelector("input.priority");
+    priority.disabled = job.state !== "queued";
+    if (document.activeElement !== priority && job.priority !== undefined) priority.value = job.priority;
     body.append(row);  // moves a kept row into run order
   }
   rows.forEach((row) => row.remove());
@@ -80,6 +86,14 @@ async function loadQueue() {
 
 async function cancel(id) {
   try { const r = await api("DELETE", `/api/jobs/${id}`); say(`job ${id}: ${r.state}`); } catch (err) { fail(err); }
+}
+
+async function reprioritise(id, priority) {
+  try {
+    const job = await api("PATCH", `/api/jobs/${id}`, { priority });
+    say(`job ${id}: priority ${job.priority}, position ${job.queue_position}`);
+    await loadQueue();
+  } catch (err) { fail(err); }
 }
 
 function connect() {
@@ -271,70 +285,26 @@ async function loadModels() {
     el("td", {}, m.name + (m.default ? " (default)" : "")), el("td", {}, m.backend),
     el("td", {}, Object.keys(m.verbs || {}).join(", ")),
     el("td", {}, m.unavailable ? "unavailable" : m.loaded ? "warm" : "cold"), el("td", {}, m.device || ""),
-    el("td", {}, size(m.memory_bytes)), el("td", { class: "missing" }, m.unavailable || ""))));
+    el("td", {}, size(m.memory_bytes)), el("td", { class: "missing" }, m.unavailable || ""),
+    el("td", {}, el("button", { type: "button", class: "load", disabled: !!m.unavailable || m.loaded,
+      onclick: () => modelAction(m.name, "load") }, "load"),
+    el("button", { type: "button", class: "unload", disabled: !m.loaded, onclick: () => modelAction(m.name, "unload") }, "unload")))));
   $("#devices tbody").replaceChildren(...studio.devices.map((d) => el("tr", {},
     el("td", {}, d.device), el("td", {}, d.budget || "set by the model process"), el("td", {}, d.source))));
   $("#studio").textContent = `dawgen ${studio.version} · output root ${studio.output_root} · isolation ${studio.isolation}`;
   return data;
 }
 
-// -- training ------------------------------------------------------------------------------------
-function fillTraining() {
-  const models = modelsDoing("train");
-  $("#train-model").replaceChildren(...models.map((m) => el("option", { value: m.name }, m.name)));
-  buildFields($("#train-form"), models.length ? models[0].verbs.train : []);
-}
-
-async function onTrain(e) {
-  e.preventDefault();
-  const params = { model: $("#train-model").value, ...readFields(e.target) };
-  const r = await submit("train", params);
-  if (r) run(r.job_id);
-}
-
-function run(id) {
-  if (!state.runs.has(id)) {
-    const canvas = el("canvas", { class: "loss", width: "640", height: "192" });
-    const node = el("div", { class: "card run", "data-job": id }, el("div", {}, `run ${id} `,
-      el("button", { type: "button", onclick: () => cancel(id) }, "cancel")),
-    el("div", { class: "status muted" }, "starting"), canvas, el("ul", { class: "checkpoints" }));
-    $("#runs").prepend(node);
-    state.runs.set(id, { node, canvas, losses: [] });
-  }
-  return state.runs.get(id);
-}
-
-function trainingEvent(kind, ev) {
-  if (ev.verb !== "train" && !state.runs.has(ev.job_id)) return;
-  const r = run(ev.job_id);
-  const status = r.node.querySelector(".status");
-  if (kind === "training") {
-    r.losses.push([ev.data.step, ev.data.loss]);
-    status.textContent = `step ${ev.data.step} of ${ev.data.steps} · loss ${Number(ev.data.loss).toFixed(4)}`;
-    plot(r.canvas, r.losses);
-  } else if (kind === "checkpoint") {
-    r.node.querySelector(".checkpoints").append(el("li", {}, `step ${ev.data.step}: ${ev.data.model_path}`));
-  } else if (kind === "dataset") {
-    status.textContent = `${ev.data.clips} clips, ${ev.data.rejected} rejected: ${ev.data.summary}`;
-  } else {
-    status.textContent = ev.error ? `${ev.error.code}: ${ev.error.message}` : `done: ${ev.paths.join(", ")}`;
-  }
-}
-
-function plot(canvas, points) {
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  if (points.length < 2) return;
-  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  ctx.strokeStyle = "#6ec8ff";
-  ctx.beginPath();
-  points.forEach(([x, y], i) => {
-    const px = ((x - x0) / (x1 - x0 || 1)) * (canvas.width - 10) + 5;
-    const py = canvas.height - 5 - ((y - y0) / (y1 - y0 || 1)) * (canvas.height - 10);
-    if (i) ctx.lineTo(px, py); else ctx.moveTo(px, py);
-  });
-  ctx.stroke();
+async function modelAction(name, action) {
+  try {
+    const r = await api("POST", `/api/models/${encodeURIComponent(name)}/${action}`);
+    say(`${action} ${name}: asked of ${r.lanes.join(", ")}`);
+    for (const wait of [300, 1000, 3000, 10000]) {  // it happens between jobs: look again a few times
+      await new Promise((ok) => setTimeout(ok, wait));
+      const m = (await loadModels()).models.find((x) => x.name === name);
+      if (m && !!m.loaded === (action === "load")) break;
+    }
+  } catch (err) { fail(err); }
 }
 
 // -- start ---------------------------------------------------------------------------------------
@@ -344,6 +314,7 @@ async function start() {
   $("#generate-verb").addEventListener("change", () => { $("#generate-model").value = ""; fillGenerate(); });
   $("#generate-model").addEventListener("change", fillGenerate);
   $("#train-form").addEventListener("submit", onTrain);
+  $("#train-check").addEventListener("click", () => checkDataset().catch(fail));
   $("#lib-prev").addEventListener("click", () => { state.page -= 1; loadLibrary().catch(fail); });
   $("#lib-next").addEventListener("click", () => { state.page += 1; loadLibrary().catch(fail); });
   connect();
