@@ -130,3 +130,12 @@ class Tracker:
 
     def _report(self) -> None:
         self.ctx.progress(self.fraction, self.stage)  # raises JobCancelled once a cancel is asked
+
+
+def catalog_listing(registry: Any) -> list[dict[str, Any]]:
+    """`/dawgen/catalog`: the catalog of the registry's `pull` model (its `catalog` option), each
+    entry with `installed`; without a pull model, the package catalog against `models_dir`."""
+    for entry in registry.entries():
+        if isinstance(entry.backend, PullBackend):
+            return entry.backend.listing()
+    return describe(load(), Path(registry.config.models_dir))

@@ -40,14 +40,14 @@ def catalog_entry(repo: str, **extra) -> dict:
             "files": [{"name": n, "size": None, "sha256": None} for n in FILES], **extra}
 
 
-def make_engine(tmp_path: Path, models: dict) -> Engine:
+def make_engine(tmp_path: Path, models: dict, isolation: str = "immediate") -> Engine:
     catalog = tmp_path / "catalog.json"
     catalog.write_text(json.dumps({"models": models}), encoding="utf-8")
     config_file = tmp_path / "dawgen.toml"
     config_file.write_text(f'[models.pull]\nbackend = "pull"\ncatalog = "{catalog}"\n'
                            f'cache_dir = "{tmp_path / "hf-cache"}"\n', encoding="utf-8")
     config = load(config_file, {"output.root": str(tmp_path / "out"), "server.state_dir": str(tmp_path / "state"),
-                                "server.isolation": "immediate", "server.progress_interval": 0})
+                                "server.isolation": isolation, "server.progress_interval": 0})
     engine = Engine(config)
     engine.start()
     return engine
@@ -159,3 +159,38 @@ def test_a_token_without_access_fails_the_job_with_the_licence_page(hub, tmp_pat
     assert "https://huggingface.co/org/gated" in job.error_message and "hf_NotGrantedToken" not in job.error_message
     assert not (tmp_path / "state" / "models" / "g" / "dawgen-model.toml").exists()
     engine.stop()
+
+
+def test_pull_and_catalog_over_osc_then_generate_the_model(hub, tmp_path):
+    from bridge.client import Client
+    from bridge.osc import OscServer
+
+    hub.add("org/tiny", FILES)
+    engine = make_engine(tmp_path, {"tiny": catalog_entry("org/tiny"), "other": catalog_entry("org/other")},
+                         isolation="thread")
+    server = OscServer(engine, port=0)
+    server.start()
+    try:
+        with Client("127.0.0.1", server.port) as client:
+            listing = json.loads(client.call("catalog").args[1])
+            assert [(m["name"], m["installed"]) for m in listing] == [("other", False), ("tiny", False)]
+            ack = client.call("pull", {"name": "tiny"})
+            job = str(ack.args[1])
+            stages, done = [], None
+            while done is None:
+                reply = client.recv(10.0)
+                assert reply is not None, "no reply from the pull job"
+                if reply.address == "/dawgen/progress" and str(reply.args[0]) == job:
+                    stages.append(str(reply.args[2]))
+                elif reply.address in ("/dawgen/done", "/dawgen/error") and str(reply.args[0]) == job:
+                    done = reply
+            assert done.address == "/dawgen/done", done.args
+            assert list(done.args[1:]) == [str(tmp_path / "state" / "models" / "tiny")]
+            assert "tiny/model_config.json" in stages and "tiny/model.safetensors" in stages
+            files = client.generate({"model": "tiny", "prompt": "punchy kick"}, timeout=60)
+            assert Path(files[0]).is_file()
+            listing = json.loads(client.call("catalog").args[1])
+            assert [(m["name"], m["installed"]) for m in listing] == [("other", False), ("tiny", True)]
+    finally:
+        server.stop()
+        engine.stop()
