@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     _config_flags(s)
     s.set_defaults(func=_cmd_pull, log_level="warning")
 
+    from .pack import add_parser as add_pack
+
+    add_pack(sub, _config_flags)
+    sub.choices["pack"].set_defaults(func=_cmd_pack)
+
     s = sub.add_parser("login", help="save a Hugging Face token for gated models (huggingface_hub's token file)")
     s.set_defaults(func=_cmd_login, log_level="warning")
 
@@ -392,6 +397,12 @@ def _cmd_pull(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     return run_pull(config, args.name, to=args.to, revision=args.revision, catalog_path=args.catalog,
                     cache_dir=args.cache_dir)
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from .pack import run
+
+    return run(_load_config(args), args)
 
 
 def _cmd_login(args: argparse.Namespace) -> int:

@@ -79,6 +79,7 @@ class OscServer:
             "status": self._on_status,
             "queue": self._on_queue,
             "models": self._on_models,
+            "catalog": self._on_catalog,
             "listen": self._on_listen,
             "unlisten": self._on_unlisten,
         }
@@ -363,6 +364,11 @@ class OscServer:
                 raise DawgenError(ErrorCode.UNKNOWN_MODEL, f"no model named {wanted!r}")
         limit = self.udp_reply_max if dest[0] == "udp" else None
         self.send(dest, proto.models_reply(request.req_id, models, limit))
+
+    def _on_catalog(self, request: proto.ParsedRequest, dest: Dest) -> None:
+        from server.catalog.job import catalog_listing
+
+        self.send(dest, proto.json_reply("/dawgen/catalog", request.req_id, catalog_listing(self.engine.registry)))
 
     def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:
         with self._lock:

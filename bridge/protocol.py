@@ -41,6 +41,7 @@ CONTROL_VERBS: dict[str, tuple[ParamSpec, ...]] = {
     "queue": QUEUE_PAGE,
     "models": (ParamSpec("model", "str", None, max_length=64,
                          doc="only this model (a smaller reply); default: every model"),),
+    "catalog": (),
     "listen": (),
     "unlisten": (),
     # audio in and out, handled in the bridge (bridge/audio_osc.py)
@@ -62,6 +63,7 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/cancelled": ("req_id", "job_id", "state"),
     "/dawgen/queue": ("req_id", "json", "total"),
     "/dawgen/models": ("req_id", "json"),
+    "/dawgen/catalog": ("req_id", "json"),
     "/dawgen/listening": ("req_id", "on"),
     "/dawgen/playing": ("req_id", "path", "seconds"),
     "/dawgen/played": ("req_id", "path", "how"),

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from server.catalog import Catalog, Entry, load
-from server.catalog.install import Options, installed, pull
+from server.catalog import Entry, load
+from server.catalog.install import Options, describe, pull
 from server.config import Config
 from server.errors import DawgenError, ErrorCode
 
@@ -54,8 +54,7 @@ def run_list(config: Config, *, to: str | None = None, catalog_path: str | None 
     out = out or sys.stdout
     catalog = load(catalog_path)
     models_dir = Path(to).expanduser() if to else config.models_dir
-    have = installed(catalog, models_dir)
-    rows = [_row(catalog, e, have) for e in (catalog.entries[n] for n in catalog.names())]
+    rows = describe(catalog, models_dir)
     if as_json:
         import json
 
@@ -69,14 +68,6 @@ def run_list(config: Config, *, to: str | None = None, catalog_path: str | None 
               f"~{row['memory_gb']:g} GB memory{needs}  {row['licence']}{gated}", file=out)
     print(f"\nmodels folder: {models_dir}   get one: dawgen pull NAME", file=out)
     return EXIT_OK
-
-
-def _row(catalog: Catalog, entry: Entry, have: dict) -> dict:
-    return {"name": entry.name, "backend": entry.backend, "installed": entry.name in have,
-            "repo": entry.repo or entry.base_url, "revision": entry.revision, "description": entry.description,
-            "download_gb": entry.download_gb, "memory_gb": entry.memory_gb, "bytes": entry.known_bytes,
-            "needs": list(entry.needs), "licence": entry.licence, "licence_url": entry.licence_url,
-            "gated": entry.gated, "page": entry.page}
 
 
 def run_login(err: TextIO | None = None) -> int:

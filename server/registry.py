@@ -11,6 +11,7 @@ halfway through a job. Each model process (one per worker, server/model_process.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import threading
@@ -42,7 +43,11 @@ BUILTIN_MODELS = {
     "process": ModelConfig(name="process", backend="process"),
     # the `train` verb: fine-tunes of stable-audio models on a producer's files (server/training)
     "train": ModelConfig(name="train", backend="train"),
+    # the `pull` verb: a catalog model downloaded and registered as a job (server/catalog/job.py)
+    "pull": ModelConfig(name="pull", backend="pull"),
 }
+# Backends that live beside server/backends rather than in its table (`train` is listed there).
+OWN_BACKENDS = {"pull": "server.catalog.job:PullBackend"}
 
 
 @dataclass
@@ -105,7 +110,7 @@ class Registry:
     def _make_entry(self, model: ModelConfig, folder: FolderModel | None = None) -> ModelEntry:
         entry = ModelEntry(config=model, folder=folder)
         try:
-            cls = backend_class(model.backend)
+            cls = _backend_class(model.backend)
             errors = check_model_keys(model, cls.config_keys)
             if errors:
                 raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, "; ".join(errors))
@@ -286,6 +291,14 @@ class Registry:
                 item["unavailable"] = entry.unavailable
             out.append(item)
         return out
+
+
+def _backend_class(name: str) -> type:
+    target = OWN_BACKENDS.get(name)
+    if target is None:
+        return backend_class(name)
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def takes_lora(backend: Backend) -> bool:

@@ -26,6 +26,7 @@ from ..errors import DawgenError, ErrorCode
 from . import CatalogFile, Entry
 
 Hook = Callable[[int], None]  # bytes just received (negative when a download restarts); may raise JobCancelled
+SizeHook = Callable[[int | None, int], None]  # a file's download starts: (its size if known, bytes already there)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
 CHUNK = 1 << 20
@@ -44,13 +45,17 @@ class Missing(Exception):
     """The repo has no such file (an optional file is skipped)."""
 
 
-def bar_class(hook: Hook | None, show: bool) -> type[tqdm]:
-    """A tqdm class for one file's bar: drawn when `show`, and reporting every chunk to `hook`."""
+def bar_class(hook: Hook | None, show: bool, on_size: SizeHook | None = None) -> type[tqdm]:
+    """A tqdm class for one file's bar: drawn when `show`, telling `on_size` the file's size when the
+    download starts and reporting every chunk to `hook`."""
     class Bar(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.pop("name", None)
             kwargs["disable"] = not show
             super().__init__(*args, **kwargs)
+            if on_size is not None:
+                total, initial = kwargs.get("total"), int(kwargs.get("initial") or 0)
+                on_size(int(total) if total is not None else None, initial)
 
         def update(self, n: float | None = 1) -> bool | None:
             if hook is not None and n:
@@ -95,7 +100,7 @@ def _bad(file: CatalogFile, why: str) -> DawgenError:
 
 # -- Hugging Face ---------------------------------------------------------------------------------
 def fetch_hf(entry: Entry, file: CatalogFile, revision: str, *, cache_dir: Path | None, token: str | None,
-             hook: Hook | None, show: bool) -> Fetched:
+             hook: Hook | None, show: bool, on_size: SizeHook | None = None) -> Fetched:
     """One file of a hub repo into huggingface_hub's cache, verified."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
@@ -103,7 +108,7 @@ def fetch_hf(entry: Entry, file: CatalogFile, revision: str, *, cache_dir: Path 
     try:
         link = Path(hf_hub_download(entry.repo, file.name, revision=revision, cache_dir=cache_dir, token=token,
                                     endpoint=os.environ.get("HF_ENDPOINT") or None,
-                                    tqdm_class=bar_class(hook, show)))
+                                    tqdm_class=bar_class(hook, show, on_size)))
     except EntryNotFoundError:
         raise Missing(file.name) from None
     blob = link.resolve()
@@ -118,7 +123,8 @@ def fetch_hf(entry: Entry, file: CatalogFile, revision: str, *, cache_dir: Path 
 
 
 # -- plain HTTPS ----------------------------------------------------------------------------------
-def fetch_url(entry: Entry, file: CatalogFile, folder: Path, *, hook: Hook | None, show: bool) -> Fetched:
+def fetch_url(entry: Entry, file: CatalogFile, folder: Path, *, hook: Hook | None, show: bool,
+              on_size: SizeHook | None = None) -> Fetched:
     """One file from `entry.base_url` into `folder`, resumed from `<name>.part`, verified."""
     target = folder / file.name
     if target.is_file():
@@ -130,7 +136,7 @@ def fetch_url(entry: Entry, file: CatalogFile, folder: Path, *, hook: Hook | Non
     part = target.with_name(target.name + ".part")
     folder.mkdir(parents=True, exist_ok=True)
     url = entry.base_url.rstrip("/") + "/" + file.name
-    with bar_class(hook, show)(desc=file.name, total=file.size, initial=0, unit="B", unit_scale=True) as bar:
+    with bar_class(hook, show, on_size)(desc=file.name, total=file.size, initial=0, unit="B", unit_scale=True) as bar:
         for attempt in range(RETRIES + 1):
             try:
                 _get(url, part, bar)

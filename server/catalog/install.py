@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import DawgenError, ErrorCode
 from ..model_folders import MODEL_FILE
 from . import Catalog, Entry
-from .fetch import Fetched, Hook, Missing, fetch_hf, fetch_url
+from .fetch import Fetched, Hook, Missing, SizeHook, fetch_hf, fetch_url
 
 RECORD = "pulled.json"
 FileStart = Callable[[Entry, str, int, int], None]  # (entry, file name, index, count)
@@ -42,10 +42,12 @@ class Options:
     show_bars: bool = False
     on_file: FileStart | None = None
     on_bytes: Hook | None = None
+    on_size: SizeHook | None = None  # a file's download starts (not called for a file already in the cache)
 
 
 def pull(catalog: Catalog, name: str, options: Options) -> list[Pulled]:
     """Fetch `name` (dependencies first) and write its model folder; the entries pulled, in order."""
+    check_target(catalog, name, options.models_dir)
     done: dict[str, Pulled] = {}
     for entry in catalog.order(name):
         revision = options.revision if entry.name == name and options.revision else entry.revision
@@ -53,6 +55,15 @@ def pull(catalog: Catalog, name: str, options: Options) -> list[Pulled]:
         done[entry.name] = pulled
         _write(pulled, revision, {opt: str(done[dep].source) for dep, opt in entry.needs.items()})
     return list(done.values())
+
+
+def check_target(catalog: Catalog, name: str, models_dir: Path) -> None:
+    """bad_request when a model folder `pull` did not make (a training run, a pack) would be overwritten."""
+    for entry in catalog.order(name):
+        folder = models_dir / entry.name
+        if (folder / MODEL_FILE).exists() and not (folder / RECORD).exists():
+            raise DawgenError(ErrorCode.BAD_REQUEST, f"{folder} holds a model `pull` did not make (a trained or "
+                                                     f"imported model named {entry.name!r}); not overwriting it")
 
 
 def _pull_one(entry: Entry, revision: str, options: Options) -> Pulled:
@@ -63,7 +74,8 @@ def _pull_one(entry: Entry, revision: str, options: Options) -> Pulled:
             options.on_file(entry, file.name, index, len(entry.files))
         try:
             if entry.source == "url":
-                got = fetch_url(entry, file, folder, hook=options.on_bytes, show=options.show_bars)
+                got = fetch_url(entry, file, folder, hook=options.on_bytes, show=options.show_bars,
+                                on_size=options.on_size)
             else:
                 got = _hf(entry, file, revision, options)
         except Missing:
@@ -83,7 +95,7 @@ def _hf(entry: Entry, file: Any, revision: str, options: Options) -> Fetched:
 
     try:
         return fetch_hf(entry, file, revision, cache_dir=options.cache_dir, token=options.token,
-                        hook=options.on_bytes, show=options.show_bars)
+                        hook=options.on_bytes, show=options.show_bars, on_size=options.on_size)
     except GatedRepoError:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, gated_message(entry, options.token)) from None
     except RepositoryNotFoundError as exc:
@@ -175,3 +187,17 @@ def installed(catalog: Catalog, models_dir: Path) -> dict[str, dict[str, Any]]:
         except (OSError, ValueError):
             continue
     return found
+
+
+def describe(catalog: Catalog, models_dir: Path) -> list[dict[str, Any]]:
+    """Every catalog entry with whether it is pulled into `models_dir` (`dawgen pull --list`, `/dawgen/catalog`)."""
+    have = installed(catalog, models_dir)
+    return [_row(catalog.entries[name], name in have) for name in catalog.names()]
+
+
+def _row(entry: Entry, installed_: bool) -> dict[str, Any]:
+    return {"name": entry.name, "backend": entry.backend, "installed": installed_,
+            "repo": entry.repo or entry.base_url, "revision": entry.revision, "description": entry.description,
+            "download_gb": entry.download_gb, "memory_gb": entry.memory_gb, "bytes": entry.known_bytes,
+            "needs": list(entry.needs), "licence": entry.licence, "licence_url": entry.licence_url,
+            "gated": entry.gated, "page": entry.page}
