@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_clients import DEFAULT_MAX_UPLOAD, ClientConfig, is_loopback, parse_clients
 from .config_hotfolder import (  # noqa: F401 - RECIPE_*, RecipeConfig: part of this module's API
     RECIPE_RESERVED_PARAMS,
     RECIPE_TAKES,
@@ -21,7 +22,6 @@ from .config_hotfolder import (  # noqa: F401 - RECIPE_*, RecipeConfig: part of 
     check_hotfolder,
     default_recipes,
 )
-from .config_clients import DEFAULT_MAX_UPLOAD, ClientConfig, is_loopback, parse_clients
 from .memory import check_budgets
 
 if sys.version_info >= (3, 11):
