@@ -228,6 +228,14 @@ class Journal:
             seen[job.req_id] = (job, text)
         return job, True
 
+    def jobs_with_output(self, path: str, limit: int = 10) -> list[Job]:
+        """Jobs that wrote `path` (an exact entry of their outputs), newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE instr(outputs, ?) > 0 ORDER BY seq DESC LIMIT ?",
+                (json.dumps(path), limit)).fetchall()
+        return [job for job in map(_row_to_job, rows) if path in job.outputs]
+
     def save(self, job: Job) -> None:
         """Persist a state change (not per-step progress: that lives in memory only)."""
         with self._lock, self._db:
