@@ -228,3 +228,37 @@ def test_binding_another_address_without_clients_is_refused_before_any_socket(tm
     with pytest.raises(ConfigError, match="dawgen token add NAME"):
         Daemon(config).startup()
     assert not (tmp_path / "s").exists()
+
+
+def test_token_add_writes_the_client_and_prints_the_token_once(tmp_path, capsys):
+    from bridge.cli import main
+
+    cfg = tmp_path / "dawgen.toml"
+    cfg.write_text('[server]\nhost = "0.0.0.0"\n')
+    assert main(["token", "add", "alex-laptop", "--config", str(cfg)]) == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert len(token) >= 32 and token not in err
+    config = load(cfg)
+    assert config.clients["alex-laptop"].token == token and config.server.host == "0.0.0.0"
+    assert main(["token", "add", "alex-laptop", "--config", str(cfg)]) == 2  # there already
+    assert "is there already" in capsys.readouterr().err
+    assert load(cfg).clients["alex-laptop"].token == token
+    assert main(["token", "add", "bad name", "--config", str(cfg)]) == 2
+
+
+def test_the_web_door_shares_the_client_tokens(tmp_path):
+    from bridge.clients import Clients
+    from bridge.web.auth import Guard
+
+    config = load(None, {"clients.alice": {"token": ALICE}, "server.require_token": True})
+    guard = Guard(None, Clients(config, admin_tokens=[WRONG]), "0.0.0.0")
+
+    def refusal(token):
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return guard.refusal({"method": "GET", "client": ("127.0.0.1", 1)}, headers)
+
+    assert "needs a client token" in refusal("")
+    assert "needs a client token" in refusal("nope-" + "x" * 20)
+    assert refusal(WRONG) == ""  # a [web] token: the admin's, as before
+    assert "[clients] token works over OSC" in refusal(ALICE)
