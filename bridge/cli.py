@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -59,7 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--wait", action="store_true", help="wait for the job; print its output paths")
     s.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
     s.add_argument("--id", dest="req_id", default=None, help="request id (default: random)")
+    s.add_argument("--token", default=os.environ.get("DAWGEN_TOKEN"),
+                   help="this machine's client token (dawgen token add on the daemon's machine); default $DAWGEN_TOKEN")
+    s.add_argument("--fetch", metavar="DIR", default=None,
+                   help="a daemon on another machine: upload input=FILE, wait, download the results into DIR (TCP)")
     s.set_defaults(func=_cmd_send, log_level="warning")
+
+    s = sub.add_parser("token", help="clients on the LAN: dawgen token add NAME writes [clients.NAME] with a new token")
+    token = s.add_subparsers(dest="token_command", required=True)
+    s = token.add_parser("add", help="add a client with a new random token to the config file; prints the token once")
+    s.add_argument("name", help="the client's name, e.g. the producer's laptop: alex-laptop")
+    s.add_argument("--config", required=False, default=None, help="the daemon's TOML config file (made if missing)")
+    s.set_defaults(func=_cmd_token_add, log_level="warning")
 
     s = sub.add_parser("regen", help="make a dawgen file again from its provenance (same seed and settings)")
     s.add_argument("file", help="a WAV or FLAC file written by dawgen")
@@ -179,7 +191,9 @@ def parse_value(text: str) -> Any:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from .client import Client, ClientError
+    from server.config import is_loopback
+
+    from .client import Client, ClientError, upload_params
     from .progress_view import follow_job
 
     params: dict[str, Any] = {}
@@ -189,13 +203,16 @@ def _cmd_send(args: argparse.Namespace) -> int:
             print(f"dawgen send: expected key=value, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
         params[key] = parse_value(value)
+    if args.fetch or not is_loopback(args.host):  # the daemon cannot read this machine's files
+        params = upload_params(params)
     try:
-        with Client(args.host, args.port, tcp=args.tcp) as client:
+        with Client(args.host, args.port, tcp=args.tcp or args.fetch is not None or "input_blob" in params,
+                    token=args.token) as client:
             reply = client.call(args.verb, params, timeout=min(args.timeout, 10.0), req_id=args.req_id)
-            if reply.address == "/dawgen/ack" and args.wait:
+            if reply.address == "/dawgen/ack" and (args.wait or args.fetch is not None):
                 # a bar on a terminal, plain lines for pipes (scripts parse them)
                 for path in follow_job(client, reply, args.timeout, sys.stderr):
-                    print(path)
+                    print(client.fetch(path, args.fetch) if args.fetch is not None else path)
                 return EXIT_OK
             _print_reply(reply)
     except ClientError as exc:
@@ -205,6 +222,12 @@ def _cmd_send(args: argparse.Namespace) -> int:
         print(f"dawgen send: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     return EXIT_OK
+
+
+def _cmd_token_add(args: argparse.Namespace) -> int:
+    from .tokens import run_token_add
+
+    return run_token_add(args.config, args.name)
 
 
 def _cmd_regen(args: argparse.Namespace) -> int:

@@ -6,12 +6,14 @@ request id, which the daemon de-duplicates, so a lost packet never makes two job
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pythonosc import slip
@@ -48,15 +50,18 @@ def request_args(req_id: str, params: dict[str, Any]) -> list[Any]:
 
 
 class Client:
-    def __init__(self, host: str = "127.0.0.1", port: int = 9950, tcp: bool = False, resend_after: float = 1.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 9950, tcp: bool = False, resend_after: float = 1.0,
+                 token: str | None = None) -> None:
         self.addr = (host, port)
         self.tcp = tcp
+        self.token = token  # sent with every request ([clients.NAME] on the daemon)
         self.resend_after = resend_after
         self._pending: deque[Reply] = deque()  # replies read while waiting for another one
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if tcp:
             self.sock = socket.create_connection(self.addr, timeout=5)
             self._buf = bytearray()
+            self._searched = 0  # bytes of _buf known to hold no frame end
         else:
             self.sock = socket.socket(family, socket.SOCK_DGRAM)
             self.sock.bind((host if host != "localhost" else "127.0.0.1", 0))
@@ -79,6 +84,8 @@ class Client:
 
     def send(self, verb: str, params: dict[str, Any] | None = None, req_id: str | None = None) -> str:
         req_id = req_id or uuid.uuid4().hex[:12]
+        if self.token:
+            params = {**(params or {}), "token": self.token}
         self.send_raw(encode(f"/dawgen/{verb}", request_args(req_id, params or {})))
         return req_id
 
@@ -100,7 +107,8 @@ class Client:
 
     def _recv_tcp(self) -> Reply | None:
         while True:
-            end = self._buf.find(slip.END, 1 if self._buf[:1] == slip.END else 0)
+            end = self._buf.find(slip.END, max(self._searched, 1 if self._buf[:1] == slip.END else 0))
+            self._searched = len(self._buf) if end < 0 else 0
             if end > 0:
                 frame = bytes(self._buf[: end + 1])
                 del self._buf[: end + 1]
@@ -109,7 +117,7 @@ class Client:
                     message = OscMessage(data)
                     return Reply(message.address, list(message.params))
                 continue
-            chunk = self.sock.recv(65536)
+            chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise ClientError("disconnected", "the daemon closed the connection")
             self._buf += chunk
@@ -196,3 +204,42 @@ class Client:
 
     def json_call(self, verb: str) -> Any:
         return json.loads(self.call(verb).args[1])
+
+    def fetch(self, path: str, folder: str | os.PathLike[str], timeout: float = 60.0) -> Path:
+        """Download a result file of one's own job (TCP) into `folder`; returns the local path."""
+        req_id = uuid.uuid4().hex[:12]
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        target = Path(folder) / Path(path.replace("\\", "/")).name
+        part = target.with_name(target.name + ".part")
+        deadline = time.monotonic() + timeout
+        reply = self.call("fetch", {"path": path, "offset": 0}, timeout=timeout, req_id=req_id)
+        with open(part, "wb") as fh:
+            while True:
+                offset, total, data = int(reply.args[2]), int(reply.args[3]), bytes(reply.args[4])
+                fh.seek(offset)
+                fh.write(data)
+                if offset + len(data) >= total or not data:
+                    break
+                reply = self._next_chunk(req_id, deadline)
+        os.replace(part, target)
+        return target
+
+    def _next_chunk(self, req_id: str, deadline: float) -> Reply:
+        while time.monotonic() < deadline:
+            reply = self.recv(deadline - time.monotonic())
+            if reply is not None and reply.args and str(reply.args[0]) == req_id:
+                if reply.address == "/dawgen/error":
+                    raise ClientError(str(reply.args[1]), str(reply.args[2]))
+                return reply
+        raise ClientError("timeout", "the file did not arrive in time")
+
+
+def upload_params(params: dict[str, Any]) -> dict[str, Any]:
+    """`input=LOCAL_FILE` as the daemon on another machine needs it: the file's bytes (input_blob)."""
+    value = params.get("input")
+    if not isinstance(value, str) or not os.path.isfile(value):
+        return params
+    out = {k: v for k, v in params.items() if k != "input"}
+    out["input_blob"] = Path(value).read_bytes()
+    out["input_name"] = Path(value).name
+    return out

@@ -24,11 +24,14 @@ from server import __version__
 from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
 from server.intake import SubmitBatch
-from server.jobs import Event, EventKind, Job, Request
+from server.jobs import Event, EventKind, Job
 from server.params import validate
 
 from . import protocol as proto
 from .audio_osc import AudioVerbs
+from .clients import ADMIN, Clients, Identity
+from .osc_files import FileVerbs
+from .osc_stream import Conn, split_slip
 
 log = logging.getLogger("dawgen.osc")
 
@@ -38,37 +41,26 @@ Dest = tuple[str, Any]  # ("udp", (host, port)) or ("tcp", connection id string)
 # elsewhere each packet is its own batch.
 UDP_BATCH = 32
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-
-
-class _Conn:
-    """One TCP client. Framing is detected from its first byte and used for replies too:
-    SLIP (OSC 1.1, starts with 0xC0) or a 4-byte big-endian length prefix (OSC 1.0, what liblo
-    sends by default)."""
-
-    def __init__(self, sock: socket.socket, peer: tuple[str, int]) -> None:
-        self.sock, self.peer = sock, peer
-        self.lock = threading.Lock()
-        self.slip = True
-
-    def send(self, data: bytes) -> None:
-        framed = slip.encode(data) if self.slip else struct.pack(">I", len(data)) + data
-        with self.lock:
-            self.sock.sendall(framed)
+ADMIN_VERBS = ("audition", "stop", "capture")  # the daemon machine's sound card: its own producer's
 
 
 class OscServer:
-    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 9950, max_packet: int = 65536) -> None:
+    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 9950, max_packet: int = 65536,
+                 clients: Clients | None = None) -> None:
         self.engine = engine
         self.host, self.port, self.max_packet = host, port, max_packet
+        self.clients = clients or Clients(engine.config)
+        # a TCP packet may carry an upload (input_blob): room for it and the request around it
+        self.max_tcp_packet = max(max_packet, engine.config.server.max_upload_bytes + max_packet)
         self.udp_reply_max = proto.UDP_REPLY_MAX
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
-        self._conns: dict[str, _Conn] = {}
+        self._conns: dict[str, Conn] = {}
         # Connection ids are stored with journaled jobs: a per-start prefix keeps a job recovered
         # after a restart from replying into somebody else's new connection.
         self._boot = uuid.uuid4().hex[:8]
         self._conn_ids = itertools.count(1)
-        self._listeners: set[Dest] = set()
+        self._listeners: dict[Dest, Identity] = {}  # each hears the jobs its client may see
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -86,6 +78,8 @@ class OscServer:
         # audition / stop / capture; sounddevice is imported on their first use only
         self.audio = AudioVerbs(engine, self.send)
         self.handlers.update(self.audio.handlers())
+        self.files = FileVerbs(engine, self.clients, self.send)  # input_blob uploads, /dawgen/fetch
+        self.handlers["fetch"] = self.files.on_fetch
 
     # -- lifecycle ----------------------------------------------------------------------------
     def bind(self) -> int:
@@ -189,7 +183,7 @@ class OscServer:
                 break
             conn_id = f"{self._boot}-{next(self._conn_ids)}"
             with self._lock:
-                self._conns[conn_id] = _Conn(sock, (addr[0], addr[1]))
+                self._conns[conn_id] = Conn(sock, (addr[0], addr[1]))
             threading.Thread(target=self._serve_conn, args=(conn_id,), daemon=True,
                              name=f"dawgen-osc-tcp-{conn_id}").start()
 
@@ -199,18 +193,18 @@ class OscServer:
         framing_known = False
         try:
             while not self._stopping.is_set():
-                chunk = conn.sock.recv(65536)
+                chunk = conn.sock.recv(1 << 20)
                 if not chunk:
                     break
                 if not framing_known:
                     conn.slip, framing_known = chunk[:1] == slip.END, True
                 buf += chunk
                 if conn.slip:
-                    for frame in _split_slip(buf):
+                    for frame in split_slip(buf, max(0, len(buf) - len(chunk))):
                         self._on_frame(frame, conn_id, conn)
                     # A frame that never ends: drop it, keep the connection. Complete frames over the
                     # limit still reach handle_packet, which answers them with an error.
-                    if len(buf) > 4 * self.max_packet:
+                    if len(buf) > 4 * self.max_tcp_packet:
                         log.warning("dropped an over-long TCP frame (%d bytes) from %s", len(buf), conn.peer)
                         buf.clear()
                 elif not self._split_length_prefixed(buf, conn_id, conn):
@@ -220,16 +214,16 @@ class OscServer:
         finally:
             with self._lock:
                 self._conns.pop(conn_id, None)
-                self._listeners.discard(("tcp", conn_id))
+                self._listeners.pop(("tcp", conn_id), None)
             conn.sock.close()
 
-    def _split_length_prefixed(self, buf: bytearray, conn_id: str, conn: _Conn) -> bool:
+    def _split_length_prefixed(self, buf: bytearray, conn_id: str, conn: Conn) -> bool:
         """Handle complete OSC 1.0 stream packets; False when the stream cannot be trusted any more."""
         while len(buf) >= 4:
             size = struct.unpack(">I", buf[:4])[0]
-            if size > self.max_packet:
+            if size > self.max_tcp_packet:
                 # With length framing there is no way to resynchronise: close this connection.
-                log.warning("TCP packet of %d bytes announced by %s exceeds %d; closing", size, conn.peer, self.max_packet)
+                log.warning("TCP packet of %d bytes announced by %s exceeds %d; closing", size, conn.peer, self.max_tcp_packet)
                 return False
             if len(buf) < 4 + size:
                 break
@@ -239,7 +233,7 @@ class OscServer:
                 self.handle_packet(data, ("tcp", conn_id))
         return True
 
-    def _on_frame(self, frame: bytes, conn_id: str, conn: _Conn) -> None:
+    def _on_frame(self, frame: bytes, conn_id: str, conn: Conn) -> None:
         try:
             data = slip.decode(frame)
         except slip.ProtocolError:
@@ -281,8 +275,9 @@ class OscServer:
         """Parse and answer one packet. Never raises. With a `batch`, job requests are answered when
         the caller commits it."""
         peer = self._peer(source)
-        if len(data) > self.max_packet:
-            log.warning("oversized packet (%d bytes > %d) from %s", len(data), self.max_packet, peer)
+        limit = self.max_tcp_packet if source[0] == "tcp" else self.max_packet
+        if len(data) > limit:
+            log.warning("oversized packet (%d bytes > %d) from %s", len(data), limit, peer)
         try:
             messages = [m.message for m in OscPacket(bytes(data)).messages]
         except (ParseError, ValueError, IndexError, TypeError) as exc:
@@ -290,7 +285,7 @@ class OscServer:
             return
         for message in messages:
             try:
-                self._handle_message(message.address, list(message.params), source, len(data) > self.max_packet, batch)
+                self._handle_message(message.address, list(message.params), source, len(data) > limit, batch)
             except Exception:
                 log.exception("error handling %s from %s", message.address, peer)
                 self.send(source, proto.error("", ErrorCode.INTERNAL, "internal error; see the daemon log"))
@@ -299,14 +294,18 @@ class OscServer:
                         batch: SubmitBatch | None = None) -> None:
         req_id = str(args[0]) if args and isinstance(args[0], (str, int)) else ""
         dest = source
+        who: Identity | None = None
         try:
             request = proto.parse(address, args)
             req_id = request.req_id
             if request.reply_port is not None and source[0] == "udp":
                 dest = ("udp", (source[1][0], request.reply_port))
+            who = request.who = self.clients.identify(self._peer_host(source), request.token)
             if oversized:
-                raise DawgenError(ErrorCode.BAD_REQUEST, f"packet larger than {self.max_packet} bytes")
+                raise DawgenError(ErrorCode.BAD_REQUEST, "packet larger than the limit ([server] max_packet_bytes)")
             handler = self.handlers.get(request.verb)
+            if request.verb in ADMIN_VERBS:
+                self.clients.check_admin(who, f"/dawgen/{request.verb} (the daemon's audio devices)")
             if handler is not None:
                 if batch is not None:
                     self._commit(batch)  # a cancel/status right after a generate finds its job
@@ -315,7 +314,18 @@ class OscServer:
             else:
                 self._on_job(request, dest, batch)
         except DawgenError as exc:
+            if who is None and not self._may_hear(source, args):  # unknown sender: unauthorized, nothing more
+                exc = DawgenError(ErrorCode.UNAUTHORIZED, exc.message if exc.code is ErrorCode.UNAUTHORIZED
+                                  else "this daemon needs a client token: add token=TOKEN")
             self._refused(getattr(exc, "req_id", req_id), source, dest, exc)
+
+    def _may_hear(self, source: Dest, args: list[Any]) -> bool:
+        """A request that did not parse may be told why only when its sender is known."""
+        try:
+            self.clients.identify(self._peer_host(source), proto.raw_token(args))
+        except DawgenError:
+            return False
+        return True
 
     def _refused(self, req_id: str, source: Dest, dest: Dest, exc: DawgenError) -> None:
         log.info("request %r from %s refused: %s", req_id, self._peer(source), exc)
@@ -326,7 +336,10 @@ class OscServer:
             known = ", ".join(sorted([*self.handlers, *self.engine.job_verbs()]))
             raise DawgenError(ErrorCode.UNKNOWN_VERB, f"unknown verb {request.verb!r}; verbs: {known}")
         client = {"udp": list(dest[1])} if dest[0] == "udp" else {"tcp": dest[1]}
-        job_request = Request(request.verb, request.params, request.req_id, client)
+        who = request.who or ADMIN
+        self.clients.check_params(who, request.params)
+        self.files.take_upload(who, request.params)
+        job_request = self.clients.request(who, request.verb, request.params, request.req_id, client)
 
         def ack(job: Job, position: int) -> None:
             self.send(dest, proto.ack(request.req_id, job, position))
@@ -340,18 +353,23 @@ class OscServer:
         self.send(dest, proto.pong(request.req_id, __version__))
 
     def _on_cancel(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        job = self.engine.cancel(_required_job(request))
+        ident = _required_job(request)
+        if not request.who.admin:  # another client's job: forbidden, and left alone
+            self.clients.check_owner(request.who, self.engine.status(ident)[0])
+        job = self.engine.cancel(ident)
         self.send(dest, proto.build("/dawgen/cancelled", request.req_id, job.id, job.state.value))
 
     def _on_status(self, request: proto.ParsedRequest, dest: Dest) -> None:
         job, position = self.engine.status(_required_job(request))
+        self.clients.check_owner(request.who, job)
         self.send(dest, proto.status(request.req_id, job, position))
 
     def _on_queue(self, request: proto.ParsedRequest, dest: Dest) -> None:
         jobs = self.engine.queue()
         offset, limit = request.params["offset"], request.params.get("limit")
         page = jobs[offset:] if limit is None else jobs[offset:offset + limit]
-        payload = [dict(j.summary(), queue_position=offset + i) for i, j in enumerate(page)]
+        payload = [dict(self.clients.view(request.who, j, j.summary()), queue_position=offset + i)
+                   for i, j in enumerate(page)]
         udp_limit = self.udp_reply_max if dest[0] == "udp" else None
         self.send(dest, proto.queue_reply(request.req_id, payload, len(jobs), udp_limit))
 
@@ -372,12 +390,12 @@ class OscServer:
 
     def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:
         with self._lock:
-            self._listeners.add(dest)
+            self._listeners[dest] = request.who
         self.send(dest, proto.build("/dawgen/listening", request.req_id, 1))
 
     def _on_unlisten(self, request: proto.ParsedRequest, dest: Dest) -> None:
         with self._lock:
-            self._listeners.discard(dest)
+            self._listeners.pop(dest, None)
         self.send(dest, proto.build("/dawgen/listening", request.req_id, 0))
 
     # -- events -------------------------------------------------------------------------------
@@ -385,13 +403,20 @@ class OscServer:
         job = event.job
         data = proto.event_reply(event)
         with self._lock:
-            dests = set(self._listeners)
+            dests = {dest for dest, who in self._listeners.items() if self.clients.sees(who, job)}
         requester = _client_dest(job.client)
         # The requester already has its ack from the request handler.
         if requester is not None and event.kind is not EventKind.ACCEPTED:
             dests.add(requester)
         for dest in dests:
             self.send(dest, data)
+
+    def _peer_host(self, source: Dest) -> str:
+        """The sender's address (a TCP connection's peer), for the loopback rule."""
+        if source[0] == "udp":
+            return str(source[1][0])
+        conn = self._conns.get(source[1])
+        return conn.peer[0] if conn else ""
 
     def _peer(self, source: Dest) -> str:
         if source[0] == "udp":
@@ -414,16 +439,3 @@ def _client_dest(client: dict[str, Any]) -> Dest | None:
     if "tcp" in client:
         return ("tcp", str(client["tcp"]))
     return None
-
-
-def _split_slip(buf: bytearray) -> list[bytes]:
-    """Pop complete SLIP frames (END-delimited) off the front of `buf`."""
-    frames = []
-    while True:
-        end = buf.find(slip.END)
-        if end < 0:
-            return frames
-        frame = bytes(buf[:end])
-        del buf[: end + 1]
-        if frame:
-            frames.append(frame)

@@ -26,6 +26,18 @@ PREFIX = "/dawgen/"
 REPLY_PORT = ParamSpec("reply_port", "int", None, min=1, max=65535,
                        doc="send replies to this UDP port at the sender's host (Max udpsend, oscsend)")
 
+TOKEN = ParamSpec("token", "str", None, max_length=256,
+                  doc="the client's token ([clients.NAME]); needed from another machine, or with [server] require_token")
+# Params every address takes (the front door's own): reply_port and token
+DOOR_PARAMS = (REPLY_PORT, TOKEN)
+# An input sent with the request (OSC over TCP): saved under the daemon's state folder, its path
+# becomes the request's `input`. For job verbs that take `input`.
+INPUT_BLOB = ParamSpec("input_blob", "blob", None,
+                       doc="the input file's bytes (OSC blob, over TCP; at most [server] max_upload_bytes); instead of input")
+INPUT_NAME = ParamSpec("input_name", "str", None, max_length=255,
+                       doc="the uploaded file's name (its extension tells its format), with input_blob")
+UPLOAD_PARAMS = (INPUT_BLOB, INPUT_NAME)
+
 # Control verbs: handled by the bridge directly, never journaled.
 JOB_ARG = ParamSpec("job", "str", None, max_length=64, doc="a job id, or the request id that created it")
 QUEUE_PAGE = (
@@ -48,9 +60,14 @@ CONTROL_VERBS: dict[str, tuple[ParamSpec, ...]] = {
     "audition": AUDITION,
     "stop": STOP,
     "capture": CAPTURE,
+    # a result file of one's own job, in chunks (over TCP): bridge/osc_files.py
+    "fetch": (ParamSpec("path", "str", None, max_length=4096, doc="a path from the job's /dawgen/done"),
+              ParamSpec("offset", "int", 0, min=0, doc="the first byte to send (resume a fetch)")),
 }
 # Control verbs that take one positional argument after the request id (`/dawgen/cancel r1 JOBID`).
 POSITIONAL = {"cancel": "job", "status": "job"}
+# `/dawgen/fetch req_id path offset`: two positional arguments
+POSITIONAL_PAIRS = {"fetch": ("path", "offset")}
 
 # Reply addresses and their arguments, as documented in docs/PROTOCOL.md.
 REPLIES: dict[str, tuple[str, ...]] = {
@@ -73,6 +90,7 @@ REPLIES: dict[str, tuple[str, ...]] = {
     "/dawgen/dataset": ("job_id", "clips", "rejected", "summary"),
     "/dawgen/training": ("job_id", "step", "steps", "loss"),
     "/dawgen/checkpoint": ("job_id", "step", "model_path"),
+    "/dawgen/file": ("req_id", "path", "offset", "total", "blob"),
 }
 
 _VALUE_TYPES = (str, int, float, bool)
@@ -84,6 +102,8 @@ class ParsedRequest:
     req_id: str
     params: dict[str, Any] = field(default_factory=dict)
     reply_port: int | None = None
+    token: str | None = None  # popped from the params: never logged, never echoed
+    who: Any = None  # the client (bridge/clients.Identity), once identified
 
 
 def parse(address: str, args: list[Any]) -> ParsedRequest:
@@ -100,13 +120,30 @@ def parse(address: str, args: list[Any]) -> ParsedRequest:
     if len(req_id) > 128:
         raise RequestError(req_id[:128], ErrorCode.BAD_REQUEST, "request id longer than 128 characters")
     params = _params(verb, req_id, rest)
+    token = params.pop("token", None)
     reply_port = None
-    if "reply_port" in params:
-        try:
+    try:
+        if "reply_port" in params:
             reply_port = REPLY_PORT.coerce(params.pop("reply_port"))
-        except DawgenError as exc:
-            raise RequestError(req_id, exc.code, exc.message) from None
-    return ParsedRequest(verb=verb, req_id=req_id, params=params, reply_port=reply_port)
+        token = TOKEN.coerce(token) if token is not None else None
+    except DawgenError as exc:
+        raise RequestError(req_id, exc.code, "token: expected a string" if "token" in exc.message else exc.message) from None
+    return ParsedRequest(verb=verb, req_id=req_id, params=params, reply_port=reply_port, token=token)
+
+
+def raw_token(args: list[Any]) -> str | None:
+    """The `token` of a request that did not parse, when one can be read (key/value or JSON)."""
+    rest = args[1:]
+    if len(rest) == 1 and isinstance(rest[0], str) and rest[0].lstrip().startswith("{"):
+        try:
+            value = json.loads(rest[0]).get("token")
+        except (ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+    for i, key in enumerate(rest[:-1]):
+        if key == "token" and isinstance(rest[i + 1], str):
+            return str(rest[i + 1])
+    return None
 
 
 class RequestError(DawgenError):
@@ -132,6 +169,8 @@ def _params(verb: str, req_id: str, rest: list[Any]) -> dict[str, Any]:
     positional: dict[str, Any] = {}
     if len(rest) % 2 and verb in POSITIONAL:  # `/dawgen/cancel r1 JOBID [key value ...]`
         positional, rest = {POSITIONAL[verb]: rest[0]}, rest[1:]
+    elif verb in POSITIONAL_PAIRS and len(rest) >= 2 and isinstance(rest[1], int) and not isinstance(rest[1], bool):
+        positional, rest = dict(zip(POSITIONAL_PAIRS[verb], rest[:2])), rest[2:]  # fetch r1 PATH OFFSET
     if len(rest) % 2:
         raise RequestError(req_id, ErrorCode.BAD_REQUEST,
                            "parameters must come in key value pairs (an odd number of arguments was sent)")
@@ -139,13 +178,16 @@ def _params(verb: str, req_id: str, rest: list[Any]) -> dict[str, Any]:
     for key, value in zip(rest[0::2], rest[1::2]):
         if not isinstance(key, str) or not key:
             raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"parameter name must be a string, got {key!r}")
-        if value is not None and not isinstance(value, _VALUE_TYPES):
+        if isinstance(value, bytes) and key == INPUT_BLOB.name:
+            pass  # the one blob a request may carry
+        elif value is not None and not isinstance(value, _VALUE_TYPES):
             raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"{key}: unsupported OSC type {type(value).__name__}")
         if key in params:
             raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"parameter {key!r} given twice")
         params[key] = value
-    if positional and POSITIONAL[verb] in params:
-        raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"{POSITIONAL[verb]} given twice")
+    twice = [k for k in positional if k in params]
+    if twice:
+        raise RequestError(req_id, ErrorCode.BAD_REQUEST, f"{twice[0]} given twice")
     return {**positional, **params}
 
 

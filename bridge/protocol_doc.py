@@ -38,13 +38,14 @@ def param_row(spec: ParamSpec) -> str:
 
 
 def address_tables() -> dict[str, list[str]]:
-    """Request address -> its parameter rows (with the front door's own `reply_port`)."""
+    """Request address -> its parameter rows (with the front door's own `reply_port`, `token`, uploads)."""
     tables: dict[str, list[str]] = {}
     for verb, specs in proto.CONTROL_VERBS.items():
-        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, proto.REPLY_PORT)]
+        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, *proto.DOOR_PARAMS)]
     engine = Engine(load(None, {"output.root": "."}), journal=Journal(":memory:"))
     for verb, specs in engine.job_verbs().items():
-        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, proto.REPLY_PORT)]
+        upload = proto.UPLOAD_PARAMS if any(s.name == "input" for s in specs) else ()
+        tables[f"/dawgen/{verb}"] = [param_row(s) for s in (*specs, *upload, *proto.DOOR_PARAMS)]
     return tables
 
 

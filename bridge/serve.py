@@ -15,7 +15,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from server import __version__
-from server.config import Config, is_loopback
+from server.config import Config, ConfigError, is_loopback
+from server.config_clients import binding_refusal
 from server.engine import Engine
 
 from .osc import OscServer
@@ -37,8 +38,12 @@ class Daemon:
         # this process with the network threads: a 1 ms switch interval (default 5 ms) lets a network
         # thread take the GIL back quickly, so acks are not held up.
         sys.setswitchinterval(0.001)
+        refusal = binding_refusal(cfg.server.host, cfg.clients, cfg.source)
+        if refusal:  # before any socket: nothing is open to the network without a client to let in
+            raise ConfigError(refusal)
         if not is_loopback(cfg.server.host):
-            log.warning("listening on %s: other machines on the network can send requests", cfg.server.host)
+            log.warning("listening on %s: other machines may send requests with one of the %d [clients] tokens",
+                        cfg.server.host, len(cfg.clients))
         cfg.output_root.mkdir(parents=True, exist_ok=True)
         self.engine = Engine(cfg)
         recovered = self.engine.start()

@@ -6,7 +6,6 @@ caught at start instead of surfacing as odd behaviour hours later.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import os
 import sys
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_clients import DEFAULT_MAX_UPLOAD, ClientConfig, is_loopback, parse_clients
 from .config_hotfolder import (  # noqa: F401 - RECIPE_*, RecipeConfig: part of this module's API
     RECIPE_RESERVED_PARAMS,
     RECIPE_TAKES,
@@ -80,6 +80,9 @@ class ServerConfig:
     # [server.memory_budget]: warm models' memory per device, e.g. cuda = 10 (GB), cpu = "8GB"
     # (server/memory.py); unset devices: 90 % of a GPU's memory, half the RAM for cpu and mps
     memory_budget: dict = field(default_factory=dict)
+    # loopback requests need a [clients] token too (tests of the LAN rules; a shared login)
+    require_token: bool = False
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD  # one `input_blob` (OSC over TCP)
 
 
 @dataclass
@@ -176,6 +179,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     loras: dict[str, LoraConfig] = field(default_factory=dict)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
+    clients: dict[str, ClientConfig] = field(default_factory=dict)  # [clients.NAME] (server/config_clients.py)
     source: str = ""
 
     @property
@@ -234,16 +238,19 @@ def load(path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any
             continue
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})[key] = value
-    config = parse(data)
+    config = parse(data, Path(source).parent if source else None)
     config.source = source
     return config
 
 
-def parse(data: Mapping[str, Any]) -> Config:
+def parse(data: Mapping[str, Any], base: Path | None = None) -> Config:
+    """`base`: the config file's folder (a relative `token_file` is read from there)."""
     errors: list[str] = []
     config = Config()
     for section, value in data.items():
-        if section == "models":
+        if section == "clients":
+            config.clients = parse_clients(value, errors, base)
+        elif section == "models":
             config.models = _parse_models(value, errors)
         elif section == "loras":
             config.loras = _parse_loras(value, errors)
@@ -253,7 +260,8 @@ def parse(data: Mapping[str, Any]) -> Config:
                 continue
             setattr(config, section, _parse_section(section, value, errors))
         else:
-            errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models', 'loras'])}")
+            errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models', 'loras', 'clients'])}")
+    errors.extend(check_web_binding(config.web, bool(config.clients)))
     if errors:
         raise ConfigError("config errors:\n  " + "\n  ".join(errors))
     return config
@@ -294,30 +302,27 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
 
 
 def check_web(web: WebConfig) -> list[str]:
-    """The web door's port, and its binding rule: another address than loopback needs tokens."""
+    """The web door's port and tokens (its binding: check_web_binding, once [clients] is known)."""
     errors = []
     if not 0 <= web.port < 65536:
         errors.append(f"web.port: {web.port} is not a port number (0-65535)")
-    if not is_loopback(web.host) and not [t for t in web.tokens if t.strip()]:
-        errors.append(f"web.host: {web.host!r} lets other machines in; set web.tokens (requests from them must carry one)")
     errors.extend(f"web.tokens: a token of {len(t)} characters is too short (16 at least)" for t in web.tokens if len(t) < 16)
     return errors
 
 
-def is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 and ::1."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def check_web_binding(web: WebConfig, has_clients: bool) -> list[str]:
+    """Another address than loopback needs a way in for other machines: [clients] or web.tokens."""
+    if is_loopback(web.host) or has_clients or [t for t in web.tokens if t.strip()]:
+        return []
+    return [f"web.host: {web.host!r} lets other machines in; add a client (dawgen token add NAME) or set web.tokens"]
 
 
 def _check_queue_keys(obj: ServerConfig, values: Mapping[str, Any], errors: list[str]) -> None:
     """max_queued's range; keep_finished_days and its old name journal_keep_days (one of them)."""
     if obj.max_queued < 1:
         errors.append(f"server.max_queued: {obj.max_queued} must be at least 1")
+    if obj.max_upload_bytes < 0:
+        errors.append(f"server.max_upload_bytes: {obj.max_upload_bytes} is negative (0 = no uploads)")
     if "journal_keep_days" in values and "keep_finished_days" in values:
         errors.append("server.journal_keep_days: the old name of server.keep_finished_days; set only keep_finished_days")
     elif "journal_keep_days" in values:

@@ -15,6 +15,7 @@ from typing import Any
 from . import controls
 from .common_params import MIDI_COMMON, common_params
 from .config import Config
+from .config_clients import allowed_priority
 from .errors import DawgenError, ErrorCode
 from .intake import Accepted, Pending, QueueBound, SubmitBatch
 from .intake import call_front_door as _call
@@ -41,9 +42,10 @@ class Engine:
                                           dedupe_seconds=config.server.dedupe_seconds)
         self.registry = registry or Registry(config)
         self.writer = writer or OutputWriter([config.output_root])
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler({name: c.share for name, c in config.clients.items()})
         self.pruner = pruner or Pruner(self.journal, config.server.keep_finished_days)
-        self._bound = QueueBound(self.scheduler, config.server.max_queued)
+        self._bound = QueueBound(self.scheduler, config.server.max_queued,
+                                 {name: c.max_queued for name, c in config.clients.items()})
         self._common = common_params(config)
         self._subscribers: list[Callable[[Event], None]] = []
         self._cancel_flags: dict[str, threading.Event] = {}
@@ -253,11 +255,15 @@ class Engine:
         backend = self.registry.resolve(model_name).backend
         if backend is not None:
             backend.check_params(request.verb, params)
-        job = Job(id=Job.new_id(), verb=request.verb, model=model_name, params=params,
-                  req_id=request.req_id, client=dict(request.client), priority=int(params.get("priority", 0)))
+        if "priority" in params:  # a client's [clients] max_priority caps what it asks for
+            params["priority"] = allowed_priority(self.config.clients, request.owner, int(params["priority"]))
+        job = Job(id=Job.new_id(), verb=request.verb, model=model_name, params=params, req_id=request.req_id,
+                  client=dict(request.client), priority=int(params.get("priority", 0)), owner=request.owner)
         if params.get("dir"):
             self.writer.target_dir(params, job.created)  # refuse a bad `dir` now, not after generating
-        return Entry(job, {"verb": request.verb, "params": raw}, admit=lambda: self._bound.admit(job.id))
+        # the owner is part of the request: another client's same request id is not this job
+        text = {"verb": request.verb, "params": raw, **({"owner": request.owner} if request.owner else {})}
+        return Entry(job, text, admit=lambda: self._bound.admit(job.id, job.owner))
 
     def commit(self, pending: list[Pending]) -> None:
         """Journal prepared requests in one transaction, then answer each in order (see SubmitBatch)."""
@@ -276,7 +282,7 @@ class Engine:
             _call(on_accepted, job, self._position(self.scheduler.get(job.id) or job))
             return
         self._cancel_flags[job.id] = threading.Event()
-        position = self.scheduler.position_of_new(job.priority)
+        position = self.scheduler.position_of_new(job.priority, job.owner)
         _call(on_accepted, job, position)
         self._emit(Event(EventKind.ACCEPTED, job, position))
         self._bound.queue(job, self.lane_for(job.model))

@@ -31,7 +31,9 @@ class ErrorCode(str, Enum):
     QUEUE_FULL = "queue_full"  # [server] max_queued jobs are waiting; nothing was journaled
     # `pull`: a file could not be fetched, or its sha256 / size is not the catalog's or the hub's
     DOWNLOAD_FAILED = "download_failed"
-    UNAUTHORIZED = "unauthorized"  # the HTTP API from another machine without one of [web] tokens
+    # a request without a valid token from another machine (or from any, with [server] require_token)
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"  # a client asked for another client's job, a path on the daemon's disk, or admin work
 
     # The wire word everywhere text is made (f-strings, str(), logs), whatever the Python version:
     # 3.12 changed format() of mixed-in Enums to print "ErrorCode.BAD_REQUEST".

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .config_clients import ClientConfig
 from .errors import DawgenError, ErrorCode
 from .jobs import Job, Request
 from .journal import Entry
@@ -19,6 +20,7 @@ from .scheduler import Scheduler
 
 log = logging.getLogger("dawgen.intake")
 
+DEFAULT_CLIENT_MAX_QUEUED = ClientConfig("").max_queued
 Accepted = Callable[[Job, int], None]
 Refused = Callable[[DawgenError], None]
 Pending = tuple[Entry, Accepted | None, Refused]
@@ -39,31 +41,38 @@ class QueueBound:
     """At most `limit` jobs wait: those queued in the scheduler plus those admitted by a batch being
     committed and not yet queued. Running jobs do not count."""
 
-    def __init__(self, scheduler: Scheduler, limit: int) -> None:
+    def __init__(self, scheduler: Scheduler, limit: int, per_client: dict[str, int] | None = None) -> None:
         self.limit = limit
+        self.per_client = dict(per_client or {})  # [clients.NAME] max_queued (default 100)
         self._scheduler = scheduler
-        self._admitted: set[str] = set()
+        self._admitted: dict[str, str] = {}  # job id -> owner
         self._lock = threading.Lock()
 
-    def admit(self, job_id: str) -> None:
-        """Count the job in, or raise `queue_full`."""
+    def admit(self, job_id: str, owner: str = "") -> None:
+        """Count the job in, or raise `queue_full` (the daemon's bound, then the client's own)."""
         with self._lock:
             waiting = self._scheduler.queued_count() + len(self._admitted)
             if waiting >= self.limit:
                 raise DawgenError(ErrorCode.QUEUE_FULL,
                                   f"{waiting} jobs queued, the limit is [server] max_queued = {self.limit}")
-            self._admitted.add(job_id)
+            if owner:
+                limit = self.per_client.get(owner, DEFAULT_CLIENT_MAX_QUEUED)
+                mine = self._scheduler.queued_count(owner) + sum(1 for o in self._admitted.values() if o == owner)
+                if mine >= limit:
+                    raise DawgenError(ErrorCode.QUEUE_FULL,
+                                      f"{mine} of your jobs are queued, the limit is [clients.{owner}] max_queued = {limit}")
+            self._admitted[job_id] = owner
 
     def queue(self, job: Job, lane: str | None) -> None:
         """Hand an admitted job to the scheduler; it is counted there from now on (never twice)."""
         with self._lock:
             self._scheduler.put(job, lane)
-            self._admitted.discard(job.id)
+            self._admitted.pop(job.id, None)
 
     def release(self, job_id: str) -> None:
         """An admitted job that was not recorded after all (its batch failed)."""
         with self._lock:
-            self._admitted.discard(job_id)
+            self._admitted.pop(job_id, None)
 
 
 class Intake(Protocol):

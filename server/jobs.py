@@ -33,6 +33,8 @@ class Request:
     # Where events for this job go, as the front door understands it (e.g. {"udp": [host, port]}).
     # The engine stores it verbatim so replies survive a restart.
     client: dict[str, Any] = field(default_factory=dict)
+    # the [clients] name the request came from (bridge/clients.py); "" = this machine (the admin)
+    owner: str = ""
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Job:
     finished: float = 0.0
     attempts: int = 0
     seq: int = 0  # FIFO order within a priority; assigned by the journal
+    owner: str = ""  # the requesting client's name ([clients.NAME]); "" = this machine (the admin)
 
     @staticmethod
     def new_id() -> str:
@@ -84,6 +87,7 @@ class Job:
             "created": self.created,
             "started": self.started,
             "finished": self.finished,
+            "owner": self.owner,
             "params": self.params,
         }
 

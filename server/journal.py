@@ -217,7 +217,7 @@ class Journal:
                 "stage, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     job.id, job.req_id, text, job.verb, job.model,
-                    json.dumps(job.params, default=str), json.dumps(job.client),
+                    json.dumps(job.params, default=str), json.dumps(_client_column(job)),
                     job.priority, job.state.value, job.progress.stage, job.created,
                 ),
             )
@@ -227,6 +227,14 @@ class Journal:
         if job.req_id:
             seen[job.req_id] = (job, text)
         return job, True
+
+    def jobs_with_output(self, path: str, limit: int = 10) -> list[Job]:
+        """Jobs that wrote `path` (an exact entry of their outputs), newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE instr(outputs, ?) > 0 ORDER BY seq DESC LIMIT ?",
+                (json.dumps(path), limit)).fetchall()
+        return [job for job in map(_row_to_job, rows) if path in job.outputs]
 
     def save(self, job: Job) -> None:
         """Persist a state change (not per-step progress: that lives in memory only)."""
@@ -322,10 +330,21 @@ def _row_to_job(row: tuple[Any, ...]) -> Job:
     (seq, job_id, req_id, _request, verb, model, params, client, priority, state, stage, outputs,
      error_code, error_message, created, started, finished, attempts) = row
     job_state = JobState(state)
+    reply_to = json.loads(client)
+    owner = str(reply_to.pop(OWNER_KEY, ""))
     return Job(
-        id=job_id, verb=verb, model=model, params=json.loads(params), req_id=req_id,
-        client=json.loads(client), priority=priority, state=job_state,
+        id=job_id, verb=verb, model=model, params=json.loads(params), req_id=req_id, owner=owner,
+        client=reply_to, priority=priority, state=job_state,
         progress=Progress(fraction=1.0 if job_state is JobState.DONE else 0.0, stage=stage),
         outputs=json.loads(outputs), error_code=error_code, error_message=error_message,
         created=created, started=started, finished=finished, attempts=attempts, seq=seq,
     )
+
+
+# The owning client ([clients.NAME]) is kept in the client column's JSON: no new column, and a
+# journal written before clients existed reads as the admin's jobs.
+OWNER_KEY = "owner"
+
+
+def _client_column(job: Job) -> dict[str, Any]:
+    return {**job.client, OWNER_KEY: job.owner} if job.owner else job.client

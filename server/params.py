@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import DawgenError, ErrorCode
 
-_TYPES = ("str", "int", "float", "bool")
+_TYPES = ("str", "int", "float", "bool", "blob")  # blob: bytes (an OSC blob; front-door params only)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,14 @@ def _to_bool(value: Any, spec: ParamSpec) -> bool:
     raise ValueError(f"expected true/false or 1/0, got {value!r}")
 
 
+def _to_blob(value: Any, spec: ParamSpec) -> bytes:
+    if not isinstance(value, (bytes, bytearray)):
+        raise TypeError(f"expected an OSC blob, got {type(value).__name__}")
+    return bytes(value)
+
+
 _COERCE: dict[str, Callable[[Any, ParamSpec], Any]] = {
+    "blob": _to_blob,
     "str": _to_str,
     "int": _to_int,
     "float": _to_float,

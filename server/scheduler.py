@@ -4,7 +4,6 @@ Generation never runs on a network thread: front doors submit, workers take jobs
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import time
@@ -12,25 +11,32 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from .fairshare import Level
 from .jobs import Job
 
 log = logging.getLogger("dawgen.scheduler")
 
 
 class Scheduler:
-    """Highest priority first, then first come first served. Thread-safe."""
+    """Highest priority first; within a priority, fair share across clients (server/fairshare.py),
+    each client's jobs first come first served. Thread-safe."""
 
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, int, str]] = []
+    def __init__(self, shares: dict[str, int] | None = None) -> None:
+        self._shares = dict(shares or {})  # [clients.NAME] share; absent (and the admin ""): 1
+        self._levels: dict[int, Level] = {}
         self._jobs: dict[str, Job] = {}
-        # queued jobs per priority: the position of a new job is a sum over a handful of priorities,
-        # not a scan of the whole queue (this runs on every acknowledgement).
+        # queued jobs per priority and per owner: the position of a new job with one client queued is
+        # a sum over a handful of priorities, not a scan of the queue (this runs on every acknowledgement).
         self._per_priority: Counter[int] = Counter()
+        self._per_owner: Counter[str] = Counter()
         self._running: dict[str, Job] = {}
         # job id -> the worker lane it must run on (a model pinned to a device); absent = any lane
         self._lanes: dict[str, str] = {}
         self._cond = threading.Condition()
         self._closed = False
+
+    def _share(self, owner: str) -> int:
+        return max(1, self._shares.get(owner, 1))
 
     def put(self, job: Job, lane: str | None = None) -> None:
         with self._cond:
@@ -38,15 +44,24 @@ class Scheduler:
             if lane is not None:
                 self._lanes[job.id] = lane
             self._per_priority[job.priority] += 1
-            heapq.heappush(self._heap, (-job.priority, job.seq, job.id))
+            self._per_owner[job.owner] += 1
+            self._levels.setdefault(job.priority, Level(self._share)).put(job.owner, job.seq, job.id)
             self._cond.notify_all()  # every lane looks: the job may be pinned to one of them
 
-    def position_of_new(self, priority: int) -> int:
-        """Where a job about to be put would stand: after everything running and every queued job
-        of the same or higher priority (it has the highest sequence number)."""
+    def position_of_new(self, priority: int, owner: str = "") -> int:
+        """Where a job about to be put would stand: after everything running, every queued job of a
+        higher priority, and the jobs of its own priority the fair share puts before it."""
         with self._cond:
-            ahead = sum(n for p, n in self._per_priority.items() if p >= priority)
-            return len(self._running) + ahead
+            ahead = sum(n for p, n in self._per_priority.items() if p > priority)
+            if self._one_owner(owner):
+                return len(self._running) + ahead + self._per_priority[priority]
+            level = self._levels.get(priority)
+            same = level.order((owner, 1 << 62, "")).index("") if level else 0
+            return len(self._running) + ahead + same
+
+    def _one_owner(self, owner: str) -> bool:
+        """Every queued job is `owner`'s (the usual case: no [clients]): plain FIFO order."""
+        return all(o == owner for o, n in self._per_owner.items() if n > 0)
 
     def take(self, timeout: float = 0.5, lane: str | None = None,
              accept: Callable[[Job], bool] | None = None) -> Job | None:
@@ -65,52 +80,55 @@ class Scheduler:
             return None
 
     def _pop_for(self, lane: str | None, accept: Callable[[Job], bool] | None = None) -> Job | None:
-        skipped: list[tuple[int, int, str]] = []
-        found = None
-        while self._heap:
-            entry = heapq.heappop(self._heap)
-            queued = self._jobs.get(entry[2])
-            if queued is None or -entry[0] != queued.priority:  # removed by cancel, or re-prioritised
+        def eligible(job_id: str) -> bool:
+            pinned = self._lanes.get(job_id)
+            if lane is not None and pinned is not None and pinned != lane:
+                return False
+            return accept is None or accept(self._jobs[job_id])
+
+        for priority in sorted((p for p, level in self._levels.items() if level), reverse=True):
+            level = self._levels[priority]
+            best = min(level.candidates(eligible), default=None)
+            if best is None:
                 continue
-            pinned = self._lanes.get(entry[2])
-            if (lane is not None and pinned is not None and pinned != lane) or \
-                    (accept is not None and not accept(self._jobs[entry[2]])):
-                skipped.append(entry)
-                continue
-            found = self._jobs.pop(entry[2])
+            _, _, owner, entry = best
+            level.take(owner, entry)
+            found = self._jobs.pop(entry[1])
             self._lanes.pop(found.id, None)
             self._per_priority[found.priority] -= 1
+            self._per_owner[found.owner] -= 1
             self._running[found.id] = found
-            break
-        for entry in skipped:
-            heapq.heappush(self._heap, entry)
-        return found
+            return found
+        return None
 
     def finish(self, job: Job) -> None:
         with self._cond:
             self._running.pop(job.id, None)
 
     def remove(self, job_id: str) -> Job | None:
-        """Take a queued job out (cancel); its heap entry is skipped lazily."""
+        """Take a queued job out (cancel)."""
         with self._cond:
             job = self._jobs.pop(job_id, None)
             self._lanes.pop(job_id, None)
             if job is not None:
                 self._per_priority[job.priority] -= 1
+                self._per_owner[job.owner] -= 1
+                self._levels[job.priority].remove(job.owner, job.id)
             return job
 
     def reprioritise(self, job_id: str, priority: int) -> Job | None:
-        """Give a queued job a new priority (None when it is not queued): a new heap entry, the old
-        one skipped lazily as cancel's is. Its age (`seq`) still orders it among equals."""
+        """Give a queued job a new priority (None when it is not queued). Its age (`seq`) still
+        orders it among its owner's jobs of the new level."""
         with self._cond:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
             if job.priority != priority:
+                self._levels[job.priority].remove(job.owner, job.id)
                 self._per_priority[job.priority] -= 1
-                self._per_priority[priority] += 1
                 job.priority = priority
-                heapq.heappush(self._heap, (-priority, job.seq, job.id))
+                self._per_priority[priority] += 1
+                self._levels.setdefault(priority, Level(self._share)).put(job.owner, job.seq, job.id)
                 self._cond.notify_all()
             return job
 
@@ -119,25 +137,33 @@ class Scheduler:
             return self._position_locked(job)
 
     def _position_locked(self, job: Job) -> int:
-        """Jobs ahead of `job`: everything running plus queued jobs that sort before it."""
+        """Jobs ahead of `job`: everything running plus queued jobs that run before it."""
         if job.id in self._running:
             return 0
-        key = (-job.priority, job.seq)
-        ahead = sum(1 for j in self._jobs.values() if (-j.priority, j.seq) < key)
-        return len(self._running) + ahead
+        if self._one_owner(job.owner):
+            key = (-job.priority, job.seq)
+            ahead = sum(1 for j in self._jobs.values() if (-j.priority, j.seq) < key)
+            return len(self._running) + ahead
+        order = self._order_locked()
+        return len(self._running) + (order.index(job.id) if job.id in order else len(order))
+
+    def _order_locked(self) -> list[str]:
+        """Queued job ids in run order (fair share within each priority; lane pins not counted)."""
+        return [job_id for p in sorted(self._levels, reverse=True) for job_id in self._levels[p].order()]
 
     def snapshot(self) -> list[Job]:
         with self._cond:
-            queued = sorted(self._jobs.values(), key=lambda j: (-j.priority, j.seq))
+            queued = [self._jobs[job_id] for job_id in self._order_locked()]
             return [*self._running.values(), *queued]
 
     def get(self, job_id: str) -> Job | None:
         with self._cond:
             return self._jobs.get(job_id) or self._running.get(job_id)
 
-    def queued_count(self) -> int:
+    def queued_count(self, owner: str | None = None) -> int:
+        """Jobs waiting; of one owner (a [clients] name, "" = this machine) when given."""
         with self._cond:
-            return len(self._jobs)
+            return len(self._jobs) if owner is None else self._per_owner[owner]
 
     def running_count(self) -> int:
         with self._cond:

@@ -20,6 +20,7 @@ from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
 from server.jobs import Request
 
+from ..clients import Clients
 from . import errors, paths
 from .auth import Guard
 from .events import EventHub, job_view
@@ -54,7 +55,7 @@ def create_app(engine: Engine, config: Config) -> FastAPI:
     app.state.hub, app.state.library = hub, library
     app.add_exception_handler(DawgenError, errors.on_dawgen_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
-    app.add_middleware(Guard, tokens=config.web.tokens, host=config.web.host)
+    app.add_middleware(Guard, clients=Clients(config, admin_tokens=config.web.tokens), host=config.web.host)
 
     @app.post("/api/jobs", response_model=Accepted, summary="submit a job (any job verb: generate, vary, separate, train...)")
     def submit(body: JobRequest) -> dict[str, Any]:
