@@ -113,6 +113,18 @@ $(VENV)/.transcribe-installed: pyproject.toml $(VENV)/.installed
 	touch $@
 TEST_INSTALLS += install-transcribe
 
+# RoFormer stems (server/backends/roformer): the MSST-compatible BS-/Mel-Band RoFormer classes inside
+# audio-separator 0.47.1, whose own requirements (onnx, diffq, pydub, requests, ...) these classes never
+# import: it installs with --no-deps beside the `roformer` extra (beartype, einops, rotary-embedding-torch,
+# librosa, packaging, pyyaml); the backend loads the four module files by path.
+.PHONY: install-roformer
+install-roformer: $(VENV)/.roformer-installed
+$(VENV)/.roformer-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[roformer]'
+	$(PY) -m pip install --quiet --no-deps audio-separator==0.47.1
+	touch $@
+TEST_INSTALLS += install-roformer
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.test-installed
 

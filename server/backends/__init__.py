@@ -14,6 +14,7 @@ BACKENDS: dict[str, str] = {
     "stable-audio": "server.backends.stable_audio:StableAudioBackend",
     "audiocraft": "server.backends.audiocraft:AudiocraftBackend",
     "transcribe": "server.backends.transcribe:TranscribeBackend",
+    "roformer": "server.backends.roformer:RoformerBackend",
     "process": "server.backends.process:ProcessBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from ...errors import DawgenError, ErrorCode
 from ...output.naming import slugify
 from ...params import ParamSpec
-from .. import safe_load
+from .. import safe_load, stem_midi
 from ..base import Audio, Backend, Output, RunContext
 from ..inputs import input_stem
 from .repo import RepoModel, find_model
@@ -95,6 +95,8 @@ class DemucsBackend(Backend):
 
         selection(params)
         checked_section(input_path(params), params, MAX_INPUT_SECONDS, "separates")
+        if stem_midi.wanted(params):
+            stem_midi.check_available(self.registry)
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         from ..audio_in import section_seconds
@@ -147,6 +149,7 @@ class DemucsBackend(Backend):
         settings = Settings(int(p.get("shifts", 1)), float(p.get("overlap", 0.25)), p.get("segment"), self.device)
         _check_segment(model, settings.segment)
         rate, channels = int(model.samplerate), int(model.audio_channels)
+        share = stem_midi.separating_share(p)
         ctx.progress(0.0, "reading")
         with tempfile.TemporaryDirectory(prefix="dawgen-demucs-") as tmp:
             source = open_section(path, p, tmp, ctx.check_cancel)
@@ -158,15 +161,16 @@ class DemucsBackend(Backend):
                 out_channels = 1 if source.channels == 1 else channels
                 sinks = [Sink(source.frames, out_channels, channels, rate, source.sample_rate) for _ in outputs]
                 samples = separate(model, feed, sinks, [sources for _, sources in outputs], settings, mean, std,
-                                   random.Random(SHIFT_SEED), lambda f: ctx.progress(0.02 + 0.96 * f, "separating"))
+                                   random.Random(SHIFT_SEED), lambda f: ctx.progress(0.02 + share * f, "separating"))
             finally:
                 source.close()
             input_rate = source.sample_rate
         # the folder and every file name start with the same word: `my-song/my-song_vocals.wav`
         stem = slugify(input_stem(path), fallback="input")
-        return [Audio(s, input_rate, meta={"name": f"{stem}_{word}", "folder": stem, "post": "none", "stem": word,
-                                           "title": f"{input_stem(path)} {word}", "sources": list(model.sources)})
-                for (word, _), s in zip(outputs, samples)]
+        stems = [Audio(s, input_rate, meta={"name": f"{stem}_{word}", "folder": stem, "post": "none", "stem": word,
+                                            "title": f"{input_stem(path)} {word}", "sources": list(model.sources)})
+                 for (word, _), s in zip(outputs, samples)]
+        return stem_midi.finish(stems, ctx, self.registry, share)
 
 
 def _get_model(repo: RepoModel, model: str, trusted: bool) -> Any:

@@ -30,7 +30,13 @@ def _check_stems(value: str) -> None:
     parse_stems(value)
 
 
-SEPARATE_PARAMS: tuple[ParamSpec, ...] = (
+def _check_transcribe(value: str) -> None:
+    if value.strip():
+        parse_stems(value)
+
+
+# What every `separate` backend takes (demucs, roformer): the DAW devices send these.
+SEPARATE_BASE: tuple[ParamSpec, ...] = (
     ParamSpec("input", "str", None, max_length=4096,
               doc="absolute path of the audio file to split (WAV, AIFF, FLAC, MP3, OGG; other formats "
                   "through ffmpeg); required"),
@@ -45,6 +51,12 @@ SEPARATE_PARAMS: tuple[ParamSpec, ...] = (
                   "`without:<stem>`: the sum of the other stems, `<input-name>_no_<stem>`"),
     ParamSpec("sample_rate", "int", None, min=8000, max=192000,
               doc="output sample rate (Hz); default: the input's rate"),
+    ParamSpec("transcribe", "str", None, max_length=200, check=_check_transcribe,
+              doc="also write a MIDI file per stem named here (`all` or e.g. `bass,vocals`), "
+                  "`<input-name>_<stem>_transcribed.mid` beside the stems, with the built-in `transcribe` model"),
+)
+SEPARATE_PARAMS: tuple[ParamSpec, ...] = (
+    *SEPARATE_BASE,
     ParamSpec("shifts", "int", 1, min=0, max=20,
               doc="random time shifts averaged (demucs' shift trick): each one is another pass; 0 = none"),
     ParamSpec("overlap", "float", 0.25, min=0.0, max=0.9, doc="overlap between the model's segments"),

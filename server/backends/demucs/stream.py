@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..audio_in import convert_channels
+from ..chunks import MixFeed, OverlapAdd, Sink
+
+__all__ = ["MixFeed", "Settings", "Sink", "make_passes", "separate"]  # MixFeed, Sink: shared (chunks.py)
 
 ProgressFn = Callable[[float], None]
 
@@ -32,95 +34,6 @@ class Settings:
     overlap: float = 0.25
     segment: float | None = None  # seconds; None: each model's own
     device: str = "cpu"
-
-
-class _Resampler:
-    """A soxr VHQ stream (chunked output equals one-shot soxr), or nothing at equal rates."""
-
-    def __init__(self, from_rate: int, to_rate: int, channels: int) -> None:
-        self._stream = None
-        if from_rate != to_rate:
-            import soxr
-
-            self._stream = soxr.ResampleStream(from_rate, to_rate, channels, dtype="float64", quality="VHQ")
-
-    def __call__(self, x: np.ndarray, last: bool = False) -> np.ndarray:
-        if self._stream is None:
-            return x
-        out = self._stream.resample_chunk(np.ascontiguousarray(x, dtype=np.float64), last=last)
-        return np.asarray(out, dtype=np.float32).reshape(-1, x.shape[1])
-
-
-class MixFeed:
-    """The normalised mix at the model's rate, pulled from the input on demand; frames no segment
-    will read again are dropped (`release`), so only a window of it is ever held."""
-
-    def __init__(self, blocks: Iterator[np.ndarray], frames: int, channels: int, in_rate: int, rate: int,
-                 mean: float, std: float) -> None:
-        self.frames, self.channels = frames, channels  # at the model's rate and layout
-        self._blocks, self._channels = blocks, channels
-        self._resample = _Resampler(in_rate, rate, channels)
-        self._mean, self._std = np.float32(mean), np.float32(std)
-        self._buf = np.zeros((0, channels), np.float32)
-        self._base = 0  # model frame of _buf[0]
-        self._done = False
-        self.max_held = 0  # the most frames ever held (tests check that it stays bounded)
-
-    def get(self, start: int, stop: int) -> np.ndarray:
-        """(channels, stop - start) float32; zeros outside the track, as demucs pads."""
-        while not self._done and self._base + self._buf.shape[0] < min(stop, self.frames):
-            self._pull()
-        first = max(start, 0)
-        if first < self._base and first < min(stop, self.frames):
-            raise RuntimeError(f"mix frame {first} was released (window starts at {self._base})")
-        out = np.zeros((self._channels, stop - start), np.float32)
-        lo, hi = max(start, self._base), min(stop, self._base + self._buf.shape[0])
-        if hi > lo:
-            out[:, lo - start:hi - start] = self._buf[lo - self._base:hi - self._base].T
-        return out
-
-    def release(self, before: int) -> None:
-        drop = min(max(0, before - self._base), self._buf.shape[0])
-        if drop:
-            self._buf = self._buf[drop:]
-            self._base += drop
-
-    def _pull(self) -> None:
-        block = next(self._blocks, None)
-        x = self._resample(convert_channels(block, self._channels) if block is not None
-                           else np.zeros((0, self._channels), np.float32), last=block is None)
-        if block is None:
-            self._done = True
-        room = self.frames - (self._base + self._buf.shape[0])  # soxr may give a frame more or less
-        x = x[:max(0, room)]
-        if self._done and x.shape[0] < room:
-            x = np.concatenate([x, np.zeros((room - x.shape[0], self._channels), np.float32)])
-        # demucs normalises after resampling, in float32: (wav - mean) / std
-        x = (x - self._mean) / self._std
-        self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
-        self.max_held = max(self.max_held, self._buf.shape[0])
-
-
-class Sink:
-    """One output: frames at the model's rate in, the input's rate and channel layout out."""
-
-    def __init__(self, frames: int, channels: int, model_channels: int, rate: int, out_rate: int) -> None:
-        self.samples = np.zeros((frames, channels), np.float32)
-        self._channels, self._pos = channels, 0
-        self._resample = _Resampler(rate, out_rate, model_channels)
-
-    def write(self, x: np.ndarray, last: bool = False) -> None:
-        """x: (model_channels, n) at the model's rate."""
-        y = self._resample(x.T, last=last)
-        y = convert_channels(y, self._channels) if y.shape[1] != self._channels else y
-        n = min(y.shape[0], self.samples.shape[0] - self._pos)
-        if n > 0:
-            self.samples[self._pos:self._pos + n] = y[:n]
-            self._pos += n
-
-    def close(self, model_channels: int) -> np.ndarray:
-        self.write(np.zeros((model_channels, 0), np.float32), last=True)
-        return self.samples  # frames past what soxr gave stay zero: the length is the input's
 
 
 @dataclass
@@ -135,9 +48,7 @@ class _Pass:
     stride: int
     weight: np.ndarray
     next: int = 0    # index of the next segment
-    base: int = 0    # mix frame of num[..., 0]
-    num: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))
-    den: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    acc: OverlapAdd = field(default_factory=OverlapAdd)  # the weighted sum of its segments, in mix frames
 
     @property
     def segments(self) -> int:
@@ -151,23 +62,6 @@ class _Pass:
     def frontier(self) -> int:
         """Mix frames before this one get nothing more from this pass."""
         return self.start(self.next) if self.next < self.segments else self.length - self.delay
-
-    def add(self, start: int, values: np.ndarray, weight: np.ndarray) -> None:
-        end = start + values.shape[-1]
-        if end - self.base > self.den.shape[0]:
-            grow = end - self.base - self.den.shape[0]
-            self.num = np.concatenate([self.num, np.zeros((*values.shape[:2], grow), np.float32)], axis=-1)
-            self.den = np.concatenate([self.den, np.zeros(grow, np.float32)])
-        i = start - self.base
-        self.num[..., i:i + values.shape[-1]] += weight * values
-        self.den[i:i + values.shape[-1]] += weight
-
-    def take(self, upto: int) -> np.ndarray:
-        """The finished estimate (sources, channels, upto - base) and forget those frames."""
-        k = upto - self.base
-        out = self.num[..., :k] / self.den[:k]
-        self.num, self.den, self.base = self.num[..., k:], self.den[k:], upto
-        return out
 
 
 def _members(model: Any) -> tuple[list[Any], list[list[float]] | None]:
@@ -245,9 +139,7 @@ def _run_segment(p: _Pass, feed: MixFeed, settings: Settings) -> None:
                       segment=settings.segment, device=settings.device)
     values = out[0].to("cpu", torch.float32).numpy()
     keep = max(0, -start)  # frames before the track start are dropped, as apply_model's slice does
-    if p.num.shape[0] == 0:
-        p.num = np.zeros((*values.shape[:2], 0), np.float32)
-    p.add(start + keep, values[..., keep:], p.weight[keep:length])
+    p.acc.add(start + keep, values[..., keep:], p.weight[keep:length])
 
 
 def _emit(passes: list[_Pass], model: Any, settings: Settings, lo: int, hi: int, sinks: Sequence[Sink],
@@ -260,7 +152,7 @@ def _emit(passes: list[_Pass], model: Any, settings: Settings, lo: int, hi: int,
     for member in sorted({p.member for p in passes}):
         out: Any = 0.0
         for p in (q for q in passes if q.member == member):
-            out = out + p.take(hi)
+            out = out + p.acc.take(hi)
         if settings.shifts:
             out = out / np.float32(shifts)
         if weights is None:

@@ -17,8 +17,10 @@ import importlib.util
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ...errors import DawgenError, ErrorCode
 from ...output import midi_preview
@@ -152,19 +154,14 @@ class TranscribeBackend(Backend):
 
     # -- run ----------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
-        from ...music import parse_key, parse_time_signature
         from ..audio_in import open_section
         from . import model
-        from .midifile import write_midi
 
         p = ctx.params
         try:
             path = input_path(p)
         except ValueError as exc:
             raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
-        settings = model.Settings(float(p.get("onset_threshold", 0.5)), float(p.get("frame_threshold", 0.3)),
-                                  float(p.get("minimum_note_ms", 127.7)), _opt_float(p.get("minimum_frequency")),
-                                  _opt_float(p.get("maximum_frequency")), bool(p.get("melodia_trick", True)))
         ctx.progress(0.0, "reading")
         with tempfile.TemporaryDirectory(prefix="dawgen-transcribe-") as tmp:
             source = open_section(path, p, tmp, ctx.check_cancel)
@@ -173,21 +170,37 @@ class TranscribeBackend(Backend):
                 audio = model.to_model_rate(source.blocks(), source.sample_rate)
             finally:
                 source.close()
-        ctx.progress(0.05, "transcribing")
-        output = model.predict(self._session, audio, lambda f: ctx.progress(0.05 + 0.85 * f, "transcribing"))
-        ctx.progress(0.9, "notes")
+        midi = self.transcribe_audio(audio, seconds, input_stem(path), p,
+                                     lambda f, stage: ctx.progress(0.05 + 0.85 * f, stage))
+        midi.meta["input"] = path
+        return [midi]
+
+    def transcribe_audio(self, audio: np.ndarray, seconds: float, name: str, p: Mapping[str, Any],
+                         progress: Callable[[float, str], None]) -> Midi:
+        """`audio` (mono, the model's 22.05 kHz: model.to_model_rate) as a MIDI file named
+        `<name>_transcribed`, with the request's thresholds, bpm, meter and key (defaults for any not given);
+        also used by `transcribe=` on separate jobs (server/backends/stem_midi.py)."""
+        from ...music import parse_key, parse_time_signature
+        from . import model
+        from .midifile import write_midi
+
+        settings = model.Settings(float(p.get("onset_threshold", 0.5)), float(p.get("frame_threshold", 0.3)),
+                                  float(p.get("minimum_note_ms", 127.7)), _opt_float(p.get("minimum_frequency")),
+                                  _opt_float(p.get("maximum_frequency")), bool(p.get("melodia_trick", True)))
+        output = model.predict(self._session, audio, lambda f: progress(f, "transcribing"))
+        progress(1.0, "notes")
         notes = model.notes_from(output, settings)
         bpm = float(p.get("bpm") or DEFAULT_BPM)
         signature = parse_time_signature(str(p.get("time_signature") or "4/4"))
         key = parse_key(str(p["key"])).name if p.get("key") else None
-        title = f"{input_stem(path)} (transcribed)"
+        title = f"{name} (transcribed)"
         data = write_midi(notes, title, bpm, signature, key)
         pitches = sorted({n.pitch for n in notes})
-        meta = {"name": f"{input_stem(path)}_transcribed", "title": title, "bpm": bpm,
+        meta = {"name": f"{name}_transcribed", "title": title, "bpm": bpm,
                 "time_signature": f"{signature[0]}/{signature[1]}", "seconds": round(seconds, 4),
                 "notes": len(notes), "lowest": pitches[0] if pitches else None,
-                "highest": pitches[-1] if pitches else None, "input": path}
-        return [Midi(data=data, meta=meta)]
+                "highest": pitches[-1] if pitches else None}
+        return Midi(data=data, meta=meta)
 
 
 def _opt_float(value: Any) -> float | None:
