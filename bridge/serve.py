@@ -76,7 +76,8 @@ class Daemon:
             f"output root {cfg.output_root} | state {cfg.state_dir} | "
             f"models {', '.join(self.engine.registry.names())}"
             + (f" ({len(problems)} unavailable)" if problems else "")
-            + (f" | recovered {len(recovered)} job(s)" if recovered else ""),
+            + (f" | recovered {len(recovered)} job(s)" if recovered else "")
+            + (" | announced on the LAN (_dawgen._udp)" if self.announcer.enabled else ""),
             file=out, flush=True,
         )
 
