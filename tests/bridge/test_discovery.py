@@ -3,6 +3,7 @@ asked, so no test sends a multicast or mDNS packet. The addresses in these tests
 the fake (192.0.2.0/24 is TEST-NET-1, documentation only): nothing binds or sends to them."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -154,7 +155,7 @@ def test_the_drain_unregisters_before_the_daemon_stops_taking_jobs(tmp_path):
                          "web.enabled": False, "hotfolder.enabled": False})
     made, make = recorder()
     daemon = Daemon(config, make_zeroconf=make)
-    daemon.startup(out=open(tmp_path / "out.txt", "w"))
+    daemon.startup(out=io.StringIO())
     try:
         assert daemon.announcer is not None and not daemon.announcer.enabled and made == []  # loopback: quiet
         # the same daemon as if it listened on the LAN (nothing is bound there: the fake records)
