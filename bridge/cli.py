@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=False, default=None, help="the daemon's TOML config file (made if missing)")
     s.set_defaults(func=_cmd_token_add, log_level="warning")
 
+    s = sub.add_parser("discover", help="list the dawgen daemons announced on the LAN (zeroconf/mDNS)")
+    s.add_argument("--seconds", type=float, default=3.0, help="how long to listen (default 3)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_discover, log_level="warning")
+
     s = sub.add_parser("regen", help="make a dawgen file again from its provenance (same seed and settings)")
     s.add_argument("file", help="a WAV or FLAC file written by dawgen")
     s.add_argument("--host", default="127.0.0.1")
@@ -178,6 +183,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"dawgen: cannot listen on {config.server.host}:{config.server.port}: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from .discovery import run_discover
+
+    return run_discover(max(0.1, args.seconds), args.json, sys.stdout, sys.stderr)
 
 
 def parse_value(text: str) -> Any:

@@ -12,19 +12,29 @@ The limits that need the queue's lock (`max_queued`, `max_priority`) the engine 
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from server.config import Config
-from server.config_clients import is_loopback
+from server.config_clients import allowed_priority, is_loopback
 from server.errors import DawgenError, ErrorCode
 from server.jobs import Job, Request
 
 # Params that name files on the daemon's disk: a remote client sends `input_blob` instead.
 PATH_PARAMS = ("input", "input2", "data")
 # What another client's job shows in a queue listing: enough to see the queue's length and state.
-HIDDEN = {"params": {}, "outputs": [], "req_id": "", "error_message": ""}
+# Keys of either door's job view (OSC's Job.summary(), HTTP's job_view); a view gets those it has.
+HIDDEN: dict[str, Any] = {"params": {}, "outputs": [], "req_id": "", "error_message": "",
+                          "paths": [], "urls": [], "error": None}
+# A result's companions, readable with it: its sidecar, image, and a MIDI result's audio preview.
+COMPANIONS = (".json", ".png", ".wav")
+RESULT_SUFFIXES = (".wav", ".flac", ".mid", ".aif", ".aiff", ".ogg", ".mp3")
+
+
+class JobsByOutput(Protocol):  # the journal
+    def jobs_with_output(self, path: str, limit: int = 10) -> list[Job]: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Clients:
         self._tokens = [(c.token.encode(), Identity(name, admin=False)) for name, c in config.clients.items()]
         self._tokens += [(t.encode(), ADMIN) for t in admin_tokens if t]
         self.require_token = config.server.require_token
+        self._limits = config.clients
 
     @property
     def configured(self) -> bool:
@@ -77,9 +88,14 @@ class Clients:
 
     # -- what a client may do -----------------------------------------------------------------
     @staticmethod
+    def owns(who: Identity, job: Job) -> bool:
+        """`who` may see, cancel and read the results of `job` (the admin: every job)."""
+        return who.admin or job.owner == who.name
+
+    @staticmethod
     def check_owner(who: Identity, job: Job) -> None:
         """`forbidden` unless `who` owns `job` (the admin owns every job)."""
-        if not who.admin and job.owner != who.name:
+        if not Clients.owns(who, job):
             raise DawgenError(ErrorCode.FORBIDDEN, f"job {job.id} is another client's")
 
     @staticmethod
@@ -99,14 +115,45 @@ class Clients:
     def request(who: Identity, verb: str, params: dict[str, Any], req_id: str, client: dict[str, Any]) -> Request:
         return Request(verb, params, req_id, client, owner=who.name)
 
+    def priority(self, who: Identity, asked: int) -> int:
+        """The priority `who` may give its job: at most its `max_priority` (the admin: any)."""
+        return asked if who.admin else allowed_priority(self._limits, who.name, asked)
+
     @staticmethod
     def view(who: Identity, job: Job, summary: dict[str, Any]) -> dict[str, Any]:
         """`summary` of `job` as `who` may see it: another client's job without params or paths."""
-        if who.admin or job.owner == who.name:
+        if Clients.owns(who, job):
             return summary
-        return {**summary, **HIDDEN}
+        return {**summary, **{k: v for k, v in HIDDEN.items() if k in summary}}
 
     @staticmethod
     def sees(who: Identity, job: Job) -> bool:
         """Events of `job` go to `who`'s listeners (the admin hears every job)."""
-        return who.admin or job.owner == who.name
+        return Clients.owns(who, job)
+
+    @staticmethod
+    def check_may_read(who: Identity, journal: JobsByOutput, *names: str) -> None:
+        """`forbidden` unless a file named by one of `names` (one file's names: as asked, as resolved)
+        is a result of `who`'s job, or a result's sidecar, image or preview; `not_found` when no job
+        wrote it. The admin reads any job's results."""
+        jobs = [job for name in names for path in _results_of(name) for job in journal.jobs_with_output(path)]
+        if not jobs:
+            raise DawgenError(ErrorCode.NOT_FOUND, "no job wrote that path; take a path from the job's done reply")
+        if not any(Clients.owns(who, job) for job in jobs):
+            raise DawgenError(ErrorCode.FORBIDDEN, "that file is a result of another client's job")
+
+    @staticmethod
+    def owned_job_ids(who: Identity, journal: Any, job_ids: Iterable[str]) -> set[str]:
+        """Of `job_ids`, those of `who`'s jobs (the library's filter; the admin: all of them)."""
+        wanted = [str(i) for i in job_ids if i]
+        if who.admin:
+            return set(wanted)
+        return {i for i, owner in journal.owners(wanted).items() if owner == who.name}
+
+
+def _results_of(path: str) -> list[str]:
+    """The result files `path` may belong to: itself, and for a companion file, its result's names."""
+    stem, suffix = os.path.splitext(path)
+    if suffix.lower() not in COMPANIONS:
+        return [path]
+    return [path, *(stem + s for s in RESULT_SUFFIXES if s != suffix.lower())]

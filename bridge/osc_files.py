@@ -71,7 +71,7 @@ class FileVerbs:
         path, offset = str(request.params.get("path") or ""), int(request.params["offset"])
         if not path:
             raise DawgenError(ErrorCode.BAD_REQUEST, "fetch needs a path: /dawgen/fetch REQ_ID PATH OFFSET")
-        self._check_may_read(request.who, path)
+        self.clients.check_may_read(request.who, self.engine.journal, path)
         try:
             with open(path, "rb") as fh:
                 total = os.fstat(fh.fileno()).st_size
@@ -89,14 +89,6 @@ class FileVerbs:
             offset += len(data)
             if offset >= total or not data:
                 return
-
-    def _check_may_read(self, who: Identity, path: str) -> None:
-        """A result of a job of `who`'s (the admin: of any job); nothing else on the disk."""
-        jobs = self.engine.journal.jobs_with_output(path)
-        if not jobs:
-            raise DawgenError(ErrorCode.NOT_FOUND, "no job wrote that path; fetch takes a path from /dawgen/done")
-        if not any(who.admin or job.owner == who.name for job in jobs):
-            raise DawgenError(ErrorCode.FORBIDDEN, "that file is a result of another client's job")
 
 
 def _safe_name(name: str) -> str:

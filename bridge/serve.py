@@ -1,7 +1,8 @@
 """`dawgen serve`: startup → short main loop → graceful drain (the shape of uvicorn's server.py).
 
-Signal handlers only set a flag; the main loop notices it and drains: stop accepting, let the
-running job finish within `server.drain_seconds`, leave queued jobs in the journal for next start.
+Signal handlers only set a flag; the main loop notices it and drains: leave the LAN's list of
+daemons (zeroconf goodbye), stop accepting, let the running job finish within
+`server.drain_seconds`, leave queued jobs in the journal for next start.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
@@ -19,14 +21,17 @@ from server.config import Config, ConfigError, is_loopback
 from server.config_clients import binding_refusal
 from server.engine import Engine
 
+from .discovery import Announcer
 from .osc import OscServer
 
 log = logging.getLogger("dawgen.serve")
 
 
 class Daemon:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, make_zeroconf: Callable[[str], Any] | None = None) -> None:
         self.config = config
+        self._make_zeroconf = make_zeroconf  # tests: a fake that records (bridge/discovery.py)
+        self.announcer: Announcer | None = None
         self.should_exit = threading.Event()
         self.engine: Engine | None = None
         self.osc: OscServer | None = None
@@ -53,6 +58,10 @@ class Daemon:
             door.start()
             self.front_doors.append(door)
         web = next((d for d in self.front_doors if hasattr(d, "url")), None)
+        # on the LAN (a non-loopback bind, [server] announce): announced once every door is open
+        web_port = web.port if web is not None and not is_loopback(web.host) else None
+        self.announcer = Announcer(cfg, self.osc.port, web_port, make_zeroconf=self._make_zeroconf)
+        self.announcer.start()
         # What start made (modules, config, registry) lives as long as the daemon. Frozen, the
         # collector stops re-reading it: a full collection paused every thread ~15 ms (2 cores),
         # and landed on acknowledgements; now it walks only the objects made since.
@@ -67,7 +76,8 @@ class Daemon:
             f"output root {cfg.output_root} | state {cfg.state_dir} | "
             f"models {', '.join(self.engine.registry.names())}"
             + (f" ({len(problems)} unavailable)" if problems else "")
-            + (f" | recovered {len(recovered)} job(s)" if recovered else ""),
+            + (f" | recovered {len(recovered)} job(s)" if recovered else "")
+            + (" | announced on the LAN (_dawgen._udp)" if self.announcer.enabled else ""),
             file=out, flush=True,
         )
 
@@ -85,6 +95,8 @@ class Daemon:
     def shutdown(self) -> bool:
         log.info("draining: no new jobs; waiting up to %.0fs for the running job", self.config.server.drain_seconds)
         drained = True
+        if self.announcer is not None:  # first: clients stop picking a daemon that takes no new jobs
+            self.announcer.stop()
         if self.engine is not None:
             drained = self.engine.stop()  # the OSC port stays open meanwhile: done/error still go out
         for door in reversed(self.front_doors):

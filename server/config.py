@@ -83,6 +83,8 @@ class ServerConfig:
     # loopback requests need a [clients] token too (tests of the LAN rules; a shared login)
     require_token: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD  # one `input_blob` (OSC over TCP)
+    # bound beyond loopback, announce the daemon on the LAN (zeroconf/mDNS, bridge/discovery.py)
+    announce: bool = True
 
 
 @dataclass

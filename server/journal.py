@@ -263,6 +263,18 @@ class Journal:
             "SELECT {} FROM jobs WHERE req_id=? ORDER BY seq DESC LIMIT 1", (ident,)
         )
 
+    def owners(self, job_ids: list[str]) -> dict[str, str]:
+        """Job id -> owning client ("" the admin) of those of `job_ids` the journal still holds."""
+        found: dict[str, str] = {}
+        ids = list(dict.fromkeys(job_ids))
+        with self._lock:
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start:start + 500]
+                rows = self._db.execute(f"SELECT id, client FROM jobs WHERE id IN ({','.join('?' * len(chunk))})",
+                                        chunk).fetchall()
+                found.update((job_id, str(json.loads(client).get(OWNER_KEY, ""))) for job_id, client in rows)
+        return found
+
     def request_of(self, job_id: str) -> dict[str, Any]:
         with self._lock:
             row = self._db.execute("SELECT request FROM jobs WHERE id=?", (job_id,)).fetchone()

@@ -3,7 +3,9 @@
 - A request from this machine needs nothing (unless `[server] require_token`); one from another
   machine needs a token of `[clients.NAME]` (or one of the older `[web] tokens`), checked by the
   shared bridge/clients.py: `Authorization: Bearer TOKEN`, `?token=TOKEN` (the page's links, once)
-  or the `dawgen_token` cookie the page is then given. The client is put in `scope["state"]`.
+  or the `dawgen_token` cookie the page is then given. The client is put in `scope["state"]`, and
+  the routes apply the rules of bridge/clients.py to it, as the OSC door does: a client sees,
+  cancels and reads the results of its own jobs only.
 - Bound to loopback, the Host header must name this machine: a web page elsewhere cannot reach the
   daemon through a DNS name it points at 127.0.0.1 (DNS rebinding).
 - A request that changes something (POST, DELETE) from another site's page (an Origin that is not
@@ -13,17 +15,31 @@ from __future__ import annotations
 
 import json
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
+
+from fastapi import Depends
+from fastapi import Request as HttpRequest
 
 from server.config import is_loopback
 from server.errors import DawgenError, ErrorCode
 
-from ..clients import Clients
+from ..clients import ADMIN, Clients, Identity
 from .errors import STATUS
 
 Scope = dict[str, Any]
 COOKIE = "dawgen_token"
+STATE_KEY = "dawgen_client"
+
+
+def who_asks(request: HttpRequest) -> Identity:
+    """The client of a request: put there by the Guard (create_app always adds it)."""
+    return request.scope.get("state", {}).get(STATE_KEY, ADMIN)
+
+
+# A route's parameter: the asking client. Every route that reads or changes jobs, files or the
+# machine takes it and applies bridge/clients.py's rules, the same the OSC door applies.
+Who = Annotated[Identity, Depends(who_asks)]
 
 
 class Guard:
@@ -63,9 +79,7 @@ class Guard:
             who = self.clients.identify(client or "127.0.0.1", _token_of(scope, headers) or None)
         except DawgenError:
             return "this request needs a client token (Authorization: Bearer TOKEN; dawgen token add NAME makes one)"
-        if not who.admin:  # the API's routes do not yet apply ownership (its own jobs only): admin tokens only
-            return "the studio page takes [web] tokens; a [clients] token works over OSC (dawgen send --token)"
-        scope.setdefault("state", {})["dawgen_client"] = who
+        scope.setdefault("state", {})[STATE_KEY] = who  # the routes apply the client rules to it
         return ""
 
 

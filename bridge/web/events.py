@@ -15,6 +15,7 @@ from typing import Any
 from server.engine import Engine
 from server.jobs import Event, EventKind, Job
 
+from ..clients import ADMIN, Clients, Identity
 from .paths import url_of
 
 QUEUE_MAX = 256
@@ -53,12 +54,16 @@ def sse(name: str, payload: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(payload, default=str, separators=(',', ':'))}\n\n".encode()
 
 
+Stream = tuple[asyncio.AbstractEventLoop, "asyncio.Queue[bytes | None]", Identity]
+
+
 class EventHub:
-    """Subscribes to the engine once; hands each event to every open stream."""
+    """Subscribes to the engine once; hands each event to every open stream whose client may see
+    its job (bridge/clients.py: a client hears its own jobs, the admin every job)."""
 
     def __init__(self, engine: Engine, roots: list[Any]) -> None:
         self.engine, self.roots = engine, roots
-        self._streams: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[bytes | None]]] = set()
+        self._streams: set[Stream] = set()
         self._lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -71,7 +76,7 @@ class EventHub:
             self._unsubscribe()
         with self._lock:
             streams = list(self._streams)
-        for loop, queue in streams:
+        for loop, queue, _ in streams:
             _put(loop, queue, None)
 
     @property
@@ -83,14 +88,15 @@ class EventHub:
         data = sse(NAMES[event.kind], event_payload(event, self.roots))
         with self._lock:
             streams = list(self._streams)
-        for loop, queue in streams:
-            _put(loop, queue, data)
+        for loop, queue, who in streams:
+            if Clients.sees(who, event.job):
+                _put(loop, queue, data)
 
-    async def stream(self, hello: bytes = b"") -> AsyncIterator[bytes]:
-        """One client's stream: `hello` first, then every event, a comment line when quiet."""
+    async def stream(self, hello: bytes = b"", who: Identity = ADMIN) -> AsyncIterator[bytes]:
+        """One client's stream: `hello` first, then every event it may see, a comment line when quiet."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        key = (loop, queue)
+        key = (loop, queue, who)
         with self._lock:
             self._streams.add(key)
         try:

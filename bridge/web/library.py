@@ -50,8 +50,9 @@ class LibraryIndex:
                 self._sorted = sorted(everything, key=lambda r: (r["written_at"], r["name"]), reverse=True)
             return self._sorted
 
-    def page(self, page: int, per_page: int) -> dict[str, Any]:
-        results = self.results()
+    def page(self, page: int, per_page: int, results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A page of every result, or of `results` (a client's own, filtered from them)."""
+        results = self.results() if results is None else results
         pages = max(1, -(-len(results) // per_page))
         start = (page - 1) * per_page
         return {"page": page, "per_page": per_page, "pages": pages, "total": len(results),

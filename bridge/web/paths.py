@@ -39,6 +39,12 @@ def relative_parts(text: str) -> list[str]:
     return parts
 
 
+def unresolved(text: str, roots: list[Path]) -> Path:
+    """The path a request path names under the first root, symlinks not followed (as the writer
+    named it: a job's outputs are recorded so)."""
+    return roots[0].joinpath(*relative_parts(text))
+
+
 def resolve(text: str, roots: list[Path]) -> Path:
     """The file a request path names under the first root; raises out_of_root or not_found."""
     parts = relative_parts(text)

@@ -23,7 +23,9 @@ from server.jobs import Request
 from server.training import artifacts
 from server.training.settings import NAME_PATTERN
 
+from ..clients import Clients, Identity
 from ..dataset_check import prepare_dataset
+from .auth import Who
 from .paths import url_of
 from .sidecars import data_folder, save_prompts
 
@@ -50,12 +52,17 @@ class Resume(BaseModel):
     steps: int | None = Field(None, ge=1, le=1_000_000, description="a new total; default: the run's own")
 
 
-def add_training_routes(app: FastAPI, engine: Engine, roots: list[Path]) -> None:
-    """On the app itself (not an included router: the app's route list is what docs/HTTP.md is checked against)."""
+def add_training_routes(app: FastAPI, engine: Engine, roots: list[Path], clients: Clients) -> None:
+    """On the app itself (not an included router: the app's route list is what docs/HTTP.md is checked against).
+    Training reads and writes folders on the daemon's disk: the admin's (this machine's) only."""
     models_dir = Path(engine.config.models_dir)
 
+    def admin_only(who: Identity) -> None:
+        clients.check_admin(who, "training (folders on the daemon's disk)")
+
     @app.post(PREFIX + "/check", summary="the dry run: the dataset report a run on this folder would start from")
-    def check(body: CheckRequest) -> dict[str, Any]:
+    def check(body: CheckRequest, who: Who) -> dict[str, Any]:
+        admin_only(who)
         folder = data_folder(body.data)
         dataset = prepare_dataset(folder, _check_params(body.params))
         report = dataset.report()
@@ -64,23 +71,27 @@ def add_training_routes(app: FastAPI, engine: Engine, roots: list[Path]) -> None
                 "trigger": str(body.params.get("trigger") or "")}
 
     @app.put(PREFIX + "/prompts", summary="save prompt edits as the data folder's sidecars (<file>.txt)")
-    def prompts(body: PromptEdits) -> dict[str, Any]:
+    def prompts(body: PromptEdits, who: Who) -> dict[str, Any]:
+        admin_only(who)
         return {"written": save_prompts(body.data, body.prompts)}
 
     @app.get(PREFIX + "/runs", summary="the training runs in the models folder, newest first")
-    def runs() -> dict[str, Any]:
+    def runs(who: Who) -> dict[str, Any]:
+        admin_only(who)
         found = [_summary(f) for f in _run_folders(models_dir)]
         return {"runs": sorted(found, key=lambda r: -float(r["started"] or 0))}
 
     @app.get(PREFIX + "/runs/{name}", summary="one run: its dataset report, losses, checkpoints and demos per step")
-    def run(name: str) -> dict[str, Any]:
+    def run(name: str, who: Who) -> dict[str, Any]:
+        admin_only(who)
         folder = _run_folder(models_dir, name)
         return {**_summary(folder), "report": _json(folder / REPORT),
                 "losses": [[s, v] for s, v in artifacts.read_losses(folder)],
                 "demos": _demos(roots, folder.name)}
 
     @app.post(PREFIX + "/runs/{name}/resume", summary="continue a stopped run from its newest checkpoint")
-    def resume(name: str, body: Resume) -> dict[str, Any]:
+    def resume(name: str, body: Resume, who: Who) -> dict[str, Any]:
+        admin_only(who)
         params = dict(_json(_run_folder(models_dir, name) / RUN_FILE).get("params") or {})
         params.pop("overwrite", None)
         params.update(resume=True, **({"steps": body.steps} if body.steps else {}))

@@ -254,11 +254,15 @@ def test_the_web_door_shares_the_client_tokens(tmp_path):
     config = load(None, {"clients.alice": {"token": ALICE}, "server.require_token": True})
     guard = Guard(None, Clients(config, admin_tokens=[WRONG]), "0.0.0.0")
 
-    def refusal(token):
+    def refusal(token, scope=None):
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        return guard.refusal({"method": "GET", "client": ("127.0.0.1", 1)}, headers)
+        scope = {} if scope is None else scope
+        scope.update(method="GET", client=("127.0.0.1", 1))
+        return guard.refusal(scope, headers)
 
     assert "needs a client token" in refusal("")
     assert "needs a client token" in refusal("nope-" + "x" * 20)
     assert refusal(WRONG) == ""  # a [web] token: the admin's, as before
-    assert "[clients] token works over OSC" in refusal(ALICE)
+    scope = {}
+    assert refusal(ALICE, scope) == ""  # a [clients] token: that client, under the same rules as OSC
+    assert scope["state"]["dawgen_client"].name == "alice" and not scope["state"]["dawgen_client"].admin
