@@ -4,9 +4,13 @@
 -- @about
 --   # dawgen for REAPER
 --   Generate, vary, continue and separate audio, generate MIDI, and train your own models, through a
---   dawgen daemon running on this computer (`dawgen serve`). REAPER never waits: requests run in the
---   background with a progress window, and results land on the grid where the action started.
+--   dawgen daemon running on this computer or on the studio's GPU machine (`dawgen serve`). REAPER
+--   never waits: requests run in the background with a progress window, and results land on the grid
+--   where the action started.
 --   - Set the path of the dawgen executable in "dawgen - Settings" first.
+--   - "dawgen - Get a model" downloads a model from the catalog into the daemon.
+--   - A daemon on another machine: its host and your client token in Settings; inputs are uploaded
+--     and results downloaded into the project.
 --   - Every action is in the action list as "Script: dawgen - ...".
 -- @provides
 --   [nomain] .
@@ -19,6 +23,7 @@
 --   [main] dawgen - Settings.lua
 --   [main] dawgen - Add selected items to a training set.lua
 --   [main] dawgen - Train on a training set.lua
+--   [main] dawgen - Get a model.lua
 --   dawgen/settings.lua
 --   dawgen/project.lua
 --   dawgen/transport.lua
@@ -29,6 +34,10 @@
 --   dawgen/lora.lua
 --   dawgen/dataset.lua
 --   dawgen/training.lua
+--   dawgen/remote.lua
+--   dawgen/catalog.lua
+--   dawgen/setup.lua
+--   dawgen/advice.lua
 --
 -- dawgen client for REAPER: every action's logic; the action scripts only call M.run(name).
 --
@@ -37,7 +46,9 @@
 -- small gfx window while reaper.defer polls, and inserts the result inside one undo block.
 -- The parts: dawgen/settings.lua (ExtState), dawgen/project.lua (project state -> request),
 -- dawgen/transport.lua (spool files), dawgen/ui.lua (dialogs, progress), dawgen/place.lua (insert),
--- dawgen/training.lua + dawgen/dataset.lua (training sets and `train`).
+-- dawgen/training.lua + dawgen/dataset.lua (training sets and `train`), dawgen/remote.lua (a daemon on
+-- another machine: token, upload and download), dawgen/catalog.lua (the catalog, `pull`),
+-- dawgen/setup.lua (the Settings dialogs), dawgen/advice.lua (what to do about an error).
 -- This file is the ReaPack package (the header above, read by tools/make_index.lua); "[nomain] ."
 -- installs it without making it an action.
 
@@ -48,8 +59,13 @@ local U = require("dawgen.ui")
 local L = require("dawgen.place")
 local A = require("dawgen.lora")
 local R = require("dawgen.training")
+local N = require("dawgen.remote")
+local C = require("dawgen.catalog")
+local G = require("dawgen.setup")
+local V = require("dawgen.advice")
 
-local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L, lora = A }
+local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L, lora = A, remote = N,
+            catalog = C }
 -- the adapter helpers, where the specs and the actions have always found them
 M.LORA_VERBS, M.lora_param, M.add_lora = A.LORA_VERBS, A.lora_param, A.add_lora
 M.parse_loras, M.describe_loras = A.parse_loras, A.describe_loras
@@ -82,38 +98,9 @@ function M.jobs()
   return list
 end
 
--- What the user should do about an error reply, by code.
-local function hint(job, res)
-  local s, verb = job.settings, job.request.verb
-  local where = s.host .. ":" .. s.port
-  local own = job.request.hint and job.request.hint(res) -- a verb's own advice (train)
-  if own then return own end
-  if res.code == "unknown_verb" then
-    local caption = S.SPECS[job.request.model_key][2]:gsub(" %(.*", "")
-    return string.format("The daemon has no model that does %q yet (the built-in synth only generates). "
-      .. "Add one to the daemon's config, then name it in dawgen - Settings (%s).", verb, caption)
-  elseif job.request.lora and (res.code == "unknown_model" or res.code == "bad_request") then
-    return "The request named the LoRA adapters " .. job.request.lora .. ". Check the adapters in dawgen - Settings "
-      .. "(its last page lists the ones the model has), or empty them to send none."
-  elseif res.code == "unknown_model" or res.code == "model_unavailable" then
-    return "Check the model names in dawgen - Settings; `dawgen doctor` says which models can run."
-  elseif res.code == "out_of_root" then
-    return "The output folder is outside the daemon's output root: check \"results in\", "
-      .. "\"daemon output root\" and \"subfolder\" in dawgen - Settings."
-  elseif res.code == "not_runnable" then
-    return "Set the full path of the dawgen executable in dawgen - Settings."
-  elseif res.code == "timeout" and not tostring(res.message):find("no reply", 1, true) then
-    return "The request is still running in the daemon; raise \"give up after\" in dawgen - Settings."
-  elseif res.code == "timeout" or res.code == "unreachable" then
-    return "No dawgen daemon answered at " .. where .. ". Start it, e.g.: dawgen serve --project \""
-      .. job.project_path .. "\""
-  end
-  return nil
-end
-
 local function explain(job, res)
   local text = "dawgen: " .. job.label .. " failed."
-  local h = hint(job, res)
+  local h = V.hint(job, res)
   if h then text = text .. "\n\n" .. h end
   return text .. "\n\n" .. tostring(res.code) .. ": " .. tostring(res.message or "")
 end
@@ -142,7 +129,8 @@ local function finish(job, res)
   if job.on_done then return job.on_done(job, res) end -- results that are not files to insert (train)
   local missing = missing_files(res.paths)
   if #missing > 0 then
-    U.message("dawgen wrote files REAPER cannot see (is the daemon on another machine?):\n" .. table.concat(missing, "\n"))
+    U.message("dawgen wrote files REAPER cannot see (is the daemon on another machine? Set \"upload/download "
+      .. "files\" to always in dawgen - Settings):\n" .. table.concat(missing, "\n"))
     return
   end
   local items, err = L.insert(res.paths, job.target, "dawgen: " .. job.label)
@@ -195,8 +183,11 @@ function M.start(label, request, target, settings, state)
       .. "\n\nSet its full path in dawgen - Settings (e.g. the `dawgen` inside your dawgen virtualenv's bin folder).")
     return nil
   end
+  if request.local_only and N.fetching(settings) then U.message(request.local_only) return nil end
+  -- A daemon on another machine: upload the input, download the results into the project.
+  local fetch = not request.no_fetch and N.fetch_dir(settings, state) or nil
   local id = T.new_id()
-  local spool, err = T.launch(T.argv(settings, request, id, true), id, state.windows)
+  local spool, err = T.launch(T.argv(settings, request, id, true, fetch), id, state.windows)
   if not spool then
     U.message("dawgen: could not start the request.\n\n" .. err)
     return nil
@@ -244,7 +235,7 @@ local function ask(title, fields, names)
 end
 
 local function output_dir(s, state)
-  local dir, err = P.output_dir(s, state)
+  local dir, err = N.output_dir(s, state)
   if err then U.message(err) return nil, false end
   return dir, true
 end
@@ -368,38 +359,6 @@ local function cancel_all()
   for _, id in ipairs(ids) do reaper.SetExtState(S.SECTION, "cancel:" .. id, "1", false) end
 end
 
-local function settings_dialog()
-  local current = S.load()
-  for _, page in ipairs(S.PAGES) do
-    if page.adapters then break end
-    local values = {}
-    for i, key in ipairs(page.keys) do values[i] = current[key] end
-    while true do
-      local fields = {}
-      for i, key in ipairs(page.keys) do fields[i] = { S.SPECS[key][2], values[i] } end
-      local v = U.inputs(page.title, fields)
-      if not v then return end
-      local changed = {}
-      for i, key in ipairs(page.keys) do changed[key] = v[i]; values[i] = v[i] end
-      local saved, err = S.save(changed)
-      if saved then break end
-      U.message(err)
-    end
-  end
-  local exe = S.load().dawgen_path
-  if exe ~= "" and not reaper.file_exists(exe) then U.message("Saved, but there is no file at\n" .. exe) end
-  -- Adapters fit one model: list the Generate model's (its entry in the daemon's model list).
-  local s = S.load()
-  A.fetch_models(s, function(text, why)
-    local loras, model
-    if text then
-      loras, model = A.parse_loras(text, s.model_generate)
-      if not loras then why = model end
-    end
-    A.dialog(loras, model, why)
-  end)
-end
-
 M.actions = {
   generate = function() return generate("generate", "Generate", "prompt") end,
   midi = generate_midi,
@@ -409,7 +368,8 @@ M.actions = {
   cancel = cancel_all,
   add_to_training_set = R.add_items,
   train = function() return R.train(M.start, P.read_state(S.load())) end,
-  settings = settings_dialog,
+  settings = G.dialog,
+  get_model = function() return C.get(M.start, P.read_state(S.load())) end,
 }
 
 --- Run one action by name (what each action script does).

@@ -107,32 +107,11 @@ function A.fetch_models(s, done)
   if exe == "" or not reaper.file_exists(exe) then return done(nil, "the path of the dawgen executable is not set") end
   local argv = T.argv(s, { verb = "models", params = {} }, nil, false)
   argv[#argv + 1] = "--tcp"
-  local spool, err = T.launch(argv, T.new_id() .. ".models", P.is_windows())
-  if not spool then return done(nil, err) end
-  A.models_fetch = spool
-  local started = reaper.time_precise()
-  local function poll()
-    local rc = T.read_file(spool.paths.rc)
-    if rc then
-      local out, err_text = T.read_file(spool.paths.out) or "", T.read_file(spool.paths.err) or ""
-      T.cleanup(spool)
+  A.models_fetch = T.collect(argv, "models", P.is_windows(), MODELS_GRACE, s.host .. ":" .. s.port, "model list",
+    function(text, why)
       A.models_fetch = nil
-      if tonumber(S.trim(rc)) == 0 then return done(out) end
-      local info = T.parse_err(err_text)
-      if tonumber(S.trim(rc)) == 3 then
-        return done(nil, "no dawgen daemon answered at " .. s.host .. ":" .. s.port)
-      end
-      return done(nil, info.code and (info.code .. ": " .. tostring(info.message)) or info.message
-        or ("dawgen exited with code " .. S.trim(rc)))
-    end
-    if reaper.time_precise() - started > MODELS_GRACE then
-      T.cleanup(spool)
-      A.models_fetch = nil
-      return done(nil, "no model list within " .. MODELS_GRACE .. " s")
-    end
-    reaper.defer(poll)
-  end
-  reaper.defer(poll)
+      return done(text, why)
+    end)
 end
 
 local function adapters_page()

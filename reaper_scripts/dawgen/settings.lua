@@ -82,6 +82,16 @@ local function lora_strength(v)
   return trim(v)
 end
 
+-- A client token (`dawgen token add NAME` on the daemon's machine prints one: 43 URL-safe
+-- characters). Only characters a shell and cmd.exe carry literally in an environment assignment.
+local function client_token(v)
+  local t = trim(v)
+  if t ~= "" and not t:match("^[%w%-%._~+/=]+$") then
+    return nil, "a token as `dawgen token add` prints it (letters, digits and - _ . ~ + / =)"
+  end
+  return t
+end
+
 -- The adapter slots: { name key, strength key } each.
 S.LORA_SLOTS = { { "lora_1", "lora_1_strength" }, { "lora_2", "lora_2_strength" } }
 
@@ -90,7 +100,7 @@ S.LORA_SLOTS = { { "lora_1", "lora_1_strength" }, { "lora_2", "lora_2_strength" 
 S.PAGES = {
   {
     title = "dawgen settings: connection and output",
-    keys = { "dawgen_path", "host", "port", "timeout", "results_in", "daemon_root", "subfolder",
+    keys = { "dawgen_path", "host", "port", "token", "fetch", "timeout", "results_in", "daemon_root", "subfolder",
              "sample_rate", "format", "bit_depth" },
   },
   {
@@ -113,6 +123,10 @@ S.SPECS = {
     return t
   end },
   port = { "9950", "daemon port", int_between(1, 65535) },
+  -- The caption's leading * asks GetUserInputs for a field that does not show what is typed; the
+  -- dialog never shows the stored token either (empty keeps it, - removes it: dawgen/setup.lua).
+  token = { "", "*client token (empty = keep; - = none)", client_token, secret = true },
+  fetch = { "auto", "upload/download files: auto | always | never", one_of("auto", "always", "never") },
   timeout = { "600", "give up after (seconds)", positive_number },
   results_in = { "project", "results in: project | daemon", one_of("project", "daemon") },
   daemon_root = { "", "daemon output root (empty = this project)", any },
@@ -164,7 +178,11 @@ function S.save(values)
   for key, value in pairs(values) do
     local ok, why = S.check(key, value)
     if not ok then
-      return nil, string.format("%s: %q is not valid; expected %s", S.SPECS[key] and S.SPECS[key][2] or key, tostring(value), why)
+      local spec = S.SPECS[key]
+      if spec and spec.secret then -- never shown, not even when it is wrong
+        return nil, string.format("%s: not valid; expected %s", spec[2]:gsub("^%*", ""):gsub(" %(.*", ""), why)
+      end
+      return nil, string.format("%s: %q is not valid; expected %s", spec and spec[2] or key, tostring(value), why)
     end
     clean[key] = ok
   end

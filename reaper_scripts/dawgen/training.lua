@@ -74,7 +74,12 @@ function R.request(t, root)
   params[#params + 1] = { "name", t.name }
   params[#params + 1] = { "steps", t.steps }
   if t.trigger ~= "" then params[#params + 1] = { "trigger", t.trigger } end
-  return { verb = "train", params = params, hint = function(res)
+  return { verb = "train", params = params,
+    -- `data` is a folder on this computer: a daemon elsewhere cannot read it (and refuses it: forbidden).
+    local_only = "Training reads the training set's folder on this computer, and the daemon is on another "
+      .. "machine (dawgen - Settings: host, upload/download files). Copy the set there and train with "
+      .. "`dawgen send train ... data=FOLDER` on that machine.",
+    hint = function(res)
     if res.code == "unknown_verb" or res.code == "model_unavailable" then
       return "Training needs the daemon's train model and its extra (docs/TRAINING.md: stable-audio or musicgen)."
     elseif res.code == "bad_request" then

@@ -8,6 +8,8 @@
 -- and the exit-code file appears (by rename, so never half-written) when the request is over.
 -- @noindex
 
+local N = require("dawgen.remote")
+
 local T = {}
 
 T.NO_WAIT_MINIMIZED = -2 -- ExecProcess: do not wait, start minimized (Windows)
@@ -21,15 +23,28 @@ function T.new_id()
   return string.format("rpr-%06x%06x", math.random(0, 0xffffff), t)
 end
 
---- The argument vector of one `dawgen send` call (the executable first).
-function T.argv(settings, request, req_id, wait)
+--- The argument vector of one `dawgen send` call (the executable first). `fetch_dir`: upload
+--- `input` and download the results there (a daemon on another machine, dawgen/remote.lua).
+--- The client token is not an argument (a command line shows in every process list): it rides in
+--- `argv.env` as DAWGEN_TOKEN, which the script sets for the `dawgen` process alone.
+function T.argv(settings, request, req_id, wait, fetch_dir)
   local argv = { settings.dawgen_path, "send", request.verb }
   for _, kv in ipairs(request.params) do argv[#argv + 1] = kv[1] .. "=" .. kv[2] end
   local flags = { "--host", settings.host, "--port", settings.port, "--timeout", settings.timeout }
   for _, f in ipairs(flags) do argv[#argv + 1] = f end
   if req_id then argv[#argv + 1] = "--id"; argv[#argv + 1] = req_id end
   if wait then argv[#argv + 1] = "--wait" end
+  if fetch_dir then argv[#argv + 1] = "--fetch"; argv[#argv + 1] = fetch_dir end
+  argv.env = N.env(settings)
   return argv
+end
+
+-- The environment assignments of a script, sorted by name: { {name, value}, ... }.
+local function env_pairs(argv)
+  local list = {}
+  for k, v in pairs(argv.env or {}) do list[#list + 1] = { k, tostring(v) } end
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  return list
 end
 
 -- POSIX sh: everything inside single quotes is literal; a quote itself is closed, escaped, reopened.
@@ -57,14 +72,16 @@ function T.paths(dir, name, windows)
 end
 
 function T.posix_script(argv, p)
-  local words = {}
+  local words, env = {}, ""
   for i, a in ipairs(argv) do words[i] = T.sh_quote(a) end
+  -- `NAME=value command`: set for that one process (and what it starts), not in its arguments.
+  for _, kv in ipairs(env_pairs(argv)) do env = env .. kv[1] .. "=" .. T.sh_quote(kv[2]) .. " " end
   return table.concat({
     "#!/bin/sh",
     "# dawgen request, written by dawgen_client.lua: runs `dawgen send` in the background;",
     "# the exit code is written last, by rename, so its file is never seen half-written.",
     "(",
-    "  PYTHONUNBUFFERED=1 " .. table.concat(words, " ") .. " >" .. T.sh_quote(p.out) .. " 2>" .. T.sh_quote(p.err),
+    "  " .. env .. "PYTHONUNBUFFERED=1 " .. table.concat(words, " ") .. " >" .. T.sh_quote(p.out) .. " 2>" .. T.sh_quote(p.err),
     "  echo $? >" .. T.sh_quote(p.rc_tmp),
     "  mv -f " .. T.sh_quote(p.rc_tmp) .. " " .. T.sh_quote(p.rc),
     ") </dev/null >/dev/null 2>&1 &",
@@ -73,17 +90,23 @@ function T.posix_script(argv, p)
 end
 
 function T.windows_script(argv, p)
-  local words = {}
-  for i, a in ipairs(argv) do words[i] = T.cmd_quote(a) end
-  return table.concat({
+  local words, lines = {}, {
     "@echo off",
     "rem dawgen request, written by dawgen_client.lua; the exit code is written last, by rename.",
     "set PYTHONUNBUFFERED=1",
+  }
+  for i, a in ipairs(argv) do words[i] = T.cmd_quote(a) end
+  -- `set "NAME=value"` (quoted: nothing after the value, and & | < > stay literal); % doubled.
+  for _, kv in ipairs(env_pairs(argv)) do
+    lines[#lines + 1] = 'set "' .. kv[1] .. "=" .. kv[2]:gsub('["\r\n]', ""):gsub("%%", "%%%%") .. '"'
+  end
+  for _, line in ipairs({
     table.concat(words, " ") .. " >" .. T.cmd_quote(native(p.out)) .. " 2>" .. T.cmd_quote(native(p.err)),
     ">" .. T.cmd_quote(native(p.rc_tmp)) .. " echo %ERRORLEVEL%",
     "move /y " .. T.cmd_quote(native(p.rc_tmp)) .. " " .. T.cmd_quote(native(p.rc)) .. " >nul",
     "",
-  }, "\r\n")
+  }) do lines[#lines + 1] = line end
+  return table.concat(lines, "\r\n")
 end
 
 local function write_file(path, text)
@@ -136,6 +159,9 @@ function T.launch(argv, name, windows)
     os.remove(p.script)
     return nil, "REAPER could not start " .. cmd
   end
+  -- A script that holds the token goes as soon as it has run: POSIX sh parsed the whole backgrounded
+  -- ( ... ) before it returned. cmd.exe reads a batch file as it goes: that one stays until cleanup.
+  if argv.env and not windows then os.remove(p.script) end
   return { name = name, argv = argv, paths = p }
 end
 
@@ -207,5 +233,35 @@ function T.cleanup(job)
 end
 
 T.read_file = read_file
+
+--- Run a short command (a list, a catalog) in the background and hand its stdout to
+--- done(text) when it exits 0, else done(nil, why, rc). `where` names the daemon in the message for
+--- exit 3; `what` the thing waited for (`no <what> within N s`). Returns the spool, or nil when it
+--- could not start (done was then called).
+function T.collect(argv, tag, windows, grace, where, what, done)
+  local spool, err = T.launch(argv, T.new_id() .. "." .. tag, windows)
+  if not spool then done(nil, err) return nil end
+  local started = reaper.time_precise()
+  local function poll()
+    local rc = read_file(spool.paths.rc)
+    if rc then
+      local out, err_text = read_file(spool.paths.out) or "", read_file(spool.paths.err) or ""
+      T.cleanup(spool)
+      local code = tonumber(trim(rc))
+      if code == 0 then return done(out) end
+      if code == 3 then return done(nil, "no dawgen daemon answered at " .. where, code) end
+      local info = T.parse_err(err_text)
+      return done(nil, info.code and (info.code .. ": " .. tostring(info.message)) or info.message
+        or ("dawgen exited with code " .. trim(rc)), code)
+    end
+    if reaper.time_precise() - started > grace then
+      T.cleanup(spool)
+      return done(nil, "no " .. what .. " within " .. grace .. " s")
+    end
+    reaper.defer(poll)
+  end
+  reaper.defer(poll)
+  return spool
+end
 
 return T

@@ -16,6 +16,7 @@ H.SCRIPTS = {
   midi = "dawgen - Generate MIDI into selected track.lua",
   cancel = "dawgen - Cancel.lua",
   settings = "dawgen - Settings.lua",
+  get_model = "dawgen - Get a model.lua",
 }
 
 --- Forget loaded client modules, so each test starts from a fresh script instance.

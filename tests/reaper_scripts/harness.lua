@@ -4,7 +4,7 @@
 --
 -- lua5.4 harness.lua REAPER_SCRIPTS_DIR ACTION key=value ...
 --   keys: dawgen, port, timeout, project, resource, subfolder, daemon_root, prompt, seed, item_file,
---         kind, key (the Generate MIDI dialog)
+--         kind, key (the Generate MIDI dialog), token, fetch (Settings), model (Get a model's pick)
 
 local root, action = arg[1], arg[2]
 local opt = {}
@@ -37,8 +37,11 @@ end
 
 local settings = { dawgen_path = opt.dawgen, port = opt.port, timeout = opt.timeout or "60",
                    subfolder = opt.subfolder or "dawgen/reaper", daemon_root = opt.daemon_root or "" }
+settings.token, settings.fetch = opt.token, opt.fetch
 for k, v in pairs(settings) do f:set_ext("dawgen", k, v) end
-if action == "midi" then
+if action == "get_model" then
+  f.inputs = { { opt.model or "" } }
+elseif action == "midi" then
   f.inputs = { { opt.kind or "drums", opt.key or "", "1", opt.seed or "" } }
 else
   f.inputs = { { opt.prompt or "", "1", opt.seed or "" } }
@@ -46,16 +49,22 @@ end
 f:install()
 
 local scripts = { generate = "dawgen - Generate at edit cursor.lua", vary = "dawgen - Vary selected item.lua",
-                  midi = "dawgen - Generate MIDI into selected track.lua" }
+                  midi = "dawgen - Generate MIDI into selected track.lua", get_model = "dawgen - Get a model.lua" }
 dofile(root .. "/" .. scripts[action])
 
-for _, job in ipairs(package.loaded["dawgen_client"].jobs()) do
-  print("ARGV\t" .. table.concat(job.spool.argv, "\t"))
+local printed = {}
+local function print_argv()
+  for _, job in ipairs(package.loaded["dawgen_client"].jobs()) do
+    if not printed[job] then print("ARGV\t" .. table.concat(job.spool.argv, "\t")) end
+    printed[job] = true
+  end
 end
 
 local deadline = os.time() + 90
+print_argv()
 while #f.deferred > 0 and os.time() < deadline do
   f:step()
+  print_argv() -- Get a model starts its request after the catalog came back
   os.execute("sleep 0.02")
 end
 

@@ -116,3 +116,48 @@ def test_no_daemon_says_how_to_start_one(tmp_path):
     [[message]] = facts["BOX"]
     assert "No dawgen daemon answered" in message and f"127.0.0.1:{port}" in message
     assert "INSERT" not in facts
+
+
+TOKEN = "k3v_9-QpTokenForTheLaptop0123456789abcdefgh"
+LAN = f'[server]\nrequire_token = true\n\n[clients.laptop]\ntoken = "{TOKEN}"\n'
+
+
+def test_a_daemon_that_wants_a_token_gets_it_and_the_result_is_downloaded_into_the_project(daemon_factory, tmp_path):
+    """[server] require_token treats loopback like another machine (issue #23's tests stay on loopback);
+    `fetch=always` is what a remote host does by itself: the result comes back over TCP into the project."""
+    daemon = daemon_factory(config_text=LAN).start()
+    song = tmp_path / "song"
+    song.mkdir()
+    facts = run_action(tmp_path, "generate", port=str(daemon.port), project=str(song), prompt="kick", seed="3",
+                       token=TOKEN, fetch="always")
+    assert "BOX" not in facts, facts.get("BOX")
+    [argv] = facts["ARGV"]
+    assert TOKEN not in "\t".join(argv)  # DAWGEN_TOKEN in the environment, never an argument
+    assert argv[argv.index("--fetch") + 1] == str(song / "dawgen" / "reaper")
+    [(path, track, _position, _depth)] = facts["INSERT"]
+    assert Path(path).parent == song / "dawgen" / "reaper" and Path(path).is_file() and track == "Bass"
+    assert sf.info(path).frames == round(2 * 4 * 60 / 93 * 44100)
+    assert list((tmp_path / "reaper-resource" / "Data" / "dawgen-jobs").iterdir()) == []
+    assert TOKEN not in daemon.log.read_text()
+
+    wrong = TOKEN[::-1]
+    facts = run_action(tmp_path, "generate", port=str(daemon.port), project=str(song), prompt="kick", token=wrong,
+                       fetch="always")
+    [[message]] = facts["BOX"]
+    assert "unauthorized" in message and "dawgen token add NAME" in message and wrong not in message
+    assert "INSERT" not in facts
+
+
+def test_get_a_gated_model_without_a_token_says_where_to_accept_the_licence(daemon_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # no huggingface_hub token file
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    daemon = daemon_factory().start()
+    facts = run_action(tmp_path, "get_model", port=str(daemon.port), project=str(daemon.project),
+                       model="stable-audio-open-1.0")
+    pulls = [a for a in facts["ARGV"] if a[2] == "pull"]
+    assert pulls and "name=stable-audio-open-1.0" in pulls[0]
+    boxes = [b[0] for b in facts["BOX"]]
+    assert "Models you can get (from the daemon at 127.0.0.1:" in boxes[0] and "stable-audio-open-1.0" in boxes[0]
+    assert "https://huggingface.co/stabilityai/stable-audio-open-1.0" in boxes[1]  # the notice before the pull
+    assert "Get stable-audio-open-1.0 failed" in boxes[-1] and "model_unavailable" in boxes[-1]
+    assert "dawgen login" in boxes[-1] and "huggingface.co/stabilityai/stable-audio-open-1.0" in boxes[-1]
