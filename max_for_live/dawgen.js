@@ -1227,6 +1227,7 @@ var DG = DG || {};
         this.pulling = null;     // the pull job (or request) in flight
         this.netReady = false;   // the Node for Max helper said it runs
         this.netQueue = [];      // messages for it before it did
+        this.netWait = null;     // the check that it did start
         this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
     }
     DG.Device = Device;
@@ -1535,6 +1536,13 @@ var DG = DG || {};
             this.reconnect(true);
             return;
         }
+        if (p.via === "tcp" && !this.netReady) {
+            if (this.active && this.active.reqId === p.reqId) {
+                this.finishActive();
+            }
+            this.status(DG.NET_MISSING);
+            return;
+        }
         this.connected = false;
         this.portTries = 0;
         if (p.kind === "job" && this.active && this.active.reqId === p.reqId) {
@@ -1573,6 +1581,9 @@ var DG = DG || {};
         if (this.reconnectTimer) {
             this.reconnectTimer.cancel();
         }
+        if (this.netWait) {
+            this.netWait.cancel();
+        }
         this.pending = {};
     };
 
@@ -1602,16 +1613,32 @@ var DG = DG || {};
     // One operation for the helper. Until it says it runs (`netready`), messages wait here: a
     // [node.script] that has not started yet drops what it is sent.
     Device.prototype.toNet = function (op, payload) {
-        var message = [op, encodeURIComponent(JSON.stringify(payload))];
+        var message = [op, encodeURIComponent(JSON.stringify(payload))], self = this;
         if (!this.netReady) {
             this.netQueue.push(message);
+            if (!this.netWait) {
+                this.netWait = this.io.later(function () {
+                    self.netWait = null;
+                    if (!self.netReady) {
+                        self.status(DG.NET_MISSING);
+                    }
+                }, Device.NET_WAIT_MS);
+            }
             return;
         }
         this.io.net(message);
     };
 
+    Device.NET_WAIT_MS = 10000;
+    DG.NET_MISSING = "The TCP helper did not start, so nothing can be uploaded to or downloaded from a dawgen on " +
+        "another computer: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
+
     Device.prototype.onNetReady = function () {
         this.netReady = true;
+        if (this.netWait) {
+            this.netWait.cancel();
+            this.netWait = null;
+        }
         var queue = this.netQueue;
         this.netQueue = [];
         for (var i = 0; i < queue.length; i++) {

@@ -209,3 +209,14 @@ test("loopback hosts are local; a remote daemon does not train from a folder on 
   assert.match(d.shown("trainstatus"), /daemon's disk/);
   assert.ok(!d.requests().some((r) => r[0] === "/dawgen/train"));
 });
+
+test("no TCP helper (dawgen_net.js missing): the device says so instead of waiting forever", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dawgen-remote-"));
+  fs.writeFileSync(path.join(tmp, "take.wav"), "x");
+  const d = remoteDevice(tmp, path.join(tmp, "take.wav"));
+  d.send("mode", 3);
+  d.send("generate", 1);
+  assert.equal(d.record.net.length, 0);
+  d.clock.advance(10001);
+  assert.match(d.shown("status"), /^The TCP helper did not start.*dawgen_net\.js/);
+});

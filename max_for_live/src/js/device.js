@@ -51,6 +51,7 @@
         this.pulling = null;     // the pull job (or request) in flight
         this.netReady = false;   // the Node for Max helper said it runs
         this.netQueue = [];      // messages for it before it did
+        this.netWait = null;     // the check that it did start
         this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
     }
     DG.Device = Device;
@@ -359,6 +360,13 @@
             this.reconnect(true);
             return;
         }
+        if (p.via === "tcp" && !this.netReady) {
+            if (this.active && this.active.reqId === p.reqId) {
+                this.finishActive();
+            }
+            this.status(DG.NET_MISSING);
+            return;
+        }
         this.connected = false;
         this.portTries = 0;
         if (p.kind === "job" && this.active && this.active.reqId === p.reqId) {
@@ -396,6 +404,9 @@
         }
         if (this.reconnectTimer) {
             this.reconnectTimer.cancel();
+        }
+        if (this.netWait) {
+            this.netWait.cancel();
         }
         this.pending = {};
     };

@@ -18,16 +18,32 @@
     // One operation for the helper. Until it says it runs (`netready`), messages wait here: a
     // [node.script] that has not started yet drops what it is sent.
     Device.prototype.toNet = function (op, payload) {
-        var message = [op, encodeURIComponent(JSON.stringify(payload))];
+        var message = [op, encodeURIComponent(JSON.stringify(payload))], self = this;
         if (!this.netReady) {
             this.netQueue.push(message);
+            if (!this.netWait) {
+                this.netWait = this.io.later(function () {
+                    self.netWait = null;
+                    if (!self.netReady) {
+                        self.status(DG.NET_MISSING);
+                    }
+                }, Device.NET_WAIT_MS);
+            }
             return;
         }
         this.io.net(message);
     };
 
+    Device.NET_WAIT_MS = 10000;
+    DG.NET_MISSING = "The TCP helper did not start, so nothing can be uploaded to or downloaded from a dawgen on " +
+        "another computer: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
+
     Device.prototype.onNetReady = function () {
         this.netReady = true;
+        if (this.netWait) {
+            this.netWait.cancel();
+            this.netWait = null;
+        }
         var queue = this.netQueue;
         this.netQueue = [];
         for (var i = 0; i < queue.length; i++) {
