@@ -130,7 +130,33 @@ var DG = DG || {};
         queue_full: function (m) { return "The daemon's queue is full; try again when some jobs have finished. " + m; },
         reply_too_large: function (m) { return "The answer was too big for one message; the files are made, see the daemon's folder. " + m; },
         device_unavailable: function (m) { return "The audio device is missing or busy: " + m; },
-        internal: function (m) { return "dawgen hit a bug (details in the daemon's log): " + m; }
+        internal: function (m) { return "dawgen hit a bug (details in the daemon's log): " + m; },
+        unauthorized: function (m) {
+            return "The daemon wants this device's token: type the token its admin gave you (dawgen token add) in Token. " + m;
+        },
+        forbidden: function (m) { return "The daemon does not allow that from this device: " + m; },
+        download_failed: function (m) { return "The download failed: " + m; }
+    };
+
+    // The daemon is on this computer when the host is a loopback address: then it reads the clip's
+    // file and writes results where Live reads them. Any other host is another machine (PROTOCOL.md,
+    // "Clients on the LAN"): inputs are uploaded and results fetched into the project folder.
+    DG.isLocalHost = function (host) {
+        var h = DG.trim(host).toLowerCase().replace(/^\[|\]$/g, "");
+        return h === "" || h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+    };
+
+    // What the token field shows once a token is set: never the token itself.
+    DG.TOKEN_MASK = "\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022";
+
+    // "1.2 GB", "350 MB" from bytes (or null).
+    DG.sizeText = function (bytes, gb) {
+        var n = bytes !== null && bytes !== undefined && isFinite(Number(bytes)) ? Number(bytes) :
+            (gb !== null && gb !== undefined && isFinite(Number(gb)) ? Number(gb) * 1e9 : null);
+        if (n === null) {
+            return "";
+        }
+        return n >= 1e9 ? DG.fmt(n / 1e9, 1) + " GB" : Math.max(1, Math.round(n / 1e6)) + " MB";
     };
 
     DG.describeError = function (code, message, what) {
@@ -357,6 +383,31 @@ var DG = DG || {};
         }
         list.push("reply_port", opts.replyPort);
         return {ok: true, list: list, verb: mode.verb, address: address, sent: sent, mode: mode};
+    };
+
+    // Every address takes `token` (PROTOCOL.md, "Clients on the LAN"): the client's token, sent with
+    // every request when one is set, just before reply_port (which stays last). A new list; the
+    // token is never put anywhere else (not in the console, not in the status line).
+    DG.withToken = function (list, token) {
+        token = DG.trim(token);
+        var out = list.slice();
+        if (!token) {
+            return out;
+        }
+        for (var i = 2; i < out.length; i += 2) {
+            if (out[i] === "token") {
+                out[i + 1] = token;
+                return out;
+            }
+        }
+        var at = out.length >= 4 && out[out.length - 2] === "reply_port" ? out.length - 2 : out.length;
+        out.splice(at, 0, "token", token);
+        return out;
+    };
+
+    // `/dawgen/pull req_id name NAME`: a catalog model, as a job (PROTOCOL.md, /dawgen/pull).
+    DG.pullRequest = function (reqId, name, replyPort) {
+        return ["/dawgen/pull", reqId, "name", name, "reply_port", replyPort];
     };
 
     // Control requests: ping, models, cancel and status by job (or request) id.
@@ -1128,17 +1179,19 @@ var DG = DG || {};
 // `io` is everything outside the JavaScript: io.send(list) -> [udpsend] (OSC messages and its
 // host/port settings), io.listen(port) -> [udpreceive], io.ui(list) -> the controls (through a
 // [route]), io.later(fn, ms) -> a Max Task, io.post(text) -> the Max console, io.make(path) -> LiveAPI,
-// io.observe(path, property, fn), io.readBytes(path) -> a file's bytes (Max's File object).
+// io.observe(path, property, fn), io.readBytes(path) -> a file's bytes (Max's File object),
+// io.net(list) -> [node.script dawgen_net.js] (TCP to a daemon on another machine: uploads, fetches).
 (function (DG) {
     var RESEND_MS = 1000;   // a UDP request not answered in this time is sent again (same id)
     var MAX_TRIES = 4;      // the daemon de-duplicates resent ids, so this never makes two jobs
     var WATCH_MS = 4000;    // a job silent this long is asked for its status (a lost packet)
     var RECONNECT_MS = 5000;
+    var TCP_WAIT_MS = 120000; // a request sent over TCP (an upload) is not resent; no answer in this is reported
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
         lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
-        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000};
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: ""};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
         "lora1strength", "lora2strength", "trainkind", "trainsteps"];
@@ -1168,6 +1221,14 @@ var DG = DG || {};
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
+        this.pullCatalog = null; // the parsed /dawgen/catalog reply (null: not asked or not offered)
+        this.pullNames = [];     // catalog menu index -> model name
+        this.pullPick = "";      // the catalog entry chosen in the menu
+        this.pulling = null;     // the pull job (or request) in flight
+        this.netReady = false;   // the Node for Max helper said it runs
+        this.netQueue = [];      // messages for it before it did
+        this.netWait = null;     // the check that it did start
+        this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
     }
     DG.Device = Device;
 
@@ -1230,6 +1291,30 @@ var DG = DG || {};
         }
     };
 
+    // The token field: what is typed is kept and the field then shows a mask, never the token (Max's
+    // textedit has no password mode, so the token is visible only while it is being typed). Return on
+    // the mask itself changes nothing; an emptied field clears the token.
+    Device.prototype.setToken = function (text) {
+        text = DG.trim(text);
+        if (text && /^\u2022+$/.test(text)) {
+            return;
+        }
+        var changed = text !== this.settings.token;
+        this.settings.token = text;
+        this.showToken();
+        if (changed) {
+            this.persist();
+            this.status(text ? "Token set: every request carries it." : "Token cleared.", true);
+            if (this.live) {
+                this.reconnect(false);
+            }
+        }
+    };
+
+    Device.prototype.showToken = function () {
+        this.ui(["token", "set", this.settings.token ? DG.TOKEN_MASK : ""]);
+    };
+
     Device.prototype.setText = function (name, text) {
         var changed = this.settings[name] !== text;
         this.settings[name] = text;
@@ -1256,7 +1341,8 @@ var DG = DG || {};
     Device.prototype.persist = function () {
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
-            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase});
+            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase, token: s.token,
+            project: s.project});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -1272,7 +1358,7 @@ var DG = DG || {};
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host", "dataset"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset", "project"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
@@ -1280,6 +1366,11 @@ var DG = DG || {};
                 this.ui([name, "set", saved[name]]);
                 hostChanged = hostChanged || name === "host";
             }
+        }
+        if (typeof saved.token === "string" && saved.token !== this.settings.token) {
+            this.settings.token = saved.token;
+            this.showToken();
+            hostChanged = true; // ask again, with the token
         }
         var menusChanged = false;
         if (typeof saved.model === "string" && saved.model !== this.settings.model) {
@@ -1389,8 +1480,11 @@ var DG = DG || {};
     };
 
     // -- requests in flight ---------------------------------------------------------------------
-    Device.prototype.request = function (kind, list, meta) {
-        var p = {kind: kind, list: list, meta: meta, tries: 0, reqId: list[1], timer: null};
+    // via "tcp": through the Node for Max helper (an upload: `upload` = {key, path} names the pair whose
+    // file travels as input_blob + input_name); otherwise [udpsend].
+    Device.prototype.request = function (kind, list, meta, via, upload) {
+        var p = {kind: kind, list: DG.withToken(list, this.settings.token), meta: meta, tries: 0, reqId: list[1],
+            timer: null, via: via || "udp", upload: upload || null};
         this.pending[p.reqId] = p;
         this.transmit(p);
         return p;
@@ -1399,10 +1493,16 @@ var DG = DG || {};
     Device.prototype.transmit = function (p) {
         var self = this;
         p.tries += 1;
-        this.io.send(p.list);
+        if (p.via === "tcp") {
+            p.tries = MAX_TRIES; // TCP does not lose it, and an upload is not sent twice
+            var s = this.settings;
+            this.toNet("send", {id: p.reqId, host: s.host, port: s.port, list: p.list, upload: p.upload});
+        } else {
+            this.io.send(p.list);
+        }
         p.timer = this.io.later(function () {
             self.onTimeout(p);
-        }, RESEND_MS);
+        }, p.via === "tcp" ? TCP_WAIT_MS : RESEND_MS);
     };
 
     // The pending request answered by a reply with this id, taken off the list.
@@ -1436,10 +1536,20 @@ var DG = DG || {};
             this.reconnect(true);
             return;
         }
+        if (p.via === "tcp" && !this.netReady) {
+            if (this.active && this.active.reqId === p.reqId) {
+                this.finishActive();
+            }
+            this.status(DG.NET_MISSING);
+            return;
+        }
         this.connected = false;
         this.portTries = 0;
-        if (p.kind === "job") {
+        if (p.kind === "job" && this.active && this.active.reqId === p.reqId) {
             this.finishActive();
+        }
+        if (p.meta && p.meta.pull) {
+            this.pullEnded("No answer from dawgen at " + where + " about getting " + p.meta.name + ".");
         }
         this.status("No answer from dawgen at " + where + ". Start it with `dawgen serve`, or check Host and " +
             "Port (replies come back to port " + this.listenPort + ").");
@@ -1471,11 +1581,368 @@ var DG = DG || {};
         if (this.reconnectTimer) {
             this.reconnectTimer.cancel();
         }
+        if (this.netWait) {
+            this.netWait.cancel();
+        }
         this.pending = {};
     };
 
     Device.WATCH_MS = WATCH_MS;
+    Device.TCP_WAIT_MS = TCP_WAIT_MS;
     Device.RESEND_MS = RESEND_MS;
+})(DG);
+
+// ---- remote.js ----
+// A daemon on another machine (docs/PROTOCOL.md, "Clients on the LAN"): it cannot read the clip's
+// file on this computer, and Live cannot read the results on its disk. So, when Host is not a
+// loopback address, the device uploads the input with the request (`input_blob` + `input_name`) and
+// downloads each result (`/dawgen/fetch` -> `/dawgen/file` chunks) into the project folder before
+// placing it. Both need TCP, which Max's [udpsend] does not speak and the [js] object has no socket
+// for; Max's own TCP objects (mxj net.tcp.send/recv) exchange Max messages between Max programs in
+// their own format, not raw bytes. So the TCP side is a Node for Max script, dawgen_net.js, in a
+// [node.script] beside this [js]: it gets one message per operation (`send` or `fetch`, with a
+// URI-encoded JSON argument) and answers with the daemon's replies (as [udpreceive] would hand them
+// over) and with `netready`, `neterror`, `fetchprogress`, `fetched` and `fetchfailed`.
+(function (DG) {
+    var Device = DG.Device;
+
+    Device.prototype.isRemote = function () {
+        return !DG.isLocalHost(this.settings.host);
+    };
+
+    // One operation for the helper. Until it says it runs (`netready`), messages wait here: a
+    // [node.script] that has not started yet drops what it is sent.
+    Device.prototype.toNet = function (op, payload) {
+        var message = [op, encodeURIComponent(JSON.stringify(payload))], self = this;
+        if (!this.netReady) {
+            this.netQueue.push(message);
+            if (!this.netWait) {
+                this.netWait = this.io.later(function () {
+                    self.netWait = null;
+                    if (!self.netReady) {
+                        self.status(DG.NET_MISSING);
+                    }
+                }, Device.NET_WAIT_MS);
+            }
+            return;
+        }
+        this.io.net(message);
+    };
+
+    Device.NET_WAIT_MS = 10000;
+    DG.NET_MISSING = "The TCP helper did not start, so nothing can be uploaded to or downloaded from a dawgen on " +
+        "another computer: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
+
+    Device.prototype.onNetReady = function () {
+        this.netReady = true;
+        if (this.netWait) {
+            this.netWait.cancel();
+            this.netWait = null;
+        }
+        var queue = this.netQueue;
+        this.netQueue = [];
+        for (var i = 0; i < queue.length; i++) {
+            this.io.net(queue[i]);
+        }
+    };
+
+    // Where downloaded results go: <project>/Samples/dawgen (the helper makes the folders). With no
+    // project folder set, "" lets the helper use ~/Music/dawgen (Live does not tell a device where
+    // the Set is saved).
+    Device.prototype.downloadFolder = function () {
+        var project = DG.trim(this.settings.project).replace(/[\\\/]+$/, "");
+        return project ? project + "/Samples/dawgen" : "";
+    };
+
+    // The helper could not connect, send, or read the file to upload.
+    Device.prototype.onNetError = function (id, message) {
+        id = String(id);
+        var where = this.settings.host + ":" + this.settings.port;
+        var p = this.take(id);
+        if (p) {
+            var text = "Could not send to dawgen at " + where + " over TCP: " + message;
+            if (p.kind === "job" && this.active && this.active.reqId === id) {
+                this.finishActive();
+            }
+            if (p.meta && p.meta.pull) {
+                this.pullEnded(text);
+                return;
+            }
+            this.status(text);
+            return;
+        }
+        if (this.fetches[id]) {
+            this.onFetchFailed(id, message);
+            return;
+        }
+        this.io.post("dawgen: network helper: " + message);
+    };
+
+    // /dawgen/done of a job on a remote daemon: download its files, then place them.
+    Device.prototype.fetchResults = function (job, paths) {
+        var id = this.nextId(), s = this.settings;
+        this.fetches[id] = {job: job, paths: paths};
+        for (var i = 0; i < paths.length; i++) {
+            this.io.post("dawgen: " + job.meta.verb + " wrote " + paths[i] + " on " + s.host + "; downloading it");
+        }
+        if (job === this.active) {
+            this.progress(0);
+            this.status("Downloading " + DG.plural(paths.length, "file") + " from " + s.host + "…", true);
+        }
+        this.toNet("fetch", {id: id, host: s.host, port: s.port, token: s.token, paths: paths,
+            folder: this.downloadFolder()});
+    };
+
+    Device.prototype.onFetchProgress = function (id, fraction) {
+        var f = this.fetches[String(id)];
+        if (f && f.job === this.active) {
+            var pct = Math.round(DG.clamp(Number(fraction), 0, 1) * 100);
+            this.progress(pct);
+            this.status("downloading " + pct + "%", true);
+        }
+    };
+
+    // fetched id local_path...: every file is in the project folder; place them as usual.
+    Device.prototype.onFetched = function (id) {
+        var f = this.fetches[String(id)];
+        if (!f) {
+            return;
+        }
+        delete this.fetches[String(id)];
+        var locals = [];
+        for (var i = 1; i < arguments.length; i++) {
+            locals.push(String(arguments[i]));
+        }
+        if (f.job === this.active) {
+            this.progress(100);
+        }
+        this.deliver(f.job, locals);
+    };
+
+    Device.prototype.onFetchFailed = function (id, message) {
+        var f = this.fetches[String(id)];
+        if (!f) {
+            return;
+        }
+        delete this.fetches[String(id)];
+        if (f.job === this.active) {
+            this.progress(0);
+            this.status("The results are made but could not be downloaded from " + this.settings.host + ": " +
+                message + ". They are on that computer: " + f.paths.join(", "));
+        }
+    };
+})(DG);
+
+// ---- catalog.js ----
+// "Get a model" (issue #20): the models the daemon can download (/dawgen/catalog: name, size,
+// licence, installed), a Get button that sends `/dawgen/pull name=...` as a job with its progress in
+// the device, the model menu asked again when it is done, and a gated model's refusal shown with the
+// page where its licence is accepted. A request that fails because its model is missing points here.
+(function (DG) {
+    var Device = DG.Device;
+
+    DG.catalogEntry = function (catalog, name) {
+        for (var i = 0; catalog && name && i < catalog.length; i++) {
+            if (catalog[i] && catalog[i].name === name) {
+                return catalog[i];
+            }
+        }
+        return null;
+    };
+
+    // The menu line of an entry: name · size · licence · installed.
+    DG.catalogLabel = function (entry) {
+        var parts = [entry.name], size = DG.sizeText(entry.bytes, entry.download_gb);
+        if (size) {
+            parts.push(size);
+        }
+        if (entry.licence) {
+            parts.push(String(entry.licence));
+        }
+        parts.push(entry.installed ? "installed" : (entry.gated ? "gated" : "get"));
+        return parts.join(" · ");
+    };
+
+    // The line under the menu: what choosing it means.
+    DG.catalogInfo = function (entry) {
+        if (!entry) {
+            return "";
+        }
+        var parts = [], size = DG.sizeText(entry.bytes, entry.download_gb), memory = DG.sizeText(null, entry.memory_gb);
+        if (size) {
+            parts.push(size + " download" + (memory ? ", " + memory + " memory" : ""));
+        }
+        if (entry.needs && entry.needs.length) {
+            parts.push("with " + [].concat(entry.needs).join(", "));
+        }
+        if (entry.licence) {
+            parts.push(entry.licence + (entry.gated ? " (gated: accept at " + (entry.page || entry.licence_url) + ")" : ""));
+        }
+        parts.push(entry.installed ? "installed" : "not installed");
+        return parts.join(" · ");
+    };
+
+    Device.prototype.pullStatus = function (text) {
+        this.ui(["pullstatus", "set", text]);
+        this.io.post("dawgen get: " + text);
+    };
+
+    Device.prototype.askCatalog = function () {
+        this.request("catalog", DG.controlRequest("catalog", this.nextId(), this.listenPort), {what: "the catalog"});
+    };
+
+    Device.prototype.onCatalog = function (reqId, json) {
+        if (!this.take(reqId)) {
+            return;
+        }
+        var parsed;
+        try {
+            parsed = JSON.parse(String(json));
+        } catch (err) {
+            this.pullStatus("The daemon's catalog is unreadable: " + err.message);
+            return;
+        }
+        this.pullCatalog = parsed && parsed.length !== undefined ? parsed : [];
+        this.showCatalog();
+    };
+
+    // An older daemon has no catalog: say so in the section, not on the main status line.
+    Device.prototype.catalogRefused = function (code, message) {
+        this.pullCatalog = null;
+        this.pullNames = [""];
+        this.ui(["catalog", "clear"]);
+        this.ui(["catalog", "append", "(no catalog)"]);
+        this.pullStatus(code === "unknown_verb" ? "This dawgen has no model catalog (it is older than `dawgen pull`)." :
+            DG.describeError(code, message, "the catalog"));
+    };
+
+    // The menu: a heading line (nothing chosen), then each model the daemon can fetch. Entries that
+    // are only a dependency (backend null, e.g. t5-base) come with the models that need them.
+    Device.prototype.showCatalog = function () {
+        var list = this.pullCatalog || [], index = 0;
+        this.pullNames = [""];
+        this.ui(["catalog", "clear"]);
+        this.ui(["catalog", "append", list.length ? "get a model…" : "(catalog empty)"]);
+        for (var i = 0; i < list.length; i++) {
+            var entry = list[i];
+            if (!entry || !entry.name || entry.backend === null) {
+                continue;
+            }
+            this.pullNames.push(entry.name);
+            this.ui(["catalog", "append", DG.catalogLabel(entry)]);
+            if (entry.name === this.pullPick) {
+                index = this.pullNames.length - 1;
+            }
+        }
+        if (!index) {
+            this.pullPick = "";
+        }
+        this.ui(["catalog", "set", index]);
+        this.ui(["cataloginfo", "set", DG.catalogInfo(DG.catalogEntry(list, this.pullPick))]);
+    };
+
+    Device.prototype.pickCatalog = function (index) {
+        var name = this.pullNames[Math.round(DG.toNumber(index, 0))];
+        if (name === undefined) {
+            return;
+        }
+        this.pullPick = name;
+        this.ui(["cataloginfo", "set", DG.catalogInfo(DG.catalogEntry(this.pullCatalog, name))]);
+    };
+
+    // Get: pull the chosen model; pressed while a pull runs, it stops that pull.
+    Device.prototype.getModel = function () {
+        if (this.pulling) {
+            var ident = this.pulling.jobId || this.pulling.reqId;
+            if (!this.pulling.jobId) {
+                this.take(this.pulling.reqId);
+            }
+            this.request("cancel", DG.controlRequest("cancel", this.nextId(), this.listenPort, ident),
+                {what: "stopping the download", pullCancel: true});
+            this.pullStatus("Stopping the download of " + this.pulling.name + "…");
+            return;
+        }
+        var name = this.pullPick, entry = DG.catalogEntry(this.pullCatalog, name);
+        if (!name || !entry) {
+            this.pullStatus(this.pullCatalog ? "Pick a model in the list first." : "No catalog from the daemon yet: press connect.");
+            return;
+        }
+        if (entry.installed) {
+            this.pullStatus(name + " is installed already: pick it in the model menu.");
+            return;
+        }
+        var meta = {pull: true, name: name, what: "getting " + name, mode: {result: "pull"}};
+        var p = this.request("job", DG.pullRequest(this.nextId(), name, this.listenPort), meta);
+        this.pulling = {reqId: p.reqId, jobId: null, name: name};
+        this.ui(["pullprogress", 0]);
+        var size = DG.sizeText(entry.bytes, entry.download_gb);
+        this.pullStatus("Asking dawgen to get " + name + (size ? " (" + size + ")" : "") + "… (Get again stops it)");
+    };
+
+    Device.prototype.pullAcked = function (job, position) {
+        if (this.pulling && this.pulling.reqId === job.reqId) {
+            this.pulling.jobId = job.jobId;
+        }
+        this.pullStatus(job.meta.name + (position > 0 ? ": queued, " + DG.plural(position, "job") + " ahead." : ": starting…"));
+    };
+
+    // Progress of a pull: one stage per file (`t5-base/model.safetensors`), the fraction of all files.
+    Device.prototype.pullProgress = function (job, fraction, stage) {
+        var pct = Math.round(DG.clamp(Number(fraction), 0, 1) * 100);
+        this.ui(["pullprogress", pct]);
+        this.ui(["pullstatus", "set", job.meta.name + ": " + String(stage) + " " + pct + "%"]);
+    };
+
+    Device.prototype.pullEnded = function (text) {
+        this.pulling = null;
+        this.ui(["pullprogress", 0]);
+        this.pullStatus(text);
+    };
+
+    Device.prototype.pullDone = function (job, paths) {
+        this.pulling = null;
+        this.ui(["pullprogress", 100]);
+        this.pullStatus("Got " + job.meta.name + ": it is in the model menu now" + (paths[0] ? " (" + paths[0] + ")" : "") + ".");
+        this.askModels();
+        this.askCatalog();
+    };
+
+    // A refused or failed pull, in words. A gated model (model_unavailable) names the page where its
+    // licence is accepted and how the daemon gets a Hugging Face token (never this device's token).
+    DG.pullErrorText = function (code, message, name, entry) {
+        var page = entry ? entry.page || entry.licence_url : "";
+        if (code === "model_unavailable" && entry && entry.gated) {
+            return name + " is gated: accept its licence at " + page + " (logged in to Hugging Face), then give the " +
+                "daemon a Hugging Face token that has access (HF_TOKEN, or `dawgen login` on its computer) and press Get " +
+                "again. dawgen said: " + DG.trim(message);
+        }
+        var text = DG.describeError(code, message, "getting " + name);
+        return code === "model_unavailable" && page ? text + " Licence: " + page : text;
+    };
+
+    Device.prototype.pullFailed = function (name, code, message) {
+        if (code === "cancelled") {
+            this.pullEnded("Stopped getting " + name + ": nothing was installed.");
+            return;
+        }
+        this.pullEnded(DG.pullErrorText(code, message, name, DG.catalogEntry(this.pullCatalog, name)));
+    };
+
+    // A request failed for want of its model: when the catalog has it, choose it in the catalog menu
+    // and say so (the text to add to the status line), so one press of Get fetches it.
+    Device.prototype.offerPull = function (code, model) {
+        if ((code !== "unknown_model" && code !== "model_unavailable") || !model) {
+            return "";
+        }
+        var entry = DG.catalogEntry(this.pullCatalog, model);
+        if (!entry || entry.installed) {
+            return "";
+        }
+        this.pullPick = model;
+        this.showCatalog();
+        this.pullStatus(model + " can be downloaded: press Get.");
+        return " dawgen can download it: press Get (right).";
+    };
 })(DG);
 
 // ---- actions.js ----
@@ -1532,9 +1999,12 @@ var DG = DG || {};
             prompt: DG.trim(s.prompt), bpm: song.tempo,
             beats: mode.key === "loop" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0,
             count: built.sent.count === undefined ? 1 : built.sent.count,
-            what: mode.verb + " with " + modelLabel(s.model)
+            what: mode.verb + " with " + modelLabel(s.model), model: s.model, remote: this.isRemote()
         };
-        var p = this.request("job", built.list, meta);
+        // A daemon on another computer can't read the clip's file: it travels with the request (TCP).
+        var p = meta.remote && mode.needsClip ?
+            this.request("job", built.list, meta, "tcp", {key: "input", path: clip.path}) :
+            this.request("job", built.list, meta);
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);
@@ -1742,6 +2212,11 @@ var DG = DG || {};
             this.trainStatus("Type the dataset folder first.");
             return;
         }
+        if (this.isRemote()) {
+            this.trainStatus("Training reads the dataset folder from the daemon's disk: run it on the daemon's " +
+                "computer (`dawgen train`), or set Host to this computer's daemon.");
+            return;
+        }
         var list = ["/dawgen/train", this.nextId(), "kind", DG.TRAIN_KINDS[s.trainKind], "data", folder, "name", name,
             "steps", s.trainSteps];
         if (s.trainBase) {
@@ -1794,6 +2269,7 @@ var DG = DG || {};
     var HANDLERS = {
         "/dawgen/pong": "onPong",
         "/dawgen/models": "onModels",
+        "/dawgen/catalog": "onCatalog",
         "/dawgen/ack": "onAck",
         "/dawgen/progress": "onProgress",
         "/dawgen/done": "onDone",
@@ -1826,6 +2302,11 @@ var DG = DG || {};
         this.portTries = 0;
         this.status("Connected to dawgen " + version + " at " + this.settings.host + ":" + this.settings.port + ".");
         this.showSong();
+        if (this.isRemote()) {
+            this.detail("dawgen on another computer: clips are uploaded, results downloaded into " +
+                (this.downloadFolder() || "~/Music/dawgen (set Project to use your Live project)"));
+        }
+        this.askCatalog(); // first, so that a missing model can be offered when the models arrive
         this.askModels();
     };
 
@@ -1845,6 +2326,9 @@ var DG = DG || {};
         this.jobs[jobId] = job;
         if (this.active && this.active.reqId === reqId) {
             this.active = job;
+        }
+        if (p.meta.pull) {
+            this.pullAcked(job, Number(position));
         }
         this.showQueued(job, Number(position));
         this.watch(job);
@@ -1885,6 +2369,10 @@ var DG = DG || {};
 
     Device.prototype.onProgress = function (jobId, fraction, stage, eta) {
         var job = this.jobFor(jobId);
+        if (job && job.meta.pull) {
+            this.pullProgress(job, fraction, stage);
+            return;
+        }
         if (!job || job !== this.active) {
             return;
         }
@@ -1911,6 +2399,10 @@ var DG = DG || {};
             paths.push(String(arguments[i]));
         }
         this.finishJob(job);
+        if (job.meta.pull) {
+            this.pullDone(job, paths);
+            return;
+        }
         if (job === this.active) {
             this.progress(100);
         }
@@ -1920,6 +2412,10 @@ var DG = DG || {};
         }
         this.lastSeed = job.meta.seed;
         this.showSeed(job.meta);
+        if (job.meta.remote && paths.length) {
+            this.fetchResults(job, paths); // the files are on the daemon's computer: download, then place
+            return;
+        }
         this.deliver(job, paths);
     };
 
@@ -1945,21 +2441,36 @@ var DG = DG || {};
                 }
             }
             what = p.meta.what || (p.kind === "cancel" ? "the cancel" : "the " + p.kind + " request");
+            if (p.kind === "catalog") {
+                this.catalogRefused(String(code), String(message));
+                return;
+            }
+            if (p.meta.pull) {
+                this.pullFailed(p.meta.name, String(code), String(message));
+                return;
+            }
+            if (p.meta.pullCancel) {
+                this.pullStatus(DG.describeError(String(code), String(message), what));
+                return;
+            }
             if (p.meta.train) {
                 this.trainStatus(DG.describeError(String(code), String(message), what));
                 return;
             }
-            this.status(DG.describeError(String(code), String(message), what));
+            this.status(DG.describeError(String(code), String(message), what) + this.offerPull(String(code), p.meta.model));
             return;
         }
         var job = this.jobFor(ident);
         if (job) {
             this.finishJob(job);
-            if (job.meta.train) {
+            if (job.meta.pull) {
+                this.pullFailed(job.meta.name, String(code), String(message));
+            } else if (job.meta.train) {
                 this.trainStatus(DG.describeError(String(code), String(message), job.meta.what));
             } else if (job === this.active) {
                 this.progress(0);
-                this.status(DG.describeError(String(code), String(message), job.meta.what));
+                this.status(DG.describeError(String(code), String(message), job.meta.what) +
+                    this.offerPull(String(code), job.meta.model));
             }
             return;
         }
@@ -1971,7 +2482,20 @@ var DG = DG || {};
     };
 
     Device.prototype.onCancelled = function (reqId, jobId, state) {
-        if (!this.take(reqId)) {
+        var p = this.take(reqId);
+        if (!p) {
+            return;
+        }
+        if (p.meta.pullCancel) {
+            var pulled = this.jobFor(jobId);
+            if (String(state) === "cancelled") {
+                if (pulled) {
+                    this.finishJob(pulled);
+                }
+                this.pullFailed(pulled ? pulled.meta.name : "the model", "cancelled", "");
+            } else {
+                this.pullStatus("Stopping the download…"); // its /dawgen/error ... cancelled follows
+            }
             return;
         }
         if (String(state) === "cancelled") {
@@ -2122,11 +2646,13 @@ var DG = DG || {};
 // helpers are marked `.local = 1` so Max does not expose them.
 //
 // Outlets: 0 -> [udpsend] (OSC requests; "host"/"port" settings), 1 -> [udpreceive] ("port"),
-//          2 -> [route ...] -> the controls (status, progress, menus, stored settings).
-// Inlet: controls (through [prepend NAME]), [live.thisdevice] ("init"), [udpreceive] (replies).
+//          2 -> [route ...] -> the controls (status, progress, menus, stored settings),
+//          3 -> [node.script dawgen_net.js] (TCP to a daemon on another computer: remote.js).
+// Inlet: controls (through [prepend NAME]), [live.thisdevice] ("init"), [udpreceive] (replies),
+//        [node.script] (replies that came over TCP, and netready/neterror/fetch* of its own).
 autowatch = 0;
 inlets = 1;
-outlets = 3;
+outlets = 4;
 
 var device = null;
 
@@ -2140,6 +2666,9 @@ DG.maxIO = function () {
         },
         ui: function (list) {
             outlet(2, list);
+        },
+        net: function (list) {
+            outlet(3, list);
         },
         later: function (fn, ms) {
             var task = new Task(fn, this);
@@ -2250,6 +2779,9 @@ function anything() {
 function prompt() { dev().setText("prompt", text(arguments)); }
 function folder() { dev().setText("folder", text(arguments)); }
 function host() { dev().setText("host", text(arguments) || "127.0.0.1"); }
+function token() { dev().setToken(text(arguments)); }
+function project() { dev().setText("project", text(arguments)); }
+function catalogpick(index) { dev().pickCatalog(index); }
 function model(index) { dev().setModelIndex(index); }
 function mode(value) { dev().setNumber("mode", value); }
 function bars(value) { dev().setNumber("bars", value); }
@@ -2311,6 +2843,19 @@ function refresh(value) {
         dev().reconnect(false);
     }
 }
+
+function getmodel(value) {
+    if (DG.isPress(value)) {
+        dev().getModel();
+    }
+}
+
+// From [node.script dawgen_net.js].
+function netready() { dev().onNetReady(); }
+function neterror(id, message) { dev().onNetError(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
+function fetchprogress(id, fraction) { dev().onFetchProgress(id, fraction); }
+function fetched() { dev().onFetched.apply(dev(), arrayfromargs(arguments)); }
+function fetchfailed(id, message) { dev().onFetchFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
 
 function notifydeleted() {
     if (device) {

@@ -18,7 +18,7 @@
 		"openrect": [
 			0.0,
 			0.0,
-			800.0,
+			1000.0,
 			169.0
 		],
 		"bglocked": 0,
@@ -44,7 +44,7 @@
 		"boxanimatetime": 500,
 		"enablehscroll": 1,
 		"enablevscroll": 1,
-		"devicewidth": 800.0,
+		"devicewidth": 1000.0,
 		"description": "dawgen: generate, vary, continue, split and write MIDI through the local dawgen daemon",
 		"digest": "",
 		"tags": "",
@@ -96,7 +96,7 @@
 					"maxclass": "newobj",
 					"text": "js dawgen.js",
 					"numinlets": 1,
-					"numoutlets": 3,
+					"numoutlets": 4,
 					"patching_rect": [
 						20.0,
 						330.0,
@@ -104,6 +104,7 @@
 						22.0
 					],
 					"outlettype": [
+						"",
 						"",
 						"",
 						""
@@ -152,16 +153,22 @@
 				"box": {
 					"id": "obj-6",
 					"maxclass": "newobj",
-					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength dataset trainkind trainsteps trainbase trainstatus",
+					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength dataset trainkind trainsteps trainbase trainstatus token project catalog cataloginfo pullprogress pullstatus",
 					"numinlets": 2,
-					"numoutlets": 27,
+					"numoutlets": 33,
 					"patching_rect": [
 						20.0,
 						440.0,
-						1000.0,
+						1200.0,
 						22.0
 					],
 					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -2374,6 +2381,393 @@
 						80.0
 					]
 				}
+			},
+			{
+				"box": {
+					"id": "obj-119",
+					"maxclass": "newobj",
+					"text": "node.script dawgen_net.js @autostart 1 @watch 0",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						340.0,
+						400.0,
+						260.0,
+						22.0
+					],
+					"saved_object_attributes": {
+						"autostart": 1,
+						"defer": 0,
+						"watch": 0
+					},
+					"varname": "dawgen_net"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-120",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1200.0,
+						560.0,
+						60.0,
+						15.0
+					],
+					"text": "token",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						338.0,
+						24.0,
+						32.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-121",
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"keymode": 1,
+					"outputmode": 1,
+					"lines": 1,
+					"patching_rect": [
+						2400.0,
+						160.0,
+						100.0,
+						17.0
+					],
+					"varname": "token",
+					"text": "",
+					"hint": "your client token for a dawgen on another computer (dawgen token add); shown masked once set",
+					"presentation": 1,
+					"presentation_rect": [
+						370.0,
+						24.0,
+						98.0,
+						17.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-122",
+					"maxclass": "newobj",
+					"text": "prepend token",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2400.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-130",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2520.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"text": "models",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						4.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-131",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"items": [
+						"get a model\u2026"
+					],
+					"patching_rect": [
+						2520.0,
+						160.0,
+						150.0,
+						19.0
+					],
+					"varname": "catalog",
+					"hint": "models dawgen can download (/dawgen/catalog): name \u00b7 size \u00b7 licence \u00b7 installed",
+					"presentation": 1,
+					"presentation_rect": [
+						844.0,
+						2.0,
+						152.0,
+						19.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-132",
+					"maxclass": "newobj",
+					"text": "prepend catalogpick",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2520.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-133",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2520.0,
+						480.0,
+						190.0,
+						30.0
+					],
+					"linecount": 2,
+					"text": "",
+					"varname": "cataloginfo",
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						22.0,
+						192.0,
+						30.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-134",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						2680.0,
+						200.0,
+						50.0,
+						18.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Get Model",
+							"parameter_shortname": "Get",
+							"parameter_type": 2,
+							"parameter_modmode": 0,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1
+						}
+					},
+					"varname": "Get Model",
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						54.0,
+						50.0,
+						18.0
+					],
+					"mode": 0,
+					"text": "Get",
+					"texton": "Get",
+					"hint": "download the chosen model into the daemon (/dawgen/pull); press again to stop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-135",
+					"maxclass": "newobj",
+					"text": "prepend getmodel",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2680.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-136",
+					"maxclass": "slider",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"parameter_enable": 0,
+					"orientation": 1,
+					"size": 101.0,
+					"ignoreclick": 1,
+					"patching_rect": [
+						2740.0,
+						480.0,
+						100.0,
+						12.0
+					],
+					"varname": "pullprogress",
+					"presentation": 1,
+					"presentation_rect": [
+						860.0,
+						59.0,
+						136.0,
+						8.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-137",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2740.0,
+						520.0,
+						190.0,
+						50.0
+					],
+					"linecount": 4,
+					"text": "",
+					"varname": "pullstatus",
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						76.0,
+						192.0,
+						54.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-138",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						2860.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"text": "project",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						134.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-139",
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"keymode": 1,
+					"outputmode": 1,
+					"lines": 1,
+					"patching_rect": [
+						2860.0,
+						160.0,
+						150.0,
+						17.0
+					],
+					"varname": "project",
+					"text": "",
+					"hint": "your Live project folder (absolute path): results of a dawgen on another computer are downloaded into its Samples/dawgen",
+					"presentation": 1,
+					"presentation_rect": [
+						844.0,
+						134.0,
+						152.0,
+						17.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-140",
+					"maxclass": "newobj",
+					"text": "prepend project",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						2860.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
 			}
 		],
 		"lines": [
@@ -3504,6 +3898,198 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-3",
+						3
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
+						0
+					],
+					"destination": [
+						"obj-132",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-132",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-134",
+						0
+					],
+					"destination": [
+						"obj-135",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						26
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						27
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						28
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						29
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						30
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						31
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -3606,6 +4192,11 @@
 			"obj-113": [
 				"Train",
 				"Train",
+				0
+			],
+			"obj-134": [
+				"Get Model",
+				"Get",
 				0
 			]
 		},

@@ -4,6 +4,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("fs");
+const path = require("path");
 const { readAmxd, writeAmxd, amxdType, AmxdError } = require("../amxd");
 const build = require("../build");
 const { LiveSet, loadDevice } = require("./helpers");
@@ -78,7 +79,7 @@ test("every line joins existing boxes through outlets and inlets they have", () 
 
 test("transport: live.thisdevice -> init -> js; js -> udpsend and udpreceive; udpreceive -> js", () => {
   const js = one("js dawgen.js");
-  assert.equal(js.numoutlets, 3);
+  assert.equal(js.numoutlets, 4);
   assert.equal(js.saved_object_attributes.filename, "dawgen.js");
   const thisdevice = one("live.thisdevice"), init = one("init");
   const send = one("udpsend 127.0.0.1 9950"), receive = one("udpreceive 9951 @defer 1");
@@ -86,6 +87,11 @@ test("transport: live.thisdevice -> init -> js; js -> udpsend and udpreceive; ud
   assert.ok(linked(js, 0, send), "outlet 0 -> udpsend");
   assert.ok(linked(js, 1, receive), "outlet 1 -> udpreceive");
   assert.ok(linked(receive, 0, js), "replies -> js");
+  // TCP (uploads, fetches) for a daemon on another computer: the Node for Max helper beside the device.
+  const net = one("node.script dawgen_net.js @autostart 1 @watch 0");
+  assert.ok(linked(js, 3, net), "outlet 3 -> node.script");
+  assert.ok(linked(net, 0, js), "node.script -> js");
+  assert.ok(fs.existsSync(path.join(__dirname, "..", "dawgen_net.js")), "dawgen_net.js sits beside the device");
   const plugin = one("plugin~"), plugout = one("plugout~");
   assert.ok(linked(plugin, 0, plugout, 0) && linked(plugin, 1, plugout, 1), "audio passes through");
 });
@@ -114,7 +120,8 @@ test("outlet 2 feeds a route whose outlets reach the controls the js names", () 
     prompt: "prompt", folder: "folder", host: "host", store: "dawgen_settings", mode: "Mode", bars: "Bars", seed: "Seed",
     count: "Count", strength: "Strength", port: "Port", replyport: "Reply Port", place: "Place", lora1: "lora1", lora2: "lora2",
     lora1strength: "Adapter 1 Strength", lora2strength: "Adapter 2 Strength", dataset: "dataset", trainkind: "Train Kind",
-    trainsteps: "Train Steps", trainbase: "trainbase", trainstatus: "trainstatus" };
+    trainsteps: "Train Steps", trainbase: "trainbase", trainstatus: "trainstatus", token: "token", project: "project",
+    catalog: "catalog", cataloginfo: "cataloginfo", pullprogress: "pullprogress", pullstatus: "pullstatus" };
   names.forEach((name, outlet) => {
     const target = byVarname(expected[name]);
     assert.ok(target, `a control named ${expected[name]}`);
@@ -128,7 +135,8 @@ test("each control reaches a handler that exists in dawgen.js, through [prepend 
     Seed: "seed", Dice: "dice", "Keep Seed": "keep", Cancel: "cancel", host: "host", Port: "port", "Reply Port": "replyport",
     folder: "folder", Place: "place", Reconnect: "refresh", lora1: "lora1", lora2: "lora2",
     "Adapter 1 Strength": "lora1strength", "Adapter 2 Strength": "lora2strength", dataset: "dataset", "Add Clip": "addclip",
-    "Train Kind": "trainkind", trainbase: "trainbase", "Train Steps": "trainsteps", Train: "train" };
+    "Train Kind": "trainkind", trainbase: "trainbase", "Train Steps": "trainsteps", Train: "train", token: "token",
+    project: "project", catalog: "catalogpick", "Get Model": "getmodel" };
   for (const [varname, handler] of Object.entries(controls)) {
     const control = byVarname(varname), prepend = one(`prepend ${handler}`);
     assert.ok(control, `control ${varname}`);
@@ -172,7 +180,24 @@ test("menus and number boxes match the code's modes, places and ranges", () => {
     assert.deepEqual(params[box.id].slice(0, 1), [name], `${name} listed in the patcher's parameters`);
   }
   for (const name of ["status", "detail", "lastseed", "progress", "prompt", "model", "Generate", "Cancel", "lora1", "lora2",
-    "Adapter 1 Strength", "Adapter 2 Strength"]) {
+    "Adapter 1 Strength", "Adapter 2 Strength", "token", "catalog", "cataloginfo", "Get Model", "pullprogress", "pullstatus",
+    "project"]) {
     assert.equal(byVarname(name).presentation, 1, `${name} is on the device's face`);
+  }
+});
+
+test("the device's face: every control inside the device, none on top of another", () => {
+  const width = patcher.devicewidth, height = patcher.openrect[3];
+  const shown = Object.values(boxes).filter((b) => b.presentation === 1);
+  for (const b of shown) {
+    const [x, y, w, h] = b.presentation_rect;
+    assert.ok(x >= 0 && y >= 0 && x + w <= width && y + h <= height, `${b.varname || b.text} inside ${width}x${height}`);
+  }
+  for (let i = 0; i < shown.length; i++) {
+    for (let j = i + 1; j < shown.length; j++) {
+      const [ax, ay, aw, ah] = shown[i].presentation_rect, [bx, by, bw, bh] = shown[j].presentation_rect;
+      const overlap = ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
+      assert.ok(!overlap, `${shown[i].varname || shown[i].text} and ${shown[j].varname || shown[j].text} overlap`);
+    }
   }
 });

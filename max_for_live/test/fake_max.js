@@ -52,11 +52,11 @@ function flatten(args) {
 
 function loadDevice(set, { readFile = (p) => fs.readFileSync(p), folders = [] } = {}) {
   const clock = new FakeClock();
-  const record = { udpsend: [], udpreceive: [], ui: [], posts: [], written: {} };
+  const record = { udpsend: [], udpreceive: [], ui: [], net: [], posts: [], written: {} };
   // Files the device wrote (Max's File in "write" mode) are read back from here first. Writing
   // into a folder that `folders` does not list fails, as Max's File cannot make folders.
   const readAny = (p) => (p in record.written ? Buffer.from(record.written[p]) : readFile(p));
-  const names = ["udpsend", "udpreceive", "ui"];
+  const names = ["udpsend", "udpreceive", "ui", "net"];
   class Task {
     constructor(fn, obj) {
       this.fn = fn;

@@ -22,14 +22,14 @@ const options = JSON.parse(process.argv[2] || "{}");
 options.checkFiles = options.checkFiles !== false; // Live refuses paths that are not files
 const set = new LiveSet(options);
 const device = loadDevice(set);
-const seen = { udpsend: 0, udpreceive: 0, ui: 0, posts: 0, live: 0 };
+const seen = { udpsend: 0, udpreceive: 0, ui: 0, net: 0, posts: 0, live: 0 };
 
 function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
 }
 
 function flush() {
-  for (const name of ["udpsend", "udpreceive", "ui"]) {
+  for (const name of ["udpsend", "udpreceive", "ui", "net"]) {
     for (const list of device.record[name].slice(seen[name])) emit({ out: name, list });
     seen[name] = device.record[name].length;
   }

@@ -19,15 +19,19 @@ const SYNTH_GENERATE = [...COMMON, "prompt", "seconds", "seed", "count", "bpm", 
 const SYNTH = [{ name: "synth", backend: "synth", default: true, verbs: { generate: params(SYNTH_GENERATE) } }];
 
 // A device after init, pong and models: ready to generate.
-function connected(setOpts = {}, { catalogue = SYNTH, replyport, readFile, folders } = {}) {
+// `pullCatalog`: the /dawgen/catalog answer (an array), or null to leave that request unanswered.
+function connected(setOpts = {}, { catalogue = SYNTH, replyport, readFile, folders, pullCatalog = [], before } = {}) {
   const set = new LiveSet(setOpts);
   const d = loadDevice(set, { ...(readFile ? { readFile } : {}), ...(folders ? { folders } : {}) });
   if (replyport) d.send("replyport", replyport);
+  if (before) before(d);
   d.send("init");
   const ping = d.lastRequest();
   d.osc("/dawgen/pong", ping[1], "0.1.0");
-  const models = d.lastRequest();
+  const models = d.requests().filter((r) => r[0] === "/dawgen/models").pop();
   d.osc("/dawgen/models", models[1], JSON.stringify(catalogue));
+  const ask = d.requests().filter((r) => r[0] === "/dawgen/catalog").pop();
+  if (ask && pullCatalog) d.osc("/dawgen/catalog", ask[1], JSON.stringify(pullCatalog));
   return d;
 }
 

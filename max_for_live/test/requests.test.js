@@ -125,11 +125,12 @@ test("requests that need a clip say so in words and send nothing", () => {
   assert.match(midiClip.shown("status"), /MIDI clip; continue clip needs an audio clip/);
 });
 
-test("control requests: ping, models, cancel and status", () => {
+test("control requests: ping, catalog, models, cancel and status", () => {
   const d = connected();
   const port = replyPortOf(d);
-  const [ping, models] = d.requests();
+  const [ping, catalog, models] = d.requests();
   assert.deepEqual(ping, ["/dawgen/ping", ping[1], "reply_port", port]);
+  assert.deepEqual(catalog, ["/dawgen/catalog", catalog[1], "reply_port", port]);
   assert.deepEqual(models, ["/dawgen/models", models[1], "reply_port", port]);
   const gen = generate(d, { seed: 1 });
   d.osc("/dawgen/ack", gen[1], "4f1c0a2b9e77", 0);
@@ -144,7 +145,8 @@ test("control requests: ping, models, cancel and status", () => {
 test("requests match docs/PROTOCOL.md's tables", () => {
   const tables = protocolTables();
   const d = connected({ tempo: 93, ...WITH_CLIP, tracks: [{ name: "A", kind: "audio", slots: [AUDIO_CLIP, null] },
-    { name: "M", kind: "midi", slots: [null] }] });
+    { name: "M", kind: "midi", slots: [null] }] }, { before: (dev) => dev.send("token", "t0k3n"),
+    pullCatalog: [{ name: "musicgen-small", backend: "musicgen", installed: false, bytes: 1200000000, licence: "CC-BY-NC-4.0" }] });
   const built = [];
   for (let mode = 0; mode < 7; mode++) {
     if (mode >= 5) d.set.highlighted = { track: 1, slot: 0 };
@@ -153,10 +155,14 @@ test("requests match docs/PROTOCOL.md's tables", () => {
   const gen = built[0];
   d.osc("/dawgen/ack", gen[1], "abc", 1);
   d.send("cancel", 1);
+  d.send("catalogpick", 1);
+  d.send("getmodel", 1);
   built.push(...d.requests().filter((r) => !r[0].startsWith("/dawgen/generate")));
+  assert.ok(built.some((r) => r[0] === "/dawgen/pull") && built.some((r) => r[0] === "/dawgen/catalog"));
   let checked = 0;
   for (const req of built) {
     assert.equal(typeof req[1], "string", "request id is a string");
+    assert.deepEqual(req.slice(-4), ["token", "t0k3n", "reply_port", req[req.length - 1]], `${req[0]} carries the token`);
     const table = tables[req[0]];
     if (!table) continue;
     for (const [name, value] of pairs(req)) {
@@ -170,6 +176,6 @@ test("requests match docs/PROTOCOL.md's tables", () => {
       checked += 1;
     }
   }
-  assert.ok(tables["/dawgen/generate"] && tables["/dawgen/cancel"] && tables["/dawgen/ping"]);
+  assert.ok(tables["/dawgen/generate"] && tables["/dawgen/cancel"] && tables["/dawgen/ping"] && tables["/dawgen/pull"]);
   assert.ok(checked >= 15, `checked ${checked} parameters`);
 });

@@ -343,3 +343,18 @@ def test_a_midi_file_from_an_independent_writer_becomes_the_same_notes(tmp_path)
         assert not any(math.isnan(n["start_time"]) for n in written)
     finally:
         device.close()
+
+
+def test_the_catalog_menu_fills_from_the_daemons_catalog(session):
+    """The device's own /dawgen/catalog request, answered by the real daemon: the models section lists
+    the shipped catalog (name · size · licence · installed), dependencies (t5-base) left out."""
+    device, wire = session
+    wire.converse(device, [], lambda: any(o["out"] == "ui" and o["list"][:2] == ["catalog", "set"]
+                                          for o in device.outputs), timeout=20)
+    catalog, packet = wire.last_request("/dawgen/catalog")
+    assert catalog[2:] == ["reply_port", wire.reply_port] and type_tags(packet) == ",ssi"
+    items = [o["list"][2] for o in device.outputs if o["out"] == "ui" and o["list"][:2] == ["catalog", "append"]]
+    assert items[0] == "get a model…"
+    names = [item.split(" · ")[0] for item in items[1:]]
+    assert "stable-audio-open-small" in names and "t5-base" not in names
+    assert all(item.endswith((" · installed", " · gated", " · get")) for item in items[1:])

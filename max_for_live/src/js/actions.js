@@ -51,9 +51,12 @@
             prompt: DG.trim(s.prompt), bpm: song.tempo,
             beats: mode.key === "loop" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0,
             count: built.sent.count === undefined ? 1 : built.sent.count,
-            what: mode.verb + " with " + modelLabel(s.model)
+            what: mode.verb + " with " + modelLabel(s.model), model: s.model, remote: this.isRemote()
         };
-        var p = this.request("job", built.list, meta);
+        // A daemon on another computer can't read the clip's file: it travels with the request (TCP).
+        var p = meta.remote && mode.needsClip ?
+            this.request("job", built.list, meta, "tcp", {key: "input", path: clip.path}) :
+            this.request("job", built.list, meta);
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);

@@ -127,7 +127,33 @@ var DG = DG || {};
         queue_full: function (m) { return "The daemon's queue is full; try again when some jobs have finished. " + m; },
         reply_too_large: function (m) { return "The answer was too big for one message; the files are made, see the daemon's folder. " + m; },
         device_unavailable: function (m) { return "The audio device is missing or busy: " + m; },
-        internal: function (m) { return "dawgen hit a bug (details in the daemon's log): " + m; }
+        internal: function (m) { return "dawgen hit a bug (details in the daemon's log): " + m; },
+        unauthorized: function (m) {
+            return "The daemon wants this device's token: type the token its admin gave you (dawgen token add) in Token. " + m;
+        },
+        forbidden: function (m) { return "The daemon does not allow that from this device: " + m; },
+        download_failed: function (m) { return "The download failed: " + m; }
+    };
+
+    // The daemon is on this computer when the host is a loopback address: then it reads the clip's
+    // file and writes results where Live reads them. Any other host is another machine (PROTOCOL.md,
+    // "Clients on the LAN"): inputs are uploaded and results fetched into the project folder.
+    DG.isLocalHost = function (host) {
+        var h = DG.trim(host).toLowerCase().replace(/^\[|\]$/g, "");
+        return h === "" || h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+    };
+
+    // What the token field shows once a token is set: never the token itself.
+    DG.TOKEN_MASK = "\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022";
+
+    // "1.2 GB", "350 MB" from bytes (or null).
+    DG.sizeText = function (bytes, gb) {
+        var n = bytes !== null && bytes !== undefined && isFinite(Number(bytes)) ? Number(bytes) :
+            (gb !== null && gb !== undefined && isFinite(Number(gb)) ? Number(gb) * 1e9 : null);
+        if (n === null) {
+            return "";
+        }
+        return n >= 1e9 ? DG.fmt(n / 1e9, 1) + " GB" : Math.max(1, Math.round(n / 1e6)) + " MB";
     };
 
     DG.describeError = function (code, message, what) {

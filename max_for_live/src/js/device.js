@@ -3,17 +3,19 @@
 // `io` is everything outside the JavaScript: io.send(list) -> [udpsend] (OSC messages and its
 // host/port settings), io.listen(port) -> [udpreceive], io.ui(list) -> the controls (through a
 // [route]), io.later(fn, ms) -> a Max Task, io.post(text) -> the Max console, io.make(path) -> LiveAPI,
-// io.observe(path, property, fn), io.readBytes(path) -> a file's bytes (Max's File object).
+// io.observe(path, property, fn), io.readBytes(path) -> a file's bytes (Max's File object),
+// io.net(list) -> [node.script dawgen_net.js] (TCP to a daemon on another machine: uploads, fetches).
 (function (DG) {
     var RESEND_MS = 1000;   // a UDP request not answered in this time is sent again (same id)
     var MAX_TRIES = 4;      // the daemon de-duplicates resent ids, so this never makes two jobs
     var WATCH_MS = 4000;    // a job silent this long is asked for its status (a lost packet)
     var RECONNECT_MS = 5000;
+    var TCP_WAIT_MS = 120000; // a request sent over TCP (an upload) is not resent; no answer in this is reported
 
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
         lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
-        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000};
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: ""};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
         "lora1strength", "lora2strength", "trainkind", "trainsteps"];
@@ -43,6 +45,14 @@
         this.lastSeed = null;
         this.syncing = false;
         this.reconnectTimer = null;
+        this.pullCatalog = null; // the parsed /dawgen/catalog reply (null: not asked or not offered)
+        this.pullNames = [];     // catalog menu index -> model name
+        this.pullPick = "";      // the catalog entry chosen in the menu
+        this.pulling = null;     // the pull job (or request) in flight
+        this.netReady = false;   // the Node for Max helper said it runs
+        this.netQueue = [];      // messages for it before it did
+        this.netWait = null;     // the check that it did start
+        this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
     }
     DG.Device = Device;
 
@@ -105,6 +115,30 @@
         }
     };
 
+    // The token field: what is typed is kept and the field then shows a mask, never the token (Max's
+    // textedit has no password mode, so the token is visible only while it is being typed). Return on
+    // the mask itself changes nothing; an emptied field clears the token.
+    Device.prototype.setToken = function (text) {
+        text = DG.trim(text);
+        if (text && /^\u2022+$/.test(text)) {
+            return;
+        }
+        var changed = text !== this.settings.token;
+        this.settings.token = text;
+        this.showToken();
+        if (changed) {
+            this.persist();
+            this.status(text ? "Token set: every request carries it." : "Token cleared.", true);
+            if (this.live) {
+                this.reconnect(false);
+            }
+        }
+    };
+
+    Device.prototype.showToken = function () {
+        this.ui(["token", "set", this.settings.token ? DG.TOKEN_MASK : ""]);
+    };
+
     Device.prototype.setText = function (name, text) {
         var changed = this.settings[name] !== text;
         this.settings[name] = text;
@@ -131,7 +165,8 @@
     Device.prototype.persist = function () {
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
-            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase});
+            lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase, token: s.token,
+            project: s.project});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -147,7 +182,7 @@
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host", "dataset"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset", "project"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
@@ -155,6 +190,11 @@
                 this.ui([name, "set", saved[name]]);
                 hostChanged = hostChanged || name === "host";
             }
+        }
+        if (typeof saved.token === "string" && saved.token !== this.settings.token) {
+            this.settings.token = saved.token;
+            this.showToken();
+            hostChanged = true; // ask again, with the token
         }
         var menusChanged = false;
         if (typeof saved.model === "string" && saved.model !== this.settings.model) {
@@ -264,8 +304,11 @@
     };
 
     // -- requests in flight ---------------------------------------------------------------------
-    Device.prototype.request = function (kind, list, meta) {
-        var p = {kind: kind, list: list, meta: meta, tries: 0, reqId: list[1], timer: null};
+    // via "tcp": through the Node for Max helper (an upload: `upload` = {key, path} names the pair whose
+    // file travels as input_blob + input_name); otherwise [udpsend].
+    Device.prototype.request = function (kind, list, meta, via, upload) {
+        var p = {kind: kind, list: DG.withToken(list, this.settings.token), meta: meta, tries: 0, reqId: list[1],
+            timer: null, via: via || "udp", upload: upload || null};
         this.pending[p.reqId] = p;
         this.transmit(p);
         return p;
@@ -274,10 +317,16 @@
     Device.prototype.transmit = function (p) {
         var self = this;
         p.tries += 1;
-        this.io.send(p.list);
+        if (p.via === "tcp") {
+            p.tries = MAX_TRIES; // TCP does not lose it, and an upload is not sent twice
+            var s = this.settings;
+            this.toNet("send", {id: p.reqId, host: s.host, port: s.port, list: p.list, upload: p.upload});
+        } else {
+            this.io.send(p.list);
+        }
         p.timer = this.io.later(function () {
             self.onTimeout(p);
-        }, RESEND_MS);
+        }, p.via === "tcp" ? TCP_WAIT_MS : RESEND_MS);
     };
 
     // The pending request answered by a reply with this id, taken off the list.
@@ -311,10 +360,20 @@
             this.reconnect(true);
             return;
         }
+        if (p.via === "tcp" && !this.netReady) {
+            if (this.active && this.active.reqId === p.reqId) {
+                this.finishActive();
+            }
+            this.status(DG.NET_MISSING);
+            return;
+        }
         this.connected = false;
         this.portTries = 0;
-        if (p.kind === "job") {
+        if (p.kind === "job" && this.active && this.active.reqId === p.reqId) {
             this.finishActive();
+        }
+        if (p.meta && p.meta.pull) {
+            this.pullEnded("No answer from dawgen at " + where + " about getting " + p.meta.name + ".");
         }
         this.status("No answer from dawgen at " + where + ". Start it with `dawgen serve`, or check Host and " +
             "Port (replies come back to port " + this.listenPort + ").");
@@ -346,9 +405,13 @@
         if (this.reconnectTimer) {
             this.reconnectTimer.cancel();
         }
+        if (this.netWait) {
+            this.netWait.cancel();
+        }
         this.pending = {};
     };
 
     Device.WATCH_MS = WATCH_MS;
+    Device.TCP_WAIT_MS = TCP_WAIT_MS;
     Device.RESEND_MS = RESEND_MS;
 })(DG);

@@ -2,11 +2,13 @@
 // helpers are marked `.local = 1` so Max does not expose them.
 //
 // Outlets: 0 -> [udpsend] (OSC requests; "host"/"port" settings), 1 -> [udpreceive] ("port"),
-//          2 -> [route ...] -> the controls (status, progress, menus, stored settings).
-// Inlet: controls (through [prepend NAME]), [live.thisdevice] ("init"), [udpreceive] (replies).
+//          2 -> [route ...] -> the controls (status, progress, menus, stored settings),
+//          3 -> [node.script dawgen_net.js] (TCP to a daemon on another computer: remote.js).
+// Inlet: controls (through [prepend NAME]), [live.thisdevice] ("init"), [udpreceive] (replies),
+//        [node.script] (replies that came over TCP, and netready/neterror/fetch* of its own).
 autowatch = 0;
 inlets = 1;
-outlets = 3;
+outlets = 4;
 
 var device = null;
 
@@ -20,6 +22,9 @@ DG.maxIO = function () {
         },
         ui: function (list) {
             outlet(2, list);
+        },
+        net: function (list) {
+            outlet(3, list);
         },
         later: function (fn, ms) {
             var task = new Task(fn, this);
@@ -130,6 +135,9 @@ function anything() {
 function prompt() { dev().setText("prompt", text(arguments)); }
 function folder() { dev().setText("folder", text(arguments)); }
 function host() { dev().setText("host", text(arguments) || "127.0.0.1"); }
+function token() { dev().setToken(text(arguments)); }
+function project() { dev().setText("project", text(arguments)); }
+function catalogpick(index) { dev().pickCatalog(index); }
 function model(index) { dev().setModelIndex(index); }
 function mode(value) { dev().setNumber("mode", value); }
 function bars(value) { dev().setNumber("bars", value); }
@@ -191,6 +199,19 @@ function refresh(value) {
         dev().reconnect(false);
     }
 }
+
+function getmodel(value) {
+    if (DG.isPress(value)) {
+        dev().getModel();
+    }
+}
+
+// From [node.script dawgen_net.js].
+function netready() { dev().onNetReady(); }
+function neterror(id, message) { dev().onNetError(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
+function fetchprogress(id, fraction) { dev().onFetchProgress(id, fraction); }
+function fetched() { dev().onFetched.apply(dev(), arrayfromargs(arguments)); }
+function fetchfailed(id, message) { dev().onFetchFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
 
 function notifydeleted() {
     if (device) {

@@ -7,6 +7,7 @@
     var HANDLERS = {
         "/dawgen/pong": "onPong",
         "/dawgen/models": "onModels",
+        "/dawgen/catalog": "onCatalog",
         "/dawgen/ack": "onAck",
         "/dawgen/progress": "onProgress",
         "/dawgen/done": "onDone",
@@ -39,6 +40,11 @@
         this.portTries = 0;
         this.status("Connected to dawgen " + version + " at " + this.settings.host + ":" + this.settings.port + ".");
         this.showSong();
+        if (this.isRemote()) {
+            this.detail("dawgen on another computer: clips are uploaded, results downloaded into " +
+                (this.downloadFolder() || "~/Music/dawgen (set Project to use your Live project)"));
+        }
+        this.askCatalog(); // first, so that a missing model can be offered when the models arrive
         this.askModels();
     };
 
@@ -58,6 +64,9 @@
         this.jobs[jobId] = job;
         if (this.active && this.active.reqId === reqId) {
             this.active = job;
+        }
+        if (p.meta.pull) {
+            this.pullAcked(job, Number(position));
         }
         this.showQueued(job, Number(position));
         this.watch(job);
@@ -98,6 +107,10 @@
 
     Device.prototype.onProgress = function (jobId, fraction, stage, eta) {
         var job = this.jobFor(jobId);
+        if (job && job.meta.pull) {
+            this.pullProgress(job, fraction, stage);
+            return;
+        }
         if (!job || job !== this.active) {
             return;
         }
@@ -124,6 +137,10 @@
             paths.push(String(arguments[i]));
         }
         this.finishJob(job);
+        if (job.meta.pull) {
+            this.pullDone(job, paths);
+            return;
+        }
         if (job === this.active) {
             this.progress(100);
         }
@@ -133,6 +150,10 @@
         }
         this.lastSeed = job.meta.seed;
         this.showSeed(job.meta);
+        if (job.meta.remote && paths.length) {
+            this.fetchResults(job, paths); // the files are on the daemon's computer: download, then place
+            return;
+        }
         this.deliver(job, paths);
     };
 
@@ -158,21 +179,36 @@
                 }
             }
             what = p.meta.what || (p.kind === "cancel" ? "the cancel" : "the " + p.kind + " request");
+            if (p.kind === "catalog") {
+                this.catalogRefused(String(code), String(message));
+                return;
+            }
+            if (p.meta.pull) {
+                this.pullFailed(p.meta.name, String(code), String(message));
+                return;
+            }
+            if (p.meta.pullCancel) {
+                this.pullStatus(DG.describeError(String(code), String(message), what));
+                return;
+            }
             if (p.meta.train) {
                 this.trainStatus(DG.describeError(String(code), String(message), what));
                 return;
             }
-            this.status(DG.describeError(String(code), String(message), what));
+            this.status(DG.describeError(String(code), String(message), what) + this.offerPull(String(code), p.meta.model));
             return;
         }
         var job = this.jobFor(ident);
         if (job) {
             this.finishJob(job);
-            if (job.meta.train) {
+            if (job.meta.pull) {
+                this.pullFailed(job.meta.name, String(code), String(message));
+            } else if (job.meta.train) {
                 this.trainStatus(DG.describeError(String(code), String(message), job.meta.what));
             } else if (job === this.active) {
                 this.progress(0);
-                this.status(DG.describeError(String(code), String(message), job.meta.what));
+                this.status(DG.describeError(String(code), String(message), job.meta.what) +
+                    this.offerPull(String(code), job.meta.model));
             }
             return;
         }
@@ -184,7 +220,20 @@
     };
 
     Device.prototype.onCancelled = function (reqId, jobId, state) {
-        if (!this.take(reqId)) {
+        var p = this.take(reqId);
+        if (!p) {
+            return;
+        }
+        if (p.meta.pullCancel) {
+            var pulled = this.jobFor(jobId);
+            if (String(state) === "cancelled") {
+                if (pulled) {
+                    this.finishJob(pulled);
+                }
+                this.pullFailed(pulled ? pulled.meta.name : "the model", "cancelled", "");
+            } else {
+                this.pullStatus("Stopping the download…"); // its /dawgen/error ... cancelled follows
+            }
             return;
         }
         if (String(state) === "cancelled") {

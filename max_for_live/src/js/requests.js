@@ -213,6 +213,31 @@
         return {ok: true, list: list, verb: mode.verb, address: address, sent: sent, mode: mode};
     };
 
+    // Every address takes `token` (PROTOCOL.md, "Clients on the LAN"): the client's token, sent with
+    // every request when one is set, just before reply_port (which stays last). A new list; the
+    // token is never put anywhere else (not in the console, not in the status line).
+    DG.withToken = function (list, token) {
+        token = DG.trim(token);
+        var out = list.slice();
+        if (!token) {
+            return out;
+        }
+        for (var i = 2; i < out.length; i += 2) {
+            if (out[i] === "token") {
+                out[i + 1] = token;
+                return out;
+            }
+        }
+        var at = out.length >= 4 && out[out.length - 2] === "reply_port" ? out.length - 2 : out.length;
+        out.splice(at, 0, "token", token);
+        return out;
+    };
+
+    // `/dawgen/pull req_id name NAME`: a catalog model, as a job (PROTOCOL.md, /dawgen/pull).
+    DG.pullRequest = function (reqId, name, replyPort) {
+        return ["/dawgen/pull", reqId, "name", name, "reply_port", replyPort];
+    };
+
     // Control requests: ping, models, cancel and status by job (or request) id.
     DG.controlRequest = function (verb, reqId, replyPort, job) {
         var list = ["/dawgen/" + verb, reqId];

@@ -109,6 +109,11 @@
             this.trainStatus("Type the dataset folder first.");
             return;
         }
+        if (this.isRemote()) {
+            this.trainStatus("Training reads the dataset folder from the daemon's disk: run it on the daemon's " +
+                "computer (`dawgen train`), or set Host to this computer's daemon.");
+            return;
+        }
         var list = ["/dawgen/train", this.nextId(), "kind", DG.TRAIN_KINDS[s.trainKind], "data", folder, "name", name,
             "steps", s.trainSteps];
         if (s.trainBase) {
