@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
+from ..musicgen import spec as musicgen_spec
 from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import mbd, spec
 from .files import COMPRESSION_FILE, LM_FILE, Checkpoint, check_folder
@@ -113,14 +114,10 @@ class AudiocraftBackend(NeedsAudiocraft, Backend):
             if params.get("seconds") is not None or params.get("bars") is not None:
                 spec.target_seconds(params)
             return
-        input_seconds = None
-        if verb in ("continue", "melody"):
-            _, input_seconds = spec.check_input(params)
-        spec.target_seconds(params, input_seconds if verb == "melody" else None)
+        musicgen_spec.check_request(verb, params)
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        seconds = float(params.get("seconds") or 10.0)
-        return seconds * 50 / 40 * (1 + 0.15 * (int(params.get("count", 1)) - 1)) + 2.0
+        return musicgen_spec.estimate_seconds(params)
 
     def _load(self) -> None:
         from ..torch_util import cpu_threads, offline, pick_device

@@ -102,16 +102,10 @@ class MusicgenBackend(Backend):
 
     # -- submit-time checks ---------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
-        input_seconds = None
-        if verb in ("continue", "melody"):
-            _, input_seconds = spec.check_input(params)
-        spec.target_seconds(params, input_seconds if verb == "melody" else None)
+        spec.check_request(verb, params)
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        # a rough prior for queue ETAs (progress refines it): MusicGen-small on a GPU decodes about
-        # 50 steps per second of audio at ~40 steps/s, batches costing a little more per step
-        seconds = float(params.get("seconds") or 10.0)
-        return seconds * 50 / 40 * (1 + 0.15 * (int(params.get("count", 1)) - 1)) + 2.0
+        return spec.estimate_seconds(params)
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:

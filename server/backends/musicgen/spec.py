@@ -125,6 +125,22 @@ def check_input(params: Mapping[str, Any]) -> tuple[str, float]:
     return path, end - start
 
 
+def check_request(verb: str, params: Mapping[str, Any]) -> None:
+    """Submit-time checks of a MusicGen-style request (the musicgen and audiocraft backends): the
+    input of `continue` / `melody` readable, the target length in range."""
+    input_seconds = None
+    if verb in ("continue", "melody"):
+        _, input_seconds = check_input(params)
+    target_seconds(params, input_seconds if verb == "melody" else None)
+
+
+def estimate_seconds(params: Mapping[str, Any]) -> float:
+    """A rough prior for queue ETAs (progress refines it): MusicGen-small on a GPU decodes about 50
+    steps per second of audio at ~40 steps/s, batches costing a little more per step."""
+    seconds = float(params.get("seconds") or 10.0)
+    return seconds * 50 / 40 * (1 + 0.15 * (int(params.get("count", 1)) - 1)) + 2.0
+
+
 def plan_windows(prompt_frames: int, new_frames: int, window: int, stride: int) -> list[tuple[int, int]]:
     """(context frames, new frames) of each generate call.
 
