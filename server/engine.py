@@ -35,7 +35,9 @@ MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead
 class Engine:
     def __init__(self, config: Config, journal: Journal | None = None,
                  registry: Registry | None = None, writer: OutputWriter | None = None,
-                 pruner: Pruner | None = None) -> None:
+                 pruner: Pruner | None = None, post_jobs: int | None = None) -> None:
+        """`post_jobs`: jobs in post at once beside the lanes (default POST_JOBS_PER_LANE per lane);
+        0 runs post in the lane itself, unpipelined (what bench/pipeline.py compares against)."""
         self.config = config
         self.journal = journal or Journal(config.state_dir / "journal.sqlite3", sync=config.server.journal_sync,
                                           dedupe_seconds=config.server.dedupe_seconds)
@@ -49,8 +51,9 @@ class Engine:
         self._cancel_flags: dict[str, threading.Event] = {}
         self._workers: list[Worker] = []
         self._inline = InlineRunner(config, (config.server.devices or ["cpu"])[0], self.registry)
-        lanes = len(config.server.devices or ["cpu"])
-        self.post = PostPool(self.writer, self._finish, 0 if self.immediate else POST_JOBS_PER_LANE * lanes)
+        if post_jobs is None:
+            post_jobs = 0 if self.immediate else POST_JOBS_PER_LANE * len(config.server.devices or ["cpu"])
+        self.post = PostPool(self.writer, self._finish, post_jobs)
         self._draining = False
         self._accepting = False
         self._lock = threading.Lock()
