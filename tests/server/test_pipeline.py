@@ -75,7 +75,7 @@ def test_the_lane_runs_the_next_model_while_the_previous_job_is_in_post(tmp_path
         second.wait(HANG)  # passes only once job 2's model runs, and job 1's post is still held
         held = eng.status(one.id)[0]
         assert held.state is JobState.RUNNING and held.progress.stage == "writing" and not held.outputs
-        assert started == ["kick", "snare"] and eng.post.in_post == 1 and not files(tmp_path)
+        assert started == ["kick", "snare"] and eng.post.in_post >= 1 and not files(tmp_path)  # job 2 may be in post too
         release.set()
         for job in (one, two):
             done = final(eng, job.id)
