@@ -126,9 +126,7 @@ def connect(config: Config) -> Cluster:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     cluster = config.cluster
     if cluster.token_file:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN_PATH"] = str(Path(cluster.token_file).expanduser().resolve())
-        os.environ.pop("RAY_AUTH_TOKEN", None)
+        use_token(Path(cluster.token_file))
     owned = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {}
@@ -143,6 +141,20 @@ def connect(config: Config) -> Cluster:
                                      f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         owned = True
     return Cluster(config, plan_lanes(config, ray.cluster_resources()), owned)
+
+
+def use_token(path: Path) -> None:
+    """Ray's token authentication for this process and the ones it starts (RAY_AUTH_MODE=token, the
+    token read from `path`); Ray's cached settings are refreshed, so a process that imported Ray
+    before still joins with the token."""
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(path.expanduser().resolve())
+    os.environ.pop("RAY_AUTH_TOKEN", None)
+    from ray._raylet import AuthenticationTokenLoader
+    from ray._raylet import Config as RayConfig
+
+    RayConfig.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def keep_on_loopback() -> None:

@@ -93,18 +93,19 @@ def test_without_ray_the_daemon_runs_on_local_lanes_and_doctor_says_why(tmp_path
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     ray = pytest.importorskip("ray")
+    from ray._private.authentication_test_utils import reset_auth_token_state
     from ray.cluster_utils import Cluster
 
     token = tmp_path_factory.mktemp("ray") / "token"
     token.write_text(TOKEN)
     saved = {k: os.environ.get(k) for k in [*ENV, "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_TOKEN"]}
-    os.environ.update(ENV, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
-    os.environ.pop("RAY_AUTH_TOKEN", None)
+    os.environ.update(ENV)
+    ray_lane.use_token(token)  # the nodes started below inherit it: the cluster takes only this token
     ray_lane.keep_on_loopback()
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"})
-    worker = cluster.add_node(num_cpus=1, resources={"fake_gpu": 1}, node_ip_address="127.0.0.1")
+    cluster = Cluster(initialize_head=False)
     try:
+        cluster.add_node(num_cpus=1, include_dashboard=False, node_ip_address="127.0.0.1")
+        worker = cluster.add_node(num_cpus=1, resources={"fake_gpu": 1}, node_ip_address="127.0.0.1")
         yield cluster, token, worker
     finally:
         if ray.is_initialized():
@@ -115,6 +116,7 @@ def ray_cluster(tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        reset_auth_token_state()
 
 
 @pytest.fixture
@@ -140,7 +142,7 @@ def test_jobs_run_on_the_worker_nodes_actor(ray_cluster, ray_engine, tmp_path):
     assert len(done.outputs) == 2 and all(Path(p).is_file() for p in done.outputs)
     assert audio_files(tmp_path / "p") == sorted(Path(p) for p in done.outputs)  # written by the daemon
     status = eng.cluster.runners["gpu"].status()
-    assert status["alive"] and status["node"] == worker.unique_id and status["ip"] == "127.0.0.1"
+    assert status["alive"] and status["node"] == worker.node_id and status["ip"] == "127.0.0.1"
     assert status["pid"] != os.getpid() and "synth" in status["warm"]  # warm in the actor, kept there
     models = {m["name"]: m for m in eng.models()}
     assert models["synth"]["loaded"] and models["synth"]["worker"] == "gpu"
@@ -189,12 +191,12 @@ def test_a_node_lost_mid_job_is_survived_once_not_doubled(ray_cluster, ray_engin
                                 "long"))
     wait_until(lambda: eng.status(job.id)[0].progress.stage == "generating", timeout=60, what="the job to run")
     first = runner.status()["node"]
-    victim = next(n for n in cluster.worker_nodes if n.unique_id == first)
+    victim = next(n for n in cluster.worker_nodes if n.node_id == first)
     cluster.remove_node(victim)  # the node and the actor on it die mid-job
     done = wait_final(eng, job.id, timeout=180)
     assert done.state is JobState.DONE, done.error_message
     assert runner.reruns == 1
     assert len(done.outputs) == 6 and audio_files(tmp_path / "p") == sorted(Path(p) for p in done.outputs)
     status = runner.status()
-    assert status["alive"] and status["node"] != first and status["node"] == spare.unique_id  # restarted
+    assert status["alive"] and status["node"] != first and status["node"] == spare.node_id  # restarted
     assert eng.journal.get(job.id).state is JobState.DONE and eng.journal.get(job.id).attempts == 1
