@@ -480,3 +480,32 @@ class RayRunner:
                 ray.kill(actor, no_restart=True)
             except Exception:  # noqa: BLE001 - already gone
                 pass
+
+
+# -- `dawgen cluster status` --------------------------------------------------------------------------------
+def cluster_status(config: Config, timeout: float = 5.0) -> dict[str, Any]:
+    """Nodes (alive, address, resources), the daemon's lane actors (node, running job, warm models)
+    as the cluster sees them; ClusterUnavailable when it cannot be joined. Joins as a driver of its
+    own (the same token); the daemon's queue comes from its journal (bridge/cluster_cmd.py)."""
+    import ray
+
+    cluster = connect(config)
+    try:
+        nodes = [{"node": n["NodeID"], "alive": bool(n["Alive"]), "ip": n.get("NodeManagerAddress", ""),
+                  "resources": {k: v for k, v in n.get("Resources", {}).items() if not k.startswith("node:")}}
+                 for n in ray.nodes()]
+        actors = []
+        for name in sorted(ray.util.list_named_actors()):
+            if not name.startswith(ACTOR_PREFIX):
+                continue
+            lane = name[len(ACTOR_PREFIX):]
+            try:
+                actors.append({**ray.get(ray.get_actor(name, namespace=NAMESPACE).status.remote(), timeout=timeout),
+                               "alive": True})
+            except Exception as exc:  # noqa: BLE001 - restarting, or its node is gone: shown as such
+                actors.append({"lane": lane, "alive": False, "why": type(exc).__name__})
+        return {"address": config.cluster.address, "ray": ray_version(), "nodes": nodes, "actors": actors,
+                "lanes": cluster.lanes}
+    finally:
+        if cluster._owned:
+            ray.shutdown()

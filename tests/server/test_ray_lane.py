@@ -151,6 +151,26 @@ def test_jobs_run_on_the_worker_nodes_actor(ray_cluster, ray_engine, tmp_path):
     assert eng.cluster.runners["gpu"].status()["jobs_run"] == 2  # the same actor: the model stayed warm
 
 
+def test_cluster_status_lists_nodes_actors_warm_models_and_queue(ray_cluster, ray_engine, capsys):
+    import json
+
+    from bridge.cluster_cmd import run_status
+
+    _, _, worker = ray_cluster
+    eng = ray_engine
+    job, _ = eng.submit(Request("generate", {"prompt": "hat", "seed": 2}, "s1"))
+    assert wait_final(eng, job.id).state is JobState.DONE
+    code, text = run_status(eng.config, as_json=True)
+    status = json.loads(text)
+    assert code == 0 and len([n for n in status["nodes"] if n["alive"]]) >= 2
+    assert any(n["resources"].get("fake_gpu") == 1 for n in status["nodes"])
+    (actor,) = status["actors"]
+    assert actor["lane"] == "gpu" and actor["node"] == worker.node_id and "synth" in actor["warm"]
+    assert status["queue"] == []
+    code, text = run_status(eng.config, as_json=False)
+    assert code == 0 and "gpu" in text and "warm: synth" in text and "queue: 0 unfinished" in text
+
+
 def test_cancel_reaches_a_job_on_a_remote_actor(ray_engine, tmp_path):
     eng = ray_engine
     slow, _ = eng.submit(Request("generate", {"prompt": "drum loop", "bars": 40, "bpm": 60, "count": 64}, "slow"))
