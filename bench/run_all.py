@@ -112,6 +112,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("midi", _midi, ("torch",)),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
+    ("cluster", lambda: _bench_module("cluster").rows(_bench_module("cluster").main(runs=10)), ("ray",)),
 ]
 
 

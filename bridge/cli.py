@@ -137,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
     add_pack(sub, _config_flags)
     sub.choices["pack"].set_defaults(func=_cmd_pack)
 
+    from .cluster_cmd import add_parser as add_cluster
+
+    add_cluster(sub, _config_flags)
+    sub.choices["cluster"].set_defaults(func=_cmd_cluster, log_level="warning")
+
     s = sub.add_parser("login", help="save a Hugging Face token for gated models (huggingface_hub's token file)")
     s.set_defaults(func=_cmd_login, log_level="warning")
 
@@ -443,6 +448,14 @@ def _cmd_login(args: argparse.Namespace) -> int:
     from .pull import run_login
 
     return run_login()
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    from .cluster_cmd import run_status
+
+    code, text = run_status(_load_config(args), args.json)
+    print(text, file=sys.stderr if code == EXIT_UNREACHABLE else sys.stdout)
+    return code
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

@@ -15,7 +15,8 @@ Check = tuple[str, bool, str]
 
 
 def run_checks(config: Config) -> list[Check]:
-    return [_python(), _torch(), _port(config), _output_root(config), _state_dir(config), *_models(config)]
+    return [_python(), _torch(), _port(config), _output_root(config), _state_dir(config), *_models(config),
+            *_cluster(config)]
 
 
 def _python() -> Check:
@@ -84,3 +85,27 @@ def _models(config: Config) -> list[Check]:
         else:
             checks.append((f"model {name}", False, problems[name] + pull_hint(name)))
     return checks
+
+
+def _cluster(config: Config) -> list[Check]:
+    """`[cluster] engine = "ray"`: whether the daemon can put its lanes on the cluster, without joining it
+    (Ray installed with token auth, the token file, the head answering on its port)."""
+    if config.cluster.engine != "ray":
+        return []
+    from server.lanes.ray_lane import head_address, problem, ray_version
+
+    why = problem(config)
+    if why is None:
+        address = head_address(config.cluster.address)
+        if address is None:
+            why = "no Ray cluster found on this machine for address \"auto\" (ray start --head ...)"
+        else:
+            host, _, port = address.rpartition(":")
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()
+            except (OSError, ValueError) as exc:
+                why = f"the Ray head at {address} does not answer ({exc})"
+    if why:
+        return [("cluster", False, f"{why}; the daemon runs on local lanes ([server] devices)")]
+    return [("cluster", True, f"ray {ray_version()} at {config.cluster.address}, "
+                              f"token auth {'on' if config.cluster.token_file else 'off (loopback only)'}")]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config_clients import DEFAULT_MAX_UPLOAD, ClientConfig, is_loopback, parse_clients
+from .config_cluster import ClusterConfig, check_cluster
 from .config_hotfolder import (  # noqa: F401 - RECIPE_*, RecipeConfig: part of this module's API
     RECIPE_RESERVED_PARAMS,
     RECIPE_TAKES,
@@ -182,6 +183,7 @@ class Config:
     loras: dict[str, LoraConfig] = field(default_factory=dict)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
     clients: dict[str, ClientConfig] = field(default_factory=dict)  # [clients.NAME] (server/config_clients.py)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)  # [cluster] (server/config_cluster.py)
     source: str = ""
 
     @property
@@ -210,7 +212,7 @@ class Config:
 FIELD_OF_KEY = {("training", "yield"): "yield_to_live"}
 _SECTIONS: dict[str, type] = {"server": ServerConfig, "output": OutputConfig, "midi": MidiConfig, "audio": AudioConfig,
                               "training": TrainingConfig, "plugins": PluginsConfig, "web": WebConfig,
-                              "hotfolder": HotfolderConfig}
+                              "hotfolder": HotfolderConfig, "cluster": ClusterConfig}
 _CHOICES = {
     ("server", "journal_sync"): ("normal", "full"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
@@ -264,6 +266,7 @@ def parse(data: Mapping[str, Any], base: Path | None = None) -> Config:
         else:
             errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models', 'loras', 'clients'])}")
     errors.extend(check_web_binding(config.web, bool(config.clients)))
+    check_cluster(config.cluster, base, errors)
     if errors:
         raise ConfigError("config errors:\n  " + "\n  ".join(errors))
     return config

@@ -57,6 +57,8 @@ class Engine:
         if post_jobs is None:
             post_jobs = 0 if self.immediate else POST_JOBS_PER_LANE * len(config.server.devices or ["cpu"])
         self.post = PostPool(self.writer, self._finish, post_jobs)
+        self.cluster: Any = None  # [cluster] engine = "ray", joined: its lanes are Ray actors (server/lanes)
+        self.cluster_problem = ""  # why the daemon runs on local lanes although [cluster] asks for Ray
         self._draining = False
         self._accepting = False
         self._lock = threading.Lock()
@@ -77,7 +79,7 @@ class Engine:
             self._accepting = True
             self._run_queued()
             return recovered
-        for device in self.config.server.devices:
+        for device in self._lanes():
             worker = Worker(device, self.scheduler, self._make_runner(device), self._execute, self._yields)
             worker.start()
             self._workers.append(worker)
@@ -109,7 +111,23 @@ class Engine:
         finally:
             self._draining = False
 
+    def _lanes(self) -> list[str]:
+        """`[server] devices`, or the Ray lanes when `[cluster] engine = "ray"` and the cluster is there."""
+        if self.config.cluster.engine == "ray":
+            from .lanes import ray_lane
+
+            try:
+                self.cluster = ray_lane.connect(self.config)
+                log.info("model lanes on the Ray cluster: %s", ", ".join(self.cluster.lane_names))
+                return self.cluster.lane_names
+            except ray_lane.ClusterUnavailable as exc:
+                self.cluster_problem = str(exc)
+                log.warning("[cluster] engine = \"ray\" but %s: running on local lanes", exc)
+        return list(self.config.server.devices)
+
     def _make_runner(self, device: str) -> Any:
+        if self.cluster is not None:
+            return self.cluster.runner(device)
         if self.config.server.isolation != "process":
             return InlineRunner(self.config, device, self.registry)
         return ProcessRunner(self.config, device)
@@ -142,6 +160,8 @@ class Engine:
         for worker in self._workers:
             if not worker.is_alive():
                 worker.runner.stop()
+        if self.cluster is not None and drained:
+            self.cluster.close()
         return drained
 
     def close(self) -> None:
@@ -303,6 +323,8 @@ class Engine:
         try:
             wanted = str(self.registry.resolve(model).config.options.get("device") or "")
         except DawgenError:
+            return None
+        if self.cluster is not None:  # Ray lanes: the actor's node has the device
             return None
         return next((lane for lane in self.config.server.devices if wanted and same_device(lane, wanted)), None)
 

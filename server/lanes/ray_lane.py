@@ -1,0 +1,486 @@
+"""Model lanes as Ray actors (`[cluster] engine = "ray"`): past one machine.
+
+The daemon the DAW talks to keeps its front doors, journal, scheduler, post-processing and writer.
+Each lane is a `LaneActor` placed by Ray on a node that has the lane's resources (one per GPU, or one
+per `[cluster] resources` entry); it holds its own Registry and backends (the model process's code:
+server/execute.py), so models stay warm there under the same memory budget. The daemon's `RayRunner`
+sends a job's params, polls the actor for progress events, and receives the raw outputs (audio
+arrays, through Ray's object store); the daemon's OutputWriter renders and places the files, so
+exactly-once and no-partial-file hold as in a local lane.
+
+Faults: a node that dies mid-job (the actor's call fails with RayActorError and friends) → the job
+runs once more on another lane with the same resources, or on this lane's actor, which Ray restarts on
+a node that has them (`max_restarts`); a second loss fails the job with backend_failed. Nothing was
+written for the lost run (only the daemon writes), so nothing is doubled. Cancel is an actor call that
+sets the job's cancel flag, which the backend checks at its next step (RunContext.check_cancel).
+
+Security: Ray's token authentication (`RAY_AUTH_MODE=token`, Ray >= 2.52) with the token from
+`[cluster] token_file`; the daemon refuses to join a cluster beyond this machine without it.
+Ray is imported here only, lazily: without it (or without a reachable cluster) the daemon runs on
+local lanes and `dawgen doctor` says why (`problem`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import controls
+from ..config import Config
+from ..config_cluster import is_loopback_address
+from ..errors import ErrorCode
+from ..execute import Made, fail, run_model
+from ..jobs import Job, JobState
+from ..model_process import Ran
+from ..registry import Registry
+
+log = logging.getLogger("dawgen.ray")
+
+NAMESPACE = "dawgen"
+ACTOR_PREFIX = "dawgen-lane-"
+MAX_RESTARTS = 4  # an actor whose node died is started again on another node with its resources
+RESTART_WAIT = 60.0  # seconds a re-run waits for a lane to come back before the job fails
+POLL_SECONDS = 0.1  # progress polling while a job runs (the result itself is waited for, not polled)
+TOKEN_AUTH_SINCE = "2.52"
+
+
+class ClusterUnavailable(Exception):
+    """Ray lanes cannot be used; the message says why (logged, and shown by `dawgen doctor`)."""
+
+
+class LaneLost(Exception):
+    """The actor running a job went away (its node died, or its process): the job may run again."""
+
+
+# -- checks (cheap: no connection) --------------------------------------------------------------------
+def ray_version() -> str | None:
+    if importlib.util.find_spec("ray") is None:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ray")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def token_auth_supported() -> bool:
+    """Ray's token authentication (RAY_AUTH_MODE=token, RAY_AUTH_TOKEN_PATH) is in this Ray."""
+    return importlib.util.find_spec("ray._private.authentication.authentication_token_setup") is not None
+
+
+def problem(config: Config) -> str | None:
+    """Why `[cluster] engine = "ray"` cannot be used here, without connecting; None when it can be tried."""
+    cluster = config.cluster
+    installed = ray_version()
+    if installed is None:
+        return "Ray is not installed (pip install 'dawgen[ray]')"
+    local = is_loopback_address(cluster.address)
+    if not cluster.token_file:
+        if not local:
+            return (f"[cluster] address {cluster.address!r} is not this machine only and no [cluster] token_file "
+                    "is set: dawgen joins a Ray cluster only with Ray's token authentication (RAY_AUTH_MODE=token)")
+        return None
+    if not token_auth_supported():
+        return (f"ray {installed} has no token authentication (RAY_AUTH_MODE=token came in Ray {TOKEN_AUTH_SINCE}); "
+                "upgrade Ray on every node, or use a loopback address for a cluster on this machine only")
+    try:
+        token = Path(cluster.token_file).expanduser().read_text().strip()
+    except OSError as exc:
+        return f"[cluster] token_file {cluster.token_file}: {exc}"
+    if not token:
+        return f"[cluster] token_file {cluster.token_file} is empty"
+    return None
+
+
+def head_address(address: str) -> str | None:
+    """HOST:PORT of the head `address` names; "auto": the cluster `ray start` made on this machine
+    (RAY_ADDRESS, else Ray's own record of it), None when there is none."""
+    if address != "auto":
+        return address
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    try:
+        from ray._private.services import get_ray_address_from_environment
+
+        found = get_ray_address_from_environment("auto", None)
+    except Exception:  # noqa: BLE001 - Ray's private helper: any failure means "none found"
+        return None
+    return None if not found or found == "auto" else str(found)
+
+
+# -- connection -------------------------------------------------------------------------------------
+def connect(config: Config) -> Cluster:
+    """Join the cluster (`[cluster] address`) as a driver and plan the lanes; ClusterUnavailable
+    when Ray is missing, refused, or unreachable. An already connected process (tests, benchmarks) is
+    used as it is."""
+    why = problem(config)
+    if why:
+        raise ClusterUnavailable(why)
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    cluster = config.cluster
+    if cluster.token_file:
+        use_token(Path(cluster.token_file))
+    owned = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {}
+        if is_loopback_address(cluster.address):
+            keep_on_loopback()
+            kwargs["_node_ip_address"] = "127.0.0.1"
+        try:
+            ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=False, **kwargs)
+        except Exception as exc:  # ConnectionError, an auth refusal, a bad address
+            raise ClusterUnavailable(f"cannot join the Ray cluster at {cluster.address!r}: "
+                                     f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        owned = True
+    return Cluster(config, plan_lanes(config, ray.cluster_resources()), owned)
+
+
+def use_token(path: Path) -> None:
+    """Ray's token authentication for this process and the ones it starts (RAY_AUTH_MODE=token, the
+    token read from `path`); Ray's cached settings are refreshed, so a process that imported Ray
+    before still joins with the token."""
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(path.expanduser().resolve())
+    os.environ.pop("RAY_AUTH_TOKEN", None)
+    from ray._raylet import AuthenticationTokenLoader
+    from ray._raylet import Config as RayConfig
+
+    RayConfig.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def keep_on_loopback() -> None:
+    """Ray rewrites a loopback address to this machine's LAN address before it connects; for a
+    cluster on 127.0.0.1 keep every connection on loopback (tests, one-machine set-ups)."""
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False  # services.get_node_ip_address() -> 127.0.0.1
+
+
+def plan_lanes(config: Config, cluster_resources: dict[str, float]) -> dict[str, dict[str, float]]:
+    """lane name -> the resources its actor needs: `[cluster] resources`, else one lane per GPU of
+    the cluster, else one CPU lane."""
+    if config.cluster.resources:
+        return {name: {k: float(v) for k, v in needs.items()} for name, needs in config.cluster.resources.items()}
+    gpus = int(cluster_resources.get("GPU", 0))
+    if gpus:
+        return {f"gpu{i}": {"GPU": 1.0} for i in range(gpus)}
+    return {"cpu": {"CPU": 1.0}}
+
+
+def actor_options(lane: str, needs: dict[str, float]) -> dict[str, Any]:
+    opts: dict[str, Any] = {"name": ACTOR_PREFIX + lane, "namespace": NAMESPACE, "max_restarts": MAX_RESTARTS,
+                            "max_task_retries": 0,  # a lost job is re-run by RayRunner, once, not by Ray
+                            "max_concurrency": 8}  # run (one at a time, locked) beside poll / cancel / status
+    needs = dict(needs)
+    opts["num_gpus"] = needs.pop("GPU", 0)
+    opts["num_cpus"] = needs.pop("CPU", 0)
+    if needs:
+        opts["resources"] = needs
+    return opts
+
+
+class Cluster:
+    """The lanes planned on one cluster and their runners (one RayRunner per lane)."""
+
+    def __init__(self, config: Config, lanes: dict[str, dict[str, float]], owned: bool = False) -> None:
+        self.config, self.lanes, self._owned = config, lanes, owned
+        self.runners: dict[str, RayRunner] = {}
+
+    @property
+    def lane_names(self) -> list[str]:
+        return list(self.lanes)
+
+    def runner(self, lane: str) -> RayRunner:
+        runner = RayRunner(self, lane, self.lanes[lane])
+        self.runners[lane] = runner
+        return runner
+
+    def rerun_target(self, lost: RayRunner) -> RayRunner:
+        """Where a job whose node died runs again: another live lane with the same resources, else
+        the lost lane itself (Ray restarts its actor on a node that has them)."""
+        for runner in self.runners.values():
+            if runner is not lost and runner.needs == lost.needs and runner.alive(timeout=2.0):
+                return runner
+        return lost
+
+    def close(self) -> None:
+        for runner in self.runners.values():
+            runner.stop()
+        if self._owned:
+            import ray
+
+            ray.shutdown()
+
+
+# -- the actor (runs on a cluster node) ----------------------------------------------------------------
+class LaneActor:
+    """One lane's models on a cluster node: a Registry and backends, one job at a time."""
+
+    def __init__(self, config: Config, lane: str, device: str) -> None:
+        self.lane, self.device = lane, device
+        self.registry = Registry(config)
+        self._run_lock = threading.Lock()  # the device runs one thing at a time
+        self._lock = threading.Lock()
+        self._events: dict[str, list[tuple[Any, ...]]] = {}
+        self._cancels: dict[str, threading.Event] = {}
+        self._cancelled: set[str] = set()
+        self._running: str | None = None
+        self._jobs_run = 0
+
+    def _push(self, job_id: str, event: tuple[Any, ...]) -> None:
+        with self._lock:
+            events = self._events.setdefault(job_id, [])
+            if event[0] == "progress" and events and events[-1][0] == "progress" and events[-1][2] == event[2]:
+                events[-1] = event  # the daemon throttles anyway: the latest fraction of a stage is enough
+            else:
+                events.append(event)
+
+    def run(self, job: Job, request: dict[str, Any]) -> tuple[Job, Made | None, list[Any], dict[str, Any]]:
+        cancel = threading.Event()
+        job_id = job.id
+        with self._lock:
+            self._cancels[job_id] = cancel
+            self._events.setdefault(job_id, [])
+            if job_id in self._cancelled:
+                cancel.set()
+        made = None
+        with self._run_lock:
+            self._running = job_id
+            try:  # the model only: post-processing and the files are the daemon's (its post pool)
+                made = run_model(job, request, self.registry,
+                                 lambda fraction, stage: self._push(job_id, ("progress", fraction, stage)), cancel,
+                                 self.device, report=lambda kind, data: self._push(job_id, ("report", kind, data)))
+            finally:
+                self._running = None
+                self._jobs_run += 1
+        if made is not None:
+            made.provenance["worker"] = f"{self.lane}@{self._node()['ip']}"
+            made.provenance["node"] = self._node()["id"]
+        with self._lock:
+            self._cancels.pop(job_id, None)
+            self._cancelled.discard(job_id)
+            events = self._events.pop(job_id, [])
+        return job, made, events, self.registry.warm()
+
+    def poll(self, job_id: str) -> list[tuple[Any, ...]]:
+        with self._lock:
+            events = self._events.get(job_id)
+            if not events:
+                return []
+            self._events[job_id] = []
+            return events
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._cancelled.add(job_id)
+            if job_id in self._cancels:
+                self._cancels[job_id].set()
+
+    def manage(self, action: str, model: str) -> dict[str, Any]:
+        with self._run_lock:
+            try:
+                controls.apply(self.registry, action, model)
+            except Exception:
+                log.exception("%s of model %s failed", action, model)
+            return self.registry.warm()
+
+    def preload(self) -> dict[str, Any]:
+        with self._run_lock:
+            try:
+                self.registry.preload()
+            except Exception:
+                log.exception("preloading models failed")
+            return self.registry.warm()
+
+    def _node(self) -> dict[str, str]:
+        import ray
+
+        context = ray.get_runtime_context()
+        return {"id": context.get_node_id(), "ip": ray.util.get_node_ip_address()}
+
+    def status(self) -> dict[str, Any]:
+        return {"lane": self.lane, "device": self.device, "node": self._node()["id"], "ip": self._node()["ip"],
+                "pid": os.getpid(), "running": self._running, "jobs_run": self._jobs_run, "warm": self.registry.warm()}
+
+
+# -- the daemon's side of a lane --------------------------------------------------------------------------
+class RayRunner:
+    """A lane whose models run in a LaneActor: the runner face of server/model_process.py's runners."""
+
+    def __init__(self, cluster: Cluster, lane: str, needs: dict[str, float]) -> None:
+        self.cluster, self.lane, self.needs, self.device = cluster, lane, needs, lane
+        self._actor: Any = None
+        self._lock = threading.Lock()
+        self.warm_models: dict[str, dict[str, Any]] = {}
+        self.reruns = 0  # jobs this lane ran again after losing a node (tests, `cluster status`)
+
+    @property
+    def actor(self) -> Any:
+        with self._lock:
+            if self._actor is None:
+                import ray
+
+                device = "cuda" if self.needs.get("GPU") else "cpu"
+                self._actor = ray.remote(LaneActor).options(**actor_options(self.lane, self.needs)).remote(
+                    self.cluster.config, self.lane, device)
+            return self._actor
+
+    def start(self) -> None:
+        self.actor  # noqa: B018 - placed now: the first job finds it started (and its models warming)
+
+    def alive(self, timeout: float = 2.0) -> bool:
+        import ray
+
+        try:
+            ray.get(self.actor.status.remote(), timeout=timeout)
+            return True
+        except Exception:  # noqa: BLE001 - dead, restarting or unreachable: not alive
+            return False
+
+    def preload(self) -> None:
+        self._in_background(lambda: self.actor.preload.remote())
+
+    def manage(self, action: str, model: str) -> None:
+        self._in_background(lambda: self.actor.manage.remote(action, model))
+
+    def _in_background(self, call: Any) -> None:
+        import ray
+
+        def wait() -> None:
+            try:
+                self.warm_models = ray.get(call())
+            except Exception as exc:  # noqa: BLE001 - a lost actor: the next job's run says so
+                log.warning("lane %s: %s", self.lane, exc)
+
+        threading.Thread(target=wait, name=f"dawgen-ray-{self.lane}", daemon=True).start()
+
+    def status(self, timeout: float = 5.0) -> dict[str, Any]:
+        import ray
+
+        try:
+            return {**ray.get(self.actor.status.remote(), timeout=timeout), "alive": True, "reruns": self.reruns}
+        except Exception as exc:  # noqa: BLE001 - any Ray error: reported as not alive
+            return {"lane": self.lane, "alive": False, "why": type(exc).__name__, "reruns": self.reruns}
+
+    def run(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event) -> Ran:
+        """The job on this lane's actor: (job, what the model made) for the daemon's post pool to
+        write, or (job failed/cancelled, None)."""
+        runner: RayRunner = self
+        for attempt in (1, 2):
+            try:
+                return runner._run_on_actor(job, request, reporter, cancel, wait_start=attempt > 1)
+            except LaneLost as exc:
+                if attempt == 2:
+                    fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED,
+                         f"the cluster node running this job was lost twice ({exc}); it was not re-run again")
+                    return job, None
+                runner = self.cluster.rerun_target(self)
+                runner.reruns += 1
+                log.warning("lane %s lost its node during job %s (%s); running it once more on lane %s",
+                            self.lane, job.id, exc, runner.lane)
+        return job, None
+
+    def _run_on_actor(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event,
+                      wait_start: bool) -> Ran:
+        import ray
+        from ray.exceptions import (
+            GetTimeoutError,
+            NodeDiedError,
+            ObjectLostError,
+            RayActorError,
+            RayTaskError,
+            WorkerCrashedError,
+        )
+
+        lost = (RayActorError, NodeDiedError, WorkerCrashedError, ObjectLostError)
+        actor = self.actor
+        if wait_start:  # a restarted actor: Ray places it once a node with the resources is there
+            try:
+                ray.get(actor.status.remote(), timeout=RESTART_WAIT)
+            except GetTimeoutError:
+                raise LaneLost(f"no node with {self.needs} came back within {RESTART_WAIT:.0f} s") from None
+            except lost as exc:
+                raise LaneLost(type(exc).__name__) from None
+        ref = actor.run.remote(job, request)
+        cancel_sent = False
+        next_poll = time.monotonic() + POLL_SECONDS
+        while True:
+            if cancel.is_set() and not cancel_sent:
+                actor.cancel.remote(job.id)
+                cancel_sent = True
+            ready, _ = ray.wait([ref], timeout=POLL_SECONDS / 2)
+            if ready:
+                break
+            if time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + POLL_SECONDS
+                try:
+                    self._deliver(ray.get(actor.poll.remote(job.id), timeout=5.0), reporter)
+                except Exception:  # noqa: BLE001 - a poll lost with the node: the result's error says what happened
+                    pass
+        try:
+            result, made, events, warm = ray.get(ref)
+        except lost as exc:
+            raise LaneLost(type(exc).__name__) from None
+        except RayTaskError as exc:
+            fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"the lane's actor failed: {exc.cause!r}")
+            return job, None
+        self._deliver(events, reporter)
+        self.warm_models = warm
+        return result, made
+
+    @staticmethod
+    def _deliver(events: list[tuple[Any, ...]], reporter: Any) -> None:
+        for event in events:
+            if event[0] == "progress":
+                reporter(event[1], event[2])
+            elif event[0] == "report":
+                reporter.report(event[1], event[2])
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            actor, self._actor = self._actor, None
+        if actor is not None:
+            import ray
+
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+# -- `dawgen cluster status` --------------------------------------------------------------------------------
+def cluster_status(config: Config, timeout: float = 5.0) -> dict[str, Any]:
+    """Nodes (alive, address, resources), the daemon's lane actors (node, running job, warm models)
+    as the cluster sees them; ClusterUnavailable when it cannot be joined. Joins as a driver of its
+    own (the same token); the daemon's queue comes from its journal (bridge/cluster_cmd.py)."""
+    import ray
+
+    cluster = connect(config)
+    try:
+        nodes = [{"node": n["NodeID"], "alive": bool(n["Alive"]), "ip": n.get("NodeManagerAddress", ""),
+                  "resources": {k: v for k, v in n.get("Resources", {}).items() if not k.startswith("node:")}}
+                 for n in ray.nodes()]
+        actors = []
+        for name in sorted(ray.util.list_named_actors()):
+            if not name.startswith(ACTOR_PREFIX):
+                continue
+            lane = name[len(ACTOR_PREFIX):]
+            try:
+                actors.append({**ray.get(ray.get_actor(name, namespace=NAMESPACE).status.remote(), timeout=timeout),
+                               "alive": True})
+            except Exception as exc:  # noqa: BLE001 - restarting, or its node is gone: shown as such
+                actors.append({"lane": lane, "alive": False, "why": type(exc).__name__})
+        return {"address": config.cluster.address, "ray": ray_version(), "nodes": nodes, "actors": actors,
+                "lanes": cluster.lanes}
+    finally:
+        if cluster._owned:
+            ray.shutdown()
