@@ -18,6 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+# bench/ itself on the path: a model process started by `spawn` (the cluster bench's local lane)
+# runs this file again as __mp_main__, where the script's folder is not on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import osc_latency
 import pipeline
 import post
