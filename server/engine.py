@@ -24,7 +24,6 @@ from .journal import Entry, Journal, Pruner
 from .model_process import InlineRunner, ProcessRunner
 from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, random_seed, validate
-from .post_pool import POST_JOBS_PER_LANE, PostPool
 from .progress import ProgressReporter
 from .registry import Registry, same_device
 from .scheduler import Scheduler, Worker
@@ -37,9 +36,7 @@ MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead
 class Engine:
     def __init__(self, config: Config, journal: Journal | None = None,
                  registry: Registry | None = None, writer: OutputWriter | None = None,
-                 pruner: Pruner | None = None, post_jobs: int | None = None) -> None:
-        """`post_jobs`: jobs in post at once beside the lanes (default POST_JOBS_PER_LANE per lane);
-        0 runs post in the lane itself, unpipelined (what bench/pipeline.py compares against)."""
+                 pruner: Pruner | None = None) -> None:
         self.config = config
         self.journal = journal or Journal(config.state_dir / "journal.sqlite3", sync=config.server.journal_sync,
                                           dedupe_seconds=config.server.dedupe_seconds)
@@ -53,10 +50,7 @@ class Engine:
         self._subscribers: list[Callable[[Event], None]] = []
         self._cancel_flags: dict[str, threading.Event] = {}
         self._workers: list[Worker] = []
-        self._inline = InlineRunner(config, (config.server.devices or ["cpu"])[0], self.registry)
-        if post_jobs is None:
-            post_jobs = 0 if self.immediate else POST_JOBS_PER_LANE * len(config.server.devices or ["cpu"])
-        self.post = PostPool(self.writer, self._finish, post_jobs)
+        self._inline = InlineRunner(config, (config.server.devices or ["cpu"])[0], self.registry, self.writer)
         self.cluster: Any = None  # [cluster] engine = "ray", joined: its lanes are Ray actors (server/lanes)
         self.cluster_problem = ""  # why the daemon runs on local lanes although [cluster] asks for Ray
         self._draining = False
@@ -127,9 +121,9 @@ class Engine:
 
     def _make_runner(self, device: str) -> Any:
         if self.cluster is not None:
-            return self.cluster.runner(device)
+            return self.cluster.runner(device, self.writer)
         if self.config.server.isolation != "process":
-            return InlineRunner(self.config, device, self.registry)
+            return InlineRunner(self.config, device, self.registry, self.writer)
         return ProcessRunner(self.config, device)
 
     def preload(self) -> None:
@@ -153,10 +147,7 @@ class Engine:
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
-        # then the jobs the lanes handed to post: written in time, or re-run on the next start
-        drained = self.post.drain(max(0.0, deadline - time.monotonic()))
-        drained = drained and not any(w.is_alive() for w in self._workers)
-        self.post.close()
+        drained = not any(w.is_alive() for w in self._workers)
         for worker in self._workers:
             if not worker.is_alive():
                 worker.runner.stop()
@@ -434,23 +425,17 @@ class Engine:
     def _position(self, job: Job) -> int:
         return self.scheduler.position(job) if not job.state.finished else -1
 
-    # -- execution (worker threads, then the post pool) ----------------------------------------------
+    # -- execution (worker threads) ---------------------------------------------------------------
     def _execute(self, job: Job, runner: Any) -> None:
-        """The model part on the lane's runner; post and the write go to the post pool, and the
-        lane is free for its next job as soon as the pool has room (server/post_pool.py)."""
         cancel = self._cancel_flags.setdefault(job.id, threading.Event())
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
         report = ProgressReporter(job, self._emit, self._estimate(job), self.config.server.progress_interval)
-        result, made = runner.run(job, self.journal.request_of(job.id), report, cancel)
+        result = runner.run(job, self.journal.request_of(job.id), report, cancel)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message
         job.progress.stage, job.progress.fraction = result.progress.stage, result.progress.fraction
-        self.post.hand_over(job, made, cancel)
-
-    def _finish(self, job: Job) -> None:
-        """`job` is final (its files written, or failed/cancelled): journal it, then tell everyone."""
         job.finished = time.time()
         self.journal.save(job)
         self._cancel_flags.pop(job.id, None)

@@ -1,7 +1,6 @@
 """The model process's side of the pipe (server/model_process.py starts it): one per device lane.
 
-The main thread runs one job's model at a time and sends back what it made (the daemon
-post-processes and writes it, so this process takes its next job at once); a reader thread takes the daemon's messages, sets cancel
+The main thread runs one job at a time; a reader thread takes the daemon's messages, sets cancel
 flags at once and queues the rest. While a long job yields (training), a `run` message waiting at
 the front of the queue is live work: the long job serves it between two of its steps
 (`InboxLiveWork`), in this same thread, so the device runs one thing at a time.
@@ -19,8 +18,9 @@ from typing import Any
 
 from . import controls
 from .config import Config
-from .execute import run_model
+from .execute import execute_job
 from .jobs import Job
+from .output.writer import OutputWriter
 from .registry import Registry
 
 log = logging.getLogger("dawgen.model_process")
@@ -63,6 +63,7 @@ class ChildLoop:
     def __init__(self, conn: Any, config: Config, device: str) -> None:
         self.conn, self.device = conn, device
         self.registry = Registry(config)
+        self.writer = OutputWriter([config.output_root])
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -95,14 +96,14 @@ class ChildLoop:
             if job.id in self._cancelled:
                 cancel.set()
         job_id = job.id
-        made = run_model(job, request, self.registry,
-                         lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
-                         report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
+        execute_job(job, request, self.registry, self.writer,
+                    lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
+                    report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
         with self._lock:
             self._cancels.pop(job.id, None)
             self._cancelled.discard(job.id)
         self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
-        self.send(("result", job, made))  # raw outputs: the daemon post-processes and writes them
+        self.send(("result", job))
 
     def serve(self) -> None:
         threading.Thread(target=self.read_parent, name="dawgen-model-inbox", daemon=True).start()

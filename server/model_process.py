@@ -8,8 +8,7 @@ Model code runs in a child process so that
 - a model's memory can be given back to the system by ending the process.
 `InlineRunner` runs the same code in the calling thread (isolation "thread" and "immediate": tests,
 embedding, debugging). Progress crosses the pipe as the backend reports it; the daemon side throttles
-it once, in server/progress.py. A runner runs the model only: it returns the job with what the model
-made (`Made`), and the daemon post-processes and writes it (server/post_pool.py).
+it once, in server/progress.py.
 """
 from __future__ import annotations
 
@@ -25,14 +24,13 @@ from typing import Any, Protocol
 from . import controls
 from .config import Config
 from .errors import ErrorCode
-from .execute import Made, fail, run_model
+from .execute import execute_job, fail
 from .jobs import Job, JobState
 from .model_child import child_main
+from .output.writer import OutputWriter
 from .registry import Registry
 
 log = logging.getLogger("dawgen.model_process")
-
-Ran = tuple[Job, "Made | None"]  # the job (final when it failed or was cancelled) and the raw outputs
 
 
 class Reporter(Protocol):
@@ -52,7 +50,6 @@ class _Guest:
     reporter: Reporter
     cancel: threading.Event
     done: threading.Event = field(default_factory=threading.Event)
-    made: Made | None = None
 
 
 class InlineRunner:
@@ -60,8 +57,8 @@ class InlineRunner:
     another runs here (live work beside a training job) waits until the running job serves it at
     a step boundary (`pending`/`serve`), or until the running job ends: one job at a time."""
 
-    def __init__(self, config: Config, device: str, registry: Registry) -> None:
-        self.device, self._registry = device, registry
+    def __init__(self, config: Config, device: str, registry: Registry, writer: OutputWriter) -> None:
+        self.device, self._registry, self._writer = device, registry, writer
         self._lock = threading.Lock()
         self._busy = False
         self._guests: list[_Guest] = []
@@ -85,7 +82,7 @@ class InlineRunner:
     def preload(self) -> None:
         self._registry.preload()
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Ran:
+    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Job:
         with self._lock:
             guest = _Guest(job, request, reporter, cancel) if self._busy else None
             if guest is not None:
@@ -93,16 +90,16 @@ class InlineRunner:
             self._busy = True
         if guest is not None:
             guest.done.wait()
-            return job, guest.made
+            return job
         try:
-            made = self._execute(job, request, reporter, cancel)
+            self._execute(job, request, reporter, cancel)
         finally:
             self._drain()
-        return job, made
+        return job
 
-    def _execute(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Made | None:
-        return run_model(job, request, self._registry, reporter, cancel, self.device,
-                         report=reporter.report, live_work=self)
+    def _execute(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> None:
+        execute_job(job, request, self._registry, self._writer, reporter, cancel, self.device,
+                    report=reporter.report, live_work=self)
 
     def _drain(self) -> None:
         """Jobs that arrived as the running one ended, then the model actions asked meanwhile."""
@@ -123,7 +120,7 @@ class InlineRunner:
 
     def _serve_one(self, guest: _Guest) -> None:
         try:
-            guest.made = self._execute(guest.job, guest.request, guest.reporter, guest.cancel)
+            self._execute(guest.job, guest.request, guest.reporter, guest.cancel)
         finally:
             guest.done.set()
 
@@ -154,7 +151,7 @@ class ProcessRunner:
     """One child process per device (server/model_child.py). Messages over a duplex pipe:
     parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("load" | "unload", model), ("stop",)
     child → parent: ("progress", job_id, fraction, stage), ("report", job_id, kind, data),
-                    ("result", job, made), ("warm", {model: facts})
+                    ("result", job), ("warm", {model: facts})
     A reader thread takes the child's messages: "warm" (the models loaded there, sent after every
     job and preload) updates `warm_models` at once; the rest go to the queue of the job they are
     about. Two jobs may be in flight at once: a yielding one (training) and the live job it serves.
@@ -211,7 +208,7 @@ class ProcessRunner:
         after it stopped (the next job starts a new one)."""
         return self._proc.pid if self._alive() else None
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Ran:
+    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Job:
         inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         with self._start_lock:
             if not self._alive():
@@ -243,7 +240,7 @@ class ProcessRunner:
                 inbox.put(message)
 
     def _await_result(self, job: Job, inbox: queue.Queue[tuple[Any, ...]], reporter: Reporter,
-                      cancel: threading.Event) -> Ran:
+                      cancel: threading.Event) -> Job:
         cancel_sent = False
         while True:
             if cancel.is_set() and not cancel_sent:
@@ -262,16 +259,16 @@ class ProcessRunner:
             elif message[0] == "report":
                 reporter.report(message[2], message[3])
             elif message[0] == "result":
-                return message[1], message[2]
+                return message[1]
 
-    def _child_died(self, job: Job) -> Ran:
+    def _child_died(self, job: Job) -> Job:
         code = self._proc.exitcode if self._proc is not None else None
         self._proc = None
         why = "killed by the system (out of memory?)" if code in (-signal.SIGKILL, 137) else f"exit code {code}"
         log.error("model process for %s stopped during job %s: %s", self.device, job.id, why)
         fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED,
               f"the model process stopped while running this job ({why}); it restarts for the next job")
-        return job, None
+        return job
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._alive():

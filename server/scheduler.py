@@ -234,13 +234,10 @@ class LiveLane(threading.Thread):
 
 
 def run_one(job: Job, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None]) -> None:
-    """Run a taken job's model; a bug in one job is logged, never the end of the thread that ran it.
-
-    `execute` finishes the job in the scheduler itself once its files are written, which may be
-    after it returns (post runs beside the lane, server/post_pool.py): the lane takes its next job
-    meanwhile, and the job counts as running until then. After a bug it is finished here."""
+    """Run a taken job; a bug in one job is logged, never the end of the thread that ran it."""
     try:
         execute(job, runner)
     except Exception:
         log.exception("unexpected error running job %s", job.id)
+    finally:
         scheduler.finish(job)

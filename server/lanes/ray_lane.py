@@ -33,9 +33,9 @@ from .. import controls
 from ..config import Config
 from ..config_cluster import is_loopback_address
 from ..errors import ErrorCode
-from ..execute import Made, fail, run_model
+from ..execute import execute_job, fail
 from ..jobs import Job, JobState
-from ..model_process import Ran
+from ..output.writer import OutputWriter
 from ..registry import Registry
 
 log = logging.getLogger("dawgen.ray")
@@ -199,8 +199,8 @@ class Cluster:
     def lane_names(self) -> list[str]:
         return list(self.lanes)
 
-    def runner(self, lane: str) -> RayRunner:
-        runner = RayRunner(self, lane, self.lanes[lane])
+    def runner(self, lane: str, writer: OutputWriter) -> RayRunner:
+        runner = RayRunner(self, lane, self.lanes[lane], writer)
         self.runners[lane] = runner
         return runner
 
@@ -222,6 +222,18 @@ class Cluster:
 
 
 # -- the actor (runs on a cluster node) ----------------------------------------------------------------
+class _Capture:
+    """The actor's writer: keeps the outputs and provenance for the daemon, which writes the files."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Any] = []
+        self.provenance: dict[str, Any] = {}
+
+    def write_job(self, job: Job, outputs: list[Any], provenance: dict[str, Any]) -> list[str]:
+        self.outputs, self.provenance = list(outputs), dict(provenance)
+        return []
+
+
 class LaneActor:
     """One lane's models on a cluster node: a Registry and backends, one job at a time."""
 
@@ -244,7 +256,7 @@ class LaneActor:
             else:
                 events.append(event)
 
-    def run(self, job: Job, request: dict[str, Any]) -> tuple[Job, Made | None, list[Any], dict[str, Any]]:
+    def run(self, job: Job, request: dict[str, Any]) -> tuple[Job, list[Any], dict[str, Any], list[Any], dict[str, Any]]:
         cancel = threading.Event()
         job_id = job.id
         with self._lock:
@@ -252,24 +264,24 @@ class LaneActor:
             self._events.setdefault(job_id, [])
             if job_id in self._cancelled:
                 cancel.set()
-        made = None
+        capture = _Capture()
         with self._run_lock:
             self._running = job_id
-            try:  # the model only: post-processing and the files are the daemon's (its post pool)
-                made = run_model(job, request, self.registry,
-                                 lambda fraction, stage: self._push(job_id, ("progress", fraction, stage)), cancel,
-                                 self.device, report=lambda kind, data: self._push(job_id, ("report", kind, data)))
+            try:
+                execute_job(job, request, self.registry, capture,  # type: ignore[arg-type]
+                            lambda fraction, stage: self._push(job_id, ("progress", fraction, stage)), cancel,
+                            self.device, report=lambda kind, data: self._push(job_id, ("report", kind, data)))
             finally:
                 self._running = None
                 self._jobs_run += 1
-        if made is not None:
-            made.provenance["worker"] = f"{self.lane}@{self._node()['ip']}"
-            made.provenance["node"] = self._node()["id"]
+        if capture.provenance:
+            capture.provenance["worker"] = f"{self.lane}@{self._node()['ip']}"
+            capture.provenance["node"] = self._node()["id"]
         with self._lock:
             self._cancels.pop(job_id, None)
             self._cancelled.discard(job_id)
             events = self._events.pop(job_id, [])
-        return job, made, events, self.registry.warm()
+        return job, capture.outputs, capture.provenance, events, self.registry.warm()
 
     def poll(self, job_id: str) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -316,8 +328,9 @@ class LaneActor:
 class RayRunner:
     """A lane whose models run in a LaneActor: the runner face of server/model_process.py's runners."""
 
-    def __init__(self, cluster: Cluster, lane: str, needs: dict[str, float]) -> None:
+    def __init__(self, cluster: Cluster, lane: str, needs: dict[str, float], writer: OutputWriter) -> None:
         self.cluster, self.lane, self.needs, self.device = cluster, lane, needs, lane
+        self._writer = writer
         self._actor: Any = None
         self._lock = threading.Lock()
         self.warm_models: dict[str, dict[str, Any]] = {}
@@ -371,9 +384,7 @@ class RayRunner:
         except Exception as exc:  # noqa: BLE001 - any Ray error: reported as not alive
             return {"lane": self.lane, "alive": False, "why": type(exc).__name__, "reruns": self.reruns}
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event) -> Ran:
-        """The job on this lane's actor: (job, what the model made) for the daemon's post pool to
-        write, or (job failed/cancelled, None)."""
+    def run(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event) -> Job:
         runner: RayRunner = self
         for attempt in (1, 2):
             try:
@@ -382,15 +393,15 @@ class RayRunner:
                 if attempt == 2:
                     fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED,
                          f"the cluster node running this job was lost twice ({exc}); it was not re-run again")
-                    return job, None
+                    return job
                 runner = self.cluster.rerun_target(self)
                 runner.reruns += 1
                 log.warning("lane %s lost its node during job %s (%s); running it once more on lane %s",
                             self.lane, job.id, exc, runner.lane)
-        return job, None
+        return job
 
     def _run_on_actor(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event,
-                      wait_start: bool) -> Ran:
+                      wait_start: bool) -> Job:
         import ray
         from ray.exceptions import (
             GetTimeoutError,
@@ -427,15 +438,17 @@ class RayRunner:
                 except Exception:  # noqa: BLE001 - a poll lost with the node: the result's error says what happened
                     pass
         try:
-            result, made, events, warm = ray.get(ref)
+            result, outputs, provenance, events, warm = ray.get(ref)
         except lost as exc:
             raise LaneLost(type(exc).__name__) from None
         except RayTaskError as exc:
             fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"the lane's actor failed: {exc.cause!r}")
-            return job, None
+            return job
         self._deliver(events, reporter)
         self.warm_models = warm
-        return result, made
+        if result.state is JobState.DONE:
+            self._write(result, outputs, provenance)
+        return result
 
     @staticmethod
     def _deliver(events: list[tuple[Any, ...]], reporter: Any) -> None:
@@ -444,6 +457,18 @@ class RayRunner:
                 reporter(event[1], event[2])
             elif event[0] == "report":
                 reporter.report(event[1], event[2])
+
+    def _write(self, job: Job, outputs: list[Any], provenance: dict[str, Any]) -> None:
+        """The files, in the daemon: server/output's atomic writer, as in a local lane."""
+        from ..errors import DawgenError
+
+        try:
+            job.outputs = self._writer.write_job(job, outputs, provenance)
+        except DawgenError as exc:
+            fail(job, JobState.FAILED, exc.code, exc.message)
+        except Exception as exc:
+            log.exception("writing the outputs of job %s failed", job.id)
+            fail(job, JobState.FAILED, ErrorCode.BACKEND_FAILED, f"{type(exc).__name__}: {exc}")
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,11 +69,9 @@ class OutputWriter:
         raise DawgenError(ErrorCode.OUT_OF_ROOT, f"{path} resolves to {real}, outside the output root(s)")
 
     # -- write --------------------------------------------------------------------------------
-    def write_job(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any],
-                  before_placing: Callable[[], None] | None = None) -> list[str]:
+    def write_job(self, job: Job, outputs: list[Output], provenance: Mapping[str, Any]) -> list[str]:
         """Render and place every output in order; an Artifact (made by the backend itself) is
-        listed as it is. `before_placing` runs once everything is rendered and before the first
-        file is placed: it may raise (a cancel) and then nothing is written."""
+        listed as it is."""
         files = [o for o in outputs if not isinstance(o, Artifact)]
         placed: list[str] = []
         if files:
@@ -81,8 +79,6 @@ class OutputWriter:
             folder.mkdir(parents=True, exist_ok=True)
             self.check_inside(folder)  # a symlink could have appeared since the request was accepted
             rendered = self._render_all(job, files, provenance)
-            if before_placing is not None:
-                before_placing()
             for index, (output, item) in enumerate(zip(files, rendered)):
                 where = folder
                 if output.meta.get("folder"):  # e.g. one folder per separated input

@@ -89,7 +89,7 @@ def test_an_inline_unload_asked_during_a_job_waits_for_it(tmp_path):
     from server.model_process import InlineRunner
 
     engine = engine_at(tmp_path)
-    runner = InlineRunner(engine.config, "cpu", engine.registry)
+    runner = InlineRunner(engine.config, "cpu", engine.registry, engine.writer)
     engine.registry.backend("synth")
     runner._busy = True  # a job runs here (it may be using the synth)
     runner.manage("unload", "synth")
