@@ -38,6 +38,7 @@
 --   dawgen/catalog.lua
 --   dawgen/setup.lua
 --   dawgen/advice.lua
+--   dawgen/discover.lua
 --
 -- dawgen client for REAPER: every action's logic; the action scripts only call M.run(name).
 --

@@ -1,4 +1,5 @@
--- dawgen Reaper scripts: "dawgen - Settings". The pages of dawgen/settings.lua, then (fetched in the
+-- dawgen Reaper scripts: "dawgen - Settings". First the daemons heard on the LAN (dawgen/discover.lua:
+-- pick one by number to fill host and port), then the pages of dawgen/settings.lua, then (fetched in the
 -- background meanwhile) the LoRA adapters of the Generate model (dawgen/lora.lua) and the catalog of
 -- models the daemon can get (dawgen/catalog.lua).
 --
@@ -11,19 +12,22 @@ local S = require("dawgen.settings")
 local U = require("dawgen.ui")
 local A = require("dawgen.lora")
 local C = require("dawgen.catalog")
+local D = require("dawgen.discover")
 
 local G = {}
 
 G.CLEAR = "-" -- typed in a secret's field: remove the stored value
 
 -- One page: ask until the values are valid (or the user cancels: false).
-local function page_dialog(page, current)
+-- `note`: a line for the title (what the LAN search found).
+local function page_dialog(page, current, note)
+  local title = (note and note ~= "") and (page.title .. " (" .. note .. ")") or page.title
   local values = {}
   for i, key in ipairs(page.keys) do values[i] = S.SPECS[key].secret and "" or current[key] end
   while true do
     local fields = {}
     for i, key in ipairs(page.keys) do fields[i] = { S.SPECS[key][2], values[i] } end
-    local v = U.inputs(page.title, fields)
+    local v = U.inputs(title, fields)
     if not v then return false end
     local changed = {}
     for i, key in ipairs(page.keys) do
@@ -38,11 +42,13 @@ local function page_dialog(page, current)
   end
 end
 
-function G.dialog()
+-- The pages, after the LAN search (rows, or nil and why).
+local function pages(rows, why)
   local current = S.load()
-  for _, page in ipairs(S.PAGES) do
+  local note = D.offer(rows, why, current)
+  for i, page in ipairs(S.PAGES) do
     if page.adapters then break end
-    if not page_dialog(page, current) then return end
+    if not page_dialog(page, current, i == 1 and note or nil) then return end
   end
   local exe = S.load().dawgen_path
   if exe ~= "" and not reaper.file_exists(exe) then U.message("Saved, but there is no file at\n" .. exe) end
@@ -66,6 +72,10 @@ function G.dialog()
     A.dialog(loras, model, why)
     if catalog.pending then catalog.after = show_catalog else show_catalog() end
   end)
+end
+
+function G.dialog()
+  D.fetch(S.load(), pages)
 end
 
 return G

@@ -380,6 +380,7 @@ describe("Settings", function()
     end)
     H.answer(f, false) -- the adapters page (spec/lora_spec.lua): cancelled, nothing changes
     H.run("settings")
+    H.lan(f)
     assert.matches("daemon port", f.boxes[1].msg)
     assert.are.equal("9960", f:get_ext("dawgen", "port"))
     assert.are.equal("8", f:get_ext("dawgen", "bars"))

@@ -195,6 +195,7 @@ describe("Settings shows the catalog", function()
     H.answer(f, as_is) -- page 1
     H.answer(f, as_is) -- page 2
     H.run("settings")
+    H.lan(f)
     local catalog, models = H.client().catalog.pending, H.client().lora.models_fetch
     assert.are.equal("catalog", catalog.argv[3])
     reply(f, catalog, 0, CATALOG)

@@ -124,6 +124,13 @@ function H.wav(name)
   return path
 end
 
+--- `dawgen discover --json` ends (Settings runs it before its pages): its stdout and exit code.
+function H.lan(f, out, rc)
+  local spool = assert(require("dawgen.discover").pending, "Settings is listening on the LAN")
+  H.finish({ spool = spool }, rc or 0, out or "[]\n", "")
+  f:step()
+end
+
 --- Answer the next dialog with these values (false = the user cancels).
 function H.answer(f, values)
   f.inputs[#f.inputs + 1] = values

@@ -194,6 +194,7 @@ describe("Settings: the adapters page", function()
     page(f)
     page(f, { [5] = model or "sao" })
     H.run("settings")
+    H.lan(f)
     local fetch = H.client().lora.models_fetch
     assert.truthy(fetch, "the model list is being fetched")
     return f, fetch

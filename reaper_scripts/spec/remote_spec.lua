@@ -233,6 +233,7 @@ describe("Settings: host and client token", function()
     end)
     H.answer(f, function(_, defaults, sep) return split(defaults, sep) end)
     H.run("settings")
+    H.lan(f)
   end
 
   it("the token field hides what is typed, never shows the stored token, keeps it when left empty", function()
