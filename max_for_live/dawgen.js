@@ -1191,7 +1191,7 @@ var DG = DG || {};
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
         lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
-        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: ""};
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: "", dawgenPath: ""};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
         "lora1strength", "lora2strength", "trainkind", "trainsteps"];
@@ -1229,6 +1229,8 @@ var DG = DG || {};
         this.netQueue = [];      // messages for it before it did
         this.netWait = null;     // the check that it did start
         this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
+        this.finding = null;     // the id of the `dawgen discover` the helper runs now (discover.js)
+        this.lanFound = [];      // the daemons menu: index - 1 -> {name, host, port, token, version}
     }
     DG.Device = Device;
 
@@ -1342,7 +1344,7 @@ var DG = DG || {};
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
             lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase, token: s.token,
-            project: s.project});
+            project: s.project, dawgenPath: s.dawgenPath});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -1358,12 +1360,12 @@ var DG = DG || {};
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host", "dataset", "project"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset", "project", "dawgenPath"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
                 this.settings[name] = saved[name];
-                this.ui([name, "set", saved[name]]);
+                this.ui([name.toLowerCase(), "set", saved[name]]);
                 hostChanged = hostChanged || name === "host";
             }
         }
@@ -1620,6 +1622,7 @@ var DG = DG || {};
                 this.netWait = this.io.later(function () {
                     self.netWait = null;
                     if (!self.netReady) {
+                        self.findingGone();
                         self.status(DG.NET_MISSING);
                     }
                 }, Device.NET_WAIT_MS);
@@ -1631,7 +1634,7 @@ var DG = DG || {};
 
     Device.NET_WAIT_MS = 10000;
     DG.NET_MISSING = "The TCP helper did not start, so nothing can be uploaded to or downloaded from a dawgen on " +
-        "another computer: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
+        "another computer, nor daemons found on the LAN: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
 
     Device.prototype.onNetReady = function () {
         this.netReady = true;
@@ -1729,6 +1732,120 @@ var DG = DG || {};
             this.progress(0);
             this.status("The results are made but could not be downloaded from " + this.settings.host + ": " +
                 message + ". They are on that computer: " + f.paths.join(", "));
+        }
+    };
+})(DG);
+
+// ---- discover.js ----
+// The daemons on the LAN (issue #23): "find" asks the TCP helper (dawgen_net.js) to run
+// `dawgen discover --json`; the menu beside it then lists what answered (name · host:port · token),
+// and picking one sets Host and Port and says whether it wants a token. The dawgen program is the
+// `dawgen` field's path, else the helper looks on PATH and where dawgen is usually installed.
+(function (DG) {
+    var Device = DG.Device;
+
+    DG.DISCOVER_SECONDS = 3;
+    DG.LAN_PROMPT = "daemons on the LAN…";
+
+    // A menu line: "dawgen on studio-pc · 192.168.1.20:9950 · token".
+    DG.daemonLabel = function (found) {
+        return found.name + " · " + found.host + ":" + found.port + (found.token ? " · token" : "");
+    };
+
+    Device.prototype.lanMenu = function (first, found) {
+        this.ui(["lan", "clear"]);
+        this.ui(["lan", "append", first]);
+        for (var i = 0; found && i < found.length; i++) {
+            this.ui(["lan", "append", DG.daemonLabel(found[i])]);
+        }
+        this.ui(["lan", "set", 0]);
+    };
+
+    Device.prototype.findDaemons = function () {
+        if (this.finding) {
+            return; // one look at a time: its answer fills the menu
+        }
+        this.finding = this.nextId();
+        this.lanFound = [];
+        this.lanMenu("looking…", null);
+        this.status("Looking for dawgen daemons on the LAN (" + DG.DISCOVER_SECONDS + " s)…", true);
+        this.toNet("discover", {id: this.finding, dawgen: DG.trim(this.settings.dawgenPath),
+            seconds: DG.DISCOVER_SECONDS});
+    };
+
+    // The helper never started (remote.js's wait ran out): the look is over too.
+    Device.prototype.findingGone = function () {
+        if (this.finding) {
+            this.finding = null;
+            this.lanMenu(DG.LAN_PROMPT, null);
+        }
+    };
+
+    // discovered id <uri-encoded JSON>: [{name, host, port, token, version, addresses}]
+    Device.prototype.onDiscovered = function (id, encoded) {
+        if (String(id) !== this.finding) {
+            return;
+        }
+        this.finding = null;
+        var found;
+        try {
+            found = JSON.parse(decodeURIComponent(String(encoded)));
+        } catch (err) {
+            this.lanMenu(DG.LAN_PROMPT, null);
+            this.status("The list of daemons is unreadable: " + err.message);
+            return;
+        }
+        var usable = [];
+        for (var i = 0; found && i < found.length; i++) {
+            if (found[i] && found[i].host && Number(found[i].port) > 0) {
+                usable.push({name: String(found[i].name || "dawgen"), host: String(found[i].host),
+                    port: Math.round(Number(found[i].port)), token: !!found[i].token,
+                    version: String(found[i].version || "?")});
+            }
+        }
+        this.lanFound = usable;
+        if (!usable.length) {
+            this.lanMenu("none found", null);
+            this.status("No dawgen daemon answered on the LAN in " + DG.DISCOVER_SECONDS + " s. A daemon announces " +
+                "itself when it listens beyond loopback (dawgen serve --host 0.0.0.0, [server] announce = true); " +
+                "multicast must pass the network.");
+            return;
+        }
+        this.lanMenu(DG.plural(usable.length, "daemon") + " found: pick one", usable);
+        this.status("Found " + DG.plural(usable.length, "dawgen daemon") + " on the LAN: pick one in the menu " +
+            "to use it.");
+    };
+
+    Device.prototype.onDiscoverFailed = function (id, message) {
+        if (String(id) !== this.finding) {
+            return;
+        }
+        this.finding = null;
+        this.lanMenu(DG.LAN_PROMPT, null);
+        this.status("Could not look for daemons on the LAN: " + message);
+    };
+
+    // The menu: index 0 is its title; the others set Host and Port (one reconnect for both).
+    Device.prototype.pickDaemon = function (index) {
+        var found = (this.lanFound || [])[Math.round(DG.toNumber(index, 0)) - 1];
+        if (!found) {
+            return;
+        }
+        var s = this.settings, changed = s.host !== found.host || s.port !== found.port;
+        s.host = found.host;
+        s.port = DG.clamp(found.port, 1, 65535);
+        this.ui(["host", "set", s.host]);
+        this.ui(["port", "set", s.port]);
+        this.persist();
+        if (changed && this.live) {
+            this.reconnect(false);
+        }
+        var where = found.name + " at " + s.host + ":" + s.port + " (dawgen " + found.version + ")";
+        if (found.token) {
+            this.status("Using " + where + ". It needs a client token: " + (s.token ? "yours is sent with every request." :
+                "ask its owner for one (dawgen token add NAME on that computer) and type it in the token field."));
+        } else {
+            this.status("Using " + where + "; it needs no token.");
         }
     };
 })(DG);
@@ -2781,6 +2898,8 @@ function folder() { dev().setText("folder", text(arguments)); }
 function host() { dev().setText("host", text(arguments) || "127.0.0.1"); }
 function token() { dev().setToken(text(arguments)); }
 function project() { dev().setText("project", text(arguments)); }
+function dawgenpath() { dev().setText("dawgenPath", text(arguments)); }
+function lanpick(index) { dev().pickDaemon(index); }
 function catalogpick(index) { dev().pickCatalog(index); }
 function model(index) { dev().setModelIndex(index); }
 function mode(value) { dev().setNumber("mode", value); }
@@ -2844,6 +2963,13 @@ function refresh(value) {
     }
 }
 
+// "find": the daemons on the LAN (discover.js).
+function finddaemons(value) {
+    if (DG.isPress(value)) {
+        dev().findDaemons();
+    }
+}
+
 function getmodel(value) {
     if (DG.isPress(value)) {
         dev().getModel();
@@ -2856,6 +2982,8 @@ function neterror(id, message) { dev().onNetError(String(id), DG.joinAtoms(array
 function fetchprogress(id, fraction) { dev().onFetchProgress(id, fraction); }
 function fetched() { dev().onFetched.apply(dev(), arrayfromargs(arguments)); }
 function fetchfailed(id, message) { dev().onFetchFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
+function discovered(id, json) { dev().onDiscovered(String(id), json); }
+function discoverfailed(id, message) { dev().onDiscoverFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
 
 function notifydeleted() {
     if (device) {

@@ -6,9 +6,12 @@
 // object has no sockets, so this script does those two things and nothing else:
 //   in:  send  <uri-encoded JSON {id, host, port, list, upload: {key, path} | null}>
 //        fetch <uri-encoded JSON {id, host, port, token, paths, folder}>
+//        discover <uri-encoded JSON {id, dawgen, seconds}>: runs `dawgen discover --json` (the
+//             executable at `dawgen`, else found on PATH or where dawgen is usually installed)
 //   out: every reply the daemon sends on the connection, as [udpreceive] outputs one (the OSC
 //        address, then its arguments), and netready, neterror ID TEXT, fetchprogress ID FRACTION,
-//        fetched ID LOCAL_PATH..., fetchfailed ID TEXT.
+//        fetched ID LOCAL_PATH..., fetchfailed ID TEXT, discovered ID <uri-encoded JSON [{name, host,
+//        port, token, version, addresses}]>, discoverfailed ID TEXT.
 // It is hand-written (not generated) and needs only Node's own modules. Tokens travel in the
 // requests; nothing here logs a request.
 "use strict";
@@ -17,6 +20,7 @@ const net = require("net");
 const fs = require("fs");
 const path = require("path");
 const os = require("os");
+const childProcess = require("child_process");
 
 // ---- OSC 1.0 messages ---------------------------------------------------------------------------
 function pad4(n) {
@@ -172,10 +176,18 @@ class Link {
 
 class Net {
   // outlet(...atoms): to the [js]. connect(options) -> a net.Socket (tests may pass their own).
-  constructor(outlet, { connect = (o) => net.createConnection(o), home = os.homedir() } = {}) {
+  // spawn(file, args) -> a ChildProcess; env and platform: where `dawgen` is looked for (tests pass fakes).
+  constructor(outlet, { connect = (o) => net.createConnection(o), home = os.homedir(),
+    spawn = (file, args) => childProcess.spawn(file, args, { windowsHide: true }), env = process.env,
+    platform = process.platform, isFile = defaultIsFile } = {}) {
     this.outlet = outlet;
     this.connect = connect;
     this.home = home;
+    this.spawn = spawn;
+    this.env = env;
+    this.platform = platform;
+    this.isFile = isFile;
+    this.discovering = null; // the `dawgen discover` running now
     this.links = new Map();
     this.fetching = new Map(); // fetch request id -> {job, target, part, fd, ...}
   }
@@ -191,9 +203,11 @@ class Net {
     try {
       if (op === "send") this.send(payload);
       else if (op === "fetch") this.fetch(payload);
+      else if (op === "discover") this.discover(payload);
       else this.outlet("neterror", payload.id || "", `unknown operation ${op}`);
     } catch (err) {
-      this.outlet(op === "fetch" ? "fetchfailed" : "neterror", payload.id || "", err.message);
+      const failed = { fetch: "fetchfailed", discover: "discoverfailed" }[op] || "neterror";
+      this.outlet(failed, payload.id || "", err.message);
     }
   }
 
@@ -304,8 +318,93 @@ class Net {
     this.outlet(address, ...args.map((a) => (Buffer.isBuffer(a) ? `<${a.length} bytes>` : a)));
   }
 
+  // ---- `dawgen discover --json`: the daemons that announce themselves on the LAN ------------------
+  // Where `dawgen` is: the device's setting, else PATH, else the places pip/pipx/Homebrew put it
+  // (Live started from the Finder or the Start menu does not get the shell's PATH).
+  findDawgen(setting) {
+    const win = this.platform === "win32";
+    const names = win ? ["dawgen.exe", "dawgen.cmd", "dawgen"] : ["dawgen"];
+    if (setting) {
+      const given = String(setting);
+      if (this.isFile(given)) return given;
+      for (const name of names) if (this.isFile(path.join(given, name))) return path.join(given, name); // a folder
+      throw new Error(`no dawgen program at ${given} (the device's dawgen setting): give the full path of ` +
+        "the dawgen executable, or empty the field to look on PATH");
+    }
+    const dirs = String(this.env.PATH || this.env.Path || "").split(win ? ";" : ":").filter(Boolean);
+    const home = this.home;
+    dirs.push(path.join(home, ".local", "bin"), "/opt/homebrew/bin", "/usr/local/bin");
+    if (win && this.env.APPDATA) dirs.push(path.join(this.env.APPDATA, "Python", "Scripts"));
+    for (const dir of dirs) {
+      for (const name of names) if (this.isFile(path.join(dir, name))) return path.join(dir, name);
+    }
+    throw new Error("dawgen was not found on PATH nor in ~/.local/bin, /opt/homebrew/bin, /usr/local/bin: " +
+      "put the full path of the dawgen executable in the device's dawgen field");
+  }
+
+  discover({ id, dawgen, seconds }) {
+    id = String(id);
+    if (this.discovering) throw new Error("already looking for daemons");
+    const exe = this.findDawgen(dawgen);
+    const wait = Number(seconds) > 0 ? Number(seconds) : 3;
+    const run = { id, exe, out: [], err: [], over: false };
+    const finish = (name, ...args) => {
+      if (run.over) return;
+      run.over = true;
+      clearTimeout(run.timer);
+      if (this.discovering === run) this.discovering = null;
+      this.outlet(name, id, ...args);
+    };
+    let child;
+    try {
+      child = this.spawn(exe, ["discover", "--seconds", String(wait), "--json"]);
+    } catch (err) {
+      throw new Error(`could not run ${exe}: ${err.code || err.message}`);
+    }
+    this.discovering = run;
+    run.child = child;
+    run.timer = setTimeout(() => {
+      try {
+        child.kill();
+      } catch (err) {
+        // already gone
+      }
+      finish("discoverfailed", `${exe} discover did not finish in ${wait + 20} s`);
+    }, (wait + 20) * 1000);
+    if (run.timer.unref) run.timer.unref();
+    child.stdout.on("data", (chunk) => run.out.push(Buffer.from(chunk)));
+    child.stderr.on("data", (chunk) => run.err.push(Buffer.from(chunk)));
+    child.on("error", (err) => finish("discoverfailed", `could not run ${exe}: ${err.code || err.message}`));
+    child.on("close", (code) => {
+      const stderr = Buffer.concat(run.err).toString("utf8").trim();
+      if (code !== 0) {
+        const last = stderr.split(/\r?\n/).pop() || `it exited with ${code}`;
+        finish("discoverfailed", `${path.basename(exe)} discover failed: ${last}`);
+        return;
+      }
+      let found;
+      try {
+        found = JSON.parse(Buffer.concat(run.out).toString("utf8"));
+        if (!Array.isArray(found)) throw new Error("not a list");
+      } catch (err) {
+        finish("discoverfailed", `${path.basename(exe)} discover --json printed something unreadable ` +
+          "(is this dawgen older than `dawgen discover`?)");
+        return;
+      }
+      finish("discovered", encodeURIComponent(JSON.stringify(found.map(daemonRecord))));
+    });
+  }
+
   // Every connection closed (the tests; Max ends the whole process when the device goes).
   close() {
+    if (this.discovering && this.discovering.child) {
+      clearTimeout(this.discovering.timer);
+      try {
+        this.discovering.child.kill();
+      } catch (err) {
+        // already gone
+      }
+    }
     for (const link of this.links.values()) link.socket.destroy();
     this.links.clear();
   }
@@ -316,6 +415,27 @@ class Net {
     link.ids.clear();
     for (const [fid, f] of this.fetching) if (f.link === link) this.failFetch(fid, why);
   }
+}
+
+function defaultIsFile(p) {
+  try {
+    return fs.statSync(p).isFile();
+  } catch (err) {
+    return false;
+  }
+}
+
+// One entry of `dawgen discover --json` (bridge/discovery.py found_json) as the device uses it.
+function daemonRecord(f) {
+  const addresses = Array.isArray(f.addresses) ? f.addresses.map(String) : [];
+  return {
+    name: String(f.name || "dawgen"),
+    host: String(f.host || addresses[0] || String(f.server || "").replace(/\.$/, "")),
+    port: Number(f.port) || 0,
+    token: f.token !== false && f.token !== 0 && f.token !== "0",
+    version: String(f.version || "?"),
+    addresses,
+  };
 }
 
 function freeName(dir, name) {
@@ -339,7 +459,8 @@ if (maxApi) {
   const helper = new Net((...atoms) => maxApi.outlet(...atoms));
   maxApi.addHandler("send", (arg) => helper.handle("send", arg));
   maxApi.addHandler("fetch", (arg) => helper.handle("fetch", arg));
+  maxApi.addHandler("discover", (arg) => helper.handle("discover", arg));
   maxApi.outlet("netready");
 }
 
-module.exports = { Net, encodeMessage, decodePacket, slipEncode, SlipReader, freeName };
+module.exports = { Net, encodeMessage, decodePacket, slipEncode, SlipReader, freeName, daemonRecord };

@@ -153,9 +153,9 @@
 				"box": {
 					"id": "obj-6",
 					"maxclass": "newobj",
-					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength dataset trainkind trainsteps trainbase trainstatus token project catalog cataloginfo pullprogress pullstatus",
+					"text": "route status detail progress lastseed model prompt folder host store mode bars seed count strength port replyport place lora1 lora2 lora1strength lora2strength dataset trainkind trainsteps trainbase trainstatus token project catalog cataloginfo pullprogress pullstatus lan dawgenpath",
 					"numinlets": 2,
-					"numoutlets": 33,
+					"numoutlets": 35,
 					"patching_rect": [
 						20.0,
 						440.0,
@@ -163,6 +163,8 @@
 						22.0
 					],
 					"outlettype": [
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -2768,6 +2770,193 @@
 						""
 					]
 				}
+			},
+			{
+				"box": {
+					"id": "obj-150",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						3000.0,
+						160.0,
+						40.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Find Daemons",
+							"parameter_shortname": "Find",
+							"parameter_type": 2,
+							"parameter_modmode": 0,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1
+						}
+					},
+					"varname": "Find Daemons",
+					"presentation": 1,
+					"presentation_rect": [
+						430.0,
+						44.0,
+						38.0,
+						15.0
+					],
+					"mode": 0,
+					"text": "find",
+					"texton": "find",
+					"hint": "look for dawgen daemons on the LAN (runs dawgen discover); then pick one in the menu below"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-151",
+					"maxclass": "newobj",
+					"text": "prepend finddaemons",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						3000.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-152",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"items": [
+						"daemons on the LAN\u2026"
+					],
+					"patching_rect": [
+						3060.0,
+						160.0,
+						110.0,
+						19.0
+					],
+					"varname": "lan",
+					"hint": "the dawgen daemons found on the LAN (press find): name \u00b7 host:port \u00b7 token; picking one sets host and port",
+					"presentation": 1,
+					"presentation_rect": [
+						358.0,
+						62.0,
+						110.0,
+						19.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-153",
+					"maxclass": "newobj",
+					"text": "prepend lanpick",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						3060.0,
+						260.0,
+						90.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-154",
+					"maxclass": "live.comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						3180.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"text": "dawgen",
+					"textjustification": 0,
+					"presentation": 1,
+					"presentation_rect": [
+						804.0,
+						152.0,
+						40.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-155",
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"parameter_enable": 0,
+					"keymode": 1,
+					"outputmode": 1,
+					"lines": 1,
+					"patching_rect": [
+						3180.0,
+						160.0,
+						150.0,
+						17.0
+					],
+					"varname": "dawgenpath",
+					"text": "",
+					"hint": "the dawgen program that find runs (full path); empty: looked for on PATH, ~/.local/bin, /opt/homebrew/bin, /usr/local/bin",
+					"presentation": 1,
+					"presentation_rect": [
+						844.0,
+						152.0,
+						152.0,
+						17.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-156",
+					"maxclass": "newobj",
+					"text": "prepend dawgenpath",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						3180.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"outlettype": [
+						""
+					]
+				}
 			}
 		],
 		"lines": [
@@ -4090,6 +4279,102 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-155",
+						0
+					],
+					"destination": [
+						"obj-156",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-156",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						32
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						33
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -4173,7 +4458,6 @@
 				"strength",
 				0
 			],
-			"inherited_shortname": 1,
 			"obj-103": [
 				"Add Clip",
 				"Add Clip",
@@ -4198,7 +4482,13 @@
 				"Get Model",
 				"Get",
 				0
-			]
+			],
+			"obj-150": [
+				"Find Daemons",
+				"Find",
+				0
+			],
+			"inherited_shortname": 1
 		},
 		"dependency_cache": [],
 		"latency": 0,

@@ -121,7 +121,8 @@ test("outlet 2 feeds a route whose outlets reach the controls the js names", () 
     count: "Count", strength: "Strength", port: "Port", replyport: "Reply Port", place: "Place", lora1: "lora1", lora2: "lora2",
     lora1strength: "Adapter 1 Strength", lora2strength: "Adapter 2 Strength", dataset: "dataset", trainkind: "Train Kind",
     trainsteps: "Train Steps", trainbase: "trainbase", trainstatus: "trainstatus", token: "token", project: "project",
-    catalog: "catalog", cataloginfo: "cataloginfo", pullprogress: "pullprogress", pullstatus: "pullstatus" };
+    catalog: "catalog", cataloginfo: "cataloginfo", pullprogress: "pullprogress", pullstatus: "pullstatus",
+    lan: "lan", dawgenpath: "dawgenpath" };
   names.forEach((name, outlet) => {
     const target = byVarname(expected[name]);
     assert.ok(target, `a control named ${expected[name]}`);
@@ -136,7 +137,8 @@ test("each control reaches a handler that exists in dawgen.js, through [prepend 
     folder: "folder", Place: "place", Reconnect: "refresh", lora1: "lora1", lora2: "lora2",
     "Adapter 1 Strength": "lora1strength", "Adapter 2 Strength": "lora2strength", dataset: "dataset", "Add Clip": "addclip",
     "Train Kind": "trainkind", trainbase: "trainbase", "Train Steps": "trainsteps", Train: "train", token: "token",
-    project: "project", catalog: "catalogpick", "Get Model": "getmodel" };
+    project: "project", catalog: "catalogpick", "Get Model": "getmodel", "Find Daemons": "finddaemons", lan: "lanpick",
+    dawgenpath: "dawgenpath" };
   for (const [varname, handler] of Object.entries(controls)) {
     const control = byVarname(varname), prepend = one(`prepend ${handler}`);
     assert.ok(control, `control ${varname}`);
@@ -181,7 +183,7 @@ test("menus and number boxes match the code's modes, places and ranges", () => {
   }
   for (const name of ["status", "detail", "lastseed", "progress", "prompt", "model", "Generate", "Cancel", "lora1", "lora2",
     "Adapter 1 Strength", "Adapter 2 Strength", "token", "catalog", "cataloginfo", "Get Model", "pullprogress", "pullstatus",
-    "project"]) {
+    "project", "Find Daemons", "lan", "dawgenpath"]) {
     assert.equal(byVarname(name).presentation, 1, `${name} is on the device's face`);
   }
 });

@@ -238,7 +238,7 @@ test("text settings are stored with the Set and restored", () => {
   const d = loadDevice(new LiveSet());
   d.send("prompt", "dark", 808);
   assert.deepEqual(JSON.parse(decodeURIComponent(d.ui("store").pop()[0])), { prompt: "dark 808", folder: "", host: "127.0.0.1", model: "",
-    lora1: "", lora2: "", dataset: "", trainBase: "", token: "", project: "" });
+    lora1: "", lora2: "", dataset: "", trainBase: "", token: "", project: "", dawgenPath: "" });
   // Max must never read a stored prompt back as message syntax (commas, semicolons, quotes, spaces).
   d.send("prompt", 'dark, "wet"; 808');
   const stored = d.ui("store").pop()[0];

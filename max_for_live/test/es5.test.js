@@ -12,7 +12,8 @@ const build = require("../build");
 const HANDLERS = ["init", "anything", "prompt", "folder", "host", "model", "mode", "bars", "seed", "count", "strength",
   "lora1", "lora2", "lora1strength", "lora2strength", "port", "replyport", "place", "restore", "refresh", "generate", "cancel", "dice", "keep", "notifydeleted",
   "dataset", "trainkind", "trainsteps", "trainbase", "addclip", "train", "token", "project", "catalogpick", "getmodel",
-  "netready", "neterror", "fetchprogress", "fetched", "fetchfailed"];
+  "netready", "neterror", "fetchprogress", "fetched", "fetchfailed", "finddaemons", "lanpick", "dawgenpath", "discovered",
+  "discoverfailed"];
 const LOCAL = ["dev", "text"]; // helpers in main.js, hidden from Max with `.local = 1`
 
 function parse5(source, file) {

@@ -145,7 +145,7 @@ test("the picks are saved with the Set (with the model), the dials as Live param
   d.send("lora2", 2);
   const stored = d.ui("store").pop()[0];
   assert.deepEqual(JSON.parse(decodeURIComponent(stored)), { prompt: "", folder: "", host: "127.0.0.1", model: "sao",
-    lora1: "", lora2: "friend-jam", dataset: "", trainBase: "", token: "", project: "" });
+    lora1: "", lora2: "friend-jam", dataset: "", trainBase: "", token: "", project: "", dawgenPath: "" });
   // A new instance (the Set reopened): the pattr restores before the daemon answers.
   const e = loadDevice(new LiveSet());
   e.send("restore", stored);

@@ -15,7 +15,7 @@
     var DEFAULTS = {prompt: "", model: "", mode: 0, bars: 4, seed: -1, count: 1, strength: 0.5,
         host: "127.0.0.1", port: 9950, replyPort: 0, folder: "", place: 0,
         lora1: "", lora2: "", lora1Strength: DG.LORA_DEFAULT, lora2Strength: DG.LORA_DEFAULT,
-        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: ""};
+        dataset: "", trainKind: 0, trainBase: "", trainSteps: 1000, token: "", project: "", dawgenPath: ""};
     // Controls that Live saves as parameters; init asks each to send its value again.
     DG.PARAMETER_CONTROLS = ["mode", "bars", "seed", "count", "strength", "port", "replyport", "place",
         "lora1strength", "lora2strength", "trainkind", "trainsteps"];
@@ -53,6 +53,8 @@
         this.netQueue = [];      // messages for it before it did
         this.netWait = null;     // the check that it did start
         this.fetches = {};       // fetch id -> {job, paths}: results being downloaded from a remote daemon
+        this.finding = null;     // the id of the `dawgen discover` the helper runs now (discover.js)
+        this.lanFound = [];      // the daemons menu: index - 1 -> {name, host, port, token, version}
     }
     DG.Device = Device;
 
@@ -166,7 +168,7 @@
         var s = this.settings;
         var json = JSON.stringify({prompt: s.prompt, folder: s.folder, host: s.host, model: s.model,
             lora1: s.lora1, lora2: s.lora2, dataset: s.dataset, trainBase: s.trainBase, token: s.token,
-            project: s.project});
+            project: s.project, dawgenPath: s.dawgenPath});
         this.ui(["store", encodeURIComponent(json)]);
     };
 
@@ -182,12 +184,12 @@
             return;
         }
         // The [pattr] may echo every stored value back: only real changes do anything.
-        var names = ["prompt", "folder", "host", "dataset", "project"], hostChanged = false;
+        var names = ["prompt", "folder", "host", "dataset", "project", "dawgenPath"], hostChanged = false;
         for (var i = 0; i < names.length; i++) {
             var name = names[i];
             if (typeof saved[name] === "string" && saved[name] !== this.settings[name]) {
                 this.settings[name] = saved[name];
-                this.ui([name, "set", saved[name]]);
+                this.ui([name.toLowerCase(), "set", saved[name]]);
                 hostChanged = hostChanged || name === "host";
             }
         }

@@ -137,6 +137,8 @@ function folder() { dev().setText("folder", text(arguments)); }
 function host() { dev().setText("host", text(arguments) || "127.0.0.1"); }
 function token() { dev().setToken(text(arguments)); }
 function project() { dev().setText("project", text(arguments)); }
+function dawgenpath() { dev().setText("dawgenPath", text(arguments)); }
+function lanpick(index) { dev().pickDaemon(index); }
 function catalogpick(index) { dev().pickCatalog(index); }
 function model(index) { dev().setModelIndex(index); }
 function mode(value) { dev().setNumber("mode", value); }
@@ -200,6 +202,13 @@ function refresh(value) {
     }
 }
 
+// "find": the daemons on the LAN (discover.js).
+function finddaemons(value) {
+    if (DG.isPress(value)) {
+        dev().findDaemons();
+    }
+}
+
 function getmodel(value) {
     if (DG.isPress(value)) {
         dev().getModel();
@@ -212,6 +221,8 @@ function neterror(id, message) { dev().onNetError(String(id), DG.joinAtoms(array
 function fetchprogress(id, fraction) { dev().onFetchProgress(id, fraction); }
 function fetched() { dev().onFetched.apply(dev(), arrayfromargs(arguments)); }
 function fetchfailed(id, message) { dev().onFetchFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
+function discovered(id, json) { dev().onDiscovered(String(id), json); }
+function discoverfailed(id, message) { dev().onDiscoverFailed(String(id), DG.joinAtoms(arrayfromargs(arguments).slice(1))); }
 
 function notifydeleted() {
     if (device) {

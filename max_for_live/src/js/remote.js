@@ -25,6 +25,7 @@
                 this.netWait = this.io.later(function () {
                     self.netWait = null;
                     if (!self.netReady) {
+                        self.findingGone();
                         self.status(DG.NET_MISSING);
                     }
                 }, Device.NET_WAIT_MS);
@@ -36,7 +37,7 @@
 
     Device.NET_WAIT_MS = 10000;
     DG.NET_MISSING = "The TCP helper did not start, so nothing can be uploaded to or downloaded from a dawgen on " +
-        "another computer: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
+        "another computer, nor daemons found on the LAN: keep dawgen_net.js in the device's folder (it runs in Max's node.script, Max 8 or newer).";
 
     Device.prototype.onNetReady = function () {
         this.netReady = true;
