@@ -7,14 +7,15 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from server import __version__
 from server.config import Config, ConfigError, load
 from server.errors import DawgenError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from . import cli_lists
+from .exits import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,10 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("login", help="save a Hugging Face token for gated models (huggingface_hub's token file)")
     s.set_defaults(func=_cmd_login, log_level="warning")
 
-    for name, func, help_text in (("models", _cmd_models, "list configured models and their parameters"),
-                                  ("jobs", _cmd_jobs, "list recent jobs from the journal"),
+    for name, func, help_text in (("models", _with_config(cli_lists.models), "list configured models and their parameters"),
+                                  ("jobs", _with_config(cli_lists.jobs), "list recent jobs from the journal"),
                                   ("doctor", _cmd_doctor, "check the installation and configuration"),
-                                  ("plugins", _cmd_plugins, "list the VST3 / AU plugins `chain` may load, with their parameters")):
+                                  ("plugins", _with_config(cli_lists.plugins),
+                                   "list the VST3 / AU plugins `chain` may load, with their parameters")):
         s = sub.add_parser(name, help=help_text)
         _config_flags(s)
         s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -167,6 +169,10 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="UDP+TCP port (default 9950)")
     p.add_argument("--project", default=None, help="output root: your project folder")
     p.add_argument("--state-dir", default=None, help="where the job journal lives")
+
+
+def _with_config(command: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace], int]:
+    return lambda args: command(args, _load_config(args))
 
 
 def _load_config(args: argparse.Namespace) -> Config:
@@ -278,76 +284,6 @@ def _print_reply(reply: Any) -> None:
         print(json.dumps(json.loads(reply.args[1]), indent=2))
     else:
         print(reply.address, *reply.args)
-
-
-def _cmd_models(args: argparse.Namespace) -> int:
-    from server.registry import Registry
-
-    config = _load_config(args)
-    if args.daemon:
-        from .client import Client, ClientError
-
-        try:  # TCP: the full catalogue, never abridged to fit a UDP datagram
-            with Client(config.server.host, config.server.port, tcp=True) as client:
-                models = client.json_call("models")
-        except (ClientError, OSError) as exc:
-            print(f"dawgen models: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        models = Registry(config).describe()
-    if args.json:
-        print(json.dumps(models, indent=2))
-        return EXIT_OK
-    for m in models:
-        flag = " (default)" if m.get("default") else ""
-        warm = f", warm on {m['device']} ({m.get('memory_bytes', 0) / 1e6:.1f} MB)" if args.daemon and m.get("loaded") else ""
-        print(f"{m['name']}{flag}: backend {m['backend']}{warm}"
-              + (f" - UNAVAILABLE: {m['unavailable']}" if "unavailable" in m else ""))
-        for verb, params in m.get("verbs", {}).items():
-            print(f"  {verb}: " + ", ".join(p["name"] for p in params))
-    return EXIT_OK
-
-
-def _cmd_jobs(args: argparse.Namespace) -> int:
-    from server.journal import Journal
-
-    config = _load_config(args)
-    path = config.state_dir / "journal.sqlite3"
-    if not path.exists():
-        print(f"no journal yet at {path}", file=sys.stderr)
-        return EXIT_OK
-    jobs = Journal(path).recent(args.limit)
-    if args.json:
-        print(json.dumps([j.summary() for j in jobs], indent=2))
-        return EXIT_OK
-    for job in jobs:
-        detail = job.outputs[0] if job.outputs else job.error_message
-        print(f"{job.id}  {job.state.value:9}  {job.verb:9} {job.model:10} {job.params.get('prompt', '')!s:24.24}  {detail}")
-    return EXIT_OK
-
-
-def _cmd_plugins(args: argparse.Namespace) -> int:
-    from server.backends.process.host import describe_plugin, run_isolated
-    from server.backends.process.plugins import roots, scan
-    from server.errors import DawgenError
-
-    config = _load_config(args).plugins
-    found = []
-    for path in scan(config):  # each plugin loads in a child process: a crashing one is listed as such
-        try:
-            found.append(run_isolated(describe_plugin, (str(path),), what=f"plugin {path.name}", timeout=config.timeout))
-        except DawgenError as exc:
-            found.append({"name": path.stem, "path": str(path), "error": exc.message})
-    if args.json:
-        print(json.dumps({"folders": [str(r) for r in roots(config)], "plugins": found}, indent=2))
-        return 0
-    print("plugin folders: " + (", ".join(str(r) for r in roots(config)) or "none (set [plugins] paths)"))
-    for plugin in found:
-        print(f"{plugin['name']}  ({plugin['path']})" + (f"  cannot load: {plugin['error']}" if "error" in plugin else ""))
-        for p in plugin.get("parameters", []):
-            span = f" {p['min']}..{p['max']}" if "min" in p and "max" in p else ""
-            print(f"    {p['name']}{span} {p.get('unit', '')}".rstrip())
-    return 0
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
