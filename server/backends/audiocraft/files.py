@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DawgenError, ErrorCode
+from ..hf_cache import snapshot
 
 LM_FILE = "state_dict.bin"
 COMPRESSION_FILE = "compression_state_dict.bin"
@@ -53,13 +54,7 @@ def resolve(path: str) -> Path:
         raise _unavailable("an audiocraft model needs `path`: a folder with state_dict.bin and "
                            "compression_state_dict.bin, or a Hugging Face cache entry")
     folder = Path(path).expanduser()
-    snapshots = folder / "snapshots"
-    if snapshots.is_dir():
-        ref = folder / "refs" / "main"
-        named = snapshots / ref.read_text().strip() if ref.is_file() else None
-        candidates = [named] if named is not None and named.is_dir() else sorted(snapshots.iterdir())
-        folder = candidates[-1] if candidates else folder
-    return folder
+    return snapshot(folder) or folder
 
 
 class _Stub(dict):

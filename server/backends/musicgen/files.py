@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DawgenError, ErrorCode
+from ..hf_cache import snapshot
 
 MODEL_TYPES = {"musicgen": "MusicgenForConditionalGeneration",
                "musicgen_melody": "MusicgenMelodyForConditionalGeneration"}
@@ -56,16 +57,10 @@ def resolve_folder(path: str) -> Path:
 
 
 def _snapshot(repo: Path) -> Path:
-    ref = repo / "refs" / "main"
-    if ref.is_file():
-        named = repo / "snapshots" / ref.read_text(encoding="utf-8").strip()
-        if named.is_dir():
-            return named
-    snapshots = sorted((p for p in (repo / "snapshots").iterdir() if p.is_dir()),
-                       key=lambda p: p.stat().st_mtime, reverse=True)
-    if not snapshots:
+    found = snapshot(repo)
+    if found is None:
         raise _unavailable(f"{repo} is a Hugging Face cache folder without any snapshot in {repo / 'snapshots'}")
-    return snapshots[0]
+    return found
 
 
 def _read_json(file: Path) -> dict[str, Any]:

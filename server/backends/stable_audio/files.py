@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DawgenError, ErrorCode
+from ..hf_cache import snapshot
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt")
 MODEL_TYPES = ("diffusion_cond", "diffusion_cond_inpaint", "diffusion_uncond")
@@ -91,14 +92,10 @@ def resolve_folder(path: str, marker: str, what: str) -> Path:
     if not folder.is_dir():
         raise _unavailable(f"{what} {folder} does not exist")
     if (folder / "snapshots").is_dir() and not (folder / marker).exists():
-        ref = folder / "refs" / "main"
-        if ref.is_file() and (folder / "snapshots" / ref.read_text(encoding="utf-8").strip()).is_dir():
-            return folder / "snapshots" / ref.read_text(encoding="utf-8").strip()
-        snapshots = sorted((p for p in (folder / "snapshots").iterdir() if p.is_dir()),
-                           key=lambda p: p.stat().st_mtime, reverse=True)
-        if not snapshots:
+        found = snapshot(folder)
+        if found is None:
             raise _unavailable(f"{folder} is a Hugging Face cache folder without a snapshot")
-        return snapshots[0]
+        return found
     return folder
 
 
