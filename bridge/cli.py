@@ -15,7 +15,7 @@ from server.config import Config, ConfigError, load
 from server.errors import DawgenError
 
 from . import cli_lists
-from .exits import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from .exits import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, client_failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,12 +237,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
                     print(client.fetch(path, args.fetch) if args.fetch is not None else path)
                 return EXIT_OK
             _print_reply(reply)
-    except ClientError as exc:
-        print(f"dawgen send: {exc.code}: {exc.message}", file=sys.stderr)
-        return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
-    except OSError as exc:
-        print(f"dawgen send: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    except (ClientError, OSError) as exc:
+        return client_failed("send", exc)
     return EXIT_OK
 
 
@@ -274,8 +270,7 @@ def _cmd_regen(args: argparse.Namespace) -> int:
             for path in client.generate(params, verb=verb, timeout=args.timeout):
                 print(path)
     except ClientError as exc:
-        print(f"dawgen regen: {exc.code}: {exc.message}", file=sys.stderr)
-        return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
+        return client_failed("regen", exc)
     return EXIT_OK
 
 

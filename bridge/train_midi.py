@@ -71,8 +71,8 @@ def daemon_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def submit(args: argparse.Namespace) -> int:
     """Send the run to the daemon and follow it; exit codes as `dawgen send`'s."""
-    from .cli import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
     from .client import Client, ClientError
+    from .exits import EXIT_OK, client_failed
     from .progress_view import follow_job
 
     try:
@@ -80,10 +80,6 @@ def submit(args: argparse.Namespace) -> int:
             reply = client.call("train", daemon_params(args), timeout=10.0)
             for path in follow_job(client, reply, args.timeout, sys.stderr):
                 print(path)
-    except ClientError as exc:
-        print(f"dawgen train-midi: {exc.code}: {exc.message}", file=sys.stderr)
-        return EXIT_UNREACHABLE if exc.code in ("timeout", "disconnected") else EXIT_ERROR
-    except OSError as exc:
-        print(f"dawgen train-midi: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    except (ClientError, OSError) as exc:
+        return client_failed("train-midi", exc)
     return EXIT_OK
