@@ -101,3 +101,19 @@ def client(daemon):
 
     with Client("127.0.0.1", daemon.port) as c:
         yield c
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path: Path) -> Iterator:
+    """A fake Hugging Face hub on 127.0.0.1 (tests/hub_fake.py) that huggingface_hub downloads from
+    (HF_ENDPOINT), with no token from the environment or this machine's token file."""
+    from huggingface_hub import constants
+
+    from tests.hub_fake import FakeHub
+
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    with FakeHub() as fake:
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        yield fake

@@ -12,21 +12,9 @@ import pytest
 
 from bridge.cli import main
 from server.config import load
-from tests.hub_fake import FakeHub
 
 SECRET = "hf_AbsolutelySecretToken42"
 
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    from huggingface_hub import constants
-
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    with FakeHub() as fake:
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        yield fake
 
 
 def catalog_for(path: Path, models: dict) -> str:

@@ -23,17 +23,6 @@ from tests.hub_fake import FakeHub
 SMALL = {"model_config.json": b'{"sample_rate": 48000}', "model.safetensors": bytes(range(256)) * 64}
 
 
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    from huggingface_hub import constants
-
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    with FakeHub() as fake:
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        yield fake
-
 
 def pulled(hub: FakeHub, tmp_path: Path, name: str, files: dict[str, bytes], backend: str = "synth") -> Path:
     """`name` pulled from the fake hub into tmp_path/models (its files in tmp_path/hf-cache)."""

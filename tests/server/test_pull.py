@@ -13,22 +13,10 @@ from server import catalog as catalog_mod
 from server.catalog import install
 from server.catalog.install import Options
 from server.errors import DawgenError, ErrorCode
-from tests.hub_fake import COMMIT, FakeHub
+from tests.hub_fake import COMMIT
 
 SECRET = "hf_NotARealTokenButSecret123"
 
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    with FakeHub() as fake:
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        yield fake
 
 
 def write_catalog(path: Path, models: dict) -> catalog_mod.Catalog:

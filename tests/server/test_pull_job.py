@@ -14,7 +14,7 @@ from server.config import load
 from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
 from server.jobs import EventKind, JobState, Request
-from tests.hub_fake import COMMIT, FakeHub
+from tests.hub_fake import COMMIT
 from tests.hub_fake import git_sha1 as hub_etag
 
 WEIGHTS = bytes(range(256)) * 64  # 16 KiB: sixteen 1 KiB chunks
@@ -22,16 +22,12 @@ FILES = {"model_config.json": b'{"sample_rate": 48000}', "model.safetensors": WE
 
 
 @pytest.fixture
-def hub(monkeypatch, tmp_path):
+def hub(hub, monkeypatch):
+    """The shared fake hub (tests/conftest.py), downloading in small chunks: progress within a small file."""
     from huggingface_hub import constants
 
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 1024)  # progress within a small file
-    with FakeHub() as fake:
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        yield fake
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 1024)
+    return hub
 
 
 def catalog_entry(repo: str, **extra) -> dict:
