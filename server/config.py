@@ -5,7 +5,6 @@ caught at start instead of surfacing as odd behaviour hours later.
 """
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from .config_hotfolder import (  # noqa: F401 - RECIPE_*, RecipeConfig: part of 
     default_recipes,
 )
 from .memory import check_budgets
+from .suggest import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -264,7 +264,7 @@ def parse(data: Mapping[str, Any], base: Path | None = None) -> Config:
                 continue
             setattr(config, section, _parse_section(section, value, errors))
         else:
-            errors.append(f"unknown section [{section}]{_suggest(section, [*_SECTIONS, 'models', 'loras', 'clients'])}")
+            errors.append(f"unknown section [{section}]{did_you_mean(section, [*_SECTIONS, 'models', 'loras', 'clients'])}")
     errors.extend(check_web_binding(config.web, bool(config.clients)))
     check_cluster(config.cluster, base, errors)
     if errors:
@@ -280,7 +280,7 @@ def _parse_section(section: str, values: Mapping[str, Any], errors: list[str]) -
         where = f"{section}.{toml_key}"
         key = FIELD_OF_KEY.get((section, toml_key), toml_key)
         if key not in fields:
-            errors.append(f"{where}: unknown key{_suggest(key, fields)}")
+            errors.append(f"{where}: unknown key{did_you_mean(key, fields)}")
             continue
         coerced = _coerce(value, fields[key], where, errors)
         if coerced is None:
@@ -392,7 +392,7 @@ def _parse_loras(value: Any, errors: list[str]) -> dict[str, LoraConfig]:
         if not isinstance(entry, dict):
             errors.append(f"loras.{name}: must be a table with path = \"...\" and base = \"<model name>\"")
             continue
-        bad = [f"loras.{name}.{k}: unknown key{_suggest(k, LORA_KEYS)}" for k in entry if k not in LORA_KEYS]
+        bad = [f"loras.{name}.{k}: unknown key{did_you_mean(k, LORA_KEYS)}" for k in entry if k not in LORA_KEYS]
         bad += [f"loras.{name}.{k}: expected a string" for k in LORA_KEYS if k in entry and not isinstance(entry[k], str)]
         bad += [f"loras.{name}.{k}: required" for k in ("path", "base") if not entry.get(k)]
         errors.extend(bad)
@@ -408,12 +408,7 @@ def check_model_keys(model: ModelConfig, backend_keys: Mapping[str, type]) -> li
     for key, value in model.options.items():
         where = f"models.{model.name}.{key}"
         if key not in allowed:
-            errors.append(f"{where}: unknown key for backend {model.backend}{_suggest(key, allowed)}")
+            errors.append(f"{where}: unknown key for backend {model.backend}{did_you_mean(key, allowed)}")
         elif not isinstance(value, allowed[key]) or (allowed[key] is int and isinstance(value, bool)):
             errors.append(f"{where}: expected {allowed[key].__name__}, got {type(value).__name__}")
     return errors
-
-
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -6,12 +6,13 @@ Parsed with the rest of the config by server/config.py. The bridge identifies a 
 """
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .suggest import did_you_mean
 
 MIN_TOKEN_LENGTH = 16
 CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # it names an upload folder too
@@ -68,7 +69,7 @@ def _parse_client(name: str, entry: Any, errors: list[str], base: Path | None) -
     for key, value in entry.items():
         want = _KEYS.get(key)
         if want is None:
-            errors.append(f"{where}.{key}: unknown key{_suggest(key, _KEYS)}")
+            errors.append(f"{where}.{key}: unknown key{did_you_mean(key, _KEYS)}")
             bad = True
         elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
             errors.append(f"{where}.{key}: expected {want.__name__}, got {type(value).__name__}")
@@ -105,11 +106,6 @@ def _read_token_file(where: str, value: str, base: Path | None, errors: list[str
     except OSError as exc:
         errors.append(f"{where}.token_file: cannot read {path}: {exc.strerror or exc}")
         return ""
-
-
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def allowed_priority(clients: dict[str, ClientConfig], owner: str, asked: int) -> int:

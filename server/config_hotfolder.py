@@ -2,10 +2,11 @@
 Parsed with the rest of the config by server/config.py, which re-exports these names."""
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from .suggest import did_you_mean
 
 
 @dataclass
@@ -73,7 +74,7 @@ def _parse_recipe(name: str, entry: Any, default: RecipeConfig | None, errors: l
     types = {"verb": str, "takes": str, "params": dict, "enabled": bool}
     for key, value in entry.items():
         if key not in types:
-            errors.append(f"{where}.{key}: unknown key{_suggest(key, types)}")
+            errors.append(f"{where}.{key}: unknown key{did_you_mean(key, types)}")
         elif not isinstance(value, types[key]):
             errors.append(f"{where}.{key}: expected {types[key].__name__}, got {type(value).__name__} {value!r}")
         elif key == "verb" and not _RECIPE_VERB.match(value):
@@ -100,8 +101,3 @@ def _recipe_params(where: str, params: dict[str, Any], errors: list[str]) -> dic
         else:
             good[key] = value
     return good
-
-
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
