@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.stable_audio.adapter import apply_adapter  # noqa: F401 - part of this module's API
 from ..backends.stable_audio.files import MODEL_TYPES, ModelFiles, check_folder, check_t5, family_of
 from ..errors import DawgenError, ErrorCode
 from .settings import Settings

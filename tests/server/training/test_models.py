@@ -14,19 +14,18 @@ from tests.server.training.tiny_runs import fixed_batches, load, settings_for, s
 
 
 def generate_with_adapter(base_entry: dict, adapter, strength: float = 1.0, params: dict | None = None) -> np.ndarray:
-    """The base loaded through the Registry as the daemon loads it, the adapter applied to it."""
+    """The base loaded through the Registry as the daemon loads it, the adapter named per request
+    (`[loras.a]`, `lora=a:STRENGTH`): merged into the loaded weights as every job's are."""
     from server.backends.base import RunContext
     from server.config import parse
     from server.params import validate
     from server.registry import Registry
-    from server.training.models import apply_adapter
 
-    registry = Registry(parse({"models": {"m": {**base_entry, "device": "cpu"}}}))
+    registry = Registry(parse({"models": {"m": {**base_entry, "device": "cpu"}},
+                               "loras": {"a": {"path": str(adapter), "base": "m"}}}))
     backend = registry.backend("m")
-    loaded = backend._loaded_model  # the backend does not load adapters itself yet (the lead wires it)
-    apply_adapter(loaded.model, loaded.files.model_type, adapter, loaded.files.weights, strength=strength)
-    params = params or {"seconds": 0.5, "steps": 4, "seed": 3, "prompt": "deep kick"}
-    return backend.run("generate", RunContext(validate(backend.verbs["generate"], dict(params), "generate")))[0].samples
+    params = {**(params or {"seconds": 0.5, "steps": 4, "seed": 3, "prompt": "deep kick"}), "lora": f"a:{strength:g}"}
+    return backend.run("generate", RunContext(validate(backend.verbs["generate"], params, "generate")))[0].samples
 
 
 @pytest.mark.parametrize("kind", ["stable-audio-lora", "dance-diffusion-lora"])
@@ -67,21 +66,25 @@ def test_lora_adapter_is_small_leaves_the_base_alone_and_changes_the_output(tiny
 
 
 def test_an_adapter_refuses_other_base_weights(tiny, tmp_path):
-    from server.training import loop, models
+    from server.training import loop
 
     settings = settings_for("stable-audio-lora", steps=1)
     trainee = load(tiny, settings)
     result = loop.train(loop.open_run(trainee, tmp_path / "a"), fixed_batches(trainee))
+    adapter = str(result.checkpoint / "lora.safetensors")
     other = tmp_path / "other"
     shutil.copytree(tiny["sao"], other)
     (other / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
-    with pytest.raises(DawgenError) as err:
-        models.apply_adapter(trainee.wrapper, "diffusion_cond", result.checkpoint / "lora.safetensors",
-                             other / "model.safetensors")
+    params = {"seconds": 0.5, "steps": 2, "seed": 3, "prompt": "deep kick"}
+    with pytest.raises(DawgenError) as err:  # the run as its own model, on weights it was not trained on
+        generate({"backend": "stable-audio", "path": str(other), "t5_path": str(tiny["t5"]), "adapter": adapter}, params)
     assert err.value.code == "model_unavailable" and "other weights" in err.value.message
+    alone = tmp_path / "alone"  # the file without its lora.json (as if made elsewhere): no base hash to refuse it by
+    alone.mkdir()
+    shutil.copy(adapter, alone / "lora.safetensors")
     with pytest.raises(DawgenError) as err:  # an adapter of one model on a model of another shape
-        models.apply_adapter(load(tiny, settings_for("dance-diffusion")).wrapper, "diffusion_uncond",
-                             result.checkpoint / "lora.safetensors")
+        generate_with_adapter({"backend": "stable-audio", "path": str(tiny["dance"])}, alone / "lora.safetensors",
+                              params={"seconds": 0.256, "steps": 2, "seed": 3})
     assert err.value.code == "model_unavailable" and "does not fit" in err.value.message
 
 
