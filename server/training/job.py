@@ -89,10 +89,6 @@ class TrainBackend(NeedsStableAudioTools, Backend):
             return "a configured or built-in model"
         return ""
 
-    def source_of(self, params: Mapping[str, Any]) -> Source:
-        """What the run named by `params` starts from (its family decides)."""
-        return family_for(str(params.get("kind") or TRAIN_PARAMS[0].default)).source(self, params)
-
     # -- the run --------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
         return Run(self, ctx).go()

@@ -5,14 +5,14 @@ renders objective.py, the checkpoint files it writes sa_checkpoint.py.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..backends.stable_audio.imports import INSTALL_HINT, REQUIRED
 from ..errors import DawgenError, ErrorCode
-from .families import Family, Source
+from .audio_family import AudioFamily
+from .families import Source
 from .settings import TRAIN_PARAMS, Settings
 
 
@@ -20,7 +20,7 @@ def _bad(message: str) -> DawgenError:
     return DawgenError(ErrorCode.BAD_REQUEST, message)
 
 
-class StableAudioFamily(Family):
+class StableAudioFamily(AudioFamily):
     name = "stable-audio"
     kinds = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora")
     requires = REQUIRED
@@ -54,20 +54,12 @@ class StableAudioFamily(Family):
         return source_files(source.path, str(source.options.get("t5_path") or ""))
 
     def dataset(self, run: Any, settings: Settings, source: Source) -> Any:
-        from .dataset import NoUsableAudio, default_window_frames, prepare
+        from .dataset import default_window_frames
 
         files = self.files(source)
         window = int(round(settings.seconds * files.sample_rate)) if settings.seconds else \
             min(files.window, default_window_frames(settings.kind, files.sample_rate))
-        return prepare_audio(run, settings, files.sample_rate, files.channels, window, prepare, NoUsableAudio)
-
-    def write_report(self, dataset: Any, path: Any) -> None:
-        from .dataset import write_report
-
-        write_report(dataset, path)
-
-    def record(self, dataset: Any) -> dict[str, Any]:
-        return audio_record(dataset)
+        return self.prepare_audio(run, settings, files.sample_rate, files.channels, window)
 
     def base_sha256(self, source: Source) -> str | None:
         from ..output.provenance import file_sha256
@@ -92,33 +84,6 @@ class StableAudioFamily(Family):
         trainee = models.load(settings, source.path, str(source.options.get("t5_path") or ""), device, source.base_name)
         trainee.trigger = str(source.options.get("trigger") or "")
         return trainee
-
-
-def prepare_audio(run: Any, settings: Settings, rate: int, channels: int, window: int, prepare: Any,
-                  no_usable: type[Exception]) -> Any:
-    """dataset.prepare for a run's params; a folder with nothing usable still gets its report."""
-    from . import artifacts
-
-    params = run.params
-    try:
-        return prepare(params["data"], settings.kind, sample_rate=rate, channels=channels, window_frames=window,
-                       chop=str(params.get("chop") or "auto"), bpm=params.get("bpm"),
-                       trigger=str(params.get("trigger") or ""),
-                       progress=lambda f, _: run.ctx.progress(run.preparing * f, "preparing"),
-                       check=run.ctx.check_cancel)
-    except no_usable as exc:
-        rejected = getattr(exc, "rejected", [])
-        report = {"folder": str(params["data"]), "clips": 0,
-                  "rejected": [{"file": r.file, "reason": r.reason, "detail": r.detail} for r in rejected]}
-        artifacts.write_file(run.folder / "dataset-report.json", json.dumps(report, indent=2).encode())
-        raise
-
-
-def audio_record(dataset: Any) -> dict[str, Any]:
-    """training.json's dataset part for an audio dataset (dataset.py)."""
-    return {"folder": dataset.folder, "clips": len(dataset.clips), "files": len(dataset.files),
-            "rejected": len(dataset.rejected), "summary": dataset.summary(),
-            **({"metadata": dict(dataset.metadata)} if dataset.metadata else {})}
 
 
 FAMILY = StableAudioFamily()

@@ -22,7 +22,8 @@ from typing import Any
 from ...backends.musicgen import EXTRA
 from ...backends.musicgen.files import ModelFiles, check_folder, weight_file
 from ...errors import DawgenError, ErrorCode
-from ..families import Family, Source
+from ..audio_family import AudioFamily
+from ..families import Source
 from ..settings import Settings
 
 MAX_SECONDS = 30.0  # MusicGen was trained on 30 s windows; longer clips are cut into windows
@@ -34,7 +35,7 @@ def _bad(message: str) -> DawgenError:
     return DawgenError(ErrorCode.BAD_REQUEST, message)
 
 
-class MusicgenFamily(Family):
+class MusicgenFamily(AudioFamily):
     name = "musicgen"
     kinds = ("musicgen", "musicgen-lora")
     requires = ("torch", "transformers")
@@ -61,23 +62,9 @@ class MusicgenFamily(Family):
         return Source(str(files.folder), str(base), {"trigger": str(params.get("trigger") or "")})
 
     def dataset(self, run: Any, settings: Settings, source: Source) -> Any:
-        from ..dataset import NoUsableAudio, prepare
-        from ..stable_audio import prepare_audio
-
         files = check_folder(source.path)
         codec = Codec.of(files)
-        return prepare_audio(run, settings, codec.rate, codec.channels, codec.window_samples(settings.seconds),
-                             prepare, NoUsableAudio)
-
-    def write_report(self, dataset: Any, path: Any) -> None:
-        from ..dataset import write_report
-
-        write_report(dataset, path)
-
-    def record(self, dataset: Any) -> dict[str, Any]:
-        from ..stable_audio import audio_record
-
-        return audio_record(dataset)
+        return self.prepare_audio(run, settings, codec.rate, codec.channels, codec.window_samples(settings.seconds))
 
     def base_sha256(self, source: Source) -> str | None:
         from ...output.provenance import file_sha256
