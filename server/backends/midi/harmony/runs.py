@@ -6,13 +6,13 @@ from typing import Any
 
 import torch
 
-from ...base import Output, RunContext
 from ....output.naming import daw_suffix
+from ...base import Output, RunContext
 from .. import spec as S
 from ..data import find_key
 from . import chords as C
 from . import plan as P
-from .verbs import Frame, Harmony, _frame, _notes, bpm_meter, drum_channel_notes, melody_features, melody_line, read_input, seeds
+from .verbs import Harmony, _frame, _notes, bpm_meter, drum_channel_notes, melody_features, melody_line, read_input, seeds
 
 TRACKS = {"chords": "Chords", "bass": "Bass", "piano": "Piano"}
 

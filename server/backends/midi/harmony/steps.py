@@ -17,7 +17,7 @@ from . import vocab as HV
 from .data import BEAT, Piece
 
 KINDS = ("chords", "bass", "improv", "voicing")
-WINDOW = {"chords": 64, "bass": 192, "improv": 192, "voicing": 64}  # time steps per training window
+WINDOW = {"chords": 64, "bass": 128, "improv": 128, "voicing": 64}  # time steps per training window
 
 
 def arrays(piece: Piece, kind: str) -> dict[str, np.ndarray]:
@@ -98,8 +98,10 @@ def sample_batch(data: Sequence[tuple[dict[str, np.ndarray], bool]], kind: str, 
     items = [(data[i][0], data[i][1], window_start(len(data[i][0]["target"]), kind, lambda n: int(pick(n))))
              for i in idx]
     out = batch(items, kind)
-    if kind == "chords":
-        out["melody_on"] = (torch_rand(rng, size) < 0.5).astype(np.float32)
+    if kind == "chords":  # half the windows harmonise a melody, half write a free progression
+        import torch
+
+        out["melody_on"] = torch.from_numpy((torch_rand(rng, size) < 0.5).astype(np.float32))
     return out
 
 
@@ -108,7 +110,4 @@ def torch_rand(rng: Any, n: int) -> np.ndarray:
 
 
 def batch_loss(model: Any, kind: str, b: dict[str, Any]) -> Any:
-    import torch
-
-    on = b.get("melody_on")
-    return loss(model, kind, b, None if on is None else torch.as_tensor(on))
+    return loss(model, kind, b, b.get("melody_on"))

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...base import Midi, Output, RunContext
 from ....output.naming import slugify
+from ...base import Midi, Output, RunContext
 from .. import spec as S
 from .. import vocab as V
 from ..smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line
