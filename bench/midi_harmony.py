@@ -5,7 +5,8 @@ this run on the same held-out chorales (server/backends/midi/harmony/metrics.py)
     improv    notes in key; chord tones on strong beats            (the melody over Bach's chords)
     bass      notes in key; bass on the chord's root/fifth at each chord change
     piano     voices in their SATB ranges; voice crossings; parallel fifths/octaves per transition
-              (alto/tenor/bass from the voicing model under Bach's soprano and chords)
+              (alto/tenor/bass from the voicing model under Bach's soprano and chords; the random
+              alto/tenor/bass drawn from the scale across the four voices' span)
     chords    harmonisation agreement with Bach's chord per beat (root; root + triad quality), the
               chord model reading the soprano, most likely chord each beat (target: root >= 60 %)
 
@@ -88,9 +89,9 @@ def voicing_figures(models: dict, held: list[HD.Piece], seed: int) -> dict[str, 
                                max(1, piece.bar // HD.BEAT), 1.0, gen)
         made = np.vstack([data[:1], np.array(atb).T]) if atb else data
         rand = data.copy()
-        for v, name in ((1, "alto"), (2, "tenor"), (3, "bass")):
-            lo, hi = HV.VOICE_RANGES[name]
-            pool = [p for p in range(lo, hi + 1) if p % 12 in (M.MINOR - {11} if piece.minor else M.MAJOR)]
+        lo, hi = HV.VOICE_RANGES["bass"][0], HV.VOICE_RANGES["soprano"][1]  # the four voices' span
+        pool = [p for p in range(lo, hi + 1) if p % 12 in (M.MINOR - {11} if piece.minor else M.MAJOR)]
+        for v in (1, 2, 3):
             rand[v] = np.where(data[v] >= 0, rng.choice(pool, data.shape[1]), -1)
         for who, v in (("data", data), ("model", made), ("random", rand)):
             f = figs[who]

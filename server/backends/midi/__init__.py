@@ -173,14 +173,15 @@ class MidiBackend(Backend):
     def _harmony(self, verb: str, ctx: RunContext) -> list[Output]:
         """Issue #26's verbs and kinds (harmony/runs.py); the trio's drums from the drum model."""
         from .generate import sample_drums
-        from .harmony.verbs import Harmony, run
+        from .harmony.runs import RUNS
+        from .harmony.verbs import Harmony
 
         def drums(steps: int, gen: Any, bar: int) -> list[Note]:
             hits, vel = sample_drums(self._models["drums"], steps, float(ctx.params.get("temperature", 1.0)), gen,
                                      bar_steps=bar)
             return _drum_notes(hits, vel, PPQ // 4, 0)
 
-        return run(Harmony(self._models, drums), verb, ctx)
+        return RUNS[verb](Harmony(self._models, drums), ctx)
 
     def _seeds(self, p: Mapping[str, Any]) -> list[int]:
         seed = int(p.get("seed") or 0)

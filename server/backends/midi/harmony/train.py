@@ -120,7 +120,6 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
     import torch
 
     from ..store import read_index, write_index
-    from ..train import _store
 
     folder = Path(out).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,3 +138,14 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
         _store(folder, index, kind, model, info, log)
     write_index(folder, index)
     return index
+
+
+def _store(folder: Path, index: dict, kind: str, model: Any, info: dict, log: Log) -> None:
+    from ..store import save_model, write_index
+
+    entry = {"file": save_model(folder, kind, model), "config": model.config, **info}
+    entry["bytes"] = os.path.getsize(folder / entry["file"])
+    index["models"][kind] = entry
+    write_index(folder, index)
+    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; "
+        f"{info.get('eval', {})}")

@@ -187,9 +187,3 @@ def melody_features(line: Sequence[tuple[int, int, int]], shift: int, steps: int
 
 def drum_channel_notes(notes: Sequence[Note]) -> list[Note]:
     return [n if n.channel == DRUM_CHANNEL else Note(n.tick, n.dur, n.pitch, n.velocity, DRUM_CHANNEL) for n in notes]
-
-
-def run(h: Harmony, verb: str, ctx: RunContext) -> list[Output]:
-    from .runs import RUNS
-
-    return RUNS[verb](h, ctx)
