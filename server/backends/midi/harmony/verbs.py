@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ....output.naming import slugify
-from ...base import Midi, Output, RunContext
+from ...base import Midi
 from .. import spec as S
 from .. import vocab as V
 from ..smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line
