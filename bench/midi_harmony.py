@@ -145,3 +145,25 @@ def main(log: Callable[[str], None] = print) -> dict[str, dict[str, Fig]]:
 
 if __name__ == "__main__":
     main()
+
+
+def rows(results: dict[str, dict[str, Fig]]) -> list:
+    """bench/run_all.py's rows: each figure against the data's and the random baseline's."""
+    from table import Row
+
+    out = []
+    for kind, figs in results.items():
+        for name, value in figs["model"].items():
+            rand = figs["random"][name]
+            if "data" in figs:
+                data = figs["data"][name]
+                ok = closer(figs, name)
+                out.append(Row("midi harmony", f"{kind}: {name}", value, "", "closer to data than random", ok,
+                               f"data {data:.3f}, random {rand:.3f}"))
+            elif name.startswith("root agreement"):
+                out.append(Row("midi harmony", f"{kind}: harmonisation {name}", 100 * value, "%", ">= 60 %",
+                               value >= 0.6, f"random {100 * rand:.1f} %"))
+            else:
+                out.append(Row("midi harmony", f"{kind}: harmonisation {name}", 100 * value, "%", "", None,
+                               f"random {100 * rand:.1f} %"))
+    return out

@@ -57,6 +57,11 @@ def _midi() -> list[Row]:
             for kind, seconds in midi.latency(backend, runs=10).items()]
 
 
+def _midi_harmony() -> list[Row]:
+    harmony = _bench_module("midi_harmony")
+    return harmony.rows(harmony.main())
+
+
 def _demucs() -> list[Row]:
     demucs_bench = _bench_module("demucs", library_first=True)
     row = demucs_bench.main(sizes=("tiny",), minutes=(0.5,), ways=("direct", "daemon"), repeat=2)[("tiny", 0.5)]
@@ -112,6 +117,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
     ("midi", _midi, ("torch",)),
+    ("midi harmony", _midi_harmony, ("torch", "music21")),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
     ("cluster", lambda: _bench_module("cluster").rows(_bench_module("cluster").main(runs=10)), ("ray",)),

@@ -8,6 +8,8 @@ Shipped weights (server/backends/midi/weights, ~2 MB; `dawgen train-midi` remake
   (Debian hydrogen-data); it can follow the onsets of another clip (`drumify`).
 - vae_melody / vae_drums: MLP VAEs over 2-bar 16th-grid windows (`interpolate`).
 - groove: velocity statistics per drum lane and 16th position from the same drum data (`groove`).
+- chords / bass / improv / voicing: the harmony models (harmony/, issue #26), learned from Bach's
+  chorales in the music21 corpus.
 
 `[models.NAME] backend = "midi"` with no `path` uses the shipped weights; `path = FOLDER` a folder
 written by `dawgen train-midi --out FOLDER` (models it lacks come from the shipped folder). Outputs

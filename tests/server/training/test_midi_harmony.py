@@ -36,8 +36,11 @@ def test_the_loss_falls_on_a_fixed_batch_of_inferred_chords(tmp_path, kind):
     model = trainee.load(settings, Source("", "none", {"part": PARTS[kind]}))
 
     def measured() -> float:
+        model.model.eval()  # no dropout while measuring
         with torch.no_grad():
-            return float(model.loss(batch, run))
+            value = float(model.loss(batch, run))
+        model.model.train()
+        return value
 
     run = loop.open_run(model, tmp_path / "run")
     before = measured()
