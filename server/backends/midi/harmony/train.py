@@ -21,7 +21,7 @@ from . import data as HD
 from . import steps as HS
 
 Log = Callable[[str], None]
-STEPS = {"chords": 600, "bass": 500, "improv": 500, "voicing": 600}  # optimiser steps of the recipe
+STEPS = {"chords": 1000, "bass": 500, "improv": 500, "voicing": 600}  # optimiser steps of the recipe
 BATCH = 32
 SOURCE = ("music21 corpus: J. S. Bach's four-part chorales (music21.corpus.chorales.Iterator, BSD-3); "
           "chords from chordify + roman-numeral analysis; tonic moved to C")
