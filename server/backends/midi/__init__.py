@@ -115,7 +115,8 @@ class MidiBackend(Backend):
         return 2 * sum((folder / entry["file"]).stat().st_size for folder, entry in plan.values())  # fp16 → fp32
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        return 0.05 * int(params.get("count") or params.get("steps") or 1)
+        harmony = verb in HARMONY_VERBS or str(params.get("kind")) in HARMONY_GENERATE  # several models a file
+        return (0.3 if harmony else 0.05) * int(params.get("count") or params.get("steps") or 1)
 
     # -- submit time ---------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
