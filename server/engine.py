@@ -426,13 +426,13 @@ class Engine:
         return self.scheduler.position(job) if not job.state.finished else -1
 
     # -- execution (worker threads) ---------------------------------------------------------------
-    def _execute(self, job: Job, runner: Any) -> None:
+    def _execute(self, job: Job, runner: Any, model_done: Callable[[], None] | None = None) -> None:
         cancel = self._cancel_flags.setdefault(job.id, threading.Event())
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
         report = ProgressReporter(job, self._emit, self._estimate(job), self.config.server.progress_interval)
-        result = runner.run(job, self.journal.request_of(job.id), report, cancel)
+        result = runner.run(job, self.journal.request_of(job.id), report, cancel, model_done=model_done)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message
         job.progress.stage, job.progress.fraction = result.progress.stage, result.progress.fraction
