@@ -23,6 +23,7 @@ from types import ModuleType
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import osc_latency
+import pipeline
 import post
 import startup
 import time_to_file
@@ -106,6 +107,7 @@ SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3))),
     ("post", lambda: post.rows(post.main())),
     ("time to file", lambda: time_to_file.rows(time_to_file.main(runs=10))),
+    ("pipeline", lambda: pipeline.rows(pipeline.main(runs=3))),
 ]
 BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
