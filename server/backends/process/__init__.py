@@ -8,8 +8,10 @@ Verbs:
 - `fit`: `input` made exactly `bars` bars at `bpm` (Rubber Band through the DAW-ready post, which
   detects the source tempo when `source_bpm` is not given), pitch-shifted from `source_key` to
   `key` when both are given; written as a DAW-ready loop with its tempo and key chunks.
-- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py) that keeps length and alignment;
-  the other modes need a model that does them, and none ships with dawgen.
+- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py, the default, for music) or, with
+  `model=deepfilternet`, DeepFilterNet 3 (deepfilter.py: a speech model, for vocals, speech and field
+  recordings; the `denoise` extra); both keep length and alignment. The other modes need a model
+  that does them, and none ships with dawgen.
 
 `chain=` on any other verb runs through the same code (run.py, called from server/execute.py).
 """
@@ -28,9 +30,12 @@ from ...output.naming import slugify
 from ...params import ParamSpec
 from ..base import Audio, Backend, Output, RunContext
 from ..inputs import input_file, input_stem
-from .spec import CLEAN_PARAMS, FIT_PARAMS, MAX_INPUT_SECONDS, PROCESS_PARAMS
+from .deepfilter import MODULE as DF_MODULE
+from .deepfilter import missing_error as df_missing
+from .spec import CLEAN_PARAMS, FIT_PARAMS, MAX_INPUT_SECONDS, PROCESS_PARAMS, SPECTRAL_REDUCTION_DB
 
 EXTRA = "process"
+DF_MEMORY_BYTES = 96 * 2**20
 
 
 class ProcessBackend(Backend):
@@ -42,6 +47,7 @@ class ProcessBackend(Backend):
                                                            "clean": CLEAN_PARAMS}
     # `process` runs the request's chain itself (with its `tail`); execute.py must not run it again
     applies_chain: ClassVar[bool] = True
+    _df: Any = None  # DeepFilterNet's runtime (deepfilter.py), once a job asks for it
 
     @property
     def plugins(self) -> PluginsConfig:
@@ -52,9 +58,15 @@ class ProcessBackend(Backend):
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         from ..audio_in import checked_section
 
-        checked_section(input_file(params), params, MAX_INPUT_SECONDS, f"{verb}es" if verb == "process" else f"{verb}s")
+        info, first, stop = checked_section(input_file(params), params, MAX_INPUT_SECONDS,
+                                            f"{verb}es" if verb == "process" else f"{verb}s")
         if verb == "process" and not params.get("chain"):
             raise ValueError("chain: required (a JSON list of steps, e.g. [{\"effect\": \"Gain\", \"gain_db\": -6}])")
+        if verb == "process":
+            from .chain import parse_chain
+            from .paulstretch import check_chain_length
+
+            check_chain_length(parse_chain(str(params["chain"])), (stop - first) / info.sample_rate, info.sample_rate)
         if verb == "fit":
             if not (params.get("bars") and params.get("bpm")):
                 raise ValueError("fit needs `bars` and `bpm` (the length to make, e.g. bars=4 bpm=120)")
@@ -65,6 +77,12 @@ class ProcessBackend(Backend):
         if verb == "clean" and params.get("mode", "denoise") != "denoise":
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"clean mode={params['mode']}: no installed model does "
                                                            "it (the built-in `process` model does denoise only)")
+        if verb == "clean" and params.get("model") == "deepfilternet" and not self._installed(DF_MODULE):
+            raise df_missing()
+
+    def _memory_estimate(self) -> int:
+        # DeepFilterNet's runtime with its spare states: ~60-90 MB resident, measured (0 until a job asks)
+        return DF_MEMORY_BYTES if self._df is not None else 0
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         from ..audio_in import section_seconds
@@ -120,11 +138,32 @@ class ProcessBackend(Backend):
     def _clean(self, samples: np.ndarray, rate: int, ctx: RunContext, stem: str) -> Audio:
         from .clean import spectral_gate
 
+        reduction = ctx.params.get("reduction_db")
+        meta: dict[str, Any] = {"name": f"{stem}_denoised", "post": "none", "title": f"{stem} denoised"}
         ctx.progress(0.2, "denoising")
-        out = spectral_gate(samples, rate, float(ctx.params.get("reduction_db", 24.0)))
-        out = _level(out, rate, ctx.params)
-        return Audio(out, rate, meta={"name": f"{stem}_denoised", "post": "none", "clean": "denoise:spectral-gate",
-                                      "title": f"{stem} denoised"})
+        if ctx.params.get("model") == "deepfilternet":
+            deepfilter = self._deepfilter()
+            out = deepfilter.denoise(samples, rate, None if reduction is None else float(reduction),
+                                     lambda f: ctx.progress(0.2 + 0.7 * f, "denoising"))
+            meta.update({"clean": "denoise:deepfilternet", "denoise_model": deepfilter.version,
+                         "denoise_model_sha256": deepfilter.sha256})
+        else:
+            out = spectral_gate(samples, rate, SPECTRAL_REDUCTION_DB if reduction is None else float(reduction))
+            meta["clean"] = "denoise:spectral-gate"
+        return Audio(_level(out, rate, ctx.params), rate, meta=meta)
+
+    def _deepfilter(self) -> Any:
+        """DeepFilterNet's runtime, loaded on the first job that asks for it and kept warm with the model."""
+        if self._df is None:
+            from .deepfilter import DeepFilter
+
+            self._df = DeepFilter()
+        return self._df
+
+    def _unload(self) -> None:
+        if self._df is not None:
+            self._df.close()
+            self._df = None
 
 
 def _level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:

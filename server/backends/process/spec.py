@@ -6,6 +6,10 @@ from ...params import ParamSpec
 # Each job holds its input and result in memory: an hour of 48 kHz stereo is about 1.4 GB of float32.
 MAX_INPUT_SECONDS = 3600.0
 CLEAN_MODES = ("denoise", "dereverb", "deecho", "crowd")
+# `clean mode=denoise`'s engines: the embedded spectral gate (clean.py, for music) and DeepFilterNet 3
+# (deepfilter.py, a speech model: vocals, speech, field recordings; the `denoise` extra)
+DENOISE_MODELS = ("spectral", "deepfilternet")
+SPECTRAL_REDUCTION_DB = 24.0
 
 _INPUT = (
     ParamSpec("input", "str", None, max_length=4096,
@@ -38,5 +42,10 @@ CLEAN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("mode", "str", "denoise", choices=CLEAN_MODES,
               doc="`denoise` runs an embedded spectral gate (no weights) unless a configured model does it; "
                   "`dereverb`, `deecho`, `crowd` need a model that does them"),
-    ParamSpec("reduction_db", "float", 24.0, min=3.0, max=60.0, doc="denoise: the most a noise-only bin is lowered (dB)"),
+    ParamSpec("model", "str", "spectral", choices=DENOISE_MODELS,
+              doc="denoise: `spectral` (the spectral gate, for music) or `deepfilternet` (DeepFilterNet 3, a speech "
+                  "model for vocals, speech and field recordings; it removes tonal music it takes for noise; "
+                  "the `denoise` extra)"),
+    ParamSpec("reduction_db", "float", None, min=3.0, max=60.0,
+              doc="denoise: the most the noise is lowered (dB); default 24 for `spectral`, no limit for `deepfilternet`"),
 )
