@@ -8,10 +8,10 @@ Verbs:
 - `fit`: `input` made exactly `bars` bars at `bpm` (Rubber Band through the DAW-ready post, which
   detects the source tempo when `source_bpm` is not given), pitch-shifted from `source_key` to
   `key` when both are given; written as a DAW-ready loop with its tempo and key chunks.
-- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py, the default, for music) or, with
-  `model=deepfilternet`, DeepFilterNet 3 (deepfilter.py: a speech model, for vocals, speech and field
-  recordings; the `denoise` extra); both keep length and alignment. The other modes need a model
-  that does them, and none ships with dawgen.
+- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py) that keeps length and alignment:
+  the default, for music. The built-in model `deepfilternet` (server/backends/deepfilternet) does
+  `clean model=deepfilternet` with DeepFilterNet 3 for vocals, speech and field recordings; the
+  other modes need a model that does them, and none ships with dawgen.
 
 `chain=` on any other verb runs through the same code (run.py, called from server/execute.py).
 """
@@ -30,12 +30,9 @@ from ...output.naming import slugify
 from ...params import ParamSpec
 from ..base import Audio, Backend, Output, RunContext
 from ..inputs import input_file, input_stem
-from .deepfilter import MODULE as DF_MODULE
-from .deepfilter import missing_error as df_missing
-from .spec import CLEAN_PARAMS, FIT_PARAMS, MAX_INPUT_SECONDS, PROCESS_PARAMS, SPECTRAL_REDUCTION_DB
+from .spec import CLEAN_PARAMS, FIT_PARAMS, MAX_INPUT_SECONDS, PROCESS_PARAMS
 
 EXTRA = "process"
-DF_MEMORY_BYTES = 96 * 2**20
 
 
 class ProcessBackend(Backend):
@@ -47,7 +44,6 @@ class ProcessBackend(Backend):
                                                            "clean": CLEAN_PARAMS}
     # `process` runs the request's chain itself (with its `tail`); execute.py must not run it again
     applies_chain: ClassVar[bool] = True
-    _df: Any = None  # DeepFilterNet's runtime (deepfilter.py), once a job asks for it
 
     @property
     def plugins(self) -> PluginsConfig:
@@ -77,12 +73,6 @@ class ProcessBackend(Backend):
         if verb == "clean" and params.get("mode", "denoise") != "denoise":
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"clean mode={params['mode']}: no installed model does "
                                                            "it (the built-in `process` model does denoise only)")
-        if verb == "clean" and params.get("model") == "deepfilternet" and not self._installed(DF_MODULE):
-            raise df_missing()
-
-    def _memory_estimate(self) -> int:
-        # DeepFilterNet's runtime with its spare states: ~60-90 MB resident, measured (0 until a job asks)
-        return DF_MEMORY_BYTES if self._df is not None else 0
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         from ..audio_in import section_seconds
@@ -100,24 +90,14 @@ class ProcessBackend(Backend):
         return [self._clean(samples, rate, ctx, stem)]
 
     def _read(self, ctx: RunContext) -> tuple[np.ndarray, int]:
-        from ..audio_in import open_section
-
-        ctx.progress(0.0, "reading")
-        with tempfile.TemporaryDirectory(prefix="dawgen-process-") as tmp:
-            source = open_section(input_file(ctx.params), ctx.params, tmp, ctx.check_cancel)
-            try:
-                blocks = list(source.blocks())
-            finally:
-                source.close()
-        samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
-        return samples.astype(np.float32, copy=False), int(source.sample_rate)
+        return read_input(ctx)
 
     def _process(self, samples: np.ndarray, rate: int, ctx: RunContext, stem: str) -> Audio:
         from .run import run_chain
 
         out = run_chain(samples, rate, ctx.params, self.plugins, ctx, tail=bool(ctx.params.get("tail")),
                         share=(0.05, 0.9))
-        out = _level(out, rate, ctx.params)
+        out = level(out, rate, ctx.params)
         # post = none: the chain's level and the input's length stand (sanitize and resample only)
         return Audio(out, rate, meta={"name": f"{stem}_processed", "post": "none", "chain": ctx.params["chain"],
                                       "title": f"{stem} processed"})
@@ -138,35 +118,29 @@ class ProcessBackend(Backend):
     def _clean(self, samples: np.ndarray, rate: int, ctx: RunContext, stem: str) -> Audio:
         from .clean import spectral_gate
 
-        reduction = ctx.params.get("reduction_db")
-        meta: dict[str, Any] = {"name": f"{stem}_denoised", "post": "none", "title": f"{stem} denoised"}
         ctx.progress(0.2, "denoising")
-        if ctx.params.get("model") == "deepfilternet":
-            deepfilter = self._deepfilter()
-            out = deepfilter.denoise(samples, rate, None if reduction is None else float(reduction),
-                                     lambda f: ctx.progress(0.2 + 0.7 * f, "denoising"))
-            meta.update({"clean": "denoise:deepfilternet", "denoise_model": deepfilter.version,
-                         "denoise_model_sha256": deepfilter.sha256})
-        else:
-            out = spectral_gate(samples, rate, SPECTRAL_REDUCTION_DB if reduction is None else float(reduction))
-            meta["clean"] = "denoise:spectral-gate"
-        return Audio(_level(out, rate, ctx.params), rate, meta=meta)
-
-    def _deepfilter(self) -> Any:
-        """DeepFilterNet's runtime, loaded on the first job that asks for it and kept warm with the model."""
-        if self._df is None:
-            from .deepfilter import DeepFilter
-
-            self._df = DeepFilter()
-        return self._df
-
-    def _unload(self) -> None:
-        if self._df is not None:
-            self._df.close()
-            self._df = None
+        out = spectral_gate(samples, rate, float(ctx.params.get("reduction_db", 24.0)))
+        out = level(out, rate, ctx.params)
+        return Audio(out, rate, meta={"name": f"{stem}_denoised", "post": "none", "clean": "denoise:spectral-gate",
+                                      "title": f"{stem} denoised"})
 
 
-def _level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
+def read_input(ctx: RunContext) -> tuple[np.ndarray, int]:
+    """The request's `input` (its `start`..`end` part) as (frames, channels) float32 and its rate."""
+    from ..audio_in import open_section
+
+    ctx.progress(0.0, "reading")
+    with tempfile.TemporaryDirectory(prefix="dawgen-process-") as tmp:
+        source = open_section(input_file(ctx.params), ctx.params, tmp, ctx.check_cancel)
+        try:
+            blocks = list(source.blocks())
+        finally:
+            source.close()
+    samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
+    return samples.astype(np.float32, copy=False), int(source.sample_rate)
+
+
+def level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
     """Loudness normalisation only when `loudness` is asked (the post does none for post = none)."""
     if params.get("loudness") is None:
         return samples

