@@ -77,7 +77,17 @@ class ProcessBackend(Backend):
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         from ..audio_in import section_seconds
 
-        return 0.05 * (section_seconds(params) or 20.0)
+        seconds = section_seconds(params) or 20.0
+        stretched = seconds
+        if verb == "process":  # paulstretch: ~0.01 s per second it makes (bench/process_bench.py)
+            from .chain import parse_chain
+
+            try:
+                for step in parse_chain(str(params.get("chain") or "[]")):
+                    stretched *= float(step.params["stretch"]) if step.effect == "paulstretch" else 1.0
+            except ValueError:
+                pass  # submit-time checks report it
+        return 0.05 * seconds + (0.01 * stretched if stretched != seconds else 0.0)
 
     # -- run ----------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:

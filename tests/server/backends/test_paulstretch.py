@@ -175,3 +175,11 @@ def test_steps_after_a_stretch_work_on_the_stretched_audio():
                          '{"effect": "paulstretch", "stretch": 2, "window_seconds": 0.05}]')
     tailed = apply_chain(x, RATE, reverb, lambda *a: None, tail=True)
     assert tailed.shape[0] > 2 * x.shape[0] + RATE // 2  # the reverb's tail stretched with the sound
+
+
+def test_chain_on_generate_stretches_the_result_before_the_post(engine):  # noqa: F811
+    [dry] = run(engine, "generate", prompt="warm pad", seed=3)
+    [wet] = run(engine, "generate", prompt="warm pad", seed=3,
+                chain='[{"effect": "paulstretch", "stretch": 6, "window_seconds": 0.2}]')
+    expected = 6 * sf.info(dry).duration + 0.2
+    assert sf.info(wet).duration == pytest.approx(expected, abs=0.1)  # the post's trim of the faded end only
