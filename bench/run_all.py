@@ -91,6 +91,11 @@ def _lora() -> list[Row]:
     return lora.rows(lora.measure(seconds=1.0, steps=8, runs=3))
 
 
+def _process() -> list[Row]:
+    bench = _bench_module("process_bench")
+    return bench.rows(bench.main(seconds=5.0))
+
+
 def _web() -> list[Row]:
     web = _bench_module("web")
     figures = web.main(results=1000, requests=20, jobs=3)
@@ -116,6 +121,8 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("midi", _midi, ("torch",)),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
+    # deepfilternet rows only with the denoise extra; the spectral gate and paulstretch are numpy/scipy
+    ("process", _process, ()),
     ("cluster", lambda: _bench_module("cluster").rows(_bench_module("cluster").main(runs=10)), ("ray",)),
 ]
 
