@@ -300,3 +300,46 @@ def test_a_pytorch_model_bin_loads_weights_only(tiny, tmp_path):
     torch.save(state, folder / "pytorch_model.bin")
     backend = loaded(folder, "bin", warmup=False)
     assert run(backend, prompt=WORDS, voice="announcer", seed=1)[0].frames > 0
+
+
+# -- through the engine: DAW-ready files, provenance, regen ---------------------------------------
+def test_the_engine_writes_daw_ready_files_with_provenance_that_regen_remakes(tiny, tmp_path):
+    import soundfile as sf
+
+    from bridge.regen import load_provenance, request_from
+    from server.config import ModelConfig, load
+    from server.engine import Engine
+    from server.jobs import JobState, Request
+    from tests.waiting import wait_until
+
+    config = load(None, {"output.root": str(tmp_path / "out"), "server.state_dir": str(tmp_path / "state"),
+                         "server.isolation": "thread"})
+    config.models["vox"] = ModelConfig("vox", "bark", {"path": str(tiny), "voice": "announcer", "warmup": False})
+    engine = Engine(config)
+    engine.start()
+
+    def finished(request: Request):
+        job, _ = engine.submit(request)
+        return wait_until(lambda: (lambda j: j if j.state.finished else None)(engine.status(job.id)[0]),
+                          timeout=120, what="the bark job")
+
+    try:
+        with pytest.raises(DawgenError) as info:  # refused at submit, the daemon keeps going
+            engine.submit(Request("generate", {"model": "vox", "prompt": "hi", "voice": "nobody"}))
+        assert info.value.code == ErrorCode.BAD_REQUEST and "v2/en_speaker_0" in info.value.message
+        params = {"model": "vox", "prompt": "Hello world. " * 20, "seed": 7, "count": 2, "bit_depth": "32f"}
+        job = finished(Request("generate", params))
+        assert job.state is JobState.DONE and len(job.outputs) == 2
+        audio, rate = sf.read(job.outputs[1], always_2d=True)
+        assert rate == config.output.sample_rate and audio.shape[0] > 0.9 * rate  # resampled from 24 kHz
+        side = load_provenance(job.outputs[1])
+        assert side["model"]["backend"] == "bark" and side["model"]["weights_sha256"] and side["seed"] == 8
+        assert side["meta"]["voice"] == "announcer" and side["meta"]["passes"] >= 2
+        verb, again = request_from(side)
+        assert (verb, again["count"], again["seed"]) == ("generate", 1, 8)
+        remade = finished(Request(verb, {**again, "dir": "again"}))
+        assert remade.state is JobState.DONE
+        assert np.array_equal(sf.read(remade.outputs[0], always_2d=True)[0], audio)
+    finally:
+        engine.stop(5)
+        engine.close()
