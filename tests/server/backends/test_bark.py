@@ -332,6 +332,7 @@ def test_the_engine_writes_daw_ready_files_with_provenance_that_regen_remakes(ti
         assert job.state is JobState.DONE and len(job.outputs) == 2
         audio, rate = sf.read(job.outputs[1], always_2d=True)
         assert rate == config.output.sample_rate and audio.shape[0] > 0.9 * rate  # resampled from 24 kHz
+        assert audio.shape[1] == 1 and np.abs(audio).max() > 0.1  # mono, brought up from the tiny model's level
         side = load_provenance(job.outputs[1])
         assert side["model"]["backend"] == "bark" and side["model"]["weights_sha256"] and side["seed"] == 8
         assert side["meta"]["voice"] == "announcer" and side["meta"]["passes"] >= 2
@@ -343,3 +344,42 @@ def test_the_engine_writes_daw_ready_files_with_provenance_that_regen_remakes(ti
     finally:
         engine.stop(5)
         engine.close()
+
+
+def test_the_least_recently_used_bark_model_makes_room(tiny):
+    """The registry's budget with the tiny model loaded as the daemon's model process loads it."""
+    from server.config import parse
+    from server.registry import Registry
+
+    models = {name: {"backend": "bark", "path": str(tiny), "device": "cpu", "warmup": False} for name in "abc"}
+
+    def registry(budget: str) -> Registry:
+        return Registry(parse({"server": {"memory_budget": {"cpu": budget}}, "models": models}))
+
+    probe = registry("64GB")
+    probe.backend("a")
+    loaded = probe.resolve("a").backend.memory_bytes()
+    r = registry(f"{int(loaded * 2.6)}B")  # two fit, three do not
+    r.backend("a")
+    r.backend("b")
+    r.backend("a")
+    r.backend("c")
+    assert set(r.warm()) >= {"a", "c"} and "b" not in r.warm()
+    with pytest.raises(DawgenError) as err:
+        registry(f"{loaded // 4}B").backend("a")
+    assert err.value.code == "out_of_memory"
+
+
+def test_protocol_doc_holds_the_bark_parameter_table():
+    from bridge.protocol_doc import param_row
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "PROTOCOL.md").read_text().splitlines()
+    heading = "#### `/dawgen/generate` with a `bark` model"
+    assert heading in doc
+    rows = []
+    for line in doc[doc.index(heading) + 1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("| `"):
+            rows.append(line)
+    assert rows == [param_row(s) for s in spec.GENERATE_PARAMS]
