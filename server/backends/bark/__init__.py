@@ -58,6 +58,10 @@ class BarkBackend(Backend):
         """The speaker presets this model's folder holds (read without torch)."""
         return sorted(self._files.voices) if self._files is not None else []
 
+    def describe(self) -> dict[str, Any]:
+        """As every backend's, plus the speaker presets a request's `voice` may name (`/dawgen/models`)."""
+        return {**super().describe(), "voices": self.voices}
+
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
         dtype = str(self.options.get("dtype", "auto"))

@@ -123,6 +123,7 @@ def test_only_complete_voices_inside_the_folder_are_offered(tmp_path):
     (folder / "speaker_embeddings_path.json").write_text(json.dumps(table))
     files = check_folder(str(folder))
     assert sorted(files.voices) == ["announcer", "v2/en_speaker_0"] and files.listed == 4
+    assert BarkBackend("m", {"path": str(folder)}).describe()["voices"] == ["announcer", "v2/en_speaker_0"]
     arrays = load_voice(files, "v2/en_speaker_0")
     assert arrays["semantic_prompt"].shape == (7,) and arrays["coarse_prompt"].shape == (2, 5)
     assert all(a.dtype == np.int64 for a in arrays.values())
@@ -286,6 +287,27 @@ def test_memory_estimate_before_and_after_loading(tiny, vox):
     before = BarkBackend("cold", {"path": str(tiny)}).memory_bytes()
     assert before == (tiny / "model.safetensors").stat().st_size
     assert 0.8 * before <= vox.memory_bytes() <= 1.2 * before
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("a model file ran code",))
+
+
+def test_a_pytorch_model_bin_that_would_run_code_is_refused(tiny, tmp_path, capsys):
+    import torch
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "evil"
+    shutil.copytree(tiny, folder)
+    state = load_file(str(folder / "model.safetensors"))
+    (folder / "model.safetensors").unlink()
+    torch.save({**state, "payload": _Evil()}, folder / "pytorch_model.bin")
+    backend = BarkBackend("evil", {"path": str(folder), "warmup": False})
+    with pytest.raises(DawgenError) as info:
+        backend.load()
+    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE and "pytorch_model.bin" in info.value.message
+    assert "ran code" not in capsys.readouterr().out
 
 
 def test_a_pytorch_model_bin_loads_weights_only(tiny, tmp_path):
