@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import DawgenError, ErrorCode
 from ..base import Audio, Output, RunContext
 from . import spec
 from .files import BarkFiles, load_voice
@@ -28,8 +29,6 @@ def run(runner: BarkRunner, files: BarkFiles, ctx: RunContext, default_voice: st
     try:
         passes = spec.split_passes(spec.words(p))
     except ValueError as exc:  # checked at submit; a journaled job re-run after an upgrade lands here
-        from ...errors import DawgenError, ErrorCode
-
         raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
     voice_name = str(p.get("voice") or default_voice or "")
     voice = load_voice(files, voice_name) if voice_name else None
