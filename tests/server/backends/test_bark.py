@@ -166,6 +166,7 @@ def test_output_is_24k_mono_within_one_pass_and_seeded(vox):
     assert first.sample_rate == RATE and first.channels == 1
     assert HOP <= first.frames <= PASS_MAX and first.frames % HOP == 0
     assert first.meta["passes"] == 1 and first.meta["voice"] == "v2/en_speaker_0"
+    assert first.meta["texts"] == [WORDS]  # the ♪ marks and the [laughs] cue reach the model as written
     again = run(vox, prompt=WORDS, voice="v2/en_speaker_0", seed=3)[0]
     other = run(vox, prompt=WORDS, voice="v2/en_speaker_0", seed=4)[0]
     assert np.array_equal(first.samples, again.samples)
