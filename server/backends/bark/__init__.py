@@ -140,7 +140,7 @@ class BarkBackend(Backend):
         if self._files is None:
             return 0
         # weights are stored in float32; half precision on CUDA (dtype auto) halves the footprint
-        size = files_bytes(self._files.weights())
+        size = files_bytes(*self._files.weight_files())
         return size // 2 if str(self.device).startswith("cuda") else size
 
     # -- run ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ...errors import DawgenError, ErrorCode
 from ..hf_cache import snapshot
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")  # sharded weights
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # Bark's tokenizer is BERT's (multilingual, cased)
 VOICES_FILE = "speaker_embeddings_path.json"
 # each preset's arrays: (dimensions, the exclusive upper bound of its token values)
@@ -38,11 +39,21 @@ class BarkFiles:
     listed: int = 0  # presets the table names (a cache may hold fewer)
 
     def weights(self) -> Path | None:
-        """The single weights file (for its hash in provenance and the memory estimate)."""
+        """The single weights file (for its hash in provenance); None for sharded weights."""
         for name in WEIGHT_FILES:
             if (self.folder / name).exists():
                 return self.folder / name
         return None
+
+    def weight_files(self) -> list[Path]:
+        """Every file of the weights transformers loads (safetensors first, as it does)."""
+        single = self.weights()
+        if single is not None:
+            return [single]
+        for name in WEIGHT_INDEXES:
+            if (self.folder / name).exists():
+                return [self.folder / shard for shard in _shards(self.folder / name)]
+        return []
 
 
 def _unavailable(message: str) -> DawgenError:
@@ -83,15 +94,31 @@ def check_folder(path: str) -> BarkFiles:
     config = _read_json(config_file)
     if config.get("model_type") != "bark":
         raise _unavailable(f"{config_file}: model_type {config.get('model_type')!r} is not Bark (expected 'bark')")
-    if not any((folder / name).exists() for name in WEIGHT_FILES):
-        broken = [name for name in WEIGHT_FILES if (folder / name).is_symlink()]
-        why = " (a link to a blob that is not there)" if broken else ""
-        raise _unavailable(f"missing file {folder / (broken or WEIGHT_FILES)[0]}{why}: no weights in {folder}")
+    _check_weights(folder)
     if not any((folder / name).exists() for name in TOKENIZER_FILES):
         raise _unavailable(f"missing file {folder / TOKENIZER_FILES[0]} (or {TOKENIZER_FILES[1]}): "
                            "the folder has no BERT tokenizer")
     voices, listed = read_voices(folder)
     return BarkFiles(folder, config, voices, listed)
+
+
+def _shards(index: Path) -> list[str]:
+    weight_map = _read_json(index).get("weight_map", {})
+    return sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
+
+
+def _check_weights(folder: Path) -> None:
+    if any((folder / name).exists() for name in WEIGHT_FILES):
+        return
+    for name in WEIGHT_INDEXES:
+        if (folder / name).exists():
+            missing = [s for s in _shards(folder / name) if not (folder / s).exists()]
+            if missing:
+                raise _unavailable(f"missing file {folder / missing[0]} (listed in {name})")
+            return
+    broken = [name for name in WEIGHT_FILES if (folder / name).is_symlink()]
+    why = " (a link to a blob that is not there)" if broken else ""
+    raise _unavailable(f"missing file {folder / (broken or WEIGHT_FILES)[0]}{why}: no weights in {folder}")
 
 
 def read_voices(folder: Path) -> tuple[dict[str, dict[str, Path]], int]:

@@ -96,6 +96,19 @@ def test_bad_folders_are_named_clearly(tmp_path):
         BarkBackend("vox", {}).check_available()
 
 
+def test_sharded_weights_need_every_shard(tmp_path):
+    folder = fake_folder(tmp_path / "m")
+    (folder / "model.safetensors").unlink()
+    shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"a": shards[0], "b": shards[1]}}))
+    (folder / shards[0]).write_bytes(b"12345")
+    with pytest.raises(DawgenError, match=re.escape(f"missing file {folder / shards[1]}")):
+        check_folder(str(folder))
+    (folder / shards[1]).write_bytes(b"123")
+    assert check_folder(str(folder)).weight_files() == [folder / s for s in shards]
+    assert BarkBackend("m", {"path": str(folder), "device": "cpu"}).memory_bytes() == 8
+
+
 def test_a_cache_entry_resolves_and_a_link_to_a_missing_blob_is_named(tmp_path):
     source = fake_folder(tmp_path / "src")
     repo = tmp_path / "hub" / "models--suno--bark-small"
