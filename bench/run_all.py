@@ -47,6 +47,11 @@ def _musicgen() -> list[Row]:
     return musicgen.rows(musicgen.main(seconds=1.0, runs=2))
 
 
+def _bark() -> list[Row]:
+    bark = _bench_module("bark")
+    return bark.rows(bark.main(runs=2))
+
+
 def _midi() -> list[Row]:
     from server.backends.midi import MidiBackend
 
@@ -117,6 +122,7 @@ SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
 BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
     ("musicgen", _musicgen, ("transformers", "torch")),
+    ("bark", _bark, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
     ("midi", _midi, ("torch",)),
     ("lora", _lora, ("stable_audio_tools", "torch")),

@@ -9,6 +9,7 @@ from ..errors import DawgenError, ErrorCode
 BACKENDS: dict[str, str] = {
     "synth": "server.backends.synth:SynthBackend",
     "musicgen": "server.backends.musicgen:MusicgenBackend",
+    "bark": "server.backends.bark:BarkBackend",
     "demucs": "server.backends.demucs:DemucsBackend",
     "midi": "server.backends.midi:MidiBackend",
     "stable-audio": "server.backends.stable_audio:StableAudioBackend",

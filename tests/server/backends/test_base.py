@@ -34,7 +34,7 @@ CASES = [
 ]
 
 
-BACKENDS = ("musicgen", "demucs", "midi", "transcribe", "stable-audio")
+BACKENDS = ("musicgen", "demucs", "midi", "transcribe", "stable-audio", "bark")
 REQUIRED = {module for name in BACKENDS for module in backend_class(name).requires} | {"torch"}
 
 
