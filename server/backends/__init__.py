@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "transcribe": "server.backends.transcribe:TranscribeBackend",
     "roformer": "server.backends.roformer:RoformerBackend",
     "process": "server.backends.process:ProcessBackend",
+    "diffusers": "server.backends.diffusers:DiffusersBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 
