@@ -62,6 +62,18 @@ def _tensor_text_features(encoder: Any) -> None:
     object.__setattr__(encoder, "get_text_features", features)  # an instance attribute, not a submodule
 
 
+def _refusal(exc: BaseException) -> DawgenError | None:
+    """The DawgenError in `exc`'s chain of causes, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DawgenError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def load(files: PipelineFiles, device: str, dtype: Any, model_name: str) -> Loaded:
     import diffusers
 
@@ -72,10 +84,13 @@ def load(files: PipelineFiles, device: str, dtype: Any, model_name: str) -> Load
         extra["language_model"] = _language_model(files, dtype)
     pipeline_class = getattr(diffusers, files.family.pipeline)
     try:
-        pipe = pipeline_class.from_pretrained(str(files.folder), local_files_only=True, torch_dtype=dtype, **extra)
+        pipe = pipeline_class.from_pretrained(str(files.folder), local_files_only=True, dtype=dtype, **extra)
     except DawgenError:
-        raise  # a refused pickle (safe_load), named with its file
+        raise
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        refused = _refusal(exc)
+        if refused is not None:  # a pickle safe_load refused: diffusers wraps it in its own OSError
+            raise refused from None
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"model {model_name!r}: diffusers could not load "
                                                        f"{files.folder} as a {files.family.pipeline} "
                                                        f"({type(exc).__name__}: {exc})") from None
