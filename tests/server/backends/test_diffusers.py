@@ -294,3 +294,46 @@ def test_a_pickled_component_that_runs_code_is_refused(tiny, tmp_path):
     assert info.value.code == ErrorCode.MODEL_UNAVAILABLE and "allow_pickle" in info.value.message
     assert str(part / "diffusion_pytorch_model.bin") in info.value.message and SYSTEM in info.value.message
     assert not marker.exists()
+
+
+def test_a_bad_folder_is_a_problem_of_that_model_and_the_engine_goes_on(tmp_path):
+    from server.config import ModelConfig, load
+    from server.engine import Engine
+    from server.journal import Journal
+
+    (tmp_path / "not-diffusers").mkdir()
+    config = load(None, {"output.root": str(tmp_path / "out"), "server.isolation": "thread"})
+    config.models["bad"] = ModelConfig("bad", "diffusers", {"path": str(tmp_path / "not-diffusers")})
+    engine = Engine(config, journal=Journal(":memory:"))
+    assert "model_index.json" in engine.registry.problems()["bad"]
+    with pytest.raises(DawgenError) as info:
+        engine.params_for("bad", "generate")
+    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE
+    out = engine.registry.backend("synth").run("generate", RunContext({"prompt": "kick", "seed": 1, "sample_rate": 48000}))
+    assert out and out[0].frames > 0
+
+
+def test_the_registry_keeps_pipelines_warm_within_its_memory_budget(tiny):
+    """Loaded through the registry as the model process loads them; the least recently used goes."""
+    from server.config import parse
+    from server.registry import Registry
+
+    models = {name: {"backend": "diffusers", "path": str(tiny[name]), "device": "cpu"} for name in FAMILIES}
+
+    def registry(budget: int) -> Registry:
+        return Registry(parse({"server": {"memory_budget": {"cpu": f"{budget}B"}}, "models": models}))
+
+    sizes = {}
+    probe = registry(2**34)
+    for name in FAMILIES:
+        probe.backend(name)
+        sizes[name] = probe.resolve(name).backend.memory_bytes()
+    r = registry(sizes["audioldm2"] + sizes["musicldm"] + sizes["stable-audio"] // 2)  # two fit, not all three
+    r.backend("audioldm2")
+    r.backend("stable-audio")
+    r.backend("audioldm2")  # used again: stable-audio is now the least recently used
+    r.backend("musicldm")
+    assert set(r.warm()) >= {"audioldm2", "musicldm"} and "stable-audio" not in r.warm()
+    with pytest.raises(DawgenError) as err:
+        registry(sizes["audioldm2"] // 4).backend("audioldm2")  # larger than the whole budget: refused
+    assert err.value.code == "out_of_memory"
