@@ -46,6 +46,11 @@ def _musicgen() -> list[Row]:
     return musicgen.rows(musicgen.main(seconds=1.0, runs=2))
 
 
+def _diffusers() -> list[Row]:
+    module = _bench_module("diffusers_audio")
+    return module.rows(module.main(seconds=1.0, steps=5, runs=2))
+
+
 def _midi() -> list[Row]:
     from server.backends.midi import MidiBackend
 
@@ -111,6 +116,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
+    ("diffusers", _diffusers, ("diffusers", "torchsde", "transformers", "torch")),
     ("midi", _midi, ("torch",)),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
