@@ -26,7 +26,9 @@ INDEX = "model_index.json"
 WEIGHTS = ("model.safetensors", "diffusion_pytorch_model.safetensors", "model.safetensors.index.json",
            "diffusion_pytorch_model.safetensors.index.json", "pytorch_model.bin", "diffusion_pytorch_model.bin",
            "pytorch_model.bin.index.json", "diffusion_pytorch_model.bin.index.json")
-CONFIGS = ("config.json", "scheduler_config.json", "preprocessor_config.json", "tokenizer_config.json")
+# components that hold no weights: their own files only (tokenizer files, a scheduler or feature
+# extractor config)
+CONFIG_ONLY = ("tokenizer", "scheduler", "feature_extractor")
 
 
 @dataclass(frozen=True)
@@ -115,15 +117,17 @@ def weight_file(folder: Path) -> Path | None:
 
 
 def _check_component(folder: Path, name: str) -> Path | None:
-    """The component's folder when it holds weights (a model); None for schedulers, tokenizers and
-    feature extractors, which only need their config. A missing folder or file is named."""
+    """The component's folder when it is a model (config + weights); None for tokenizers, schedulers
+    and feature extractors, which need only their files. A missing folder or file is named."""
     sub = folder / name
     if not sub.is_dir():
         raise _unavailable(f"missing folder {sub} (model_index.json lists the component {name!r})")
-    if not any((sub / c).exists() for c in CONFIGS) and not any(sub.glob("*.json")) and not any(sub.glob("*.model")):
-        raise _unavailable(f"missing file {sub / 'config.json'}: the component {name!r} has no config")
-    if not (sub / "config.json").exists() or name.startswith(("tokenizer", "feature_extractor", "scheduler")):
+    if name.startswith(CONFIG_ONLY):
+        if not any(p.exists() for p in sub.iterdir()):
+            raise _unavailable(f"missing files in {sub}: the component {name!r} is empty")
         return None
+    if not (sub / "config.json").exists():
+        raise _unavailable(f"missing file {sub / 'config.json'} (the component {name!r})")
     if weight_file(sub) is None:
         dangling = [p for p in sub.iterdir() if p.is_symlink() and not p.exists()]
         what = f" ({dangling[0].name} links to a blob that is not there)" if dangling else ""

@@ -121,6 +121,9 @@ def test_bad_folders_are_named(tmp_path):
     with pytest.raises(DawgenError, match="missing weights in .*transformer") as info:
         check_folder(str(folder))
     assert info.value.code == ErrorCode.MODEL_UNAVAILABLE
+    (folder / "vae" / "config.json").unlink()
+    with pytest.raises(DawgenError, match="missing file .*vae/config.json"):
+        check_folder(str(folder))
     shutil.rmtree(folder / "vae")
     with pytest.raises(DawgenError, match="missing folder .*vae"):
         check_folder(str(folder))
