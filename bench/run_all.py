@@ -52,6 +52,11 @@ def _bark() -> list[Row]:
     return bark.rows(bark.main(runs=2))
 
 
+def _diffusers() -> list[Row]:
+    module = _bench_module("diffusers_audio")
+    return module.rows(module.main(seconds=1.0, steps=5, runs=2))
+
+
 def _midi() -> list[Row]:
     from server.backends.midi import MidiBackend
 
@@ -124,6 +129,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("bark", _bark, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
+    ("diffusers", _diffusers, ("diffusers", "torchsde", "transformers", "torch")),
     ("midi", _midi, ("torch",)),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),

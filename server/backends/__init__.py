@@ -18,6 +18,7 @@ BACKENDS: dict[str, str] = {
     "roformer": "server.backends.roformer:RoformerBackend",
     "process": "server.backends.process:ProcessBackend",
     "deepfilternet": "server.backends.deepfilternet:DeepFilterNetBackend",
+    "diffusers": "server.backends.diffusers:DiffusersBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 
