@@ -2,8 +2,9 @@
 
 Each figure is printed beside what it was measured against in the same run, with its target and
 pass/fail. Sizes are cut to keep the whole run to a few minutes on 2 cores; each script run on
-its own takes its fuller defaults. `--json PATH` writes the same rows (and the machine) for tools.
-    .venv/bin/python bench/run_all.py [--json bench.json]
+its own takes its fuller defaults. `--json PATH` writes the same rows (and the machine) for tools;
+`--markdown PATH` writes the table as a page (docs/PERFORMANCE.md is this output).
+    .venv/bin/python bench/run_all.py [--json bench.json] [--markdown docs/PERFORMANCE.md]
 """
 from __future__ import annotations
 
@@ -154,13 +155,26 @@ def collect() -> list[Row]:
     return rows
 
 
+def page(rows: list[Row]) -> str:
+    import datetime
+
+    failed = sum(1 for r in rows if r.ok is False)
+    return (f"# Performance\n\nEvery figure of `make bench` (`bench/run_all.py`), each beside what it was measured "
+            f"against in the same run, with its target. Measured on {machine()}, "
+            f"{datetime.date.today().isoformat()}, CPU only; {failed} of {sum(1 for r in rows if r.ok is not None)} "
+            f"targets missed. Each script in `bench/` run on its own prints more detail.\n\n{markdown(rows)}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as a Markdown page here")
     args = parser.parse_args(argv)
     rows = collect()
     print(f"Measured on {machine()}")
     print(markdown(rows))
+    if args.markdown:
+        Path(args.markdown).write_text(page(rows))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(as_json(rows), fh, indent=2)
