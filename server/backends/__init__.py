@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "transcribe": "server.backends.transcribe:TranscribeBackend",
     "roformer": "server.backends.roformer:RoformerBackend",
     "process": "server.backends.process:ProcessBackend",
+    "rvc": "server.backends.rvc:RvcBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 
