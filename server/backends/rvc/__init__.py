@@ -3,8 +3,9 @@
 ```toml
 [models.rvc]
 backend = "rvc"
-hubert = "~/models/rvc/hubert_base"        # ContentVec / HuBERT: a transformers folder or its HF cache folder
-rmvpe = "~/models/rvc/rmvpe.pt"            # the RMVPE pitch model (f0_method=rmvpe)
+path = "~/models/rvc"                      # RVC's assets: hubert_base/ and rmvpe.pt (`dawgen pull rvc-base`)
+hubert = "~/models/contentvec"             # or name them one by one: ContentVec / HuBERT, a transformers
+rmvpe = "~/models/rmvpe.pt"                #   folder or its HF cache folder; RMVPE (f0_method=rmvpe)
 voices_dir = "~/models/rvc/voices"         # every NAME.pth in it (and its subfolders), index beside it
 separator = "stems"                        # optional: the `separate` model vocals_only uses
 
@@ -29,6 +30,7 @@ import logging
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -59,7 +61,7 @@ class RvcBackend(Backend):
     install_hint: ClassVar[str] = (f"make install-rvc (pip install 'dawgen[rvc]', then pip install --no-deps "
                                    f"{RVC_NEXT})")
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"convert": CONVERT_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"hubert": str, "rmvpe": str, "voices_dir": str, "voices": dict,
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "hubert": str, "rmvpe": str, "voices_dir": str, "voices": dict,
                                                  "separator": str, **safe_load.CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
@@ -69,13 +71,31 @@ class RvcBackend(Backend):
         self._voices: OrderedDict[str, tuple[tuple[str, int], Any, Any]] = OrderedDict()
 
     # -- availability ----------------------------------------------------------------------------------
+    @property
+    def hubert_path(self) -> str:
+        """`hubert`, else `path`/hubert_base (RVC's asset layout, as `dawgen pull rvc-base` fetches it)."""
+        if self.options.get("hubert"):
+            return str(self.options["hubert"])
+        return str(Path(str(self.options["path"])).expanduser() / "hubert_base") if self.options.get("path") else ""
+
+    @property
+    def rmvpe_path(self) -> str:
+        """`rmvpe`, else `path`/rmvpe.pt (RVC WebUI) or `path`/rmvpe/rmvpe.pt (rvc-next's assets)."""
+        if self.options.get("rmvpe") is not None:
+            return str(self.options["rmvpe"])
+        if not self.options.get("path"):
+            return ""
+        root = Path(str(self.options["path"])).expanduser()
+        return next((str(p) for p in (root / "rmvpe.pt", root / "rmvpe" / "rmvpe.pt") if p.is_file()), "")
+
     def voices(self) -> dict[str, Voice]:
         return find_voices(self.options, self.model_name)
 
     def _check_available(self) -> None:
-        if not self.options.get("hubert"):
+        if not self.hubert_path:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}: needs `hubert` (the "
-                                                           "ContentVec / HuBERT folder RVC voices read)")
+                                                           "ContentVec / HuBERT folder RVC voices read) or `path` "
+                                                           "(a folder holding hubert_base/ and rmvpe.pt)")
         self.voices()
 
     def describe(self) -> dict[str, Any]:
@@ -89,7 +109,7 @@ class RvcBackend(Backend):
     def fingerprint(self) -> dict[str, Any]:
         from importlib import metadata
 
-        out: dict[str, Any] = {"hubert": str(self.options.get("hubert")), "rmvpe": str(self.options.get("rmvpe") or "")}
+        out: dict[str, Any] = {"hubert": self.hubert_path, "rmvpe": self.rmvpe_path}
         try:
             out["rvc_next"] = metadata.version("rvc-next")
         except metadata.PackageNotFoundError:
@@ -104,7 +124,7 @@ class RvcBackend(Backend):
         if not params.get("voice"):
             raise ValueError(f"voice: required (voices of model {self.model_name}: {', '.join(sorted(self.voices())) or 'none'})")
         pick(self.voices(), str(params["voice"]), self.model_name)
-        if params.get("f0_method", "rmvpe") == "rmvpe" and not self.options.get("rmvpe"):
+        if params.get("f0_method", "rmvpe") == "rmvpe" and not self.rmvpe_path:
             raise ValueError(f"f0_method=rmvpe: model {self.model_name} has no `rmvpe` file configured (or use f0_method=pm)")
         if params.get("vocals_only"):
             self._separator_name()
@@ -124,12 +144,12 @@ class RvcBackend(Backend):
         device = pick_device(self.device)
         trusted = safe_load.allow_pickle(self.options)
         providers: dict[str, Any] = {}
-        if self.options.get("rmvpe"):
-            providers["rmvpe"] = load_rmvpe(str(self.options["rmvpe"]), device, self.model_name, trusted)
+        if self.rmvpe_path:
+            providers["rmvpe"] = load_rmvpe(self.rmvpe_path, device, self.model_name, trusted)
         from rvc_next.engine.f0.pm import PmProvider
 
         providers["pm"] = PmProvider()
-        self._runtime = Runtime(device, load_hubert(str(self.options["hubert"]), device), providers)
+        self._runtime = Runtime(device, load_hubert(self.hubert_path, device), providers)
         self.device = device
         log.info("rvc %s loaded on %s", self.model_name, device)
 
@@ -147,11 +167,11 @@ class RvcBackend(Backend):
         try:
             from .models import hubert_folder
 
-            folder = hubert_folder(str(self.options.get("hubert") or ""))
+            folder = hubert_folder(self.hubert_path)
         except DawgenError:
             return 0
         weights = [p for p in folder.iterdir() if p.suffix in (".bin", ".safetensors")]
-        return files_bytes(*weights, *([self.options["rmvpe"]] if self.options.get("rmvpe") else []))
+        return files_bytes(*weights, *([self.rmvpe_path] if self.rmvpe_path else []))
 
     def _voice(self, voice: Voice, index_rate: float) -> tuple[Any, Any]:
         """(LoadedVoice, LoadedIndex or None), loaded once per file and modification time."""

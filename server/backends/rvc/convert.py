@@ -64,6 +64,7 @@ def convert(mono: np.ndarray, rate: int, runtime: Runtime, voice: Any, params: M
     frames = mono.shape[0]
     x16 = resample(mono, rate, MODEL_RATE)[:, 0]
     x16 = np.concatenate([x16, np.zeros(int(TAIL_SECONDS * MODEL_RATE), np.float32)])
+    progress(0.0)  # a cancel point before the work: the converter reports only between its chunks
     torch.manual_seed(seed)  # the NSF source adds noise: the same request gives the same file
     converter = OfflineConverter(runtime)  # type: ignore[arg-type]  (duck-typed runtime)
     with torch.inference_mode():

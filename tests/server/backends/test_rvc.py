@@ -234,3 +234,43 @@ def test_through_the_engine(files, tmp_path):
     finally:
         eng.stop(5)
         eng.close()
+
+
+def test_path_in_rvc_asset_layout_and_the_hf_cache_layout_find_hubert_and_rmvpe(files, tmp_path):
+    from server.backends.rvc import RvcBackend
+    from server.backends.rvc.models import hubert_folder
+
+    assets = tmp_path / "assets"
+    (assets / "rmvpe").mkdir(parents=True)
+    (assets / "hubert_base").symlink_to(files["hubert"])
+    (assets / "rmvpe" / "rmvpe.pt").symlink_to(files["rmvpe"])  # rvc-next's layout; RVC WebUI's is path/rmvpe.pt
+    b = RvcBackend("rvc", {"path": str(assets), "voices_dir": str(files["voices_dir"])})
+    b.check_available()
+    assert b.hubert_path == str(assets / "hubert_base") and b.rmvpe_path == str(assets / "rmvpe" / "rmvpe.pt")
+    # a Hugging Face cache folder: refs/main names the snapshot that holds config.json
+    repo = tmp_path / "models--org--contentvec"
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    assert hubert_folder(str(repo)) == repo / "snapshots" / "abc123"
+    with pytest.raises(DawgenError, match="holds no config.json"):
+        hubert_folder(str(tmp_path))
+
+
+def test_cancel_stops_the_job_before_converting(rvc, tmp_path):
+    import threading
+
+    from server.errors import JobCancelled
+
+    cancel = threading.Event()
+    stages = []
+
+    def progress(fraction, stage):
+        stages.append(stage)
+        if stage == "loading voice":
+            cancel.set()
+
+    with pytest.raises(JobCancelled):
+        rvc.run("convert", RunContext({"input": str(song(tmp_path, 0.5)), "voice": "alice"}, progress, cancel))
+    assert stages == ["reading", "loading voice"]
