@@ -49,8 +49,9 @@ log = logging.getLogger("dawgen.rvc")
 EXTRA = "rvc"
 RVC_NEXT = "rvc-next==0.2.16"
 MAX_VOICES = 4  # voices kept loaded (a 40k v2 voice is ~110 MB in float32)
-# A prior for queue ETAs: HuBERT + RMVPE + the synthesizer at real size on a 2-core CPU (bench/rvc.py).
-SECONDS_PER_AUDIO_SECOND = 1.0
+# A prior for queue ETAs before progress is seen: real-size HuBERT + RMVPE + a 40k v2 voice took 12 s per
+# audio-second on a shared 2-core CPU (bench/rvc.py; 4.6 s with f0_method=pm); a GPU is far faster.
+SECONDS_PER_AUDIO_SECOND = 12.0
 
 
 class RvcBackend(Backend):
@@ -192,6 +193,7 @@ class RvcBackend(Backend):
 
     # -- run -------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
+        from ...output.provenance import file_sha256
         from .convert import convert
 
         p = ctx.params
@@ -214,7 +216,8 @@ class RvcBackend(Backend):
             out = np.repeat(converted[:, None], samples.shape[1], axis=1)
         stem = slugify(input_stem(path), fallback="input")
         meta = {"name": f"{stem}_{slugify(voice.name, fallback='voice')}", "post": "none", "voice": voice.name,
-                "title": f"{input_stem(path)} as {voice.name}", "index": voice.index.name if index is not None else None}
+                "title": f"{input_stem(path)} as {voice.name}", "voice_sha256": file_sha256(str(voice.pth)),
+                "index": voice.index.name if index is not None else None}
         return [Audio(out.astype(np.float32), rate, meta=meta)]
 
     def _separator_name(self) -> str:

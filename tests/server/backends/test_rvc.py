@@ -8,6 +8,7 @@ tracker), weights-only loading, and the errors a producer sees.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_the_result_is_as_long_as_the_input_at_its_rate(rvc, tmp_path, rate, cha
     out = convert(rvc, path, voice=voice)
     assert out.samples.shape == (frames, channels) and out.sample_rate == rate
     assert out.meta["post"] == "none" and out.meta["name"] == f"take_{voice}"
+    assert out.meta["voice_sha256"] == hashlib.sha256(rvc.voices()[voice].pth.read_bytes()).hexdigest()
     assert np.sqrt(np.mean(out.samples ** 2)) > 0.01  # sound, not silence
     if channels == 2:
         assert np.array_equal(out.samples[:, 0], out.samples[:, 1])
