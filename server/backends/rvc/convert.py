@@ -2,7 +2,8 @@
 
 rvc-next's converter takes 16 kHz mono and returns the voice's rate, a few frames short of the
 input (its 10 ms frames are floored); it trims the same padding from both ends, so its start is
-aligned with the input's. Here the input gets a tail of silence first, and the result is resampled
+aligned with the input's, and its long-audio chunks (cut at quiet points) join without losing a
+frame (tested: a note change lands at the same time with or without joins). Here the input gets a tail of silence first, and the result is resampled
 back to the input's rate and cut to exactly the input's frame count: as long as the input, sample
 for sample.
 """

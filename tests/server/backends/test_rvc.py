@@ -276,3 +276,31 @@ def test_cancel_stops_the_job_before_converting(rvc, tmp_path):
     with pytest.raises(JobCancelled):
         rvc.run("convert", RunContext({"input": str(song(tmp_path, 0.5)), "voice": "alice"}, progress, cancel))
     assert stages == ["reading", "loading voice"]
+
+
+def test_long_input_is_converted_in_chunks_without_drifting(rvc, tmp_path, monkeypatch):
+    """A note change lands at the same time whether rvc-next converts the input whole or in chunks
+    joined at quiet points (a join that lost a 10 ms frame would move it)."""
+    import librosa
+    from rvc_next.engine.convert.offline import OfflineConverter
+
+    from server.backends.rvc import convert as conversion
+
+    x = np.concatenate([rvc_tiny.sung_tone(5.3, RATE, 220.0), rvc_tiny.sung_tone(0.9, RATE, 330.0)])
+    path = tmp_path / "two-notes.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+
+    def change(y: np.ndarray) -> float:
+        f0 = librosa.yin(y, fmin=100, fmax=1000, sr=RATE, frame_length=2048, hop_length=64)
+        t = np.arange(len(f0)) * 64 / RATE
+        near = (t > 5.0) & (t < 5.6)
+        return float(t[near][np.argmax(f0[near] > 275)])
+
+    whole = convert(rvc, path, f0_method="pm").samples[:, 0]
+    chunks = []
+    real_vc = OfflineConverter._vc
+    monkeypatch.setattr(OfflineConverter, "_vc", lambda self, *a, **k: chunks.append(1) or real_vc(self, *a, **k))
+    monkeypatch.setattr(conversion, "CHUNKS", (1, 1, 1, 2))  # x_pad, x_query, x_center, x_max (s)
+    joined = convert(rvc, path, f0_method="pm").samples[:, 0]
+    assert len(chunks) >= 5 and joined.shape == whole.shape == (x.shape[0],)
+    assert abs(change(whole) - change(x[:, 0])) < 0.006 and abs(change(joined) - change(whole)) < 0.006
