@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...errors import DawgenError, ErrorCode
+from ...errors import DawgenError, ErrorCode, JobCancelled
 from ...output.naming import slugify
 from ...params import ParamSpec
 from .. import safe_load
@@ -245,7 +245,12 @@ class RvcBackend(Backend):
         name = self._separator_name()
         backend = self.registry.backend(name)
         sub = RunContext({"input": path, "mode": "only:vocals"}, lambda f, stage: ctx.progress(share[0] + share[1] * f, "separating"))
-        outputs = backend.run("separate", sub)
+        try:
+            outputs = backend.run("separate", sub)
+        except JobCancelled:
+            raise
+        except DawgenError as exc:  # e.g. a separator without a `vocals` stem: say which step failed
+            raise DawgenError(exc.code, f"vocals_only: separating with {name}: {exc.message}") from None
         vocals = next((o for o in outputs if isinstance(o, Audio)), None)
         if vocals is None or vocals.sample_rate != rate:
             raise DawgenError(ErrorCode.BACKEND_FAILED, f"vocals_only: {name} returned no vocals at the input's rate")

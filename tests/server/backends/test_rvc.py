@@ -80,6 +80,7 @@ def test_voices_are_found_with_their_index_and_listed(rvc, files):
     assert sorted(voices) == ["alice", "bob"]
     assert voices["alice"].index == files["alice_index"] and voices["bob"].index is None
     assert rvc.describe()["voices"] == ["alice", "bob"]
+    assert rvc.memory_bytes() > sum(p.stat().st_size for p in files["hubert"].glob("*.safetensors"))
 
 
 @pytest.mark.parametrize("rate,channels,voice", [(RATE, 1, "alice"), (48000, 2, "bob")])
@@ -233,6 +234,9 @@ def test_through_the_engine(files, tmp_path):
         with pytest.raises(DawgenError) as info:
             eng.submit(Request("convert", {"model": "rvc", "input": str(path), "voice": "nobody"}))
         assert info.value.code == "bad_request" and "alice, bob" in info.value.message
+        with pytest.raises(DawgenError) as info:
+            eng.submit(Request("convert", {"model": "rvc", "input": str(path), "voice": "bob", "vocals_only": True}))
+        assert info.value.code == "bad_request" and "no configured model does `separate`" in info.value.message
     finally:
         eng.stop(5)
         eng.close()
