@@ -39,7 +39,7 @@ from ...errors import DawgenError, ErrorCode, JobCancelled
 from ...output.naming import slugify
 from ...params import ParamSpec
 from .. import safe_load
-from ..base import Audio, Backend, Output, RunContext
+from ..base import Audio, Backend, Output, RunContext, module_installed
 from ..inputs import input_file, input_stem
 from .spec import CONVERT_PARAMS, MAX_INPUT_SECONDS
 from .voices import Voice, find_voices, pick
@@ -62,8 +62,8 @@ class RvcBackend(Backend):
     install_hint: ClassVar[str] = (f"make install-rvc (pip install 'dawgen[rvc]', then pip install --no-deps "
                                    f"{RVC_NEXT})")
     verbs: ClassVar[Mapping[str, Sequence[ParamSpec]]] = {"convert": CONVERT_PARAMS}
-    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "hubert": str, "rmvpe": str, "voices_dir": str, "voices": dict,
-                                                 "separator": str, **safe_load.CONFIG_KEYS}
+    config_keys: ClassVar[Mapping[str, type]] = {"path": str, "hubert": str, "rmvpe": str, "voices_dir": str,
+                                                 "voices": dict, "separator": str, **safe_load.CONFIG_KEYS}
 
     def __init__(self, model_name: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(model_name, options)
@@ -200,6 +200,9 @@ class RvcBackend(Backend):
         voice = pick(self.voices(), str(p.get("voice") or ""), self.model_name)
         if p.get("f0_method", "rmvpe") not in self._runtime.providers:
             raise DawgenError(ErrorCode.BAD_REQUEST, f"f0_method=rmvpe: model {self.model_name} has no `rmvpe` file")
+        if p.get("f0_method") == "pm" and not module_installed("parselmouth"):
+            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"f0_method=pm needs praat-parselmouth (not installed): "
+                                                           f"{self.install_command()}")
         path = input_file(p, "input", "the audio to convert")
         samples, rate = _read(path, p, ctx)
         vocals_only = bool(p.get("vocals_only"))

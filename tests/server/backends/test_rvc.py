@@ -215,6 +215,13 @@ def test_without_rvc_next_the_model_names_the_extra(files, monkeypatch):
     assert info.value.code == "model_unavailable"
 
 
+def test_without_parselmouth_f0_method_pm_names_the_extra(rvc, tmp_path, monkeypatch):
+    monkeypatch.setattr("server.backends.rvc.module_installed", lambda name: name != "parselmouth")
+    with pytest.raises(DawgenError, match=r"f0_method=pm needs praat-parselmouth .*make install-rvc") as info:
+        convert(rvc, song(tmp_path, 0.5), f0_method="pm")
+    assert info.value.code == "model_unavailable"
+
+
 def test_through_the_engine(files, tmp_path):
     from server.config import parse
     from server.engine import Engine
@@ -308,3 +315,16 @@ def test_long_input_is_converted_in_chunks_without_drifting(rvc, tmp_path, monke
     joined = convert(rvc, path, f0_method="pm").samples[:, 0]
     assert len(chunks) >= 5 and joined.shape == whole.shape == (x.shape[0],)
     assert abs(change(whole) - change(x[:, 0])) < 0.006 and abs(change(joined) - change(whole)) < 0.006
+
+
+def test_an_index_without_faiss_names_it_and_index_rate_0_needs_none(rvc, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now raises ImportError
+    rvc.unload()
+    rvc.load()
+    path = song(tmp_path, 0.5)
+    with pytest.raises(DawgenError, match=r"needs faiss .*index_rate=0") as info:
+        convert(rvc, path, index_rate=0.5)
+    assert info.value.code == "model_unavailable"
+    assert convert(rvc, path, index_rate=0.0).meta["index"] is None
