@@ -49,9 +49,10 @@ log = logging.getLogger("dawgen.rvc")
 EXTRA = "rvc"
 RVC_NEXT = "rvc-next==0.2.16"
 MAX_VOICES = 4  # voices kept loaded (a 40k v2 voice is ~110 MB in float32)
-# A prior for queue ETAs before progress is seen: real-size HuBERT + RMVPE + a 40k v2 voice took 12 s per
-# audio-second on a shared 2-core CPU (bench/rvc.py; 4.6 s with f0_method=pm); a GPU is far faster.
-SECONDS_PER_AUDIO_SECOND = 12.0
+# A prior for queue ETAs before progress is seen: real-size HuBERT + RMVPE + a 40k v2 voice took 3.8 s per
+# audio-second on a 2-core CPU (bench/rvc.py; 2.7 s with f0_method=pm; 12 s when other work shared the
+# cores); a GPU is far faster.
+SECONDS_PER_AUDIO_SECOND = 4.0
 
 
 class RvcBackend(Backend):
