@@ -125,6 +125,20 @@ $(VENV)/.roformer-installed: pyproject.toml $(VENV)/.installed
 	touch $@
 TEST_INSTALLS += install-roformer
 
+# Voice conversion (server/backends/rvc): rvc-next 0.2.16 (GPL-3.0) for RVC's model classes. Its own
+# requirements pull its web UI and device I/O (fastapi, sounddevice, soundcard, pymss, av, ...), which the
+# classes dawgen uses never import, so it installs with --no-deps beside the `rvc` extra (transformers,
+# librosa, faiss-cpu, praat-parselmouth); the installed torch is kept (a constraint).
+.PHONY: install-rvc
+install-rvc: $(VENV)/.rvc-installed
+$(VENV)/.rvc-installed: pyproject.toml $(VENV)/.installed
+	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/.torch-constraint.txt 2>/dev/null \
+	  || : > $(VENV)/.torch-constraint.txt
+	$(PY) -m pip install --quiet -c $(VENV)/.torch-constraint.txt -e '.[rvc]'
+	$(PY) -m pip install --quiet --no-deps rvc-next==0.2.16
+	touch $@
+TEST_INSTALLS += install-rvc
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.test-installed
 

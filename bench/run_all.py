@@ -83,6 +83,11 @@ def _demucs() -> list[Row]:
                 f"direct {direct:.2f} s, daemon {daemon:.2f} s")]
 
 
+def _rvc() -> list[Row]:
+    rvc = _bench_module("rvc")
+    return rvc.rows(rvc.main(sizes=("tiny",), seconds=5.0, runs=2))
+
+
 def _bench_module(name: str, library_first: bool = False) -> ModuleType:
     """bench/<name>.py, loaded from its file as bench_<name>. With `library_first`, the library of
     the same name is imported first: with bench/ on sys.path a plain `import <name>` would give the
@@ -138,6 +143,7 @@ BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("diffusers", _diffusers, ("diffusers", "torchsde", "transformers", "torch")),
     ("midi", _midi, ("torch",)),
     ("midi harmony", _midi_harmony, ("torch", "music21")),
+    ("rvc", _rvc, ("rvc_next", "transformers", "librosa", "torch")),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
     # deepfilternet rows only with the denoise extra; the spectral gate and paulstretch are numpy/scipy

@@ -19,6 +19,7 @@ BACKENDS: dict[str, str] = {
     "process": "server.backends.process:ProcessBackend",
     "deepfilternet": "server.backends.deepfilternet:DeepFilterNetBackend",
     "diffusers": "server.backends.diffusers:DiffusersBackend",
+    "rvc": "server.backends.rvc:RvcBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 
