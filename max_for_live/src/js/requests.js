@@ -106,6 +106,8 @@
         return [["bars", DG.round6(bars * DG.beatsPerBar(num, den) / 4)]];
     }
 
+    DG.lengthPairs = lengthPairs; // harmony.js builds its MIDI lengths the same way
+
     function clipProblem(mode, clip) {
         if (!clip) {
             return "Select an audio clip first: " + mode.label + " works on the clip shown in Clip View.";
@@ -159,6 +161,9 @@
             withSeed();
         } else if (mode.key === "stems") {
             pairs.push(["input", ctx.clip.path]);
+        } else if (mode.harmony) {
+            add(DG.harmonyPairs(mode, s, ctx, declared));
+            withSeed();
         } else {
             pairs.push(["kind", mode.midiKind]);
             add(lengthPairs(ctx, s.bars, declared, false));
@@ -176,8 +181,8 @@
         if (!mode) {
             return {ok: false, error: "Unknown mode " + opts.mode};
         }
-        if (mode.needsClip) {
-            var problem = clipProblem(mode, opts.ctx.clip);
+        if (mode.needsClip || mode.clipInput) {
+            var problem = mode.clipInput ? DG.midiClipProblem(mode, opts.ctx.clip) : clipProblem(mode, opts.ctx.clip);
             if (problem) {
                 return {ok: false, error: problem};
             }
