@@ -11,6 +11,7 @@ from ...music import parse_time_signature
 from ...output.midi_preview import PREVIEW_AUDIO, PREVIEW_RATE
 from ...params import ParamSpec, count_param, seed_param
 from ..inputs import input_file
+from .harmony import spec as H
 from .vocab import SCALES
 
 MAX_BARS = 64
@@ -24,11 +25,14 @@ _TEMP = ParamSpec("temperature", "float", 1.0, min=0.0, max=2.0,
 _INPUT = ParamSpec("input", "str", None, max_length=4096, doc="absolute path of a MIDI file (.mid); required")
 
 GENERATE_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("kind", "str", "melody", choices=("melody", "drums"), doc="what to make"),
+    ParamSpec("kind", "str", "melody", choices=("melody", "drums", *H.HARMONY_KINDS),
+              doc="what to make: a melody, drums, a chord progression, a bass line over chords (`chords=` or "
+                  "a generated progression), a piano part (four-voice chorale-like voicing), or a trio (one "
+                  "file: melody, bass and drums tracks over one progression)"),
     ParamSpec("scale", "str", None, choices=tuple(SCALES),
               doc="melody scale on `key`'s root; default: major, or minor for a minor key. Every note is in "
                   "it (out-of-scale pitches are masked out while sampling); chromatic = no constraint"),
-    _TEMP, _SEED, _COUNT,
+    _TEMP, _SEED, _COUNT, *H.generate_params(),
 )
 CONTINUE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("input", "str", None, max_length=4096,
@@ -70,9 +74,14 @@ VERBS = {
     "midi/interpolate": (*INTERPOLATE_PARAMS, *_EXTRA),
     "midi/groove": (*GROOVE_PARAMS, *_EXTRA),
     "midi/drumify": (*DRUMIFY_PARAMS, *_EXTRA),
+    "midi/harmonize": (*H.harmonize_params(_TEMP, _SEED, _COUNT), *_EXTRA),
+    "midi/bassline": (*H.bassline_params(_TEMP, _SEED, _COUNT), *_EXTRA),
+    "midi/improvise": (*H.improvise_params(_TEMP, _SEED, _COUNT), *_EXTRA),
 }
 INPUTS = {"midi/generate": (), "midi/continue": ("input",), "midi/interpolate": ("input", "input2"),
-          "midi/groove": ("input",), "midi/drumify": ("input",)}
+          "midi/groove": ("input",), "midi/drumify": ("input",), "midi/harmonize": ("input",)}
+# verbs whose `input` is a chord clip, or absent when `chords=` gives the symbols
+CHORD_VERBS = ("midi/bassline", "midi/improvise")
 
 
 def whole_bars(params: Mapping[str, Any], default: int | None) -> int | None:
@@ -102,7 +111,11 @@ def check(verb: str, params: Mapping[str, Any]) -> None:
 
     whole_bars(params, DEFAULT_BARS)
     meter(params)
-    for name in INPUTS.get(verb, ()):
+    names = INPUTS.get(verb, ())
+    if verb in CHORD_VERBS:
+        H.check_chord_source(verb, params)
+        names = ("input",) if params.get("input") else ()
+    for name in names:
         path = input_path(params, name)
         try:
             read_clip(path)
