@@ -218,6 +218,11 @@ var DG = DG || {};
     // know that verb for that model (then the device sends the documented conventions as they are).
     DG.declaredParams = function (catalogue, modelName, verb) {
         var model = DG.findModel(catalogue, modelName);
+        // No model named: the daemon takes its default model when it does the verb, else the first
+        // model that does (docs/PROTOCOL.md, `model`): the built-in midi for the MIDI modes.
+        for (var k = 0; !modelName && catalogue && k < catalogue.length && !(model && model.verbs && model.verbs[verb]); k++) {
+            model = catalogue[k];
+        }
         if (!model || !model.verbs || !model.verbs[verb]) {
             return null;
         }

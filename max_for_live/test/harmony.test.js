@@ -4,7 +4,7 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { connected, params, COMMON, pairs } = require("./helpers");
+const { connected, params, COMMON, pairs, protocolTables } = require("./helpers");
 
 const MODE = { chords: 7, bass: 8, piano: 9, trio: 10, bassline: 11, harmonize: 12, harmonize4: 13, improvise: 14 };
 const MIDI_COMMON = [...COMMON, "bpm", "bars", "time_signature", "key", "seed", "count", "temperature"];
@@ -229,4 +229,63 @@ test("base64 and the writer agree with Node's own decoding, for every length mod
   assert.deepEqual([...buf.subarray(at + 3, at + 5)], [7, 3], "7/8");
   const tempoAt = buf.indexOf(Buffer.from([0xff, 0x51, 3]));
   assert.equal(buf.readUIntBE(tempoAt + 3, 3), Math.round(60000000 / 90));
+});
+
+test("every harmony mode's request matches docs/PROTOCOL.md's table for its address", () => {
+  const tables = protocolTables();
+  const verbs = {};
+  for (const verb of ["midi/generate", "midi/harmonize", "midi/bassline", "midi/improvise"]) {
+    assert.ok(tables[`/dawgen/${verb}`], `/dawgen/${verb} is documented`);
+    verbs[verb] = params(Object.keys(tables[`/dawgen/${verb}`])); // the model declares what the document lists
+  }
+  const d = connected(harmonySet(), { catalogue: [{ name: "midi", backend: "midi", verbs }] });
+  d.send("model", 1);
+  d.send("netready");
+  d.send("prompt", "Am", "F", "C", "G");
+  d.send("strength", 0.6);
+  d.send("count", 2);
+  d.send("seed", 7);
+  const built = [];
+  for (const mode of Object.values(MODE)) {
+    d.send("mode", mode);
+    d.send("generate", 1);
+    const sent = netSends(d);
+    built.push(mode >= MODE.bassline ? sent[sent.length - 1].list : d.lastRequest());
+  }
+  assert.equal(new Set(built.map((r) => r[1])).size, Object.keys(MODE).length, "one request per mode");
+  let checked = 0;
+  for (const req of built) {
+    const table = tables[req[0]];
+    for (const [name, value] of pairs(req)) {
+      const spec = table[name];
+      assert.ok(spec, `${req[0]}: ${name} is not in docs/PROTOCOL.md`);
+      if (spec.type === "int") assert.ok(Number.isInteger(value), `${req[0]} ${name}=${value} must be an int`);
+      if (spec.type === "float") assert.equal(typeof value, "number", `${name} must be a number`);
+      if (spec.type === "str") assert.equal(typeof value, "string", `${name} must be a string`);
+      if (spec.min !== undefined) assert.ok(value >= spec.min && value <= spec.max, `${name}=${value} out of range`);
+      if (spec.choices) assert.ok(spec.choices.includes(String(value)), `${req[0]} ${name}=${value} not a choice`);
+      checked += 1;
+    }
+  }
+  assert.ok(checked >= 60, `checked ${checked} parameters`);
+  const kinds = built.filter((r) => r[0] === "/dawgen/midi/generate").map((r) => new Map(pairs(r)).get("kind"));
+  assert.deepEqual(kinds, ["chords", "bass", "piano", "trio"]);
+});
+
+test("with the default model chosen, the parameters of the model the daemon will pick for the verb are sent", () => {
+  const catalogue = [{ name: "synth", backend: "synth", default: true, verbs: { generate: params(["prompt"]) } }, ...MIDI];
+  const d = connected({ tracks: [{ name: "Keys", kind: "midi", slots: [null] }] }, { catalogue });
+  d.send("mode", MODE.chords);
+  d.send("prompt", "Dm7", "G7");
+  d.send("generate", 1);
+  const sent = new Map(pairs(d.lastRequest()));
+  assert.equal(sent.get("chords"), "Dm7 G7", "midi declares chords for midi/generate: sent");
+  assert.equal(sent.get("time_signature"), "4/4");
+  assert.ok(!sent.has("model"), "no model named: the daemon picks");
+  const d2 = connected({ tracks: [{ name: "Keys", kind: "midi", slots: [null] }] }, { catalogue: catalogue.slice(0, 1) });
+  d2.send("mode", MODE.chords);
+  d2.send("prompt", "Dm7", "G7");
+  d2.send("generate", 1);
+  assert.deepEqual(pairs(d2.lastRequest()).map((p) => p[0]), ["kind", "bars", "bpm", "seed", "count", "reply_port"],
+    "no model does the verb: only the documented conventions");
 });

@@ -99,3 +99,5 @@ lines.on("line", (line) => {
   flush();
   emit({ done: true });
 });
+// stdin closed: the test is over (the TCP helper's connection would keep node running).
+lines.on("close", () => process.exit(0));
