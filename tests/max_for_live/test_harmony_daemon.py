@@ -6,10 +6,10 @@ max_for_live/test/fake_live.js."""
 from __future__ import annotations
 
 import re
-import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -69,7 +69,7 @@ def run(device: Device, wire: Wire, outputs: list[dict[str, Any]], until: Callab
         wire.forward(device.command({"wait": 100}))
         try:
             data, _ = wire.inbox.recvfrom(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         wire.forward(device.command({"osc": udpreceive_decode(data)}))
 
