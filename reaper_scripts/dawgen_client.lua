@@ -3,7 +3,8 @@
 -- @author dawgen
 -- @about
 --   # dawgen for REAPER
---   Generate, vary, continue and separate audio, generate MIDI, and train your own models, through a
+--   Generate, vary, continue and separate audio, generate MIDI (drums, melodies, chords, bass lines,
+--   harmonisations, trios), and train your own models, through a
 --   dawgen daemon running on this computer or on the studio's GPU machine (`dawgen serve`). REAPER
 --   never waits: requests run in the background with a progress window, and results land on the grid
 --   where the action started.
