@@ -14,12 +14,13 @@ from typing import Any
 from ..params import ParamSpec, seed_param
 
 KINDS = ("dance-diffusion", "dance-diffusion-lora", "stable-audio", "stable-audio-lora", "musicgen", "musicgen-lora",
-         "midi-drums", "midi-melody")
+         "midi-drums", "midi-melody", "midi-chords", "midi-bass", "midi-piano", "midi-improv")
 # the trainer family of each kind (families.py): where its model, data and checkpoints are handled
 FAMILY_OF_KIND = {"dance-diffusion": "stable-audio", "dance-diffusion-lora": "stable-audio",
                   "stable-audio": "stable-audio", "stable-audio-lora": "stable-audio",
                   "musicgen": "musicgen", "musicgen-lora": "musicgen",
-                  "midi-drums": "midi", "midi-melody": "midi"}
+                  "midi-drums": "midi", "midi-melody": "midi", "midi-chords": "midi", "midi-bass": "midi",
+                  "midi-piano": "midi", "midi-improv": "midi"}
 # auto: bf16 mixed precision on CUDA (fp16 + loss scaling where the card has no bf16), fp32 on CPU
 # and MPS (the choice; bf16 can still be asked for there)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

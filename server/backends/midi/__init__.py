@@ -38,6 +38,8 @@ from .smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line, write_clip
 from .store import MODEL_KINDS, SHIPPED, read_index
 
 log = logging.getLogger("dawgen.midi")
+HARMONY_VERBS = ("midi/harmonize", "midi/bassline", "midi/improvise")
+HARMONY_GENERATE = ("chords", "bass", "piano", "trio")
 EXTRA = "midigen"
 
 
@@ -146,6 +148,9 @@ class MidiBackend(Backend):
             sample_drums(self._models["drums"], 16, 1.0, gen)
             vae_interpolate(self._models["vae_melody"], np.ones((1, 32), np.int64), np.ones((1, 32), np.int64), 2, 0.0, gen)
             vae_interpolate(self._models["vae_drums"], np.zeros((1, 32, V.N_LANES)), np.zeros((1, 32, V.N_LANES)), 2, 0.0, gen)
+            from .harmony.warm import warm_up
+
+            warm_up(self._models, gen)
         log.info("midi %s loaded from %s (warm-up %.0f ms)", self.model_name, self._folder, 1000 * (time.monotonic() - started))
 
     def _unload(self) -> None:
@@ -157,11 +162,25 @@ class MidiBackend(Backend):
 
         try:
             with _threads(torch):
+                if verb in HARMONY_VERBS or str(ctx.params.get("kind")) in HARMONY_GENERATE:
+                    return self._harmony(verb, ctx)
                 return {"midi/generate": self._generate, "midi/continue": self._continue,
                         "midi/interpolate": self._interpolate, "midi/groove": self._groove_verb,
                         "midi/drumify": self._drumify}[verb](ctx)
         except ValueError as exc:
             raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
+
+    def _harmony(self, verb: str, ctx: RunContext) -> list[Output]:
+        """Issue #26's verbs and kinds (harmony/runs.py); the trio's drums from the drum model."""
+        from .generate import sample_drums
+        from .harmony.verbs import Harmony, run
+
+        def drums(steps: int, gen: Any, bar: int) -> list[Note]:
+            hits, vel = sample_drums(self._models["drums"], steps, float(ctx.params.get("temperature", 1.0)), gen,
+                                     bar_steps=bar)
+            return _drum_notes(hits, vel, PPQ // 4, 0)
+
+        return run(Harmony(self._models, drums), verb, ctx)
 
     def _seeds(self, p: Mapping[str, Any]) -> list[int]:
         seed = int(p.get("seed") or 0)

@@ -94,6 +94,10 @@ def build(kind: str, config: dict[str, Any]) -> nn.Module:
         return DrumLM(**config)
     if kind in ("vae_drums", "vae_melody"):
         return GridVAE(**config)
+    if kind in ("chords", "bass", "improv", "voicing"):
+        from .harmony.models import build as build_harmony
+
+        return build_harmony(kind, config)
     raise ValueError(f"unknown model kind {kind!r}")
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 SHIPPED = Path(__file__).resolve().parent / "weights"
 INDEX = "midi.json"
-MODEL_KINDS = ("melody", "drums", "vae_melody", "vae_drums")
+HARMONY_KINDS = ("chords", "bass", "improv", "voicing")  # harmony/models.py
+MODEL_KINDS = ("melody", "drums", "vae_melody", "vae_drums", *HARMONY_KINDS)
 
 
 def read_index(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`dawgen train-midi`: train the midi models from real music and write a weights folder.
 
-    dawgen train-midi {melody,drums,vae,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
+    dawgen train-midi {melody,drums,vae,harmony,all} --out FOLDER [--data FOLDER_OF_MIDI_FILES]
                       [--epochs N] [--seed N] [--max-minutes M] [--workers N]
 
 (`dawgen train-midi drums|melody --data FOLDER --name NAME` instead runs the daemon's train job:
@@ -37,7 +37,7 @@ from .steps import drum_windows as drum_train_windows
 from .store import INDEX, read_index, save_model, write_index
 from .train_vae import drum_windows, melody_windows, train_vae
 
-PARTS = ("melody", "drums", "vae", "all")
+PARTS = ("melody", "drums", "vae", "harmony", "all")
 HELD_OUT_DRUM_EVERY = 5  # every 5th 4-bar section of each drum song is held out
 HELD_OUT_EVERY = 20  # every 20th tune (in corpus order) is held out for evaluation
 Log = Callable[[str], None]
@@ -299,6 +299,10 @@ def run(args: argparse.Namespace, log: Log = print) -> dict:
     except ValueError:
         index = {"version": 1, "models": {}}
     index["format"] = "dawgen-midi-1"
+    if args.part == "harmony":  # the four harmony models (harmony/train.py): chorales, or --data
+        from .harmony.train import run as run_harmony
+
+        return run_harmony(out, args.seed, args.data, args.workers, log=log)
     parts = ("melody", "drums", "vae") if args.part == "all" else (args.part,)
     record = index.setdefault("training", {})
     record.update({"seed": args.seed, "epochs": args.epochs, "threads": args.threads, "torch": torch.__version__,
@@ -330,6 +334,10 @@ def run(args: argparse.Namespace, log: Log = print) -> dict:
         model, info = train_vae("vae_drums", drum_windows(dtrain), drum_windows(dheld), args, log)
         _store(out, index, "vae_drums", model, info, log)
     write_index(out, index)
+    if args.part == "all":
+        from .harmony.train import run as run_harmony
+
+        index = run_harmony(out, args.seed, args.data, args.workers, log=log)
     log(f"wrote {out / INDEX}")
     return index
 
@@ -344,7 +352,8 @@ def _store(out: Path, index: dict, kind: str, model: Any, info: dict, log: Log) 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("part", choices=PARTS, help="which models to train (vae = both interpolation VAEs)")
+    p.add_argument("part", choices=PARTS, help="which models to train (vae = both interpolation VAEs; harmony = "
+                                               "the chord, bass, improv and voicing models)")
     p.add_argument("--out", default=None,
                    help="weights folder to write (created; other models already in it are kept). Use it with "
                         "[models.NAME] backend = \"midi\", path = \"FOLDER\"")

@@ -2,6 +2,10 @@
 
     midi-drums    DrumLM (16th steps of GM drum lanes, hits + velocities) on the files' channel 10
     midi-melody   MelodyLM (note/duration tokens) on the top line of the files' other channels
+    midi-chords   ChordLM (a chord per beat, inferred from all the notes off channel 10)
+    midi-bass     LineLM `bass` (the lowest line, given each beat's chord)
+    midi-piano    VoiceLM `voicing` (alto, tenor, bass under the top line at each beat)
+    midi-improv   LineLM `improv` (the top line, given each beat's chord)
 
 A run starts from a configured midi model's weights for that part (`base=`, default the built-in
 `midi` model: fine-tuning the shipped model on a handful of files beats starting from nothing), or
@@ -23,7 +27,8 @@ from ..settings import TRAIN_PARAMS, Settings
 
 DEFAULT_BASE = "midi"  # the built-in midi model (the shipped weights)
 FRESH = "none"  # base=none: fresh weights
-PARTS = {"midi-drums": "drums", "midi-melody": "melody"}
+PARTS = {"midi-drums": "drums", "midi-melody": "melody", "midi-chords": "chords", "midi-bass": "bass",
+         "midi-piano": "voicing", "midi-improv": "improv"}
 # params of the audio kinds with the value that means "not given"
 NOT_APPLYING = {"seconds": None, "lora_alpha": None, "config": None, "trigger": "", "chop": "auto",
                 "demo_prompts": "", "lora_rank": next(s.default for s in TRAIN_PARAMS if s.name == "lora_rank")}
@@ -35,7 +40,7 @@ def _bad(message: str) -> DawgenError:
 
 class MidiFamily(Family):
     name = "midi"
-    kinds = ("midi-drums", "midi-melody")
+    kinds = tuple(PARTS)
     requires = ("torch", "mido")
     install_hint = "pip install 'dawgen[midigen]'"
 

@@ -6,6 +6,7 @@ teach the kind's model is left out with a reason, never the whole run:
     no_notes     a file without notes
     no_drums     midi-drums: fewer than 8 notes on channel 10 that fall on the GM drum lanes
     no_melody    midi-melody: the top line of the notes off channel 10 has fewer than 8 notes
+    no_harmony   midi-chords|bass|piano|improv: fewer than 8 notes off channel 10, or one line only
 Drums train on 2-bar windows (32 16ths) of each file's drum part, every 2 steps (the
 offline trainer's windows: server/backends/midi/steps.py); melodies on whole tunes, a window of up
 to 128 tokens drawn from a longer one. `sample_batch(rng, n)` draws a micro-batch from these.
@@ -27,7 +28,9 @@ from ...backends.midi import vocab as V
 from ...errors import DawgenError, ErrorCode
 
 SUFFIXES = (".mid", ".midi")
-PARTS = {"midi-drums": "drums", "midi-melody": "melody"}
+PARTS = {"midi-drums": "drums", "midi-melody": "melody", "midi-chords": "chords", "midi-bass": "bass",
+         "midi-piano": "voicing", "midi-improv": "improv"}
+HARMONY_PARTS = ("chords", "bass", "voicing", "improv")
 REASON_LIMIT = 8  # rejected files named in the error; dataset-report.json has them all
 
 
@@ -60,6 +63,11 @@ class MidiDataset:
     def sample_batch(self, rng: np.random.Generator, batch_size: int) -> tuple[Any, ...]:
         """drums: (hits (B, 32, lanes), vel (B, 32, lanes), drumify conditioning on (B,));
         melody: (tokens (B, T+1), positions (B, T+1), bars (B,), mask (B, T)) as torch tensors."""
+        if self.part in HARMONY_PARTS:
+            from ...backends.midi.harmony.steps import sample_batch
+
+            tensors = sample_batch(self.clips, self.part, rng, batch_size)
+            return tensors["mask"], tensors  # the loop counts a batch by its first item's length
         picks = rng.integers(0, len(self.clips), batch_size)
         if self.part == "drums":
             hits = np.stack([self.clips[i][0] for i in picks])
@@ -69,7 +77,8 @@ class MidiDataset:
         return S.melody_batch(chunk, [S.window_start(len(tk), lambda n: int(rng.integers(n))) for (tk, _), _ in chunk])
 
     def summary(self) -> str:
-        unit = f"{S.DRUM_WINDOW}-step drum windows" if self.part == "drums" else "melodies"
+        unit = (f"{S.DRUM_WINDOW}-step drum windows" if self.part == "drums" else
+                "pieces with chords" if self.part in HARMONY_PARTS else "melodies")
         found = len(self.files) + len(self.rejected)
         text = f"{len(self.clips)} {unit} from {len(self.files)} of {found} MIDI files"
         if self.rejected:
@@ -138,7 +147,9 @@ def _read_one(dataset: MidiDataset, path: Path, name: str) -> None:
     if not clip.notes:
         dataset.rejected.append(Rejected(name, "no_notes", "the file has no notes"))
         return
-    if dataset.part == "drums":
+    if dataset.part in HARMONY_PARTS:
+        _add_harmony(dataset, clip, name)
+    elif dataset.part == "drums":
         _add_drums(dataset, clip, name)
     else:
         _add_melody(dataset, clip, name)
@@ -174,6 +185,22 @@ def _add_melody(dataset: MidiDataset, clip: Any, name: str) -> None:
     dataset.clips.append((S.tune_arrays(tune), min(tune.bar, V.MAX_POS)))
     dataset.songs.append(tune)
     dataset.files.append(Used(name, 1, f"{len(tune.notes)} notes and rests, {'minor' if tune.minor else 'major'}"))
+
+
+def _add_harmony(dataset: MidiDataset, clip: Any, name: str) -> None:
+    from ...backends.midi.harmony.data import clip_piece
+    from ...backends.midi.harmony.steps import arrays
+
+    piece = clip_piece(clip, name)
+    if piece is None:
+        dataset.rejected.append(Rejected(name, "no_harmony", "fewer than 8 notes off channel 10, or a single line "
+                                                             "(chords are inferred from several voices)"))
+        return
+    dataset.clips.append((arrays(piece, dataset.part), piece.minor))
+    dataset.songs.append(piece)
+    chords = len({int(c) for c in piece.chords if c})
+    dataset.files.append(Used(name, 1, f"{piece.steps} 16th steps, {chords} different chords, "
+                                       f"{'minor' if piece.minor else 'major'}"))
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:

@@ -24,6 +24,10 @@ from ..families import Source
 from ..settings import Settings
 
 FORMAT = "dawgen-midi-1"
+HARMONY = ("chords", "bass", "voicing", "improv")
+# the midi/generate kind a demo of each part makes (the parts not trained come from the shipped weights)
+DEMO_KIND = {"drums": "drums", "melody": "melody", "chords": "chords", "bass": "bass", "voicing": "piano",
+             "improv": "trio"}
 DEMO_BARS, DEMO_BPM = 2, 120.0
 
 
@@ -44,6 +48,11 @@ class MidiTrainee:
         """The offline trainer's loss (steps.py) on one micro-batch, in the model's current mode
         (train mode from load: DrumLM's dropout on)."""
         with run.autocast:
+            if self.part in HARMONY:
+                from ...backends.midi.harmony.steps import batch_loss
+
+                moved = {k: (v.to(self.device) if hasattr(v, "to") else v) for k, v in batch[1].items()}
+                return batch_loss(self.model, self.part, moved).float()
             if self.part == "drums":
                 hits, vel, cond = batch
                 windows = [S.drum_tensors(h, v, bool(c)) for h, v, c in zip(hits, vel, cond)]
@@ -97,16 +106,22 @@ class MidiTrainee:
             self.write_files(Path(tmp), 0)
             backend = MidiBackend(f"demo-{self.part}", {"path": tmp})
             for seed in seeds:
-                params = {"kind": self.part, "bars": DEMO_BARS, "bpm": DEMO_BPM, "seed": int(seed), "count": 1}
+                params = {"kind": DEMO_KIND[self.part], "bars": DEMO_BARS, "bpm": DEMO_BPM, "seed": int(seed), "count": 1}
                 outputs += backend.run("midi/generate", RunContext(params))
             backend.unload()
         return outputs
 
 
 def _cpu_copy(model: Any) -> Any:
-    copy = build("drums" if isinstance(model, DrumLM) else "melody", dict(model.config))
+    kind = "drums" if isinstance(model, DrumLM) else model.config.get("part") or _harmony_kind(model)
+    copy = build(kind, dict(model.config))
     copy.load_state_dict({k: v.to("cpu") for k, v in model.state_dict().items()})
     return copy
+
+
+def _harmony_kind(model: Any) -> str:
+    name = type(model).__name__
+    return {"ChordLM": "chords", "VoiceLM": "voicing"}.get(name, "melody")
 
 
 def load(settings: Settings, source: Source, device: str = "cpu") -> MidiTrainee:

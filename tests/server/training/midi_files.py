@@ -66,3 +66,30 @@ def song_folder(folder: Path, count: int = 4) -> Path:
         drum_file(folder / "drums" / f"beat {i}.mid", i)
         melody_file(folder / "tunes" / f"tune {i}.midi", i)
     return folder
+
+
+def harmony_file(path: Path, variant: int = 0, bars: int = 4) -> Path:
+    """A progression (I vi IV V, rotated by variant) as half-note block chords, a bass on the roots
+    and a quarter-note melody on chord tones above: what the harmony kinds learn from."""
+    prog = [(0, (0, 4, 7)), (9, (0, 3, 7)), (5, (0, 4, 7)), (7, (0, 4, 7))]
+    notes = []
+    for bar in range(bars):
+        root, ivs = prog[(bar + variant) % len(prog)]
+        tick = bar * 4 * TICKS
+        for half in range(2):
+            for iv in ivs:
+                notes.append((tick + half * 2 * TICKS, 2 * TICKS, 60 + (root + iv) % 12, 70, 0))
+        notes.append((tick, 2 * TICKS, 36 + root, 90, 1))
+        notes.append((tick + 2 * TICKS, 2 * TICKS, 43 + root if root < 5 else 31 + root, 90, 1))
+        for beat in range(4):
+            notes.append((tick + beat * TICKS, TICKS, 72 + (root + ivs[(beat + variant) % 3]) % 12, 95, 2))
+    return _write(path, notes, bars)
+
+
+def harmony_folder(folder: Path, count: int = 3) -> Path:
+    """`count` harmony files, one drum-only file and one single-line file (both no_harmony)."""
+    for i in range(count):
+        harmony_file(folder / f"song {i}.mid", i)
+    drum_file(folder / "beat.mid")
+    melody_file(folder / "line.mid")
+    return folder
