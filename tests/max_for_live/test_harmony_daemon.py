@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import DaemonProcess
 from tests.max_for_live.test_conformance import NODE, Device, Wire, finished, udpreceive_decode
+from tests.reaper_scripts.test_harmony import skip_without_harmony_engine
 
 pytestmark = [pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs nodejs)")]
 
@@ -31,9 +32,8 @@ def clip(name: str, notes: list[dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    skip_without_harmony_engine()
     pytest.importorskip("mido")
-    pytest.importorskip("server.backends.midi.harmony.verbs", reason="the harmony engine (issue #26, h-harmony) has not landed")
     process = DaemonProcess(tmp_path_factory.mktemp("m4l-harmony")).start()
     yield process
     if process.alive():

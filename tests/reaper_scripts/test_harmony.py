@@ -15,10 +15,21 @@ pytestmark = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed (`m
 BARS_2 = 2 * 4 * 60 / 93  # the harness's time selection: 2 bars of 4/4 at 93 bpm
 
 
+def skip_without_harmony_engine() -> None:
+    """Skip (saying why) while the tree has no harmony engine or no shipped weights for it: these tests
+    run the real built-in `midi` model, never a stand-in."""
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    pytest.importorskip("server.backends.midi.harmony.verbs", reason="the harmony engine (issue #26) has not landed")
+    from server.backends.midi.store import MODEL_KINDS, SHIPPED, read_index
+
+    missing = sorted(set(MODEL_KINDS) - set(read_index(SHIPPED)["models"]))
+    if missing:
+        pytest.skip(f"the built-in midi model ships no weights for {', '.join(missing)} yet")
+
+
 @pytest.fixture
 def engine():
-    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
-    pytest.importorskip("server.backends.midi.harmony.verbs", reason="the harmony engine (issue #26, h-harmony) has not landed")
+    skip_without_harmony_engine()
     return pytest.importorskip("mido")
 
 
