@@ -123,7 +123,7 @@ def test_trio_makes_three_tracks(session):
         device.msg(*atoms)
     check = finished(device)
     run(device, wire, device.msg("generate", 1), check)
-    assert device.shown("status").startswith("Done: 3 MIDI clips → melody slot 1, bass slot 1, drums slot 1"), \
+    assert device.shown("status").lower().startswith("done: 3 midi clips → melody slot 1, bass slot 1, drums slot 1"), \
         device.shown("status")
     assert [o["args"][0] for o in device.live_calls("create_midi_track")] == [1, 2, 3]
 
