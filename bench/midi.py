@@ -9,6 +9,8 @@
    interpolated trigram on the same vocabulary (which the models must beat). Recomputed here when
    the data is at hand (hydrogen-data installed; the parsed music21 corpus cached by train-midi),
    else the figures train-midi recorded are printed.
+5. The harmony models' musicality on held-out Bach chorales beside the data and a random baseline
+   (bench/midi_harmony.py).
 
     .venv/bin/python bench/midi.py [--runs 20]
 """
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     latency(backend, args.runs)
     sizes(index)
     quality(index, backend)
+    import midi_harmony
+
+    midi_harmony.main()
 
 
 if __name__ == "__main__":

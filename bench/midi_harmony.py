@@ -5,11 +5,14 @@ this run on the same held-out chorales (server/backends/midi/harmony/metrics.py)
     improv    notes in key; chord tones on strong beats            (the melody over Bach's chords)
     bass      notes in key; bass on the chord's root/fifth at each chord change
     piano     voices in their SATB ranges; voice crossings; parallel fifths/octaves per transition
-              (alto/tenor/bass from the voicing model under Bach's soprano and chords)
-    chords    harmonisation agreement with Bach's chord per beat (root; root + triad quality), the
+              (alto/tenor/bass from the voicing model under Bach's soprano and chords; the random
+              alto/tenor/bass drawn from the scale across the four voices' span)
+    chords    free progressions: chord tones in key; root motion by a fourth or fifth
+    harmonize harmonisation agreement with Bach's chord per beat (root; root + triad quality), the
               chord model reading the soprano, most likely chord each beat (target: root >= 60 %)
 
-Target: each generated figure closer to the data's than the random baseline's is.
+Target: each generated figure closer to the data's than the random baseline's is. The random
+chords (kind=chords, harmonize) are the key's diatonic triads drawn uniformly.
 
     .venv/bin/python bench/midi_harmony.py
 """
@@ -23,6 +26,7 @@ import numpy as np
 import torch
 
 from server.backends.midi import MidiBackend
+from server.backends.midi.harmony import chords as C
 from server.backends.midi.harmony import data as HD
 from server.backends.midi.harmony import metrics as M
 from server.backends.midi.harmony import sample as HS
@@ -88,9 +92,9 @@ def voicing_figures(models: dict, held: list[HD.Piece], seed: int) -> dict[str, 
                                max(1, piece.bar // HD.BEAT), 1.0, gen)
         made = np.vstack([data[:1], np.array(atb).T]) if atb else data
         rand = data.copy()
-        for v, name in ((1, "alto"), (2, "tenor"), (3, "bass")):
-            lo, hi = HV.VOICE_RANGES[name]
-            pool = [p for p in range(lo, hi + 1) if p % 12 in (M.MINOR - {11} if piece.minor else M.MAJOR)]
+        lo, hi = HV.VOICE_RANGES["bass"][0], HV.VOICE_RANGES["soprano"][1]  # the four voices' span
+        pool = [p for p in range(lo, hi + 1) if p % 12 in (M.MINOR - {11} if piece.minor else M.MAJOR)]
+        for v in (1, 2, 3):
             rand[v] = np.where(data[v] >= 0, rng.choice(pool, data.shape[1]), -1)
         for who, v in (("data", data), ("model", made), ("random", rand)):
             f = figs[who]
@@ -110,13 +114,50 @@ def harmonisation(models: dict, held: list[HD.Piece], seed: int) -> dict[str, Fi
         mask = HS.chord_mask(range(12), piece.minor, 1.0)
         pred = HS.sample_chords(models["chords"], beats, max(1, piece.bar // HD.BEAT), [True] * beats, piece.minor,
                                 0.0, gen, mask, feats)
-        diatonic = [t for t in range(1, 121) if torch.isfinite(HS.chord_mask(sorted(M.MINOR if piece.minor else M.MAJOR),
-                                                                               piece.minor, 0.0)[t])]
-        rand = [int(rng.choice(diatonic)) for _ in range(beats)]
+        rand = [int(rng.choice(_diatonic(piece.minor))) for _ in range(beats)]
         got["model"].append(M.agreement(pred, piece.chords))
         got["random"].append(M.agreement(rand, piece.chords))
     return {who: {"root agreement with Bach": _mean([a for a, _ in v]), "root+quality agreement": _mean([b for _, b in v])}
             for who, v in got.items()}
+
+
+def progression_figures(models: dict, held: list[HD.Piece], seed: int) -> dict[str, Fig]:
+    """kind=chords: free progressions (no melody; every chord allowed, complexity 1) as long as each
+    held-out chorale, a chord a beat; the share of their chord tones in the key, and of chord
+    changes that move by a fourth or fifth (the chorales' commonest root motion). Random: the key's
+    diatonic triads drawn uniformly."""
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    figs: dict[str, dict[str, list[float]]] = {w: {} for w in ("data", "model", "random")}
+    for piece in held:
+        beats = piece.steps // HD.BEAT
+        mask = HS.chord_mask(range(12), piece.minor, 1.0)
+        made = HS.sample_chords(models["chords"], beats, max(1, piece.bar // HD.BEAT), [True] * beats, piece.minor,
+                                1.0, gen, mask)
+        rand = [int(rng.choice(_diatonic(piece.minor))) for _ in range(beats)]
+        for who, toks in (("data", [int(t) for t in piece.chords]), ("model", made), ("random", rand)):
+            f = figs[who]
+            f.setdefault("chord tones in key", []).append(_tones_in_key(toks, piece.minor))
+            f.setdefault("root moves by 4th/5th", []).append(_fourths(toks))
+    return {who: {k: _mean(v) for k, v in f.items()} for who, f in figs.items()}
+
+
+def _diatonic(minor: bool) -> list[int]:
+    """The random baseline's chords: the key's diatonic triads (what a scale-note baseline is for lines)."""
+    mask = HS.chord_mask(sorted(M.MINOR if minor else M.MAJOR), minor, 0.0)
+    return [t for t in range(1, C.N_CHORDS) if torch.isfinite(mask[t])]
+
+
+def _tones_in_key(tokens: list[int], minor: bool) -> float:
+    scale = M.MINOR if minor else M.MAJOR
+    tones = [pc for t in tokens if t for pc in C.from_token(t).pcs]
+    return sum(pc in scale for pc in tones) / len(tones) if tones else float("nan")
+
+
+def _fourths(tokens: list[int]) -> float:
+    roots = [C.from_token(t).root for t in tokens if t]
+    moves = [(b - a) % 12 for a, b in zip(roots, roots[1:]) if a != b]
+    return sum(m in (5, 7) for m in moves) / len(moves) if moves else float("nan")
 
 
 def closer(figs: dict[str, Fig], name: str) -> bool:
@@ -131,7 +172,8 @@ def main(log: Callable[[str], None] = print) -> dict[str, dict[str, Fig]]:
     models = backend._models
     _, held = HD.split(HD.load_chorales(2, log))
     results = {"improv": line_figures(models, held, "improv", 0), "bass": line_figures(models, held, "bass", 1),
-               "piano": voicing_figures(models, held, 2), "chords": harmonisation(models, held, 3)}
+               "piano": voicing_figures(models, held, 2), "chords": progression_figures(models, held, 4),
+               "harmonize": harmonisation(models, held, 3)}
     log(f"== harmony on {len(held)} held-out Bach chorales ({time.perf_counter() - started:.0f} s) ==")
     for kind, figs in results.items():
         for name in figs["model"]:
@@ -144,3 +186,25 @@ def main(log: Callable[[str], None] = print) -> dict[str, dict[str, Fig]]:
 
 if __name__ == "__main__":
     main()
+
+
+def rows(results: dict[str, dict[str, Fig]]) -> list:
+    """bench/run_all.py's rows: each figure against the data's and the random baseline's."""
+    from table import Row
+
+    out = []
+    for kind, figs in results.items():
+        for name, value in figs["model"].items():
+            rand = figs["random"][name]
+            if "data" in figs:
+                data = figs["data"][name]
+                ok = closer(figs, name)
+                out.append(Row("midi harmony", f"{kind}: {name}", value, "", "closer to data than random", ok,
+                               f"data {data:.3f}, random {rand:.3f}"))
+            elif name.startswith("root agreement"):
+                out.append(Row("midi harmony", f"{kind}: harmonisation {name}", 100 * value, "%", ">= 60 %",
+                               value >= 0.6, f"random {100 * rand:.1f} %"))
+            else:
+                out.append(Row("midi harmony", f"{kind}: harmonisation {name}", 100 * value, "%", "", None,
+                               f"random {100 * rand:.1f} %"))
+    return out

@@ -2,8 +2,9 @@
 
 Each figure is printed beside what it was measured against in the same run, with its target and
 pass/fail. Sizes are cut to keep the whole run to a few minutes on 2 cores; each script run on
-its own takes its fuller defaults. `--json PATH` writes the same rows (and the machine) for tools.
-    .venv/bin/python bench/run_all.py [--json bench.json]
+its own takes its fuller defaults. `--json PATH` writes the same rows (and the machine) for tools;
+`--markdown PATH` writes the table as a page (docs/PERFORMANCE.md is this output).
+    .venv/bin/python bench/run_all.py [--json bench.json] [--markdown docs/PERFORMANCE.md]
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from types import ModuleType
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import osc_latency
+import pipeline
 import post
 import startup
 import time_to_file
@@ -46,6 +48,16 @@ def _musicgen() -> list[Row]:
     return musicgen.rows(musicgen.main(seconds=1.0, runs=2))
 
 
+def _bark() -> list[Row]:
+    bark = _bench_module("bark")
+    return bark.rows(bark.main(runs=2))
+
+
+def _diffusers() -> list[Row]:
+    module = _bench_module("diffusers_audio")
+    return module.rows(module.main(seconds=1.0, steps=5, runs=2))
+
+
 def _midi() -> list[Row]:
     from server.backends.midi import MidiBackend
 
@@ -55,6 +67,11 @@ def _midi() -> list[Row]:
     backend.load()
     return [at_most("midi", f"generate 8 bars of {kind} (median)", seconds * 1e3, "ms", 100.0)
             for kind, seconds in midi.latency(backend, runs=10).items()]
+
+
+def _midi_harmony() -> list[Row]:
+    harmony = _bench_module("midi_harmony")
+    return harmony.rows(harmony.main())
 
 
 def _demucs() -> list[Row]:
@@ -90,6 +107,11 @@ def _lora() -> list[Row]:
     return lora.rows(lora.measure(seconds=1.0, steps=8, runs=3))
 
 
+def _process() -> list[Row]:
+    bench = _bench_module("process_bench")
+    return bench.rows(bench.main(seconds=5.0))
+
+
 def _web() -> list[Row]:
     web = _bench_module("web")
     figures = web.main(results=1000, requests=20, jobs=3)
@@ -106,14 +128,20 @@ SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3))),
     ("post", lambda: post.rows(post.main())),
     ("time to file", lambda: time_to_file.rows(time_to_file.main(runs=10))),
+    ("pipeline", lambda: pipeline.rows(pipeline.main(runs=3))),
 ]
 BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
     ("musicgen", _musicgen, ("transformers", "torch")),
+    ("bark", _bark, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),
+    ("diffusers", _diffusers, ("diffusers", "torchsde", "transformers", "torch")),
     ("midi", _midi, ("torch",)),
+    ("midi harmony", _midi_harmony, ("torch", "music21")),
     ("lora", _lora, ("stable_audio_tools", "torch")),
     ("web", _web, ("fastapi", "uvicorn")),
+    # deepfilternet rows only with the denoise extra; the spectral gate and paulstretch are numpy/scipy
+    ("process", _process, ()),
     ("cluster", lambda: _bench_module("cluster").rows(_bench_module("cluster").main(runs=10)), ("ray",)),
 ]
 
@@ -133,13 +161,26 @@ def collect() -> list[Row]:
     return rows
 
 
+def page(rows: list[Row]) -> str:
+    import datetime
+
+    failed = sum(1 for r in rows if r.ok is False)
+    return (f"# Performance\n\nEvery figure of `make bench` (`bench/run_all.py`), each beside what it was measured "
+            f"against in the same run, with its target. Measured on {machine()}, "
+            f"{datetime.date.today().isoformat()}, CPU only; {failed} of {sum(1 for r in rows if r.ok is not None)} "
+            f"targets missed. Each script in `bench/` run on its own prints more detail.\n\n{markdown(rows)}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as a Markdown page here")
     args = parser.parse_args(argv)
     rows = collect()
     print(f"Measured on {machine()}")
     print(markdown(rows))
+    if args.markdown:
+        Path(args.markdown).write_text(page(rows))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(as_json(rows), fh, indent=2)

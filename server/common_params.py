@@ -39,7 +39,7 @@ def common_params(config: Config) -> list[ParamSpec]:
         # effects on the result before the DAW-ready post (server/backends/process, hooked in server/execute.py)
         ParamSpec("chain", "str", None, max_length=16384, check=check_chain,
                   doc='effect chain, a JSON list of steps: `{"effect": "LowpassFilter", "cutoff_frequency_hz": 400}` '
-                      '(pedalboard built-ins) or `{"plugin": "NAME", "params": {...}, "preset": "FILE"}` '
+                      '(pedalboard built-ins), `{"effect": "paulstretch", "stretch": 8}` or `{"plugin": "NAME", "params": {...}, "preset": "FILE"}` '
                       "(VST3/AU from `[plugins]` folders); run on every audio result before loudness and grid"),
     ]
 

@@ -26,7 +26,7 @@ from .output.writer import OutputWriter
 from .params import ParamSpec, merge_specs, random_seed, validate
 from .progress import ProgressReporter
 from .registry import Registry, same_device
-from .scheduler import Scheduler, Worker
+from .scheduler import PIPELINE_DEPTH, Scheduler, Worker
 
 log = logging.getLogger("dawgen.engine")
 
@@ -36,8 +36,9 @@ MAX_ATTEMPTS = 3  # a job that took the daemon down this often is failed instead
 class Engine:
     def __init__(self, config: Config, journal: Journal | None = None,
                  registry: Registry | None = None, writer: OutputWriter | None = None,
-                 pruner: Pruner | None = None) -> None:
+                 pruner: Pruner | None = None, pipeline_depth: int = PIPELINE_DEPTH) -> None:
         self.config = config
+        self.pipeline_depth = pipeline_depth  # jobs a lane holds at once; 1: no pipelining (server/scheduler.py)
         self.journal = journal or Journal(config.state_dir / "journal.sqlite3", sync=config.server.journal_sync,
                                           dedupe_seconds=config.server.dedupe_seconds)
         self.registry = registry or Registry(config)
@@ -74,7 +75,8 @@ class Engine:
             self._run_queued()
             return recovered
         for device in self._lanes():
-            worker = Worker(device, self.scheduler, self._make_runner(device), self._execute, self._yields)
+            worker = Worker(device, self.scheduler, self._make_runner(device), self._execute, self._yields,
+                            self.pipeline_depth)
             worker.start()
             self._workers.append(worker)
         self.pruner.start()  # daily, while running: a daemon that never restarts stays small too
@@ -426,13 +428,13 @@ class Engine:
         return self.scheduler.position(job) if not job.state.finished else -1
 
     # -- execution (worker threads) ---------------------------------------------------------------
-    def _execute(self, job: Job, runner: Any) -> None:
+    def _execute(self, job: Job, runner: Any, model_done: Callable[[], None] | None = None) -> None:
         cancel = self._cancel_flags.setdefault(job.id, threading.Event())
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
         report = ProgressReporter(job, self._emit, self._estimate(job), self.config.server.progress_interval)
-        result = runner.run(job, self.journal.request_of(job.id), report, cancel)
+        result = runner.run(job, self.journal.request_of(job.id), report, cancel, model_done=model_done)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message
         job.progress.stage, job.progress.fraction = result.progress.stage, result.progress.fraction

@@ -1,7 +1,11 @@
 """The model process's side of the pipe (server/model_process.py starts it): one per device lane.
 
-The main thread runs one job at a time; a reader thread takes the daemon's messages, sets cancel
-flags at once and queues the rest. While a long job yields (training), a `run` message waiting at
+The main thread runs one job's model at a time; a reader thread takes the daemon's messages, sets
+cancel flags at once and queues the rest. What a model made goes to this process's writer thread
+(the DAW-ready post and the atomic write, numpy/soxr/scipy code that mostly runs without the GIL),
+and the daemon hears `model_done` at once, so the lane's next job starts on the device while the
+last one is still being written (issue #25: 8 requests take about max(model, post) each, not the
+sum). The writer takes jobs in order, so files are placed in the order the models finished. While a long job yields (training), a `run` message waiting at
 the front of the queue is live work: the long job serves it between two of its steps
 (`InboxLiveWork`), in this same thread, so the device runs one thing at a time.
 """
@@ -14,11 +18,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import controls
 from .config import Config
-from .execute import execute_job
+from .execute import Made, run_model, write_made
 from .jobs import Job
 from .output.writer import OutputWriter
 from .registry import Registry
@@ -70,6 +75,7 @@ class ChildLoop:
         self._cancels: dict[str, threading.Event] = {}  # running jobs (a yielding one and its guest)
         self._cancelled: set[str] = set()  # cancels that arrived before their job started
         self.live_work = InboxLiveWork(self.inbox, self.run_job)
+        self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dawgen-writer")
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -96,13 +102,27 @@ class ChildLoop:
             if job.id in self._cancelled:
                 cancel.set()
         job_id = job.id
-        execute_job(job, request, self.registry, self.writer,
-                    lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
-                    report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
+        made = run_model(job, request, self.registry,
+                         lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
+                         report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
+        self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
+        if made is None:  # failed or cancelled: final already
+            self._finished(job)
+            return
+        self.send(("model_done", job_id))  # the lane may send its next job now
+        self.post.submit(self._write, job, made, cancel)
+
+    def _write(self, job: Job, made: Made, cancel: threading.Event) -> None:
+        """In the writer thread: post-process and place the files, then report the result."""
+        try:
+            write_made(job, made, self.writer, cancel)
+        finally:  # write_made never raises for the job; the result goes back whatever happened
+            self._finished(job)
+
+    def _finished(self, job: Job) -> None:
         with self._lock:
             self._cancels.pop(job.id, None)
             self._cancelled.discard(job.id)
-        self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
         self.send(("result", job))
 
     def serve(self) -> None:
@@ -110,6 +130,7 @@ class ChildLoop:
         while True:
             message = self.inbox.get()
             if message[0] == "stop":
+                self.post.shutdown(wait=True)  # the daemon drains: what the models made is written first
                 return
             if message[0] == "preload":
                 try:

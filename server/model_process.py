@@ -18,6 +18,7 @@ import os
 import queue
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,7 +83,9 @@ class InlineRunner:
     def preload(self) -> None:
         self._registry.preload()
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Job:
+    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event,
+            model_done: Callable[[], None] | None = None) -> Job:
+        """Runs the whole job here (no pipelining: `model_done` is not called; the lane waits for the end)."""
         with self._lock:
             guest = _Guest(job, request, reporter, cancel) if self._busy else None
             if guest is not None:
@@ -151,7 +154,7 @@ class ProcessRunner:
     """One child process per device (server/model_child.py). Messages over a duplex pipe:
     parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("load" | "unload", model), ("stop",)
     child → parent: ("progress", job_id, fraction, stage), ("report", job_id, kind, data),
-                    ("result", job), ("warm", {model: facts})
+                    ("model_done", job_id), ("result", job), ("warm", {model: facts})
     A reader thread takes the child's messages: "warm" (the models loaded there, sent after every
     job and preload) updates `warm_models` at once; the rest go to the queue of the job they are
     about. Two jobs may be in flight at once: a yielding one (training) and the live job it serves.
@@ -208,7 +211,10 @@ class ProcessRunner:
         after it stopped (the next job starts a new one)."""
         return self._proc.pid if self._alive() else None
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event) -> Job:
+    def run(self, job: Job, request: dict[str, Any], reporter: Reporter, cancel: threading.Event,
+            model_done: Callable[[], None] | None = None) -> Job:
+        """The job, final. `model_done` is called when its model has finished and the model process
+        is writing its files: the lane may send the next job then (server/scheduler.py Worker)."""
         inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         with self._start_lock:
             if not self._alive():
@@ -216,7 +222,7 @@ class ProcessRunner:
             self._waiting[job.id] = inbox
         try:
             self._send(("run", job, request))
-            return self._await_result(job, inbox, reporter, cancel)
+            return self._await_result(job, inbox, reporter, cancel, model_done)
         except (EOFError, OSError):
             return self._child_died(job)
         finally:
@@ -240,7 +246,7 @@ class ProcessRunner:
                 inbox.put(message)
 
     def _await_result(self, job: Job, inbox: queue.Queue[tuple[Any, ...]], reporter: Reporter,
-                      cancel: threading.Event) -> Job:
+                      cancel: threading.Event, model_done: Callable[[], None] | None) -> Job:
         cancel_sent = False
         while True:
             if cancel.is_set() and not cancel_sent:
@@ -258,6 +264,9 @@ class ProcessRunner:
                 reporter(message[2], message[3])
             elif message[0] == "report":
                 reporter.report(message[2], message[3])
+            elif message[0] == "model_done":
+                if model_done is not None:
+                    model_done()
             elif message[0] == "result":
                 return message[1]
 

@@ -41,6 +41,9 @@ BUILTIN_MODELS = {
     "transcribe": ModelConfig(name="transcribe", backend="transcribe"),
     # audio in, audio out: effect chains, fit to the grid, denoise (server/backends/process; pedalboard)
     "process": ModelConfig(name="process", backend="process"),
+    # `clean model=deepfilternet`: DeepFilterNet 3 for speech (the denoise extra); after `process`, so
+    # a `clean` without `model=` stays the spectral gate, for music
+    "deepfilternet": ModelConfig(name="deepfilternet", backend="deepfilternet"),
     # the `train` verb: fine-tunes of stable-audio models on a producer's files (server/training)
     "train": ModelConfig(name="train", backend="train"),
     # the `pull` verb: a catalog model downloaded and registered as a job (server/catalog/job.py)

@@ -175,14 +175,24 @@ class Scheduler:
             self._cond.notify_all()
 
 
+# Jobs one lane holds at once when its runner pipelines (a model process): one on the device, the
+# rest being post-processed and written. Two keeps the device busy whenever post is shorter than the
+# model, and bounds what waits in memory; later jobs stay in the queue, where priorities still apply.
+PIPELINE_DEPTH = 2
+
+
 class Worker(threading.Thread):
     """One per compute device: take a job, hand it to `execute` with this worker's runner, repeat.
 
+    A job runs in a thread of its own; the worker takes the lane's next job as soon as the runner
+    says the device is free (`model_done`: the model finished, its files are being written), or
+    the job ended, with at most PIPELINE_DEPTH jobs held. A runner that never calls `model_done`
+    (inline, Ray) runs its jobs one after another, as before.
     While a job that `yields` runs (training), a `LiveLane` takes the other jobs of this lane and
     hands them to the same runner, which runs each at the long job's next step boundary."""
 
-    def __init__(self, device: str, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None],
-                 yields: Callable[[Job], bool] | None = None) -> None:
+    def __init__(self, device: str, scheduler: Scheduler, runner: Any, execute: Callable[..., None],
+                 yields: Callable[[Job], bool] | None = None, depth: int = PIPELINE_DEPTH) -> None:
         super().__init__(name=f"dawgen-worker-{device}", daemon=True)
         self.device = device
         self.runner = runner
@@ -190,6 +200,8 @@ class Worker(threading.Thread):
         self._execute = execute
         self._yields = yields
         self._stop_flag = threading.Event()
+        self._slots = threading.BoundedSemaphore(max(1, depth))
+        self._held: list[threading.Thread] = []
 
     def stop(self) -> None:
         self._stop_flag.set()
@@ -197,18 +209,43 @@ class Worker(threading.Thread):
     def run(self) -> None:
         self.runner.start()
         while not self._stop_flag.is_set():
+            if not self._slots.acquire(timeout=0.5):
+                continue
             job = self._scheduler.take(timeout=0.5, lane=self.device)
             if job is None:
+                self._slots.release()
                 continue
-            live = None
             if self._yields is not None and self._yields(job):
-                live = LiveLane(self.device, self._scheduler, self.runner, self._execute, self._yields)
-                live.start()
+                self._run_yielding(job)
+            else:
+                self._start(job)
+        for held in list(self._held):  # a drain: the jobs this lane holds end first
+            held.join()
+
+    def _start(self, job: Job) -> None:
+        """Run `job` in its own thread; return once the device is free for the next one."""
+        free = threading.Event()
+
+        def run() -> None:
             try:
-                run_one(job, self._scheduler, self.runner, self._execute)
+                run_one(job, self._scheduler, self.runner, self._execute, model_done=free.set)
             finally:
-                if live is not None:
-                    live.close()
+                free.set()
+                self._slots.release()
+
+        thread = threading.Thread(target=run, name=f"dawgen-job-{self.device}", daemon=True)
+        self._held = [t for t in self._held if t.is_alive()] + [thread]
+        thread.start()
+        free.wait()
+
+    def _run_yielding(self, job: Job) -> None:
+        live = LiveLane(self.device, self._scheduler, self.runner, self._execute, self._yields)  # type: ignore[arg-type]
+        live.start()
+        try:
+            run_one(job, self._scheduler, self.runner, self._execute)
+        finally:
+            live.close()
+            self._slots.release()
 
 
 class LiveLane(threading.Thread):
@@ -233,10 +270,14 @@ class LiveLane(threading.Thread):
                 run_one(job, self._scheduler, self._runner, self._execute)
 
 
-def run_one(job: Job, scheduler: Scheduler, runner: Any, execute: Callable[[Job, Any], None]) -> None:
+def run_one(job: Job, scheduler: Scheduler, runner: Any, execute: Callable[..., None],
+            model_done: Callable[[], None] | None = None) -> None:
     """Run a taken job; a bug in one job is logged, never the end of the thread that ran it."""
     try:
-        execute(job, runner)
+        if model_done is None:
+            execute(job, runner)
+        else:
+            execute(job, runner, model_done)
     except Exception:
         log.exception("unexpected error running job %s", job.id)
     finally:

@@ -9,6 +9,7 @@ from ..errors import DawgenError, ErrorCode
 BACKENDS: dict[str, str] = {
     "synth": "server.backends.synth:SynthBackend",
     "musicgen": "server.backends.musicgen:MusicgenBackend",
+    "bark": "server.backends.bark:BarkBackend",
     "demucs": "server.backends.demucs:DemucsBackend",
     "midi": "server.backends.midi:MidiBackend",
     "stable-audio": "server.backends.stable_audio:StableAudioBackend",
@@ -16,6 +17,8 @@ BACKENDS: dict[str, str] = {
     "transcribe": "server.backends.transcribe:TranscribeBackend",
     "roformer": "server.backends.roformer:RoformerBackend",
     "process": "server.backends.process:ProcessBackend",
+    "deepfilternet": "server.backends.deepfilternet:DeepFilterNetBackend",
+    "diffusers": "server.backends.diffusers:DiffusersBackend",
     "train": "server.training.job:TrainBackend",  # training lives beside the backends, not in them
 }
 

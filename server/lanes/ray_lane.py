@@ -283,7 +283,9 @@ class RayRunner:
         except Exception as exc:  # noqa: BLE001 - any Ray error: reported as not alive
             return {"lane": self.lane, "alive": False, "why": type(exc).__name__, "reruns": self.reruns}
 
-    def run(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event) -> Job:
+    def run(self, job: Job, request: dict[str, Any], reporter: Any, cancel: threading.Event,
+            model_done: Any = None) -> Job:
+        """The job, final (not pipelined: the actor writes before it returns; `model_done` unused)."""
         runner: RayRunner = self
         for attempt in (1, 2):
             try:

@@ -47,7 +47,7 @@ def file_facts(samples: np.ndarray, rate: int, params: Mapping[str, Any], post: 
 
 
 def encode(samples: np.ndarray, rate: int, fmt: str, bit_depth: str, facts: FileFacts,
-           provenance: Mapping[str, Any]) -> bytes:
+           provenance: Mapping[str, Any]) -> bytes | bytearray:
     if fmt == "wav":
         return wav.encode(samples, rate, bit_depth, wavchunks.all_chunks(facts, provenance))
     if fmt == "flac":

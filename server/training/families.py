@@ -6,7 +6,7 @@ and write a checkpoint. Families (torch-free at import; torch only inside `load`
 
     stable-audio   dance-diffusion, dance-diffusion-lora, stable-audio, stable-audio-lora  (stable_audio.py)
     musicgen       musicgen, musicgen-lora                                               (musicgen/)
-    midi           midi-drums, midi-melody                                               (midi/)
+    midi           midi-drums, midi-melody, midi-chords, midi-bass, midi-piano, midi-improv (midi/)
 
 A family's job-side hooks (`Family`):
     check(backend, params)           submit time, no torch: base/config/data checks -> bad_request

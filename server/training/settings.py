@@ -38,7 +38,8 @@ LEARNING_RATES = {("stable-audio", False): FULL_LR, ("stable-audio", True): LORA
 TRAIN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("kind", "str", "stable-audio-lora", choices=KINDS,
               doc="what to train: a Dance Diffusion, Stable Audio or MusicGen model, in full or as a LoRA "
-                  "adapter, or the midi backend's drum or melody model"),
+                  "adapter, or one of the midi backend's models (drums, melody, and the harmony models: "
+                  "chords, bass, piano voicing, improv)"),
     ParamSpec("steps", "int", 1000, min=1, max=1_000_000, doc="optimizer steps in all (a resumed run counts the steps done)"),
     ParamSpec("batch_size", "int", 4, min=1, max=256, doc="clips per micro-batch"),
     ParamSpec("learning_rate", "float", None, min=0.0, max=1.0,

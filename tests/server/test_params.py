@@ -75,7 +75,8 @@ def test_every_seed_and_count_comes_from_the_one_declaration():
             assert (count.type, count.default, count.min) == ("int", 1, 1), (backend, verb)
             count_max.setdefault(backend, set()).add(count.max)
     # each backend keeps the count it can make in one job
-    assert count_max == {"synth": {64}, "musicgen": {16}, "stable-audio": {16}, "midi": {16}, "audiocraft": {16}}
+    assert count_max == {"synth": {64}, "musicgen": {16}, "stable-audio": {16}, "midi": {16}, "audiocraft": {16},
+                         "bark": {8}, "diffusers": {16}}
     assert SEED_MAX == 2**31 - 1
 
 

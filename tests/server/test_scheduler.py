@@ -1,7 +1,8 @@
 import threading
+import time
 
 from server.jobs import Job
-from server.scheduler import Scheduler
+from server.scheduler import Scheduler, Worker
 
 
 def job(seq, priority=0):
@@ -71,3 +72,83 @@ def test_a_pinned_job_wakes_its_lane_while_another_lane_waits():
     waiters[1].join(2.5)
     assert ("cuda:0", "j1") in [(lane, j.id if j else None) for lane, j in got]
     waiters[0].join(2.5)
+
+
+class HeldRunner:
+    """A runner whose jobs end when the test says; `model_done` is called as each one starts."""
+
+    def __init__(self, pipelines=True):
+        self.pipelines = pipelines
+        self.started, self.ends = [], {}
+        self.lock = threading.Lock()
+
+    def start(self):
+        return None
+
+    def execute(self, job, runner, model_done=None):
+        end = threading.Event()
+        with self.lock:
+            self.started.append(job.id)
+            self.ends[job.id] = end
+        if self.pipelines and model_done is not None:
+            model_done()  # the device is free: this job is only being written now
+        assert end.wait(10)
+
+
+def _started(runner, n, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with runner.lock:
+            if len(runner.started) >= n:
+                return list(runner.started)
+        time.sleep(0.01)
+    with runner.lock:
+        return list(runner.started)
+
+
+def test_a_pipelining_lane_takes_the_next_job_while_the_last_is_written_up_to_its_depth():
+    sched, runner = Scheduler(), HeldRunner()
+    worker = Worker("cpu", sched, runner, runner.execute, depth=2)
+    for seq in (1, 2, 3):
+        sched.put(job(seq))
+    worker.start()
+    assert _started(runner, 2) == ["j1", "j2"]  # j2 began while j1 was still held
+    time.sleep(0.2)
+    assert _started(runner, 3, timeout=0.1) == ["j1", "j2"]  # depth 2: j3 waits in the queue
+    runner.ends["j1"].set()
+    assert _started(runner, 3) == ["j1", "j2", "j3"]
+    runner.ends["j2"].set()
+    runner.ends["j3"].set()
+    worker.stop()
+    worker.join(5)
+    assert not worker.is_alive()
+
+
+def test_a_runner_that_never_says_model_done_runs_one_job_at_a_time():
+    sched, runner = Scheduler(), HeldRunner(pipelines=False)
+    worker = Worker("cpu", sched, runner, runner.execute, depth=2)
+    sched.put(job(1))
+    sched.put(job(2))
+    worker.start()
+    assert _started(runner, 1) == ["j1"]
+    time.sleep(0.2)
+    assert _started(runner, 2, timeout=0.1) == ["j1"]
+    runner.ends["j1"].set()
+    assert _started(runner, 2) == ["j1", "j2"]
+    runner.ends["j2"].set()
+    worker.stop()
+    worker.join(5)
+
+
+def test_stopping_a_lane_waits_for_the_jobs_it_holds():
+    sched, runner = Scheduler(), HeldRunner()
+    worker = Worker("cpu", sched, runner, runner.execute, depth=2)
+    sched.put(job(1))
+    worker.start()
+    assert _started(runner, 1) == ["j1"]
+    worker.stop()
+    worker.join(1.0)
+    assert worker.is_alive()  # j1 is still being written: the drain waits for it
+    runner.ends["j1"].set()
+    worker.join(5)
+    assert not worker.is_alive()

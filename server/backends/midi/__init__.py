@@ -8,6 +8,8 @@ Shipped weights (server/backends/midi/weights, ~2 MB; `dawgen train-midi` remake
   (Debian hydrogen-data); it can follow the onsets of another clip (`drumify`).
 - vae_melody / vae_drums: MLP VAEs over 2-bar 16th-grid windows (`interpolate`).
 - groove: velocity statistics per drum lane and 16th position from the same drum data (`groove`).
+- chords / bass / improv / voicing: the harmony models (harmony/, issue #26), learned from Bach's
+  chorales in the music21 corpus.
 
 `[models.NAME] backend = "midi"` with no `path` uses the shipped weights; `path = FOLDER` a folder
 written by `dawgen train-midi --out FOLDER` (models it lacks come from the shipped folder). Outputs
@@ -113,7 +115,8 @@ class MidiBackend(Backend):
         return 2 * sum((folder / entry["file"]).stat().st_size for folder, entry in plan.values())  # fp16 → fp32
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        return 0.05 * int(params.get("count") or params.get("steps") or 1)
+        harmony = verb in HARMONY_VERBS or str(params.get("kind")) in HARMONY_GENERATE  # several models a file
+        return (0.3 if harmony else 0.05) * int(params.get("count") or params.get("steps") or 1)
 
     # -- submit time ---------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
@@ -173,14 +176,15 @@ class MidiBackend(Backend):
     def _harmony(self, verb: str, ctx: RunContext) -> list[Output]:
         """Issue #26's verbs and kinds (harmony/runs.py); the trio's drums from the drum model."""
         from .generate import sample_drums
-        from .harmony.verbs import Harmony, run
+        from .harmony.runs import RUNS
+        from .harmony.verbs import Harmony
 
         def drums(steps: int, gen: Any, bar: int) -> list[Note]:
             hits, vel = sample_drums(self._models["drums"], steps, float(ctx.params.get("temperature", 1.0)), gen,
                                      bar_steps=bar)
             return _drum_notes(hits, vel, PPQ // 4, 0)
 
-        return run(Harmony(self._models, drums), verb, ctx)
+        return RUNS[verb](Harmony(self._models, drums), ctx)
 
     def _seeds(self, p: Mapping[str, Any]) -> list[int]:
         seed = int(p.get("seed") or 0)

@@ -112,6 +112,11 @@ def check(verb: str, params: Mapping[str, Any]) -> None:
     whole_bars(params, DEFAULT_BARS)
     meter(params)
     names = INPUTS.get(verb, ())
+    if params.get("chords"):
+        try:
+            H.check_symbols(str(params["chords"]))
+        except ValueError as exc:
+            raise ValueError(f"chords: {exc}") from None
     if verb in CHORD_VERBS:
         H.check_chord_source(verb, params)
         names = ("input",) if params.get("input") else ()

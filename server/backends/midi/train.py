@@ -334,10 +334,6 @@ def run(args: argparse.Namespace, log: Log = print) -> dict:
         model, info = train_vae("vae_drums", drum_windows(dtrain), drum_windows(dheld), args, log)
         _store(out, index, "vae_drums", model, info, log)
     write_index(out, index)
-    if args.part == "all":
-        from .harmony.train import run as run_harmony
-
-        index = run_harmony(out, args.seed, args.data, args.workers, log=log)
     log(f"wrote {out / INDEX}")
     return index
 

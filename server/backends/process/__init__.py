@@ -8,8 +8,10 @@ Verbs:
 - `fit`: `input` made exactly `bars` bars at `bpm` (Rubber Band through the DAW-ready post, which
   detects the source tempo when `source_bpm` is not given), pitch-shifted from `source_key` to
   `key` when both are given; written as a DAW-ready loop with its tempo and key chunks.
-- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py) that keeps length and alignment;
-  the other modes need a model that does them, and none ships with dawgen.
+- `clean`: `mode=denoise` runs an embedded spectral gate (clean.py) that keeps length and alignment:
+  the default, for music. The built-in model `deepfilternet` (server/backends/deepfilternet) does
+  `clean model=deepfilternet` with DeepFilterNet 3 for vocals, speech and field recordings; the
+  other modes need a model that does them, and none ships with dawgen.
 
 `chain=` on any other verb runs through the same code (run.py, called from server/execute.py).
 """
@@ -52,9 +54,15 @@ class ProcessBackend(Backend):
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
         from ..audio_in import checked_section
 
-        checked_section(input_file(params), params, MAX_INPUT_SECONDS, f"{verb}es" if verb == "process" else f"{verb}s")
+        info, first, stop = checked_section(input_file(params), params, MAX_INPUT_SECONDS,
+                                            f"{verb}es" if verb == "process" else f"{verb}s")
         if verb == "process" and not params.get("chain"):
             raise ValueError("chain: required (a JSON list of steps, e.g. [{\"effect\": \"Gain\", \"gain_db\": -6}])")
+        if verb == "process":
+            from .chain import parse_chain
+            from .paulstretch import check_chain_length
+
+            check_chain_length(parse_chain(str(params["chain"])), (stop - first) / info.sample_rate, info.sample_rate)
         if verb == "fit":
             if not (params.get("bars") and params.get("bpm")):
                 raise ValueError("fit needs `bars` and `bpm` (the length to make, e.g. bars=4 bpm=120)")
@@ -69,7 +77,17 @@ class ProcessBackend(Backend):
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
         from ..audio_in import section_seconds
 
-        return 0.05 * (section_seconds(params) or 20.0)
+        seconds = section_seconds(params) or 20.0
+        stretched = seconds
+        if verb == "process":  # paulstretch: ~0.01 s per second it makes (bench/process_bench.py)
+            from .chain import parse_chain
+
+            try:
+                for step in parse_chain(str(params.get("chain") or "[]")):
+                    stretched *= float(step.params["stretch"]) if step.effect == "paulstretch" else 1.0
+            except ValueError:
+                pass  # submit-time checks report it
+        return 0.05 * seconds + (0.01 * stretched if stretched != seconds else 0.0)
 
     # -- run ----------------------------------------------------------------------------------------------
     def _run(self, verb: str, ctx: RunContext) -> list[Output]:
@@ -82,24 +100,14 @@ class ProcessBackend(Backend):
         return [self._clean(samples, rate, ctx, stem)]
 
     def _read(self, ctx: RunContext) -> tuple[np.ndarray, int]:
-        from ..audio_in import open_section
-
-        ctx.progress(0.0, "reading")
-        with tempfile.TemporaryDirectory(prefix="dawgen-process-") as tmp:
-            source = open_section(input_file(ctx.params), ctx.params, tmp, ctx.check_cancel)
-            try:
-                blocks = list(source.blocks())
-            finally:
-                source.close()
-        samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
-        return samples.astype(np.float32, copy=False), int(source.sample_rate)
+        return read_input(ctx)
 
     def _process(self, samples: np.ndarray, rate: int, ctx: RunContext, stem: str) -> Audio:
         from .run import run_chain
 
         out = run_chain(samples, rate, ctx.params, self.plugins, ctx, tail=bool(ctx.params.get("tail")),
                         share=(0.05, 0.9))
-        out = _level(out, rate, ctx.params)
+        out = level(out, rate, ctx.params)
         # post = none: the chain's level and the input's length stand (sanitize and resample only)
         return Audio(out, rate, meta={"name": f"{stem}_processed", "post": "none", "chain": ctx.params["chain"],
                                       "title": f"{stem} processed"})
@@ -122,12 +130,27 @@ class ProcessBackend(Backend):
 
         ctx.progress(0.2, "denoising")
         out = spectral_gate(samples, rate, float(ctx.params.get("reduction_db", 24.0)))
-        out = _level(out, rate, ctx.params)
+        out = level(out, rate, ctx.params)
         return Audio(out, rate, meta={"name": f"{stem}_denoised", "post": "none", "clean": "denoise:spectral-gate",
                                       "title": f"{stem} denoised"})
 
 
-def _level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
+def read_input(ctx: RunContext) -> tuple[np.ndarray, int]:
+    """The request's `input` (its `start`..`end` part) as (frames, channels) float32 and its rate."""
+    from ..audio_in import open_section
+
+    ctx.progress(0.0, "reading")
+    with tempfile.TemporaryDirectory(prefix="dawgen-process-") as tmp:
+        source = open_section(input_file(ctx.params), ctx.params, tmp, ctx.check_cancel)
+        try:
+            blocks = list(source.blocks())
+        finally:
+            source.close()
+    samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
+    return samples.astype(np.float32, copy=False), int(source.sample_rate)
+
+
+def level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
     """Loudness normalisation only when `loudness` is asked (the post does none for post = none)."""
     if params.get("loudness") is None:
         return samples

@@ -3,7 +3,9 @@
 A built-in step is `{"effect": "<pedalboard class>", <its parameters by pedalboard's own names>}`,
 e.g. `{"effect": "LowpassFilter", "cutoff_frequency_hz": 400}`; a plugin step is
 `{"plugin": "<name or path>", "params": {...}, "preset": "<file>"}` (plugins.py finds it, host.py
-runs it in a child process). `parse_chain` only reads the JSON, so the daemon checks a request at
+runs it in a child process). `{"effect": "paulstretch", "stretch": 8, "window_seconds": 0.25,
+"loop": false}` is dawgen's own (paulstretch.py, numpy): the one step that changes the length, so
+the steps after it work on the stretched audio. `parse_chain` only reads the JSON, so the daemon checks a request at
 submit time without importing pedalboard; `apply_chain` imports it in the model process.
 """
 from __future__ import annotations
@@ -46,6 +48,8 @@ EFFECTS: dict[str, tuple[str, ...]] = {
     "PitchShift": ("semitones",),
     "Invert": (),
 }
+# dawgen's own steps (numpy, no pedalboard): name -> the module that checks and runs it
+OWN_EFFECTS = ("paulstretch",)
 PLUGIN_KEYS = ("plugin", "params", "preset")
 
 
@@ -93,9 +97,16 @@ def _parse_step(n: int, raw: Any) -> Step:
     if "plugin" in raw:
         return _plugin_step(n, raw)
     name = raw.get("effect")
+    if name == "paulstretch":
+        from .paulstretch import check_params
+
+        try:
+            return Step(effect=name, params=check_params({k: v for k, v in raw.items() if k != "effect"}))
+        except ValueError as exc:
+            raise ValueError(f"step {n}: {exc}") from None
     if name not in EFFECTS:
         what = f"unknown effect {name!r}" if name else "needs `effect` (a built-in) or `plugin`"
-        raise ValueError(f"step {n}: {what}; built-in effects: {', '.join(EFFECTS)}")
+        raise ValueError(f"step {n}: {what}; built-in effects: {', '.join([*EFFECTS, *OWN_EFFECTS])}")
     params = {k: v for k, v in raw.items() if k != "effect"}
     for key, value in params.items():
         if key not in EFFECTS[name]:
@@ -131,18 +142,33 @@ def apply_chain(samples: np.ndarray, rate: int, steps: list[Step], run_plugin: P
                 tail: bool = False, progress: ProgressFn | None = None) -> np.ndarray:
     """`samples` (frames, channels) through every step in order. The result is as long as the input;
     with `tail`, plus what the chain rings on for (up to TAIL_SECONDS, cut below TAIL_FLOOR_DB).
-    `run_plugin(step, x, rate)` runs a plugin step (host.py); `progress(fraction)` runs before each
-    step and may raise to cancel."""
+    A paulstretch step makes the audio (with what has rung on so far) its stretched length, and
+    the steps after it keep that length. `run_plugin(step, x, rate)` runs a plugin step (host.py);
+    `progress(fraction)` runs before each step and may raise to cancel."""
     frames = samples.shape[0]
+    pad = int(TAIL_SECONDS * rate) if tail else 0
     x = np.asarray(samples, dtype=np.float32)
-    if tail:
-        x = np.concatenate([x, np.zeros((int(TAIL_SECONDS * rate), x.shape[1]), np.float32)])
-    expected = x.shape[0]
+    x = np.concatenate([x, np.zeros((pad, x.shape[1]), np.float32)]) if pad else x
     for i, step in enumerate(steps):
         if progress is not None:
             progress(i / len(steps))
-        x = _to_frames(run_plugin(step, x, rate) if step.plugin else run_effect(step, x, rate), expected, step)
+        if step.effect in OWN_EFFECTS:
+            x, frames = _stretch_step(step, x, rate, frames, pad, progress, i / len(steps))
+            continue
+        x = _to_frames(run_plugin(step, x, rate) if step.plugin else run_effect(step, x, rate), frames + pad, step)
     return _cut_tail(x, frames) if tail else x[:frames]
+
+
+def _stretch_step(step: Step, x: np.ndarray, rate: int, frames: int, pad: int, progress: ProgressFn | None,
+                  done: float) -> tuple[np.ndarray, int]:
+    """paulstretch over the audio and what has rung on so far (never the silence after it); the
+    tail's silence goes back after the stretched audio for the steps that follow."""
+    from .paulstretch import paulstretch
+
+    sounding = _cut_tail(x, frames) if pad else x[:frames]
+    check = None if progress is None else (lambda: progress(done))
+    y = paulstretch(sounding, rate, check=check, **step.params)
+    return (np.concatenate([y, np.zeros((pad, y.shape[1]), np.float32)]) if pad else y), y.shape[0]
 
 
 def run_effect(step: Step, x: np.ndarray, rate: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from ...config import PluginsConfig
 from ...errors import DawgenError, ErrorCode
 from ..base import Audio, Output, RunContext
-from .chain import Step, apply_chain, parse_chain
+from .chain import OWN_EFFECTS, Step, apply_chain, parse_chain
 from .host import process_with_plugin, run_isolated
 from .plugins import find
 
@@ -43,7 +43,8 @@ def run_chain(samples: np.ndarray, rate: int, params: Mapping[str, Any], config:
     progress = None if ctx is None else (lambda f: ctx.progress(lo + width * f, "processing"))
     check = None if ctx is None else ctx.check_cancel
     try:
-        import pedalboard  # noqa: F401  (a clear error before any step runs)
+        if any(step.effect not in OWN_EFFECTS for step in steps):  # dawgen's own steps are numpy
+            import pedalboard  # noqa: F401  (a clear error before any step runs)
     except ImportError:
         raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, "chain needs pedalboard (not installed): "
                                                        "pip install 'dawgen[process]'") from None

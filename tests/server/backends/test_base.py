@@ -31,10 +31,11 @@ CASES = [
     ("stable-audio", "stable_audio_tools",
      f"model 'm' needs stable_audio_tools (not installed): {STABLE_AUDIO_INSTALL}"),
     ("stable-audio", "pytorch_lightning", f"model 'm' needs pytorch_lightning (not installed): {STABLE_AUDIO_INSTALL}"),
+    ("diffusers", "diffusers", "model 'm' needs diffusers (not installed): pip install 'dawgen[diffusers]'"),
 ]
 
 
-BACKENDS = ("musicgen", "demucs", "midi", "transcribe", "stable-audio")
+BACKENDS = ("musicgen", "demucs", "midi", "transcribe", "stable-audio", "bark", "diffusers")
 REQUIRED = {module for name in BACKENDS for module in backend_class(name).requires} | {"torch"}
 
 

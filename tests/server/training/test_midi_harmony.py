@@ -3,6 +3,7 @@ producer's MIDI (chords inferred from the files), through the engine like midi-d
 the loss falls on a fixed batch, and a run's checkpoint is a model `model=NAME` uses at once."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -36,8 +37,11 @@ def test_the_loss_falls_on_a_fixed_batch_of_inferred_chords(tmp_path, kind):
     model = trainee.load(settings, Source("", "none", {"part": PARTS[kind]}))
 
     def measured() -> float:
+        model.model.eval()  # no dropout while measuring
         with torch.no_grad():
-            return float(model.loss(batch, run))
+            value = float(model.loss(batch, run))
+        model.model.train()
+        return value
 
     run = loop.open_run(model, tmp_path / "run")
     before = measured()
@@ -68,3 +72,24 @@ def test_a_chords_run_is_a_model_by_name_at_once(tmp_path):
         assert side["model"]["training"]["kind"] == "midi-chords"
     finally:
         run.close()
+
+
+def test_the_recipe_is_reproducible_and_writes_a_folder_the_backend_loads(tmp_path):
+    """`dawgen train-midi harmony --data FOLDER`: the same seed gives the same weights, bit for bit,
+    and the folder loads through `[models.NAME] path = FOLDER` (the other models from the shipped)."""
+    from server.backends.base import RunContext
+    from server.backends.midi import MidiBackend
+    from server.backends.midi.harmony import train as HT
+
+    data = harmony_folder(tmp_path / "songs")
+    a = HT.run(tmp_path / "a", seed=4, data=str(data), steps_scale=0.004, log=lambda line: None)
+    HT.run(tmp_path / "b", seed=4, data=str(data), steps_scale=0.004, log=lambda line: None)
+    assert set(a["models"]) == {"chords", "bass", "improv", "voicing"}
+    for kind in a["models"]:
+        assert (tmp_path / "a" / f"{kind}.pt").read_bytes() == (tmp_path / "b" / f"{kind}.pt").read_bytes()
+    assert a["data"]["harmony"]["source"].startswith("MIDI files under")
+    backend = MidiBackend("mine", {"path": str(tmp_path / "a")})
+    backend.check_available()
+    (out,) = backend.run("midi/generate", RunContext({"kind": "piano", "bars": 2, "bpm": 120, "seed": 1}))
+    assert mido.MidiFile(file=io.BytesIO(out.data)).length == pytest.approx(4.0, abs=1e-3)
+    assert backend.fingerprint()["weights_sha256"]["voicing"] != MidiBackend("midi", {}).fingerprint()["weights_sha256"]["voicing"]

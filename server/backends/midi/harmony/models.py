@@ -38,9 +38,10 @@ class _ChordFeatures(nn.Module):
 
 
 class ChordLM(nn.Module):
-    def __init__(self, hidden: int = 160, emb: int = 32, mel_hidden: int = 48) -> None:
+    def __init__(self, hidden: int = 160, emb: int = 32, mel_hidden: int = 48, dropout: float = 0.25) -> None:
         super().__init__()
-        self.config = {"hidden": hidden, "emb": emb, "mel_hidden": mel_hidden}
+        self.config = {"hidden": hidden, "emb": emb, "mel_hidden": mel_hidden, "dropout": dropout}
+        self.drop = nn.Dropout(dropout)  # 312 chorales: it overfits without
         self.chord = _ChordFeatures(emb)
         self.pos = nn.Embedding(MAX_BEATS, 8)
         self.mode = nn.Embedding(2, 4)
@@ -59,8 +60,8 @@ class ChordLM(nn.Module):
         """prev, pos: (B, T); mode: (B,); mel: melody()'s (B, T, .) → logits (B, T, N_CHORDS), state."""
         m = self.mode(mode)[:, None, :].expand(-1, prev.shape[1], -1)
         x = torch.cat([self.chord(prev), self.pos(pos % MAX_BEATS), m, mel], -1)
-        y, h = self.rnn(x, h)
-        return self.out(y), h
+        y, h = self.rnn(self.drop(x), h)
+        return self.out(self.drop(y)), h
 
 
 class LineLM(nn.Module):

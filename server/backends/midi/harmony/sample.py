@@ -116,28 +116,53 @@ def _voice_mask(low: int, high: int) -> torch.Tensor:
     return mask
 
 
+def _no_parallels(mask: torch.Tensor, before: int, others: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """Mask out the pitches that would move in parallel fifths or octaves with a voice already set:
+    `before` = this voice on the beat before, `others` = (that voice before, now) pairs."""
+    if before < 0:
+        return mask
+    out = mask.clone()
+    for tok in range(1, HV.N_VOICE):
+        p = HV.token_voice(tok)
+        if p == before:
+            continue
+        for a, b in others:
+            if a < 0 or b == a or np.sign(p - before) != np.sign(b - a):
+                continue
+            if (before - a) % 12 == (p - b) % 12 and (p - b) % 12 in (0, 7):
+                out[tok] = float("-inf")
+    return out if torch.isfinite(out).any() else mask
+
+
 @torch.inference_mode()
 def sample_voices(model: torch.nn.Module, soprano: Sequence[int], chords: Sequence[int], beats_per_bar: int,
                   temperature: float, gen: torch.Generator) -> list[tuple[int, int, int]]:
     """(alto, tenor, bass) pitches per beat under a soprano pitch per beat (-1 = rest: the last
-    sounding one is used), each voice in its range and below the voice above (no crossings)."""
+    sounding one is used), each voice in its range, below the voice above (no crossings) and never
+    in parallel fifths or octaves with the voices set before it."""
     out: list[tuple[int, int, int]] = []
     prev = torch.zeros(1, 1, 3, dtype=torch.long)
     h = None
     last_s = next((int(p) for p in soprano if p >= 0), 72)
+    was = (-1, -1, -1, -1)  # soprano, alto, tenor, bass on the beat before
     for b, (s, chord) in enumerate(zip(soprano, chords)):
         last_s = int(s) if s >= 0 else last_s
         y, h = model.state(torch.tensor([[HV.voice_token(last_s)]]), torch.tensor([[int(chord)]]),
                            torch.tensor([[b % beats_per_bar]]), prev, h)
         lo, hi = HV.VOICE_RANGES["bass"]
-        bass = _pick_voice(model.heads(y)[0][0, 0], _voice_mask(lo, min(hi, last_s - 5)), temperature, gen)
+        mask = _no_parallels(_voice_mask(lo, min(hi, last_s - 5)), was[3], [(was[0], last_s)])
+        bass = _pick_voice(model.heads(y)[0][0, 0], mask, temperature, gen)
         lo, hi = HV.VOICE_RANGES["tenor"]
         tb = torch.tensor([[HV.voice_token(bass)]])
-        tenor = _pick_voice(model.heads(y, tb)[1][0, 0], _voice_mask(max(lo, bass), min(hi, last_s)), temperature, gen)
+        mask = _no_parallels(_voice_mask(max(lo, bass), min(hi, last_s)), was[2], [(was[0], last_s), (was[3], bass)])
+        tenor = _pick_voice(model.heads(y, tb)[1][0, 0], mask, temperature, gen)
         lo, hi = HV.VOICE_RANGES["alto"]
         tt = torch.tensor([[HV.voice_token(tenor)]])
-        alto = _pick_voice(model.heads(y, tb, tt)[2][0, 0], _voice_mask(max(lo, tenor), min(hi, last_s)), temperature, gen)
+        mask = _no_parallels(_voice_mask(max(lo, tenor), min(hi, last_s)), was[1],
+                             [(was[0], last_s), (was[2], tenor), (was[3], bass)])
+        alto = _pick_voice(model.heads(y, tb, tt)[2][0, 0], mask, temperature, gen)
         out.append((alto, tenor, bass))
+        was = (last_s, alto, tenor, bass)
         prev = torch.tensor([[[HV.voice_token(alto), HV.voice_token(tenor), HV.voice_token(bass)]]])
     return out
 

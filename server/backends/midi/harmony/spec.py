@@ -20,7 +20,7 @@ RHYTHMS = ("bar", "half", "beat")
 VOICINGS = ("triad", "seventh", "open")
 
 
-def _check_symbols(text: str) -> None:
+def check_symbols(text: str) -> None:
     from .chords import parse_progression
 
     parse_progression(text)  # ValueError names the symbol it cannot read
@@ -34,7 +34,7 @@ VOICING = ParamSpec("voicing", "str", "triad", choices=VOICINGS,
 COMPLEXITY = ParamSpec("complexity", "float", 0.5, min=0.0, max=1.0,
                        doc="0 = plain diatonic triads, likeliest choices; 1 = sevenths, borrowed and chromatic "
                            "chords, freer sampling")
-CHORDS = ParamSpec("chords", "str", None, max_length=2048, check=_check_symbols,
+CHORDS = ParamSpec("chords", "str", None, max_length=2048, check=check_symbols,
                    doc="chord symbols separated by spaces, one per `chord_rhythm` slot, e.g. \"Dm7 G7 Cmaj7 "
                        "Cmaj7\" (looped or cut to `bars`); instead of a chord clip `input`")
 DENSITY = ParamSpec("density", "float", 0.5, min=0.0, max=1.0,

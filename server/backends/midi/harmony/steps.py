@@ -1,7 +1,7 @@
 """One training step's pieces for the harmony models, shared by the recipe (train.py) and the
 `train` job's midi kinds: per-piece arrays, batches of windows, losses (torch inside functions).
 
-    chords    next-chord cross-entropy per beat; half the windows see the melody (harmonising)
+    chords    next-chord cross-entropy per beat; most windows see the melody (harmonising)
     bass      next-token cross-entropy per 16th of the bass voice, given the chord sounding
     improv    the same for the top voice (the melody over the chords)
     voicing   per beat, cross-entropy of bass, tenor and alto given the soprano and the chord
@@ -17,6 +17,7 @@ from . import vocab as HV
 from .data import BEAT, Piece
 
 KINDS = ("chords", "bass", "improv", "voicing")
+MELODY_ON = 0.7  # share of the chord model's training windows that see the melody (harmonising)
 WINDOW = {"chords": 64, "bass": 128, "improv": 128, "voicing": 64}  # time steps per training window
 
 
@@ -98,10 +99,10 @@ def sample_batch(data: Sequence[tuple[dict[str, np.ndarray], bool]], kind: str, 
     items = [(data[i][0], data[i][1], window_start(len(data[i][0]["target"]), kind, lambda n: int(pick(n))))
              for i in idx]
     out = batch(items, kind)
-    if kind == "chords":  # half the windows harmonise a melody, half write a free progression
+    if kind == "chords":  # most windows harmonise a melody, the others write a free progression
         import torch
 
-        out["melody_on"] = torch.from_numpy((torch_rand(rng, size) < 0.5).astype(np.float32))
+        out["melody_on"] = torch.from_numpy((torch_rand(rng, size) < MELODY_ON).astype(np.float32))
     return out
 
 

@@ -21,7 +21,7 @@ from . import data as HD
 from . import steps as HS
 
 Log = Callable[[str], None]
-STEPS = {"chords": 600, "bass": 500, "improv": 500, "voicing": 600}  # optimiser steps of the recipe
+STEPS = {"chords": 1000, "bass": 500, "improv": 500, "voicing": 600}  # optimiser steps of the recipe
 BATCH = 32
 SOURCE = ("music21 corpus: J. S. Bach's four-part chorales (music21.corpus.chorales.Iterator, BSD-3); "
           "chords from chordify + roman-numeral analysis; tonic moved to C")
@@ -120,7 +120,6 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
     import torch
 
     from ..store import read_index, write_index
-    from ..train import _store
 
     folder = Path(out).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,3 +138,14 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
         _store(folder, index, kind, model, info, log)
     write_index(folder, index)
     return index
+
+
+def _store(folder: Path, index: dict, kind: str, model: Any, info: dict, log: Log) -> None:
+    from ..store import save_model, write_index
+
+    entry = {"file": save_model(folder, kind, model), "config": model.config, **info}
+    entry["bytes"] = os.path.getsize(folder / entry["file"])
+    index["models"][kind] = entry
+    write_index(folder, index)
+    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; "
+        f"{info.get('eval', {})}")

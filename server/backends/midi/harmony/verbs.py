@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ....output.naming import slugify
-from ...base import Midi, Output, RunContext
+from ...base import Midi
 from .. import spec as S
 from .. import vocab as V
 from ..smf import DRUM_CHANNEL, PPQ, Clip, Note, read_clip, top_line
@@ -187,9 +187,3 @@ def melody_features(line: Sequence[tuple[int, int, int]], shift: int, steps: int
 
 def drum_channel_notes(notes: Sequence[Note]) -> list[Note]:
     return [n if n.channel == DRUM_CHANNEL else Note(n.tick, n.dur, n.pitch, n.velocity, DRUM_CHANNEL) for n in notes]
-
-
-def run(h: Harmony, verb: str, ctx: RunContext) -> list[Output]:
-    from .runs import RUNS
-
-    return RUNS[verb](h, ctx)

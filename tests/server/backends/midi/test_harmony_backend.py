@@ -46,6 +46,21 @@ def notes_of(data: bytes, track: int | None = None) -> list[tuple[int, int, int]
     return sorted(out)
 
 
+def spans_of(data: bytes) -> list[tuple[int, int, int]]:
+    """(start, end, pitch) of every note."""
+    mf = mido.MidiFile(file=io.BytesIO(data))
+    out = []
+    for tr in mf.tracks:
+        tick, open_ = 0, {}
+        for m in tr:
+            tick += m.time
+            if m.type == "note_on" and m.velocity:
+                open_[m.note] = tick
+            elif m.type in ("note_off", "note_on") and m.note in open_:
+                out.append((open_.pop(m.note), tick, m.note))
+    return out
+
+
 @pytest.mark.parametrize("kind,bars,bpm,sig,rhythm", [("chords", 4, 100.0, "4/4", "bar"), ("bass", 3, 130.0, "3/4", "half"),
                                                       ("piano", 2, 80.0, "4/4", "beat"), ("trio", 4, 120.0, "4/4", "half"),
                                                       ("chords", 2, 90.0, "7/8", "beat")])
@@ -93,15 +108,18 @@ def test_low_complexity_keeps_diatonic_triads_and_sevenths_voicing_adds_them(bac
 
 
 def test_bass_over_given_chords_follows_them(backend):
-    outs = run(backend, "midi/generate", kind="bass", chords="Dm7 G7 Cmaj7 Cmaj7", bpm=100, count=4)
+    outs = run(backend, "midi/generate", kind="bass", chords="Dm7 G7 Cmaj7 Cmaj7", bpm=100, count=8)
+    on_root = 0
     for out in outs:
         assert out.meta["bars"] == 4 and [c["symbol"] for c in out.meta["chords"]] == ["Dm7", "G7", "Cmaj7"]
         notes = notes_of(out.data)
         assert all(p < 67 for _, p, _ in notes)  # a bass register
-        firsts = [min((n for n in notes if n[0] >= bar * 1920), default=None) for bar in range(4)]
-        roots = [2, 7, 0, 0]
-        on_root = sum(1 for f, r in zip(firsts, roots) if f and f[0] == r * 0 + f[0] and f[1] % 12 in (r, (r + 7) % 12))
-        assert on_root >= 2  # learned: the bass starts a chord on its root or fifth
+        starts = {t: p for t, p, _ in notes}
+        for bar, root in ((0, 2), (1, 7), (2, 0)):  # Dm7, G7, Cmaj7 start bars 1-3
+            on_root += int(starts.get(bar * 1920, -1) % 12 in (root, (root + 7) % 12))
+    # learned: the bass starts a chord on its root or fifth far more often than a scale note drawn at
+    # random would (2 of 7); the chorales' own basses do so at 69 % (bench/midi_harmony.py)
+    assert on_root / 24 >= 0.45
 
 
 def test_same_seed_same_file_and_count_varies(backend):
@@ -140,8 +158,9 @@ def test_harmonize_keeps_the_melody_length_and_voices_four_parts(backend, tmp_pa
     notes = notes_of(satb.data)
     sop = sorted((n.tick, n.pitch) for n in melody)
     assert all((t, p) in {(a, b) for a, b, _ in notes} for t, p in sop)  # the melody is the soprano
+    spans = spans_of(satb.data)
     for beat in range(16):
-        sounding = sorted({p for t, p, _ in notes if t == beat * 480})
+        sounding = sorted({p for a, b, p in spans if a <= beat * 480 < b})
         assert len(sounding) >= 3 and max(sounding) == melody[beat].pitch  # nothing above the soprano
     assert len(satb.meta["chords"]) >= 4  # a chord a beat: changes within bars
 

@@ -231,4 +231,5 @@ def test_eight_bars_well_under_100_ms_after_warm_up(backend):
 
 def test_memory_and_fingerprint(backend):
     assert 100_000 < backend.memory_bytes() < 50_000_000
-    assert set(backend.fingerprint()["weights_sha256"]) == {"melody", "drums", "vae_melody", "vae_drums"}
+    assert set(backend.fingerprint()["weights_sha256"]) == {"melody", "drums", "vae_melody", "vae_drums", "chords",
+                                                            "bass", "improv", "voicing"}

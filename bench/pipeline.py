@@ -1,0 +1,178 @@
+"""Pipelining: 8 requests submitted back to back to a warm engine with one lane and its model
+process (the daemon minus its front doors), until the 8th file is written, measured side by side
+in one run pipelined (the default: the model process writes one job while its model runs the next)
+and not (`pipeline_depth=1`: each job written before the next starts), beside 8 x one request's
+model time and 8 x (model + post) measured in this process (the daemon's own code:
+server/execute.py `run_model`, then `write_made`).
+
+Pipelined, 8 requests cost about 8 x max(model, post) plus one request's post, not
+8 x (model + post), where a core is free for the writer thread.
+On the synth (a 10 s loop) and, when stable-audio-tools is installed, a tiny SAO-Small-shaped model.
+    .venv/bin/python bench/pipeline.py [--runs 3] [--no-stable-audio]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import _common  # noqa: F401 - the repository on sys.path
+from table import Row, at_most
+
+N = 8
+
+
+@dataclass
+class Case:
+    name: str
+    params: dict[str, Any]
+    config: str | None = None  # the daemon's config file (None: built-in models only)
+
+
+def synth_case() -> Case:
+    return Case("synth 10 s loop", {"prompt": "drum loop", "bpm": 96, "bars": 4})
+
+
+def stable_audio_case(tmp: Path) -> Case:
+    from tests.server.backends.stable_audio_tiny import tiny_models
+
+    models = tiny_models(tmp)
+    config = (f'[models.tiny]\nbackend = "stable-audio"\npath = "{models["small"]}"\n'
+              f't5_path = "{models["t5"]}"\ndevice = "cpu"\npreload = true\n')
+    return Case("stable-audio tiny 2.5 s", {"model": "tiny", "prompt": "dark techno", "seconds": 2.5}, config)
+
+
+def engine(case: Case, root: Path, isolation: str, depth: int | None = None) -> Any:
+    from server.config import load
+    from server.engine import Engine
+
+    overrides = {"output.root": str(root / "p"), "server.state_dir": str(root / "s"), "server.isolation": isolation}
+    config_path = None
+    if case.config is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        config_path = root / "dawgen.toml"
+        config_path.write_text(case.config)
+    config = load(config_path, overrides)
+    return Engine(config) if depth is None else Engine(config, pipeline_depth=depth)
+
+
+def in_process(case: Case, root: Path, runs: int) -> tuple[float, float]:
+    """Median seconds of one request's model run and of its post + write, here, the daemon's code."""
+    from server.execute import run_model, write_made
+    from server.jobs import Request
+
+    eng = engine(case, root, "immediate")
+    eng.start(workers=False)
+    model, post = [], []
+    try:
+        for run in range(runs + 1):  # the first warms the model: not counted
+            params = {**case.params, "seed": 1000 + run}
+            job = eng.prepare(Request("generate", params)).job
+            job.started = time.time()
+            started = time.perf_counter()
+            made = run_model(job, {"verb": "generate", "params": params}, eng.registry, lambda f, s: None,
+                             threading.Event(), "cpu")
+            middle = time.perf_counter()
+            assert made is not None, job.error_message
+            write_made(job, made, eng.writer, threading.Event())
+            if run:
+                model.append(middle - started)
+                post.append(time.perf_counter() - middle)
+    finally:
+        eng.close()
+    return statistics.median(model), statistics.median(post)
+
+
+class Lane:
+    """A started engine (process isolation, one lane) that runs N requests back to back."""
+
+    def __init__(self, case: Case, root: Path, depth: int | None) -> None:
+        from server.jobs import EventKind
+
+        self.case, self.eng = case, engine(case, root, "process", depth)
+        self._done = threading.Semaphore(0)
+        self.eng.subscribe(lambda e: e.kind in (EventKind.DONE, EventKind.FAILED) and self._done.release())
+        self.eng.start()
+        self.run(0, 1)  # warm: the model process started, the model loaded
+
+    def run(self, run: int, n: int = N) -> float:
+        """Seconds from the first of n submits to the last file written."""
+        from server.jobs import Request
+
+        started = time.perf_counter()
+        jobs = [self.eng.submit(Request("generate", {**self.case.params, "seed": 100 * run + i}))[0] for i in range(n)]
+        for _ in jobs:
+            self._done.acquire()
+        elapsed = time.perf_counter() - started
+        failed = [j.error_message for j in jobs if self.eng.status(j.id)[0].error_message]
+        if failed:
+            raise RuntimeError(f"a job failed: {failed[0]}")
+        return elapsed
+
+    def close(self) -> None:
+        self.eng.stop(30)
+        self.eng.close()
+
+
+def measure(case: Case, runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="dawgen-bench-pipe-") as name:
+        root = Path(name)
+        model, post = in_process(case, root / "here", runs)
+        pipelined, inline = Lane(case, root / "pipelined", None), Lane(case, root / "inline", 1)
+        try:
+            both: dict[str, list[float]] = {"pipelined": [], "inline": []}
+            for run in range(runs):  # interleaved, so a noisy moment hits both sides alike
+                both["pipelined"].append(pipelined.run(run + 1))
+                both["inline"].append(inline.run(run + 1))
+        finally:
+            pipelined.close()
+            inline.close()
+    return {"model_s": model, "post_s": post, "sequential_s": statistics.median(both["pipelined"]),
+            "unpipelined_s": statistics.median(both["inline"])}
+
+
+def main(runs: int = 3, stable_audio: bool = True) -> dict[str, dict[str, float]]:
+    import importlib.util
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="dawgen-bench-models-") as models:
+        cases = [synth_case()]
+        if stable_audio and importlib.util.find_spec("stable_audio_tools") is not None:
+            cases.append(stable_audio_case(Path(models)))
+        for case in cases:
+            res = results[case.name] = measure(case, runs)
+            m, p, s, u = res["model_s"], res["post_s"], res["sequential_s"], res["unpipelined_s"]
+            print(f"{case.name}: {N} requests back to back {s * 1e3:.0f} ms, unpipelined {u * 1e3:.0f} ms "
+                  f"({u / s:.2f}x) (medians of {runs}); one request here: model {m * 1e3:.1f} ms, "
+                  f"post + write {p * 1e3:.1f} ms")
+            print(f"  vs {N} x model {N * m * 1e3:.0f} ms: {s / (N * m):.2f}x;  vs {N} x max(model, post) "
+                  f"{N * max(m, p) * 1e3:.0f} ms: {s / (N * max(m, p)):.2f}x;  vs {N} x (model + post) "
+                  f"{N * (m + p) * 1e3:.0f} ms: {s / (N * (m + p)):.2f}x")
+    return results
+
+
+def rows(results: dict[str, dict[str, float]]) -> list[Row]:
+    out = []
+    for name, res in results.items():
+        m, p, s, u = res["model_s"], res["post_s"], res["sequential_s"], res["unpipelined_s"]
+        beside = (f"{N} x model {N * m * 1e3:.0f} ms, {N} x (model + post) {N * (m + p) * 1e3:.0f} ms, "
+                  f"unpipelined {u * 1e3:.0f} ms")
+        out.append(Row("pipeline", f"{name}: {N} requests back to back", s * 1e3, "ms", beside=beside))
+        out.append(Row("pipeline", "  speed-up over unpipelined", u / s, "x", beside=beside))
+        # about max(model, post) per request, not the sum: at most 1.1x of it, and less than the sum
+        out.append(at_most("pipeline", "  ratio to 8 x max(model, post)", s / (N * max(m, p)), "x", 1.1, beside))
+        out.append(Row("pipeline", "  ratio to 8 x (model + post), unpipelined", s / (N * (m + p)), "x", beside=beside))
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-stable-audio", action="store_true")
+    cli = parser.parse_args()
+    main(cli.runs, not cli.no_stable_audio)
