@@ -16,7 +16,7 @@ const { writeAmxd, readAmxd } = require("./amxd");
 const HERE = __dirname;
 const SRC = path.join(HERE, "src");
 // Later files use what earlier ones define (DG.Device before actions.js adds to it...).
-const JS_ORDER = ["core.js", "requests.js", "smf.js", "live.js", "place.js", "warp.js", "device.js", "remote.js", "discover.js", "catalog.js", "actions.js",
+const JS_ORDER = ["core.js", "requests.js", "smf.js", "smfwrite.js", "live.js", "place.js", "warp.js", "device.js", "harmony.js", "remote.js", "discover.js", "catalog.js", "actions.js",
   "train.js", "replies.js", "results.js", "main.js"];
 const OUT_JS = path.join(HERE, "dawgen.js");
 const OUT_AMXD = path.join(HERE, "dawgen.amxd");

@@ -21,7 +21,22 @@ var DG = DG || {};
         {key: "vary", label: "vary clip", verb: "vary", result: "audio", needsClip: true},
         {key: "stems", label: "stems of clip", verb: "separate", result: "stems", needsClip: true},
         {key: "drums", label: "MIDI drums", verb: "midi/generate", result: "midi", midiKind: "drums"},
-        {key: "melody", label: "MIDI melody", verb: "midi/generate", result: "midi", midiKind: "melody"}
+        {key: "melody", label: "MIDI melody", verb: "midi/generate", result: "midi", midiKind: "melody"},
+        // Harmony (issue #26, harmony.js): new modes go last so a Set's saved mode index keeps its meaning.
+        // `clipInput`: the selected MIDI clip is sent as the input (harmony.js writes it as a .mid);
+        // `newTrack`: results go on a new MIDI track after the clip's track, lined up with the clip.
+        {key: "chords", label: "MIDI chords", verb: "midi/generate", result: "midi", midiKind: "chords", harmony: true},
+        {key: "bass", label: "MIDI bass", verb: "midi/generate", result: "midi", midiKind: "bass", harmony: true},
+        {key: "piano", label: "MIDI piano", verb: "midi/generate", result: "midi", midiKind: "piano", harmony: true},
+        {key: "trio", label: "MIDI trio", verb: "midi/generate", result: "trio", midiKind: "trio", harmony: true},
+        {key: "bassline", label: "bass for clip", verb: "midi/bassline", result: "midi", harmony: true,
+            clipInput: "chords", newTrack: "bass"},
+        {key: "harmonize", label: "harmonize clip", verb: "midi/harmonize", result: "midi", harmony: true,
+            clipInput: "melody", newTrack: "chords"},
+        {key: "harmonize4", label: "4 voices for clip", verb: "midi/harmonize", result: "midi", harmony: true,
+            clipInput: "melody", newTrack: "voices", voices: 4},
+        {key: "improvise", label: "melody over clip", verb: "midi/improvise", result: "midi", harmony: true,
+            clipInput: "chords", newTrack: "melody"}
     ];
 
     // Where results go: follow Live's focused view, force one, or only report the path.
@@ -203,6 +218,11 @@ var DG = DG || {};
     // know that verb for that model (then the device sends the documented conventions as they are).
     DG.declaredParams = function (catalogue, modelName, verb) {
         var model = DG.findModel(catalogue, modelName);
+        // No model named: the daemon takes its default model when it does the verb, else the first
+        // model that does (docs/PROTOCOL.md, `model`): the built-in midi for the MIDI modes.
+        for (var k = 0; !modelName && catalogue && k < catalogue.length && !(model && model.verbs && model.verbs[verb]); k++) {
+            model = catalogue[k];
+        }
         if (!model || !model.verbs || !model.verbs[verb]) {
             return null;
         }
@@ -278,6 +298,8 @@ var DG = DG || {};
         return [["bars", DG.round6(bars * DG.beatsPerBar(num, den) / 4)]];
     }
 
+    DG.lengthPairs = lengthPairs; // harmony.js builds its MIDI lengths the same way
+
     function clipProblem(mode, clip) {
         if (!clip) {
             return "Select an audio clip first: " + mode.label + " works on the clip shown in Clip View.";
@@ -331,6 +353,9 @@ var DG = DG || {};
             withSeed();
         } else if (mode.key === "stems") {
             pairs.push(["input", ctx.clip.path]);
+        } else if (mode.harmony) {
+            add(DG.harmonyPairs(mode, s, ctx, declared));
+            withSeed();
         } else {
             pairs.push(["kind", mode.midiKind]);
             add(lengthPairs(ctx, s.bars, declared, false));
@@ -348,8 +373,8 @@ var DG = DG || {};
         if (!mode) {
             return {ok: false, error: "Unknown mode " + opts.mode};
         }
-        if (mode.needsClip) {
-            var problem = clipProblem(mode, opts.ctx.clip);
+        if (mode.needsClip || mode.clipInput) {
+            var problem = mode.clipInput ? DG.midiClipProblem(mode, opts.ctx.clip) : clipProblem(mode, opts.ctx.clip);
             if (problem) {
                 return {ok: false, error: problem};
             }
@@ -489,14 +514,34 @@ var DG = DG || {};
         return {format: format, tracks: tracks, division: division};
     }
 
-    // Reads one MTrk chunk; calls onNote(channel, pitch, velocity, tick) (velocity 0 = note off).
-    function readTrack(r, onNote, onEnd) {
+    // Meta events kept as text: 0x01 text, 0x03 track name, 0x06 marker (dawgen's chord symbols).
+    var TEXT_META = {1: "text", 3: "name", 6: "marker"};
+
+    function metaText(r, len) {
+        var chars = [];
+        for (var i = 0; i < len; i++) {
+            chars.push(String.fromCharCode(r.u8()));
+        }
+        try {
+            return decodeURIComponent(escape(chars.join(""))); // UTF-8 bytes -> text
+        } catch (err) {
+            return chars.join(""); // not UTF-8: Latin-1 as it is
+        }
+    }
+
+    // Reads one MTrk chunk; calls onNote(channel, pitch, velocity, tick) (velocity 0 = note off) and
+    // onMeta(kind, text, tick) for the TEXT_META events.
+    function readTrack(r, onNote, onEnd, onMeta) {
         var tick = 0, status = 0;
         while (r.pos < r.end) {
             tick += r.vlq();
             var b = r.u8();
             if (b === 0xff) {
                 var type = r.u8(), len = r.vlq();
+                if (TEXT_META[type]) {
+                    onMeta(TEXT_META[type], metaText(r, len), tick);
+                    continue;
+                }
                 r.pos += len;
                 if (type === 0x2f) {
                     break;
@@ -531,11 +576,41 @@ var DG = DG || {};
         onEnd(tick);
     }
 
-    // Returns {notes: [{pitch, start_time, duration, velocity, mute}], lengthBeats, tracks}.
+    // Chord symbols at their beats: the markers when the file has any, else its text events (dawgen
+    // writes each chord's symbol as one or both, at the chord's start), once per beat and symbol.
+    function chordSymbols(metas) {
+        var kind = "text", out = [], seen = {};
+        for (var i = 0; i < metas.length; i++) {
+            if (metas[i].kind === "marker") {
+                kind = "marker";
+            }
+        }
+        for (var j = 0; j < metas.length; j++) {
+            var m = metas[j], key = m.beat + " " + m.text;
+            if (m.kind === kind && DG.trim(m.text) && !seen[key]) {
+                seen[key] = true;
+                out.push({beat: m.beat, symbol: DG.trim(m.text)});
+            }
+        }
+        out.sort(function (a, b) {
+            return a.beat - b.beat;
+        });
+        return out;
+    }
+
+    // Returns {notes: [{pitch, start_time, duration, velocity, mute}], lengthBeats, tracks,
+    //          trackList: [{name, notes}] (every MTrk, in file order), chords: [{beat, symbol}]}.
     DG.parseMidi = function (bytes) {
         var r = new Reader(bytes, 0, bytes.length);
         var header = readHeader(r);
-        var notes = [], open = {}, lastTick = 0;
+        var notes = [], open = {}, lastTick = 0, trackList = [], current = null, metas = [];
+        var onMeta = function (kind, textValue, tick) {
+            if (kind === "name" && !current.name) {
+                current.name = DG.trim(textValue);
+            } else if (kind !== "name") {
+                metas.push({kind: kind, text: textValue, beat: tick / header.division});
+            }
+        };
         var onNote = function (channel, pitch, velocity, tick) {
             var key = channel + ":" + pitch;
             if (velocity > 0) {
@@ -544,7 +619,7 @@ var DG = DG || {};
             }
             var started = open[key] && open[key].shift();
             if (started && tick > started.tick) {
-                notes.push({
+                current.notes.push({
                     pitch: pitch,
                     start_time: started.tick / header.division,
                     duration: (tick - started.tick) / header.division,
@@ -560,13 +635,21 @@ var DG = DG || {};
             var tag = r.tag(), size = r.u32();
             var end = Math.min(r.pos + size, bytes.length);
             if (tag === "MTrk") {
-                readTrack(new Reader(bytes, r.pos, end), onNote, onEnd);
+                current = {name: "", notes: []};
+                open = {}; // a note is ended by its own track
+                trackList.push(current);
+                readTrack(new Reader(bytes, r.pos, end), onNote, onEnd, onMeta);
+                notes = notes.concat(current.notes);
             }
             r.pos = end;
         }
-        notes.sort(function (a, b) {
+        var byTime = function (a, b) {
             return a.start_time - b.start_time || a.pitch - b.pitch;
-        });
+        };
+        notes.sort(byTime);
+        for (var k = 0; k < trackList.length; k++) {
+            trackList[k].notes.sort(byTime);
+        }
         var lastNoteEnd = 0;
         for (var i = 0; i < notes.length; i++) {
             lastNoteEnd = Math.max(lastNoteEnd, notes[i].start_time + notes[i].duration);
@@ -574,8 +657,100 @@ var DG = DG || {};
         return {
             notes: notes,
             lengthBeats: Math.max(lastTick / header.division, lastNoteEnd),
-            tracks: header.tracks
+            tracks: header.tracks,
+            trackList: trackList,
+            chords: chordSymbols(metas)
         };
+    };
+})(DG);
+
+// ---- smfwrite.js ----
+// Standard MIDI File writer, and base64: a MIDI clip of the Live Set as a .mid the daemon reads.
+//
+// The harmony modes send the selected MIDI clip (a melody to harmonise, chords to put a bass or a
+// melody over). A Live MIDI clip has no file, so the device writes one: a type-0 file at 480 ticks
+// per quarter holding the Set's tempo and meter, the clip's name and its notes, ending exactly at the
+// clip's length (so the daemon sees the clip's bars, trailing rests included). It travels as
+// `input_blob` over TCP (remote.js, dawgen_net.js): no file is left anywhere on this computer.
+(function (DG) {
+    var PPQ = 480;
+
+    function vlq(n) {
+        var out = [n & 0x7f];
+        n = Math.floor(n / 128);
+        while (n > 0) {
+            out.unshift((n & 0x7f) | 0x80);
+            n = Math.floor(n / 128);
+        }
+        return out;
+    }
+
+    function utf8(text) {
+        var raw = unescape(encodeURIComponent(String(text))), out = [];
+        for (var i = 0; i < raw.length; i++) {
+            out.push(raw.charCodeAt(i));
+        }
+        return out;
+    }
+
+    function u32(n) {
+        return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+    }
+
+    // Events {tick, order, bytes}: note-offs sort before note-ons at the same tick (order 0 < 1), so a
+    // note repeated back to back is not cut by its own predecessor's end.
+    function noteEvents(notes) {
+        var events = [];
+        for (var i = 0; i < notes.length; i++) {
+            var n = notes[i];
+            if (n.mute) {
+                continue; // a muted note is not heard: the daemon should not harmonise it either
+            }
+            var pitch = DG.clamp(Math.round(n.pitch), 0, 127);
+            var velocity = DG.clamp(Math.round(n.velocity), 1, 127);
+            var on = Math.max(0, Math.round(n.start_time * PPQ));
+            var off = Math.max(on + 1, Math.round((n.start_time + n.duration) * PPQ));
+            events.push({tick: on, order: 1, bytes: [0x90, pitch, velocity]});
+            events.push({tick: off, order: 0, bytes: [0x80, pitch, 0]});
+        }
+        events.sort(function (a, b) {
+            return a.tick - b.tick || a.order - b.order;
+        });
+        return events;
+    }
+
+    // clip: {name, notes: [{pitch, start_time, duration, velocity, mute}], lengthBeats}; song: {tempo,
+    // sigNum, sigDen}. Returns the file's bytes (numbers 0..255).
+    DG.writeMidi = function (clip, song) {
+        var micros = Math.round(60000000 / song.tempo);
+        var denPower = Math.round(Math.log(song.sigDen) / Math.LN2);
+        var name = utf8(clip.name || "clip");
+        var body = [0, 0xff, 0x03].concat(vlq(name.length), name);
+        body = body.concat([0, 0xff, 0x51, 3, (micros >> 16) & 255, (micros >> 8) & 255, micros & 255]);
+        body = body.concat([0, 0xff, 0x58, 4, song.sigNum, denPower, 24, 8]);
+        var events = noteEvents(clip.notes), tick = 0;
+        for (var i = 0; i < events.length; i++) {
+            body = body.concat(vlq(events[i].tick - tick), events[i].bytes);
+            tick = events[i].tick;
+        }
+        var end = Math.max(tick, Math.round(clip.lengthBeats * PPQ));
+        body = body.concat(vlq(end - tick), [0xff, 0x2f, 0]);
+        var header = [0x4d, 0x54, 0x68, 0x64, 0, 0, 0, 6, 0, 0, 0, 1, (PPQ >> 8) & 255, PPQ & 255];
+        return header.concat([0x4d, 0x54, 0x72, 0x6b], u32(body.length), body);
+    };
+
+    var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    // Bytes as base64 text: how the bytes reach the Node helper inside one Max message.
+    DG.base64 = function (bytes) {
+        var out = "";
+        for (var i = 0; i < bytes.length; i += 3) {
+            var a = bytes[i], b = bytes[i + 1], c = bytes[i + 2];
+            var n = (a << 16) | ((b || 0) << 8) | (c || 0);
+            out += B64.charAt((n >> 18) & 63) + B64.charAt((n >> 12) & 63) +
+                (b === undefined ? "=" : B64.charAt((n >> 6) & 63)) + (c === undefined ? "=" : B64.charAt(n & 63));
+        }
+        return out;
     };
 })(DG);
 
@@ -730,6 +905,9 @@ var DG = DG || {};
     // Where results of this request will go, decided when Generate is pressed so that clicking
     // elsewhere while the daemon works does not move them. Returns a target or {error}.
     Live.prototype.target = function (mode, place, clip, song) {
+        if (mode.newTrack || mode.result === "trio") {
+            return this.newTrackTarget(mode, place, clip, song); // harmony.js: results on new MIDI tracks
+        }
         var where = place === "auto" ? (this.focusedView() === "Arranger" ? "arrangement" : "session") : place;
         var t = {where: where, result: mode.result, beatsPerBar: DG.beatsPerBar(song.sigNum, song.sigDen)};
         if (where === "off") {
@@ -1042,7 +1220,7 @@ var DG = DG || {};
         var position = target.position;
         for (var i = 0; i < files.length; i++) {
             var f = files[i], length = clipLength(target, f.parsed);
-            var name = DG.stripExtension(DG.basename(f.path));
+            var name = f.name || DG.stripExtension(DG.basename(f.path));
             try {
                 var clip;
                 if (slots) {
@@ -1594,6 +1772,231 @@ var DG = DG || {};
     Device.RESEND_MS = RESEND_MS;
 })(DG);
 
+// ---- harmony.js ----
+// The harmony modes (issue #26): chords, a bass line, a piano part or a trio from nothing, and bass,
+// chords (or four voices) or a melody for the selected MIDI clip.
+//
+// - Requests: `midi/generate kind=chords|bass|piano|trio`, `midi/bassline`, `midi/harmonize`,
+//   `midi/improvise` (docs/PROTOCOL.md). Chord symbols typed in the prompt box ("Dm7 G7 Cmaj7 Cmaj7")
+//   go as `chords=`; the strength control is `complexity` for chords and `density` for lines.
+// - The selected clip is read through the Live API (Clip.get_notes_extended, Live 11+), written as a
+//   .mid (smfwrite.js) and uploaded as `input_blob` over TCP: a Live MIDI clip has no file to name.
+// - Results for a clip go on a new MIDI track after the clip's track, lined up with the clip (in its
+//   scene row, or at its start); a trio file's three tracks (melody, bass, drums) become three new
+//   MIDI tracks. Every clip is named with its chord symbols (the file's marker/text events).
+(function (DG) {
+    var Live = DG.Live, Device = DG.Device;
+    var num = Live.num, text = Live.text, exists = Live.exists;
+    var MAX_NAMED_CHORDS = 16; // a clip name holds the first 16 symbols, then "…"
+
+    // The prompt as chord symbols, or "" when it does not read as symbols (a prompt left over from the
+    // audio modes is not sent as chords). Each word: a root A-G, an accidental, anything after it.
+    DG.chordText = function (prompt) {
+        var words = DG.trim(prompt).split(/\s+/);
+        if (!words[0]) {
+            return "";
+        }
+        for (var i = 0; i < words.length; i++) {
+            if (!/^[A-G][#b\u266f\u266d]?[A-Za-z0-9#b+\-\u00f8\u00b0\u0394()\/]*$/.test(words[i])) {
+                return "";
+            }
+        }
+        return words.join(" ");
+    };
+
+    // [name, value, onlyIfDeclared] pairs of a harmony mode, before seed and count (requests.js).
+    DG.harmonyPairs = function (mode, s, ctx, declared) {
+        var pairs = [], chords = DG.chordText(s.prompt), amount = DG.round6(s.strength);
+        if (mode.clipInput) {
+            pairs.push(["input", ctx.clip.upload.name]);
+            if (mode.voices) {
+                pairs.push(["voices", mode.voices]);
+            }
+            pairs.push(["time_signature", ctx.sigNum + "/" + ctx.sigDen, true]); // the clip's meter
+        } else {
+            pairs.push(["kind", mode.midiKind]);
+            pairs = pairs.concat(DG.lengthPairs(ctx, s.bars, declared, false));
+            if (chords) {
+                pairs.push(["chords", chords, true]);
+            }
+        }
+        pairs.push(["bpm", ctx.tempo]);
+        var lines = mode.key === "bass" || mode.key === "bassline" || mode.key === "improvise";
+        pairs.push([lines ? "density" : "complexity", amount, true]);
+        return pairs;
+    };
+
+    DG.midiClipProblem = function (mode, clip) {
+        var what = mode.clipInput === "melody" ? "a MIDI clip holding a melody" : "a MIDI clip of chords";
+        if (!clip) {
+            return "Select " + what + " first: " + mode.label + " works on the clip shown in Clip View.";
+        }
+        if (clip.audio) {
+            return "The selected clip is an audio clip; " + mode.label + " needs " + what + ".";
+        }
+        if (!clip.upload) {
+            return "Live " + (clip.tooOld || "") + " can't read a clip's notes from a device (needs Live 11 or newer).";
+        }
+        if (!clip.upload.notes) {
+            return "The selected clip \"" + clip.name + "\" has no notes (muted notes do not count).";
+        }
+        return "";
+    };
+
+    function unmutedCount(notes) {
+        var n = 0;
+        for (var i = 0; i < notes.length; i++) {
+            n += notes[i].mute ? 0 : 1;
+        }
+        return n;
+    }
+
+    // The clip shown in Clip View as what is uploaded: {name (file name), base64, notes (how many),
+    // lengthBeats}; notes of the part the clip plays (its loop, or start to end marker), from beat 0.
+    Live.prototype.clipUpload = function (clip, song) {
+        var api = this.make("live_set view detail_clip");
+        if (!exists(api) || !this.features.notes) {
+            return null;
+        }
+        var looping = num(api.get("looping")) === 1;
+        var start = num(api.get(looping ? "loop_start" : "start_marker"));
+        var end = num(api.get(looping ? "loop_end" : "end_marker"));
+        var raw = api.call("get_notes_extended", 0, 128, start, Math.max(end - start, 0.001));
+        var dict = typeof raw === "string" ? JSON.parse(raw) : (raw && raw.length ? JSON.parse(text(raw)) : raw);
+        var notes = [], list = dict && dict.notes ? dict.notes : [];
+        for (var i = 0; i < list.length; i++) {
+            var n = list[i];
+            notes.push({pitch: n.pitch, start_time: n.start_time - start, duration: n.duration,
+                velocity: n.velocity, mute: n.mute ? 1 : 0});
+        }
+        var stem = DG.slug(clip.name) || "clip";
+        var bytes = DG.writeMidi({name: clip.name, notes: notes, lengthBeats: end - start}, song);
+        return {name: stem + ".mid", base64: DG.base64(bytes), notes: unmutedCount(notes), lengthBeats: end - start};
+    };
+
+    // Where the results of a clip mode or a trio go: new MIDI tracks after the clip's (or the selected)
+    // track, in the clip's (or the selected) scene row, or at the clip's start (or the insert marker).
+    Live.prototype.newTrackTarget = function (mode, place, clip, song) {
+        var where = place === "auto" ? (this.focusedView() === "Arranger" ? "arrangement" : "session") : place;
+        var t = {where: where, result: mode.result, beatsPerBar: DG.beatsPerBar(song.sigNum, song.sigDen),
+            newMidiTracks: true, trackName: mode.clipInput ? (clip.name || "clip") + " " + mode.newTrack : ""};
+        if (where === "off") {
+            return t;
+        }
+        if (where === "arrangement" && !this.features.arrangementMidi) {
+            where = t.where = "session"; // Live < 12.1.10 has no Track.create_midi_clip
+            t.note = "MIDI goes to Session view on Live " + this.version.text;
+        }
+        var slot = this.highlightedSlot();
+        if (mode.clipInput) {
+            t.track = clip.track;
+            t.slot = clip.arrangement ? (slot ? slot.slot : 0) : clip.slot;
+            t.position = clip.arrangement ? clip.start : song.songTime;
+        } else if (where === "session") {
+            if (!slot) {
+                return {error: "Select a clip slot in Session view (or set Place to arrangement or off)."};
+            }
+            t.track = slot.track;
+            t.slot = slot.slot;
+        } else {
+            t.track = this.selectedTrack();
+            t.slot = 0;
+            t.position = song.songTime;
+        }
+        if (t.track === undefined || t.track < 0) {
+            return {error: "Select a track (or a clip) first."};
+        }
+        t.trackId = this.trackId(t.track);
+        return t;
+    };
+
+    Live.prototype.newMidiTrack = function (index, name) {
+        var set = this.make("live_set"), before = set.getcount("tracks");
+        set.call("create_midi_track", index);
+        var track = this.make("live_set tracks " + index);
+        if (set.getcount("tracks") !== before + 1 || !exists(track)) {
+            throw new Error("Live did not create a new MIDI track");
+        }
+        track.set("name", name);
+        return index;
+    };
+
+    // A trio's files split by note track: [{name, files}] in the file's track order (the tempo track
+    // and other note-less tracks are left out); each part keeps the whole file's length.
+    function partsOf(files) {
+        var parts = [];
+        for (var i = 0; i < files.length; i++) {
+            var tracks = files[i].parsed.trackList || [], k = 0;
+            for (var j = 0; j < tracks.length; j++) {
+                if (!tracks[j].notes.length) {
+                    continue;
+                }
+                var name = tracks[j].name || "part " + (k + 1);
+                parts[k] = parts[k] || {name: name, files: []};
+                parts[k].files.push({path: files[i].path, name: DG.midiClipName(files[i].path, files[i].parsed, " " + name),
+                    parsed: {notes: tracks[j].notes, lengthBeats: files[i].parsed.lengthBeats}});
+                k += 1;
+            }
+        }
+        return parts;
+    }
+
+    Live.prototype.placeOnNewTracks = function (target, files) {
+        var out = {placed: [], unplaced: [], problems: []}, i;
+        if (target.where === "off" || !this.features.notes) {
+            for (i = 0; i < files.length; i++) {
+                out.unplaced.push(files[i].path);
+            }
+            out.blocked = target.where === "off" ? "Place is off" :
+                "Live " + this.version.text + " has no Clip.add_new_notes (needs Live 11 or newer)";
+            return out;
+        }
+        var parts = target.trackName ? [{name: target.trackName, files: files}] : partsOf(files);
+        var after = this.trackNow(target);
+        for (i = 0; i < parts.length; i++) {
+            var index;
+            try {
+                index = this.newMidiTrack(after + 1 + i, parts[i].name);
+            } catch (err) {
+                out.problems.push(err.message);
+                break;
+            }
+            var sub = {where: target.where, track: index, trackId: 0, slot: target.slot, position: target.position,
+                beatsPerBar: target.beatsPerBar, requestedBeats: target.requestedBeats};
+            var res = this.placeMidi(sub, parts[i].files);
+            out.placed = out.placed.concat(res.placed);
+            out.problems = out.problems.concat(res.problems);
+            for (var u = 0; u < res.unplaced.length; u++) {
+                if (out.unplaced.indexOf(res.unplaced[u]) < 0) {
+                    out.unplaced.push(res.unplaced[u]);
+                }
+            }
+        }
+        return out;
+    };
+
+    // A result clip's name: the file's name (and `part`, a trio's track), then its chord symbols
+    // ("chords_42 · Dm7 G7 Cmaj7").
+    DG.midiClipName = function (path, parsed, part) {
+        var name = DG.stripExtension(DG.basename(path)) + (part || ""), symbols = [];
+        var chords = parsed.chords || [];
+        for (var i = 0; i < chords.length && i < MAX_NAMED_CHORDS; i++) {
+            symbols.push(chords[i].symbol);
+        }
+        return symbols.length ? name + " \u00b7 " + symbols.join(" ") + (chords.length > MAX_NAMED_CHORDS ? " \u2026" : "") : name;
+    };
+
+    // The selected clip, with what a clip mode uploads (null upload: Live can't read notes).
+    Device.prototype.clipForInput = function (song) {
+        var clip = this.live.selectedClip();
+        if (clip && !clip.audio) {
+            clip.upload = this.live.clipUpload(clip, song);
+            clip.tooOld = this.live.version.text;
+        }
+        return clip;
+    };
+})(DG);
+
 // ---- remote.js ----
 // A daemon on another machine (docs/PROTOCOL.md, "Clients on the LAN"): it cannot read the clip's
 // file on this computer, and Live cannot read the results on its disk. So, when Host is not a
@@ -2085,6 +2488,8 @@ var DG = DG || {};
             this.song.sigDen = song.sigDen;
             if (mode.needsClip) {
                 clip = this.live.selectedClip();
+            } else if (mode.clipInput) {
+                clip = this.clipForInput(song); // harmony.js: the clip's notes, as a .mid to upload
             }
         } catch (err) {
             this.status("Could not read the Live Set: " + err.message);
@@ -2109,7 +2514,8 @@ var DG = DG || {};
             this.status(target.error);
             return;
         }
-        target.requestedBeats = mode.result === "midi" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0;
+        target.requestedBeats = mode.clipInput ? clip.upload.lengthBeats : (mode.result === "midi" || mode.result === "trio" ?
+            s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0);
         var meta = {
             mode: mode, target: target, verb: mode.verb, input: clip ? clip.path : "",
             seed: built.sent.seed === undefined ? null : seed,
@@ -2119,9 +2525,10 @@ var DG = DG || {};
             what: mode.verb + " with " + modelLabel(s.model), model: s.model, remote: this.isRemote()
         };
         // A daemon on another computer can't read the clip's file: it travels with the request (TCP).
-        var p = meta.remote && mode.needsClip ?
-            this.request("job", built.list, meta, "tcp", {key: "input", path: clip.path}) :
-            this.request("job", built.list, meta);
+        // A clip mode's MIDI clip has no file: its notes travel as input_blob (TCP) to any daemon.
+        var upload = mode.clipInput ? {key: "input", name: clip.upload.name, base64: clip.upload.base64} :
+            (meta.remote && mode.needsClip ? {key: "input", path: clip.path} : null);
+        var p = upload ? this.request("job", built.list, meta, "tcp", upload) : this.request("job", built.list, meta);
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);
@@ -2668,7 +3075,8 @@ var DG = DG || {};
                 continue;
             }
             try {
-                files.push({path: paths[i], parsed: DG.parseMidi(this.io.readBytes(paths[i]))});
+                var parsed = DG.parseMidi(this.io.readBytes(paths[i]));
+                files.push({path: paths[i], parsed: parsed, name: DG.midiClipName(paths[i], parsed)});
             } catch (err) {
                 problems.push(DG.basename(paths[i]) + ": " + err.message);
                 extras.push(paths[i]);
@@ -2702,7 +3110,9 @@ var DG = DG || {};
 
     Device.prototype.place = function (meta, paths) {
         var target = meta.target, extras = [], problems = [], out;
-        if (meta.mode.result === "midi") {
+        if (target.newMidiTracks) {
+            out = this.live.placeOnNewTracks(target, this.readMidiFiles(paths, problems, extras));
+        } else if (meta.mode.result === "midi") {
             out = this.live.placeMidi(target, this.readMidiFiles(paths, problems, extras));
         } else if (meta.mode.result === "stems") {
             out = this.live.placeStems(target, paths, meta.input);
@@ -2736,7 +3146,7 @@ var DG = DG || {};
             return "Done, but dawgen returned no files.";
         }
         if (out.placed.length) {
-            text = "Done: " + DG.plural(out.placed.length, meta.mode.result === "midi" ? "MIDI clip" : "clip") +
+            text = "Done: " + DG.plural(out.placed.length, meta.mode.result === "midi" || meta.mode.result === "trio" ? "MIDI clip" : "clip") +
                 " → " + out.placed.join(", ") + ".";
         } else {
             text = "Done: " + (n === 1 ? DG.basename(paths[0]) : DG.plural(n, "file")) + ".";

@@ -4,7 +4,7 @@
 // only as an OSC blob over TCP (`input_blob` + `input_name`) and sends results only over TCP
 // (`/dawgen/fetch` answered by `/dawgen/file` chunks). Max's [udpsend] speaks UDP and the [js]
 // object has no sockets, so this script does those two things and nothing else:
-//   in:  send  <uri-encoded JSON {id, host, port, list, upload: {key, path} | null}>
+//   in:  send  <uri-encoded JSON {id, host, port, list, upload: {key, path} | {key, name, base64} | null}>
 //        fetch <uri-encoded JSON {id, host, port, token, paths, folder}>
 //        discover <uri-encoded JSON {id, dawgen, seconds}>: runs `dawgen discover --json` (the
 //             executable at `dawgen`, else found on PATH or where dawgen is usually installed)
@@ -230,12 +230,13 @@ class Net {
       for (let i = 1; i + 1 < args.length; i += 2) if (args[i] === upload.key) at = i;
       if (at < 0) throw new Error(`the request has no ${upload.key} to upload`);
       let bytes;
-      try {
-        bytes = fs.readFileSync(upload.path);
+      try { // a file of this computer, or bytes the device made (a MIDI clip written as .mid)
+        bytes = upload.base64 !== undefined ? Buffer.from(upload.base64, "base64") : fs.readFileSync(upload.path);
       } catch (err) {
         throw new Error(`can't read ${upload.path} to upload it: ${err.code || err.message}`);
       }
-      args.splice(at, 2, "input_blob", bytes, "input_name", path.basename(String(upload.path).replace(/\\/g, "/")));
+      const name = upload.name || path.basename(String(upload.path).replace(/\\/g, "/"));
+      args.splice(at, 2, "input_blob", bytes, "input_name", name);
     }
     const link = this.linkFor(host, port);
     link.ids.add(String(id));

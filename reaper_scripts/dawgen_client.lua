@@ -3,7 +3,8 @@
 -- @author dawgen
 -- @about
 --   # dawgen for REAPER
---   Generate, vary, continue and separate audio, generate MIDI, and train your own models, through a
+--   Generate, vary, continue and separate audio, generate MIDI (drums, melodies, chords, bass lines,
+--   harmonisations, trios), and train your own models, through a
 --   dawgen daemon running on this computer or on the studio's GPU machine (`dawgen serve`). REAPER
 --   never waits: requests run in the background with a progress window, and results land on the grid
 --   where the action started.
@@ -24,6 +25,11 @@
 --   [main] dawgen - Add selected items to a training set.lua
 --   [main] dawgen - Train on a training set.lua
 --   [main] dawgen - Get a model.lua
+--   [main] dawgen - Generate chords into selected track.lua
+--   [main] dawgen - Generate trio at edit cursor.lua
+--   [main] dawgen - Bass line for selected item.lua
+--   [main] dawgen - Harmonize selected item.lua
+--   [main] dawgen - Melody over selected item.lua
 --   dawgen/settings.lua
 --   dawgen/project.lua
 --   dawgen/transport.lua
@@ -39,6 +45,8 @@
 --   dawgen/setup.lua
 --   dawgen/advice.lua
 --   dawgen/discover.lua
+--   dawgen/harmony.lua
+--   dawgen/smf.lua
 --
 -- dawgen client for REAPER: every action's logic; the action scripts only call M.run(name).
 --
@@ -49,7 +57,8 @@
 -- dawgen/transport.lua (spool files), dawgen/ui.lua (dialogs, progress), dawgen/place.lua (insert),
 -- dawgen/training.lua + dawgen/dataset.lua (training sets and `train`), dawgen/remote.lua (a daemon on
 -- another machine: token, upload and download), dawgen/catalog.lua (the catalog, `pull`),
--- dawgen/setup.lua (the Settings dialogs), dawgen/advice.lua (what to do about an error).
+-- dawgen/setup.lua (the Settings dialogs), dawgen/advice.lua (what to do about an error),
+-- dawgen/harmony.lua + dawgen/smf.lua (chords, bass lines, harmonisation, trios: MIDI in and out).
 -- This file is the ReaPack package (the header above, read by tools/make_index.lua); "[nomain] ."
 -- installs it without making it an action.
 
@@ -64,6 +73,7 @@ local N = require("dawgen.remote")
 local C = require("dawgen.catalog")
 local G = require("dawgen.setup")
 local V = require("dawgen.advice")
+local Y = require("dawgen.harmony")
 
 local M = { VERSION = "0.1.0", settings = S, project = P, transport = T, ui = U, place = L, lora = A, remote = N,
             catalog = C }
@@ -121,6 +131,10 @@ local function finish(job, res)
   job.window:close()
   T.cleanup(job.spool)
   if job.cancel_spool then T.cleanup(job.cancel_spool) end
+  if job.input_file then -- a MIDI item written for the request, in its own folder (dawgen/harmony.lua)
+    os.remove(job.input_file)
+    os.remove((job.input_file:gsub("/[^/]*$", "")))
+  end
   job.result = res
   if not res.ok then
     -- A cancel the user asked for needs no dialog; anything else is explained.
@@ -372,6 +386,7 @@ M.actions = {
   settings = G.dialog,
   get_model = function() return C.get(M.start, P.read_state(S.load())) end,
 }
+for name, action in pairs(Y.actions(function(...) return M.start(...) end)) do M.actions[name] = action end
 
 --- Run one action by name (what each action script does).
 function M.run(name)

@@ -373,9 +373,17 @@
 								"vary clip",
 								"stems of clip",
 								"MIDI drums",
-								"MIDI melody"
+								"MIDI melody",
+								"MIDI chords",
+								"MIDI bass",
+								"MIDI piano",
+								"MIDI trio",
+								"bass for clip",
+								"harmonize clip",
+								"4 voices for clip",
+								"melody over clip"
 							],
-							"parameter_mmax": 6,
+							"parameter_mmax": 14,
 							"parameter_initial": [
 								0
 							],

@@ -37,7 +37,7 @@ const LOM = {
     properties: { name: [9], is_audio_clip: [9], is_midi_clip: [9], file_path: [9], start_time: [9], end_time: [9],
       length: [9], looping: [9], loop_start: [9], loop_end: [9], start_marker: [9], end_marker: [9], warping: [9],
       warp_mode: [9], warp_markers: [11], sample_length: [9] },
-    functions: { add_new_notes: [11], add_warp_marker: [11], remove_warp_marker: [11] },
+    functions: { add_new_notes: [11], get_notes_extended: [11], add_warp_marker: [11], remove_warp_marker: [11] },
   },
 };
 // Properties that exist only on audio clips (Live posts an error for a MIDI clip).
@@ -221,6 +221,7 @@ class LiveSet {
         name: () => v(c.name || ""), start_time: () => v(c.start_time || 0), end_time: () => v(c.end_time || 0),
         file_path: () => v(c.file_path), warping: () => v(c.warping ? 1 : 0), warp_mode: () => v(c.warp_mode || 0),
         looping: () => v(c.looping ? 1 : 0), start_marker: () => v(c.start_marker || 0),
+        loop_start: () => v(c.loop_start || 0), loop_end: () => v(c.loop_end === undefined ? c.length || 0 : c.loop_end),
         end_marker: () => v(c.end_marker === undefined ? (c.end_time || 0) - (c.start_time || 0) : c.end_marker),
         // A dict property: LiveAPI hands it over as one JSON text.
         warp_markers: () => v(JSON.stringify({ warp_markers: c.markers || [] })) },
@@ -289,6 +290,11 @@ LiveSet.prototype.calls = {
     const track = { name: "Audio", kind: "audio", slots: new Array(this.scenes()).fill(null), arrangement: [] };
     this.tracks.splice(index < 0 ? this.tracks.length : index, 0, track);
   },
+  "song.create_midi_track"(node, index) {
+    if (!(index >= -1 && index <= this.tracks.length)) throw new Error("Index out of range");
+    const track = { name: "MIDI", kind: "midi", slots: new Array(this.scenes()).fill(null), arrangement: [] };
+    this.tracks.splice(index < 0 ? this.tracks.length : index, 0, track);
+  },
   "song.create_scene"(node, index) {
     for (const t of this.tracks) t.slots.splice(index < 0 ? t.slots.length : index, 0, null);
   },
@@ -325,6 +331,17 @@ LiveSet.prototype.calls = {
       }
       node.obj.notes.push({ ...n });
     }
+  },
+  // Notes starting in [from_time, from_time + time_span) within [from_pitch, from_pitch + pitch_span):
+  // a dict, which LiveAPI hands over as one JSON text. Times are the clip's own beats.
+  "clip.get_notes_extended"(node, fromPitch, pitchSpan, fromTime, timeSpan) {
+    if (node.obj.audio) throw new Error("get_notes_extended needs a MIDI clip");
+    for (const a of [fromPitch, pitchSpan, fromTime, timeSpan]) if (typeof a !== "number") throw new Error("Invalid arguments");
+    if (!(pitchSpan > 0 && timeSpan > 0)) throw new Error("spans must be above 0");
+    const notes = node.obj.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
+      n.start_time >= fromTime - 1e-9 && n.start_time < fromTime + timeSpan);
+    return JSON.stringify({ notes: notes.map((n, i) => ({ note_id: i + 1, mute: 0, probability: 1, velocity_deviation: 0,
+      release_velocity: 64, ...n })) });
   },
   // {beat_time, sample_time (seconds)}: a marker at that beat (one already there is replaced).
   "clip.add_warp_marker"(node, dict) {

@@ -4,9 +4,12 @@
 // device's own requests on the wire to a real daemon and to hand the daemon's replies back to it.
 //
 //   node test/harness.js '{"tempo": 93, "tracks": [...]}'      (LiveSet options, see fake_live.js)
+//   with "net": true the device's [node.script] is dawgen_net.js itself, talking TCP to the daemon
+//   at the host and port the device is set to (uploads: the harmony modes' clips), and said ready.
 // Commands in:  {"msg": ["prompt", "punchy kick"]}   a message from the patcher to [js]
 //               {"osc": ["/dawgen/ack", "r1", "j", 0]} a reply as [udpreceive] outputs it
 //               {"advance": 1000}                    run Max Tasks due in that many ms
+//               {"wait": 200}                        let the TCP helper work that many ms (with "net")
 //               {"live": {"tempo": 93.5}}            change the Live Set (tempo, sigNum/sigDen, detail,
 //                                                    highlighted, focused, songTime, put: {track, slot, clip})
 // Out, per command: every new outlet message, LiveAPI call and console line, then {"done": true}:
@@ -23,6 +26,25 @@ options.checkFiles = options.checkFiles !== false; // Live refuses paths that ar
 const set = new LiveSet(options);
 const device = loadDevice(set);
 const seen = { udpsend: 0, udpreceive: 0, ui: 0, net: 0, posts: 0, live: 0 };
+
+// [js] outlet 3 -> [node.script dawgen_net.js] -> [js], as the patcher wires them.
+let pumpNet = () => {};
+if (options.net) {
+  const { Net } = require("../dawgen_net");
+  const helper = new Net((name, ...args) => {
+    if (String(name).startsWith("/")) device.osc(name, ...args);
+    else device.send(name, ...args);
+    pumpNet();
+  });
+  let handed = 0;
+  pumpNet = () => {
+    while (handed < device.record.net.length) {
+      const [op, arg] = device.record.net[handed++];
+      helper.handle(op, arg);
+    }
+  };
+  device.send("netready");
+}
 
 function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -54,16 +76,28 @@ function run(command) {
   else if (command.advance) device.clock.advance(command.advance);
   else if (command.live) changeLive(command.live);
   else throw new Error(`unknown command ${JSON.stringify(command)}`);
+  pumpNet();
 }
 
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   if (!line.trim()) return;
+  const command = JSON.parse(line);
+  if (command.wait) {
+    setTimeout(() => {
+      pumpNet();
+      flush();
+      emit({ done: true });
+    }, command.wait);
+    return;
+  }
   try {
-    run(JSON.parse(line));
+    run(command);
   } catch (err) {
     emit({ error: String(err && err.stack ? err.stack : err) });
   }
   flush();
   emit({ done: true });
 });
+// stdin closed: the test is over (the TCP helper's connection would keep node running).
+lines.on("close", () => process.exit(0));

@@ -4,7 +4,8 @@
 -- the daemon works): { track, position, layout, name }. Layouts:
 --   "track"   first file on the track, further files (count > 1) on new tracks below it
 --   "below"   every file on a new track below the track (vary: A/B under the original)
---   "folder"  a new folder track below the track holding one child track per file (stems)
+--   "folder"  a new folder track below the track holding one child track per file (stems), named
+--             after the file, or target.names[i] (a trio's parts)
 -- New tracks keep the folder structure (dawgen/tracks.lua). `target.fit` = { seconds, loop } makes
 -- bar-length results exactly that long on the grid (see fit_item).
 -- @noindex
@@ -106,7 +107,7 @@ local function place(paths, target)
   local items = {}
   if target.layout == "folder" then
     local names = {}
-    for i, path in ipairs(paths) do names[i] = basename(path) end
+    for i, path in ipairs(paths) do names[i] = target.names and target.names[i] or basename(path) end
     local children = K.fill_folder(K.insert_below(track, target.name), names)
     for i, path in ipairs(paths) do items[i] = place_file(path, children[i], target) end
     return items
@@ -130,6 +131,8 @@ function L.insert(paths, target, undo_name)
   reaper.PreventUIRefresh(1)
   local view = save_view()
   local ok, result = pcall(place, paths, target)
+  -- target.after(items): more edits of the new items in the same undo point (harmony's take markers)
+  if ok and target.after then ok, result = pcall(function() target.after(result) return result end) end
   restore_view(view)
   reaper.PreventUIRefresh(-1)
   reaper.TrackList_AdjustWindows(false)

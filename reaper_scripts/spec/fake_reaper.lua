@@ -89,9 +89,10 @@ function Fake:add_item(track, o)
                 srate = o.srate or 48000, channels = o.channels or 2, signal = o.signal }
   if o.section then src = { kind = "source", type = "SECTION", file = "", length = src.length, parent = src } end
   local take = { kind = "take", source = src, startoffs = o.startoffs or 0, playrate = o.playrate or 1,
-                 pitch = o.pitch or 0, fx = o.fx or 0, name = o.name or "", midi = o.midi or false }
+                 pitch = o.pitch or 0, fx = o.fx or 0, name = o.name or "", midi = o.midi or false, notes = o.midi_notes }
   local item = { kind = "item", position = o.position or 0, length = o.length or 1, selected = o.selected or false,
                  track = track, take = take, loop = o.loop or false, notes = o.notes or "" }
+  take.item = item
   track.items[#track.items + 1] = item
   -- REAPER keeps a track's items in time order: GetTrackMediaItem's index is not the insert order.
   table.sort(track.items, function(a, b) return a.position < b.position end)
@@ -374,6 +375,32 @@ function Fake:api_items(R)
   end
   function R.GetActiveTake(item) expect(item, "item", "GetActiveTake") return item.take end
   function R.TakeIsMIDI(take) expect(take, "take", "TakeIsMIDI") return take.midi end
+  -- A MIDI take's notes: take.notes = { {from, to (PPQ, 960 per quarter from the take's start), pitch,
+  -- vel, muted, chan} }; PPQ 0 is the item's position minus the take's start offset.
+  local function midi_take(take, fn)
+    expect(take, "take", fn)
+    assert(take.midi, "fake reaper: " .. fn .. " on a take that is not MIDI")
+    return take.notes or {}
+  end
+  function R.MIDI_CountEvts(take) return true, #midi_take(take, "MIDI_CountEvts"), 0, 0 end
+  function R.MIDI_GetNote(take, i)
+    local n = midi_take(take, "MIDI_GetNote")[i + 1]
+    assert(n, "MIDI_GetNote: no note " .. tostring(i))
+    return true, false, n.muted or false, n.from, n.to, n.chan or 0, n.pitch, n.vel or 100
+  end
+  function R.MIDI_GetProjQNFromPPQPos(take, ppq)
+    midi_take(take, "MIDI_GetProjQNFromPPQPos")
+    assert(type(ppq) == "number")
+    local item = take.item
+    return R.TimeMap_timeToQN(item.position - take.startoffs) + ppq / 960
+  end
+  function R.SetTakeMarker(take, idx, name, srcpos, color)
+    expect(take, "take", "SetTakeMarker")
+    assert(idx == -1 and type(name) == "string" and type(srcpos) == "number" and color == nil, "SetTakeMarker(take, -1, name, srcpos)")
+    take.markers = take.markers or {}
+    take.markers[#take.markers + 1] = { name = name, srcpos = srcpos }
+    return #take.markers - 1
+  end
   function R.GetMediaItemTakeInfo_Value(take, key)
     expect(take, "take", "GetMediaItemTakeInfo_Value")
     local map = { D_STARTOFFS = take.startoffs, D_PLAYRATE = take.playrate, D_PITCH = take.pitch,
@@ -413,7 +440,8 @@ function Fake:api_items(R)
     local src_len = media.length or 1
     local rate = f.import_rate or 1
     local item = f:add_item(track, { position = f.cursor, length = src_len / rate, file = file, playrate = rate,
-                                     source_length = src_len, type = file:match("%.mid$") and "MIDI" or "WAVE" })
+                                     source_length = src_len, type = file:match("%.mid$") and "MIDI" or "WAVE",
+                                     midi = file:match("%.mid$") ~= nil })
     if f.insert_selects then
       for _, it in ipairs(f:all_items()) do it.selected = false end
       item.selected = true

@@ -17,6 +17,11 @@ H.SCRIPTS = {
   cancel = "dawgen - Cancel.lua",
   settings = "dawgen - Settings.lua",
   get_model = "dawgen - Get a model.lua",
+  harmony = "dawgen - Generate chords into selected track.lua",
+  trio = "dawgen - Generate trio at edit cursor.lua",
+  bassline = "dawgen - Bass line for selected item.lua",
+  harmonize = "dawgen - Harmonize selected item.lua",
+  improvise = "dawgen - Melody over selected item.lua",
 }
 
 --- Forget loaded client modules, so each test starts from a fresh script instance.

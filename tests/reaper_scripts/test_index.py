@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ACTIONS = 10
+ACTIONS = 15
 SCRIPTS = REPO / "reaper_scripts"
 
 

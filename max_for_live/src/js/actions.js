@@ -20,6 +20,8 @@
             this.song.sigDen = song.sigDen;
             if (mode.needsClip) {
                 clip = this.live.selectedClip();
+            } else if (mode.clipInput) {
+                clip = this.clipForInput(song); // harmony.js: the clip's notes, as a .mid to upload
             }
         } catch (err) {
             this.status("Could not read the Live Set: " + err.message);
@@ -44,7 +46,8 @@
             this.status(target.error);
             return;
         }
-        target.requestedBeats = mode.result === "midi" ? s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0;
+        target.requestedBeats = mode.clipInput ? clip.upload.lengthBeats : (mode.result === "midi" || mode.result === "trio" ?
+            s.bars * DG.beatsPerBar(song.sigNum, song.sigDen) : 0);
         var meta = {
             mode: mode, target: target, verb: mode.verb, input: clip ? clip.path : "",
             seed: built.sent.seed === undefined ? null : seed,
@@ -54,9 +57,10 @@
             what: mode.verb + " with " + modelLabel(s.model), model: s.model, remote: this.isRemote()
         };
         // A daemon on another computer can't read the clip's file: it travels with the request (TCP).
-        var p = meta.remote && mode.needsClip ?
-            this.request("job", built.list, meta, "tcp", {key: "input", path: clip.path}) :
-            this.request("job", built.list, meta);
+        // A clip mode's MIDI clip has no file: its notes travel as input_blob (TCP) to any daemon.
+        var upload = mode.clipInput ? {key: "input", name: clip.upload.name, base64: clip.upload.base64} :
+            (meta.remote && mode.needsClip ? {key: "input", path: clip.path} : null);
+        var p = upload ? this.request("job", built.list, meta, "tcp", upload) : this.request("job", built.list, meta);
         this.active = {reqId: p.reqId, meta: meta, finished: false};
         this.progress(0);
         this.status("Sent " + mode.label + " to dawgen…", true);

@@ -18,7 +18,22 @@ var DG = DG || {};
         {key: "vary", label: "vary clip", verb: "vary", result: "audio", needsClip: true},
         {key: "stems", label: "stems of clip", verb: "separate", result: "stems", needsClip: true},
         {key: "drums", label: "MIDI drums", verb: "midi/generate", result: "midi", midiKind: "drums"},
-        {key: "melody", label: "MIDI melody", verb: "midi/generate", result: "midi", midiKind: "melody"}
+        {key: "melody", label: "MIDI melody", verb: "midi/generate", result: "midi", midiKind: "melody"},
+        // Harmony (issue #26, harmony.js): new modes go last so a Set's saved mode index keeps its meaning.
+        // `clipInput`: the selected MIDI clip is sent as the input (harmony.js writes it as a .mid);
+        // `newTrack`: results go on a new MIDI track after the clip's track, lined up with the clip.
+        {key: "chords", label: "MIDI chords", verb: "midi/generate", result: "midi", midiKind: "chords", harmony: true},
+        {key: "bass", label: "MIDI bass", verb: "midi/generate", result: "midi", midiKind: "bass", harmony: true},
+        {key: "piano", label: "MIDI piano", verb: "midi/generate", result: "midi", midiKind: "piano", harmony: true},
+        {key: "trio", label: "MIDI trio", verb: "midi/generate", result: "trio", midiKind: "trio", harmony: true},
+        {key: "bassline", label: "bass for clip", verb: "midi/bassline", result: "midi", harmony: true,
+            clipInput: "chords", newTrack: "bass"},
+        {key: "harmonize", label: "harmonize clip", verb: "midi/harmonize", result: "midi", harmony: true,
+            clipInput: "melody", newTrack: "chords"},
+        {key: "harmonize4", label: "4 voices for clip", verb: "midi/harmonize", result: "midi", harmony: true,
+            clipInput: "melody", newTrack: "voices", voices: 4},
+        {key: "improvise", label: "melody over clip", verb: "midi/improvise", result: "midi", harmony: true,
+            clipInput: "chords", newTrack: "melody"}
     ];
 
     // Where results go: follow Live's focused view, force one, or only report the path.

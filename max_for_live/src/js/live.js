@@ -148,6 +148,9 @@
     // Where results of this request will go, decided when Generate is pressed so that clicking
     // elsewhere while the daemon works does not move them. Returns a target or {error}.
     Live.prototype.target = function (mode, place, clip, song) {
+        if (mode.newTrack || mode.result === "trio") {
+            return this.newTrackTarget(mode, place, clip, song); // harmony.js: results on new MIDI tracks
+        }
         var where = place === "auto" ? (this.focusedView() === "Arranger" ? "arrangement" : "session") : place;
         var t = {where: where, result: mode.result, beatsPerBar: DG.beatsPerBar(song.sigNum, song.sigDen)};
         if (where === "off") {

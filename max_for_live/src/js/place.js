@@ -179,7 +179,7 @@
         var position = target.position;
         for (var i = 0; i < files.length; i++) {
             var f = files[i], length = clipLength(target, f.parsed);
-            var name = DG.stripExtension(DG.basename(f.path));
+            var name = f.name || DG.stripExtension(DG.basename(f.path));
             try {
                 var clip;
                 if (slots) {

@@ -31,6 +31,11 @@
     // know that verb for that model (then the device sends the documented conventions as they are).
     DG.declaredParams = function (catalogue, modelName, verb) {
         var model = DG.findModel(catalogue, modelName);
+        // No model named: the daemon takes its default model when it does the verb, else the first
+        // model that does (docs/PROTOCOL.md, `model`): the built-in midi for the MIDI modes.
+        for (var k = 0; !modelName && catalogue && k < catalogue.length && !(model && model.verbs && model.verbs[verb]); k++) {
+            model = catalogue[k];
+        }
         if (!model || !model.verbs || !model.verbs[verb]) {
             return null;
         }
@@ -106,6 +111,8 @@
         return [["bars", DG.round6(bars * DG.beatsPerBar(num, den) / 4)]];
     }
 
+    DG.lengthPairs = lengthPairs; // harmony.js builds its MIDI lengths the same way
+
     function clipProblem(mode, clip) {
         if (!clip) {
             return "Select an audio clip first: " + mode.label + " works on the clip shown in Clip View.";
@@ -159,6 +166,9 @@
             withSeed();
         } else if (mode.key === "stems") {
             pairs.push(["input", ctx.clip.path]);
+        } else if (mode.harmony) {
+            add(DG.harmonyPairs(mode, s, ctx, declared));
+            withSeed();
         } else {
             pairs.push(["kind", mode.midiKind]);
             add(lengthPairs(ctx, s.bars, declared, false));
@@ -176,8 +186,8 @@
         if (!mode) {
             return {ok: false, error: "Unknown mode " + opts.mode};
         }
-        if (mode.needsClip) {
-            var problem = clipProblem(mode, opts.ctx.clip);
+        if (mode.needsClip || mode.clipInput) {
+            var problem = mode.clipInput ? DG.midiClipProblem(mode, opts.ctx.clip) : clipProblem(mode, opts.ctx.clip);
             if (problem) {
                 return {ok: false, error: problem};
             }

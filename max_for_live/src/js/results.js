@@ -13,7 +13,8 @@
                 continue;
             }
             try {
-                files.push({path: paths[i], parsed: DG.parseMidi(this.io.readBytes(paths[i]))});
+                var parsed = DG.parseMidi(this.io.readBytes(paths[i]));
+                files.push({path: paths[i], parsed: parsed, name: DG.midiClipName(paths[i], parsed)});
             } catch (err) {
                 problems.push(DG.basename(paths[i]) + ": " + err.message);
                 extras.push(paths[i]);
@@ -47,7 +48,9 @@
 
     Device.prototype.place = function (meta, paths) {
         var target = meta.target, extras = [], problems = [], out;
-        if (meta.mode.result === "midi") {
+        if (target.newMidiTracks) {
+            out = this.live.placeOnNewTracks(target, this.readMidiFiles(paths, problems, extras));
+        } else if (meta.mode.result === "midi") {
             out = this.live.placeMidi(target, this.readMidiFiles(paths, problems, extras));
         } else if (meta.mode.result === "stems") {
             out = this.live.placeStems(target, paths, meta.input);
@@ -81,7 +84,7 @@
             return "Done, but dawgen returned no files.";
         }
         if (out.placed.length) {
-            text = "Done: " + DG.plural(out.placed.length, meta.mode.result === "midi" ? "MIDI clip" : "clip") +
+            text = "Done: " + DG.plural(out.placed.length, meta.mode.result === "midi" || meta.mode.result === "trio" ? "MIDI clip" : "clip") +
                 " → " + out.placed.join(", ") + ".";
         } else {
             text = "Done: " + (n === 1 ? DG.basename(paths[0]) : DG.plural(n, "file")) + ".";

@@ -65,14 +65,34 @@
         return {format: format, tracks: tracks, division: division};
     }
 
-    // Reads one MTrk chunk; calls onNote(channel, pitch, velocity, tick) (velocity 0 = note off).
-    function readTrack(r, onNote, onEnd) {
+    // Meta events kept as text: 0x01 text, 0x03 track name, 0x06 marker (dawgen's chord symbols).
+    var TEXT_META = {1: "text", 3: "name", 6: "marker"};
+
+    function metaText(r, len) {
+        var chars = [];
+        for (var i = 0; i < len; i++) {
+            chars.push(String.fromCharCode(r.u8()));
+        }
+        try {
+            return decodeURIComponent(escape(chars.join(""))); // UTF-8 bytes -> text
+        } catch (err) {
+            return chars.join(""); // not UTF-8: Latin-1 as it is
+        }
+    }
+
+    // Reads one MTrk chunk; calls onNote(channel, pitch, velocity, tick) (velocity 0 = note off) and
+    // onMeta(kind, text, tick) for the TEXT_META events.
+    function readTrack(r, onNote, onEnd, onMeta) {
         var tick = 0, status = 0;
         while (r.pos < r.end) {
             tick += r.vlq();
             var b = r.u8();
             if (b === 0xff) {
                 var type = r.u8(), len = r.vlq();
+                if (TEXT_META[type]) {
+                    onMeta(TEXT_META[type], metaText(r, len), tick);
+                    continue;
+                }
                 r.pos += len;
                 if (type === 0x2f) {
                     break;
@@ -107,11 +127,41 @@
         onEnd(tick);
     }
 
-    // Returns {notes: [{pitch, start_time, duration, velocity, mute}], lengthBeats, tracks}.
+    // Chord symbols at their beats: the markers when the file has any, else its text events (dawgen
+    // writes each chord's symbol as one or both, at the chord's start), once per beat and symbol.
+    function chordSymbols(metas) {
+        var kind = "text", out = [], seen = {};
+        for (var i = 0; i < metas.length; i++) {
+            if (metas[i].kind === "marker") {
+                kind = "marker";
+            }
+        }
+        for (var j = 0; j < metas.length; j++) {
+            var m = metas[j], key = m.beat + " " + m.text;
+            if (m.kind === kind && DG.trim(m.text) && !seen[key]) {
+                seen[key] = true;
+                out.push({beat: m.beat, symbol: DG.trim(m.text)});
+            }
+        }
+        out.sort(function (a, b) {
+            return a.beat - b.beat;
+        });
+        return out;
+    }
+
+    // Returns {notes: [{pitch, start_time, duration, velocity, mute}], lengthBeats, tracks,
+    //          trackList: [{name, notes}] (every MTrk, in file order), chords: [{beat, symbol}]}.
     DG.parseMidi = function (bytes) {
         var r = new Reader(bytes, 0, bytes.length);
         var header = readHeader(r);
-        var notes = [], open = {}, lastTick = 0;
+        var notes = [], open = {}, lastTick = 0, trackList = [], current = null, metas = [];
+        var onMeta = function (kind, textValue, tick) {
+            if (kind === "name" && !current.name) {
+                current.name = DG.trim(textValue);
+            } else if (kind !== "name") {
+                metas.push({kind: kind, text: textValue, beat: tick / header.division});
+            }
+        };
         var onNote = function (channel, pitch, velocity, tick) {
             var key = channel + ":" + pitch;
             if (velocity > 0) {
@@ -120,7 +170,7 @@
             }
             var started = open[key] && open[key].shift();
             if (started && tick > started.tick) {
-                notes.push({
+                current.notes.push({
                     pitch: pitch,
                     start_time: started.tick / header.division,
                     duration: (tick - started.tick) / header.division,
@@ -136,13 +186,21 @@
             var tag = r.tag(), size = r.u32();
             var end = Math.min(r.pos + size, bytes.length);
             if (tag === "MTrk") {
-                readTrack(new Reader(bytes, r.pos, end), onNote, onEnd);
+                current = {name: "", notes: []};
+                open = {}; // a note is ended by its own track
+                trackList.push(current);
+                readTrack(new Reader(bytes, r.pos, end), onNote, onEnd, onMeta);
+                notes = notes.concat(current.notes);
             }
             r.pos = end;
         }
-        notes.sort(function (a, b) {
+        var byTime = function (a, b) {
             return a.start_time - b.start_time || a.pitch - b.pitch;
-        });
+        };
+        notes.sort(byTime);
+        for (var k = 0; k < trackList.length; k++) {
+            trackList[k].notes.sort(byTime);
+        }
         var lastNoteEnd = 0;
         for (var i = 0; i < notes.length; i++) {
             lastNoteEnd = Math.max(lastNoteEnd, notes[i].start_time + notes[i].duration);
@@ -150,7 +208,9 @@
         return {
             notes: notes,
             lengthBeats: Math.max(lastTick / header.division, lastNoteEnd),
-            tracks: header.tracks
+            tracks: header.tracks,
+            trackList: trackList,
+            chords: chordSymbols(metas)
         };
     };
 })(DG);
