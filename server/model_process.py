@@ -19,6 +19,7 @@ import queue
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -169,9 +170,17 @@ class ProcessRunner:
         self._start_lock = threading.Lock()
         self._preload_wanted = False
         self._waiting: dict[str, queue.Queue[tuple[Any, ...]]] = {}  # job id -> its messages
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dawgen-spawn-{device}")
         self.warm_models: dict[str, dict[str, Any]] = {}
 
     def start(self) -> None:
+        """Start the model process, from the runner's own long-lived spawner thread: on Linux the
+        process asks to die with its parent (die_with_parent), and the kernel's "parent" there is
+        the *thread* that forked it, so one started from a job's thread (the lane runs each job in
+        a thread of its own) or a request's would be killed when that thread ends."""
+        self._spawner.submit(self._start_here).result()
+
+    def _start_here(self) -> None:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         self._proc = self._ctx.Process(target=child_main, args=(child_conn, self.config, self.device, os.getpid()),
                                        name=f"dawgen-model-{self.device}", daemon=True)

@@ -30,7 +30,7 @@ def test_train_midi_still_parses_its_own_arguments():
                               capture_output=True, text=True, timeout=120)
     assert help_run.returncode == 0, help_run.stderr
     assert help_run.stdout.startswith("usage: dawgen train-midi")
-    assert "--out OUT" in help_run.stdout and "{melody,drums,vae,all}" in help_run.stdout
+    assert "--out OUT" in help_run.stdout and "{melody,drums,vae,harmony,all}" in help_run.stdout
     bad = subprocess.run([sys.executable, "-m", "bridge", "train-midi", "all", "--epochs", "two"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2  # argparse's usage error, before any training

@@ -324,3 +324,34 @@ def test_finished_jobs_are_pruned_at_start_and_daily(tmp_path):
         ticks.put(True)
         eng.stop(5)
         eng.close()
+
+
+def test_a_model_process_started_from_a_thread_that_ends_lives_on(tmp_path):
+    """The model process dies with its parent (PR_SET_PDEATHSIG), and Linux's parent is the thread
+    that forked it: jobs run in threads of their own, so a process (re)started from one must not be
+    tied to it."""
+    from server.model_process import ProcessRunner
+
+    from server.progress import ProgressReporter
+
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
+    runner = ProcessRunner(cfg, "cpu")
+    job = Job(id="j1", verb="generate", model="synth", params={"prompt": "kick", "seed": 1, "sample_rate": 48000,
+                                                               "bit_depth": "24", "format": "wav"})
+    job.started = time.time()
+    ran = []
+
+    def a_job_thread():  # as the lane's: it starts the process, runs one job through it, and ends
+        ran.append(runner.run(job, {}, ProgressReporter(job, lambda event: None, 1.0, 0.1), threading.Event()))
+
+    starter = threading.Thread(target=a_job_thread)
+    starter.start()
+    starter.join(60)
+    try:
+        assert ran and ran[0].state is JobState.DONE, ran and ran[0].error_message
+        pid = runner.pid
+        assert pid is not None
+        time.sleep(1.0)  # the kernel's signal, if any, lands right after the thread exits
+        assert runner.pid == pid
+    finally:
+        runner.stop()
