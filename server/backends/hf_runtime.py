@@ -1,5 +1,6 @@
 """What the Hugging Face-library backends (bark, musicgen, diffusers, stable-audio) share around
-loading: the `dtype` / `threads` option checks and quieting the libraries.
+loading: the `dtype` / `threads` option checks, quieting the libraries, and transformers'
+`from_pretrained` with weights-only pickles.
 
 Nothing here imports torch or transformers at module import time (the option checks run in the
 daemon before any model loads); the functions that need them import them when called.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import DawgenError, ErrorCode
@@ -36,3 +38,20 @@ def quiet(*libraries: str) -> None:
         logging.set_verbosity_error()
         logging.disable_progress_bar()
 
+
+def from_pretrained(cls: Any, folder: Path, dtype: Any, model_name: str = "", trusted: bool = False) -> tuple[Any, Any]:
+    """(model, tokenizer) of a transformers-format folder, never from the network. weights_only is
+    said out loud (transformers 5's default, not 4's everywhere): a pytorch_model.bin runs no code
+    unless the model's allow_pickle trusts it. A folder transformers cannot read is model_unavailable."""
+    from transformers import AutoTokenizer
+
+    from .safe_load import warn_full_pickle
+
+    if trusted:
+        warn_full_pickle(model_name, folder)
+    try:
+        model = cls.from_pretrained(str(folder), local_files_only=True, dtype=dtype, weights_only=not trusted)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError, ImportError) as exc:
+        raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"cannot load {folder}: {exc}") from None
+    return model, tokenizer
