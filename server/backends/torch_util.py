@@ -135,12 +135,18 @@ def torch_dtype(torch: Any, device: str, name: str = "auto") -> Any:
     return getattr(torch, name)
 
 
-def prepare(options: Any, preference: str = "auto") -> tuple[str, Any]:
-    """The start of a torch backend's load: hub lookups off, then (device, torch dtype) for
-    the `device`, `threads` and `dtype` options. torch's CPU threads are limited only when the model
-    runs on the CPU (cpu_threads says why they are limited at all)."""
+def prepare(options: Any, preference: str = "auto", quiet: tuple[str, ...] = ()) -> tuple[str, Any]:
+    """The start of a torch backend's load: hub lookups off, the `quiet` libraries silenced
+    (hf_runtime.quiet), then (device, torch dtype) for the `device`, `threads` and `dtype` options.
+    torch's CPU threads are limited only when the model runs on the CPU (cpu_threads says why they
+    are limited at all)."""
     offline()
     import torch
+
+    if quiet:
+        from .hf_runtime import quiet as silence
+
+        silence(*quiet)
 
     device = pick_device(preference)
     if device == "cpu":

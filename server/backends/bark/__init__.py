@@ -95,12 +95,10 @@ class BarkBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..hf_runtime import quiet
         from ..torch_util import prepare
 
         files = check_folder(str(self.options.get("path", "")))
-        device, dtype = prepare(self.options, self.device)
-        quiet("transformers")
+        device, dtype = prepare(self.options, self.device, quiet=("transformers",))
         from .model import BarkRunner
 
         self._runner = BarkRunner(files, device, dtype, self.model_name, allow_pickle(self.options))

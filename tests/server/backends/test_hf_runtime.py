@@ -35,3 +35,20 @@ def test_prepare_goes_offline_and_sets_cpu_threads(monkeypatch):
         assert prepare({}, "cpu")[1] == torch.float32  # auto: float32 off CUDA
     finally:
         torch.set_num_threads(before)
+
+
+def test_prepare_quiets_the_libraries_it_is_given():
+    pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+    from server.backends.torch_util import prepare
+
+    logging = transformers.utils.logging
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_info()
+    logging.enable_progress_bar()
+    try:
+        prepare({"threads": 1}, "cpu", quiet=("transformers",))
+        assert logging.get_verbosity() == logging.ERROR and not logging.is_progress_bar_enabled()
+    finally:
+        logging.set_verbosity(verbosity)
+        (logging.enable_progress_bar if bars else logging.disable_progress_bar)()
