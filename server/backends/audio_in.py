@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -154,6 +155,21 @@ def open_section(path: str, params: Mapping[str, Any], tmpdir: str, check: Calla
         source.close()
         raise DawgenError(ErrorCode.BAD_REQUEST, str(exc)) from None
     return source
+
+
+def read_selected(path: str, params: Mapping[str, Any], check: Callable[[], None],
+                  prefix: str = "dawgen-") -> tuple[np.ndarray, int]:
+    """The `start`..`end` part of `path` (open_section: any format, ffmpeg's decoded into a
+    temporary folder named `prefix`...) as float32 (frames, channels), and its rate: for effects
+    and models that take the whole part at once (process, rvc)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        source = open_section(path, params, tmp, check)
+        try:
+            blocks = list(source.blocks())
+        finally:
+            source.close()
+    samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
+    return samples.astype(np.float32, copy=False), int(source.sample_rate)
 
 
 def _decode_ffmpeg(path: str, target: str, sndfile_error: str, check: Callable[[], None]) -> str:

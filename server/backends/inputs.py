@@ -1,13 +1,17 @@
 """Files a request names (`input`, `input2`), checked one way for every backend, so the same mistake
-gets the same words whatever the verb; the `start`..`end` part of an audio input; output stems.
+gets the same words whatever the verb; the `start`..`end` part of an audio input; the length a
+request asks for (`bars` at `bpm`, or `seconds`); output stems.
 
-Plain path and number checks: nothing here reads audio (audio_in.py does, and imports this module,
-never the other way round), so spec modules can import it at no cost."""
+Plain path and number checks: nothing here decodes audio (audio_in.py does, and imports this module,
+never the other way round), so spec modules can import it at no cost. `input_seconds` reads only a
+file's header, importing soundfile when it is called."""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from typing import Any
+
+from ..music import parse_time_signature
 
 
 def input_file(params: Mapping[str, Any], name: str = "input", what: str = "an audio file") -> str:
@@ -25,6 +29,43 @@ def input_file(params: Mapping[str, Any], name: str = "input", what: str = "an a
     if not os.path.isfile(path):
         raise ValueError(f"{name}: {path} is not a file")
     return path
+
+
+
+def input_seconds(params: Mapping[str, Any], name: str = "input") -> float:
+    """The length of the audio file `params[name]` names, from its header (libsndfile's formats);
+    ValueError when it is not audio libsndfile reads or holds none."""
+    import soundfile as sf
+
+    path = input_file(params, name, "an audio file")
+    try:
+        info = sf.info(path)
+    except (RuntimeError, OSError) as exc:
+        raise ValueError(f"{name}: {path} is not audio that libsndfile reads ({exc})") from None
+    if info.frames <= 0:
+        raise ValueError(f"{name}: {path} holds no audio")
+    return info.frames / info.samplerate
+
+
+def bars_seconds(params: Mapping[str, Any]) -> float | None:
+    """The length `bars` at `bpm` asks for, or None without `bars`. ValueError if `bpm` is missing."""
+    bars = params.get("bars")
+    if bars is None:
+        return None
+    bpm = params.get("bpm")
+    if bpm is None:
+        raise ValueError("bars needs bpm: give the tempo the bars are counted at")
+    numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
+    return float(bars) * numerator * 4 / denominator * 60.0 / float(bpm)
+
+
+def requested_seconds(params: Mapping[str, Any]) -> float | None:
+    """The length a request asks for: `bars` at `bpm`, else `seconds`, else None (the backend's
+    default). Limits are each backend's own."""
+    value = bars_seconds(params)
+    if value is None and params.get("seconds") is not None:
+        value = float(params["seconds"])
+    return value
 
 
 def section(params: Mapping[str, Any], frames: int, rate: int) -> tuple[int, int]:

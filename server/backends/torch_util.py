@@ -133,3 +133,22 @@ def torch_dtype(torch: Any, device: str, name: str = "auto") -> Any:
     if name == "auto":
         return torch.float16 if device.startswith("cuda") else torch.float32
     return getattr(torch, name)
+
+
+def prepare(options: Any, preference: str = "auto", quiet: tuple[str, ...] = ()) -> tuple[str, Any]:
+    """The start of a torch backend's load: hub lookups off, the `quiet` libraries silenced
+    (hf_runtime.quiet), then (device, torch dtype) for the `device`, `threads` and `dtype` options.
+    torch's CPU threads are limited only when the model runs on the CPU (cpu_threads says why they
+    are limited at all)."""
+    offline()
+    import torch
+
+    if quiet:
+        from .hf_runtime import quiet as silence
+
+        silence(*quiet)
+
+    device = pick_device(preference)
+    if device == "cpu":
+        torch.set_num_threads(cpu_threads(options))
+    return device, torch_dtype(torch, device, str(options.get("dtype", "auto")))

@@ -18,14 +18,22 @@ from .. import __version__
 INPUT_PARAMS = ("input", "input2")  # params that name input files; their contents are hashed
 
 
-@functools.lru_cache(maxsize=1)
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "dawgen": __version__}
-    for dist in ("numpy", "scipy", "soundfile", "soxr", "pyloudnorm", "pedalboard", "torch"):
+def installed_versions(*dists: str) -> dict[str, str]:
+    """{distribution: version} of those installed; one not installed is left out (provenance is
+    best effort: a model that runs without a package has nothing to record about it)."""
+    versions: dict[str, str] = {}
+    for dist in dists:
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "dawgen": __version__,
+                **installed_versions("numpy", "scipy", "soundfile", "soxr", "pyloudnorm", "pedalboard", "torch")}
     try:
         import soundfile
 

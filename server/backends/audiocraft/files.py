@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import DawgenError, ErrorCode
 from ..hf_cache import snapshot
+from ..hf_cache import unavailable as _unavailable
 
 LM_FILE = "state_dict.bin"
 COMPRESSION_FILE = "compression_state_dict.bin"
@@ -44,12 +44,10 @@ class Checkpoint:
         return self.family in ("magnet", "audio-magnet")
 
 
-def _unavailable(message: str) -> DawgenError:
-    return DawgenError(ErrorCode.MODEL_UNAVAILABLE, message)
-
-
 def resolve(path: str) -> Path:
-    """The folder holding the two files: `path`, or the snapshot of a Hugging Face cache entry."""
+    """The folder holding the two files: `path`, or the snapshot of a Hugging Face cache entry.
+    Unlike hf_cache.model_folder this names no missing folder: mbd.find passes file paths and
+    folders alike, and check_folder names what is missing in audiocraft's words."""
     if not path:
         raise _unavailable("an audiocraft model needs `path`: a folder with state_dict.bin and "
                            "compression_state_dict.bin, or a Hugging Face cache entry")

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
+from ..hf_runtime import check_options
 from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import BarkFiles, check_folder, voice_error
@@ -24,7 +25,6 @@ from .files import BarkFiles, check_folder, voice_error
 log = logging.getLogger("dawgen.bark")
 
 EXTRA = "bark"
-_DTYPES = ("auto", "float32", "float16", "bfloat16")
 WARMUP_TOKENS = 8  # semantic tokens of the pass made at load
 
 
@@ -64,13 +64,7 @@ class BarkBackend(Backend):
 
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
-        dtype = str(self.options.get("dtype", "auto"))
-        if dtype not in _DTYPES:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.dtype: {dtype!r} is not one "
-                                                           f"of {', '.join(_DTYPES)}")
-        if int(self.options.get("threads", 0)) < 0:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.threads: must be >= 0 "
-                                                           "(0 = half the CPU cores)")
+        check_options(self.model_name, self.options)
         self._files = check_folder(str(self.options.get("path", "")))
         default = str(self.options.get("voice") or "")
         if default and default not in self._files.voices:
@@ -78,20 +72,14 @@ class BarkBackend(Backend):
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.{problem}")
 
     def fingerprint(self) -> dict[str, Any]:
-        from ...output.provenance import file_sha256
+        from ...output.provenance import file_sha256, installed_versions
 
         out: dict[str, Any] = {"path": str(self.options.get("path", ""))}
         if self._files is not None:
             weights = self._files.weights()
             if weights is not None:
                 out["weights_sha256"] = file_sha256(str(weights))
-        try:
-            from importlib import metadata
-
-            out["transformers"] = metadata.version("transformers")
-        except Exception:  # noqa: BLE001 - provenance is best effort
-            pass
-        return out
+        return {**out, **installed_versions("transformers")}
 
     # -- submit-time checks ---------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
@@ -107,21 +95,12 @@ class BarkBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
-
-        offline()
-        import torch
-        import transformers
-
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        from .model import BarkRunner
+        from ..torch_util import prepare
 
         files = check_folder(str(self.options.get("path", "")))
-        device = pick_device(self.device)
-        if device == "cpu":
-            torch.set_num_threads(cpu_threads(self.options))
-        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
+        device, dtype = prepare(self.options, self.device, quiet=("transformers",))
+        from .model import BarkRunner
+
         self._runner = BarkRunner(files, device, dtype, self.model_name, allow_pickle(self.options))
         self._files, self.device = files, device
         if self.options.get("warmup", True):

@@ -13,7 +13,6 @@ because transformers' own BarkProcessor loads them with numpy's defaults.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,10 +20,14 @@ from typing import Any
 import numpy as np
 
 from ...errors import DawgenError, ErrorCode
-from ..hf_cache import snapshot
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")  # sharded weights
+# WEIGHT_FILES, WEIGHT_INDEXES: public here before hf_cache.py held them for every backend
+from ..hf_cache import WEIGHT_FILES as WEIGHT_FILES
+from ..hf_cache import WEIGHT_INDEXES as WEIGHT_INDEXES
+from ..hf_cache import check_weights, model_folder, read_json, single_weights
+from ..hf_cache import unavailable as _unavailable
+from ..hf_cache import weight_files as _weight_files
+
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")  # Bark's tokenizer is BERT's (multilingual, cased)
 VOICES_FILE = "speaker_embeddings_path.json"
 # each preset's arrays: (dimensions, the exclusive upper bound of its token values)
@@ -40,85 +43,31 @@ class BarkFiles:
 
     def weights(self) -> Path | None:
         """The single weights file (for its hash in provenance); None for sharded weights."""
-        for name in WEIGHT_FILES:
-            if (self.folder / name).exists():
-                return self.folder / name
-        return None
+        return single_weights(self.folder)
 
     def weight_files(self) -> list[Path]:
         """Every file of the weights transformers loads (safetensors first, as it does)."""
-        single = self.weights()
-        if single is not None:
-            return [single]
-        for name in WEIGHT_INDEXES:
-            if (self.folder / name).exists():
-                return [self.folder / shard for shard in _shards(self.folder / name)]
-        return []
-
-
-def _unavailable(message: str) -> DawgenError:
-    return DawgenError(ErrorCode.MODEL_UNAVAILABLE, message)
+        return _weight_files(self.folder)
 
 
 def resolve_folder(path: str) -> Path:
-    if not path:
-        raise _unavailable("no `path` given: set path = \"/folder/of/the/model\" in its [models.NAME] entry "
-                           "(a download of suno/bark-small, or its Hugging Face cache folder)")
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise _unavailable(f"model folder {folder} does not exist")
-    if (folder / "snapshots").is_dir() and not (folder / "config.json").exists():
-        found = snapshot(folder)
-        if found is None:
-            raise _unavailable(f"{folder} is a Hugging Face cache folder without any snapshot")
-        return found
-    return folder
-
-
-def _read_json(file: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _unavailable(f"missing file {file}") from None
-    except (OSError, ValueError) as exc:
-        raise _unavailable(f"cannot read {file}: {exc}") from None
-    if not isinstance(data, dict):
-        raise _unavailable(f"{file} does not hold a JSON object")
-    return data
+    return model_folder(path, "config.json", "no `path` given: set path = \"/folder/of/the/model\" in its "
+                        "[models.NAME] entry (a download of suno/bark-small, or its Hugging Face cache folder)")
 
 
 def check_folder(path: str) -> BarkFiles:
     """Every file the backend needs, or a model_unavailable error naming the first one missing."""
     folder = resolve_folder(path)
     config_file = folder / "config.json"
-    config = _read_json(config_file)
+    config = read_json(config_file)
     if config.get("model_type") != "bark":
         raise _unavailable(f"{config_file}: model_type {config.get('model_type')!r} is not Bark (expected 'bark')")
-    _check_weights(folder)
+    check_weights(folder)
     if not any((folder / name).exists() for name in TOKENIZER_FILES):
         raise _unavailable(f"missing file {folder / TOKENIZER_FILES[0]} (or {TOKENIZER_FILES[1]}): "
                            "the folder has no BERT tokenizer")
     voices, listed = read_voices(folder)
     return BarkFiles(folder, config, voices, listed)
-
-
-def _shards(index: Path) -> list[str]:
-    weight_map = _read_json(index).get("weight_map", {})
-    return sorted(set(weight_map.values())) if isinstance(weight_map, dict) else []
-
-
-def _check_weights(folder: Path) -> None:
-    if any((folder / name).exists() for name in WEIGHT_FILES):
-        return
-    for name in WEIGHT_INDEXES:
-        if (folder / name).exists():
-            missing = [s for s in _shards(folder / name) if not (folder / s).exists()]
-            if missing:
-                raise _unavailable(f"missing file {folder / missing[0]} (listed in {name})")
-            return
-    broken = [name for name in WEIGHT_FILES if (folder / name).is_symlink()]
-    why = " (a link to a blob that is not there)" if broken else ""
-    raise _unavailable(f"missing file {folder / (broken or WEIGHT_FILES)[0]}{why}: no weights in {folder}")
 
 
 def read_voices(folder: Path) -> tuple[dict[str, dict[str, Path]], int]:
@@ -127,7 +76,7 @@ def read_voices(folder: Path) -> tuple[dict[str, dict[str, Path]], int]:
     table_file = folder / VOICES_FILE
     if not table_file.exists():
         return {}, 0
-    table = _read_json(table_file)
+    table = read_json(table_file)
     voices: dict[str, dict[str, Path]] = {}
     listed = 0
     for name, entry in table.items():

@@ -38,19 +38,11 @@ class Pass:
 
 class BarkRunner:
     def __init__(self, files: BarkFiles, device: str, dtype: Any, model_name: str = "", trusted: bool = False) -> None:
-        from transformers import AutoTokenizer, BarkModel
+        from transformers import BarkModel
 
-        from ..safe_load import warn_full_pickle
+        from ..hf_runtime import from_pretrained
 
-        if trusted:
-            warn_full_pickle(model_name, files.folder)
-        try:
-            # weights_only said out loud: a pytorch_model.bin runs no code unless allow_pickle trusts it
-            self.model = BarkModel.from_pretrained(str(files.folder), local_files_only=True, dtype=dtype,
-                                                   weights_only=not trusted)
-            self.tokenizer = AutoTokenizer.from_pretrained(str(files.folder), local_files_only=True)
-        except (OSError, ValueError, ImportError) as exc:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"cannot load {files.folder}: {exc}") from None
+        self.model, self.tokenizer = from_pretrained(BarkModel, files.folder, dtype, model_name, trusted)
         self.model.to(device).eval()
         self.files, self.device = files, device
         self._configs()

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from ...errors import DawgenError, ErrorCode
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
+from ..hf_runtime import check_options
 from ..safe_load import CONFIG_KEYS
 from . import spec
 from .files import PipelineFiles, check_folder, peek
@@ -24,7 +24,6 @@ from .files import PipelineFiles, check_folder, peek
 log = logging.getLogger("dawgen.diffusers")
 
 EXTRA = "diffusers"
-_DTYPES = ("auto", "float32", "float16", "bfloat16")
 _REQUIRES = ("torch", "diffusers", "transformers")
 
 
@@ -54,19 +53,11 @@ class DiffusersBackend(Backend):
 
     # -- availability and provenance --------------------------------------------------------------
     def _check_available(self) -> None:
-        dtype = str(self.options.get("dtype", "auto"))
-        if dtype not in _DTYPES:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                              f"models.{self.model_name}.dtype: {dtype!r} is not one of {', '.join(_DTYPES)}")
-        if int(self.options.get("threads", 0)) < 0:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.threads: must be >= 0 "
-                                                           "(0 = half the CPU cores)")
+        check_options(self.model_name, self.options)
         self._files = check_folder(self._path)
 
     def fingerprint(self) -> dict[str, Any]:
-        from importlib import metadata
-
-        from ...output.provenance import file_sha256
+        from ...output.provenance import file_sha256, installed_versions
 
         out: dict[str, Any] = {"path": self._path}
         files = self._files
@@ -74,12 +65,7 @@ class DiffusersBackend(Backend):
             out["pipeline"] = files.family.pipeline
             if files.denoiser is not None:
                 out["weights_sha256"] = file_sha256(str(files.denoiser))
-        for library in ("diffusers", "transformers"):
-            try:
-                out[library] = metadata.version(library)
-            except metadata.PackageNotFoundError:
-                pass
-        return out
+        return {**out, **installed_versions("diffusers", "transformers")}
 
     def _memory_estimate(self) -> int:
         from ..torch_util import files_bytes, module_bytes
@@ -101,18 +87,12 @@ class DiffusersBackend(Backend):
 
     # -- load ---------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
-
-        offline()
-        import torch
-
-        from .model import load
+        from ..torch_util import prepare
 
         files = check_folder(self._path)
-        device = pick_device(self.device)
-        if device == "cpu":
-            torch.set_num_threads(cpu_threads(self.options))
-        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
+        device, dtype = prepare(self.options, self.device)
+        from .model import load
+
         self._loaded_model = load(files, device, dtype, self.model_name)
         self._files, self.device = files, device
         log.info("diffusers %s loaded on %s (%s, %s, %d Hz)", self.model_name, device, files.family.pipeline, dtype,

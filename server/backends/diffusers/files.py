@@ -12,13 +12,13 @@ short is named here, at start, not as a library traceback at the first request.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import DawgenError, ErrorCode
-from ..hf_cache import snapshot
+from ...errors import DawgenError
+from ..hf_cache import model_folder, read_json
+from ..hf_cache import unavailable as _unavailable
 
 INDEX = "model_index.json"
 # weight files a component folder may hold: safetensors first (read without pickle); a torch
@@ -78,35 +78,10 @@ class PipelineFiles:
         return None
 
 
-def _unavailable(message: str) -> DawgenError:
-    return DawgenError(ErrorCode.MODEL_UNAVAILABLE, message)
-
-
 def resolve_folder(path: str) -> Path:
     """The folder holding model_index.json: `path` itself, or the snapshot a cache folder points at."""
-    if not path:
-        raise _unavailable("no `path` given: set path = \"/folder/of/the/pipeline\" in its [models.NAME] entry")
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise _unavailable(f"model folder {folder} does not exist")
-    if (folder / "snapshots").is_dir() and not (folder / INDEX).exists():
-        found = snapshot(folder)
-        if found is None:
-            raise _unavailable(f"{folder} is a Hugging Face cache folder without any snapshot")
-        return found
-    return folder
-
-
-def read_json(file: Path) -> dict[str, Any]:
-    if not file.exists():
-        raise _unavailable(f"missing file {file}" + (" (a link to a blob that is not there)" if file.is_symlink() else ""))
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _unavailable(f"cannot read {file}: {exc}") from None
-    if not isinstance(data, dict):
-        raise _unavailable(f"{file} does not hold a JSON object")
-    return data
+    return model_folder(path, INDEX,
+                        "no `path` given: set path = \"/folder/of/the/pipeline\" in its [models.NAME] entry")
 
 
 def weight_file(folder: Path) -> Path | None:

@@ -76,11 +76,10 @@ def _refusal(exc: BaseException) -> DawgenError | None:
 
 def load(files: PipelineFiles, device: str, dtype: Any, model_name: str) -> Loaded:
     import diffusers
-    import transformers
 
-    for library in (diffusers, transformers):  # no bars or notices on the model process's stderr per load
-        library.utils.logging.set_verbosity_error()
-        library.utils.logging.disable_progress_bar()
+    from ..hf_runtime import quiet
+
+    quiet("diffusers", "transformers")
     extra: dict[str, Any] = {}
     if files.family.name == "audioldm2" and "language_model" in files.components:
         extra["language_model"] = _language_model(files, dtype)

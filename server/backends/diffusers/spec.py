@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...music import parse_time_signature
 from ...params import ParamSpec, count_param, seed_param
-from ..inputs import input_file
+from ..inputs import input_file, input_seconds, requested_seconds
 from .files import FAMILIES, PipelineFiles
 
 _DEFAULTS = "; ".join(f"{f.name} {f.steps}" for f in FAMILIES.values())
@@ -61,14 +60,7 @@ def sampling(files: PipelineFiles, params: Mapping[str, Any]) -> Sampling:
 
 def seconds(files: PipelineFiles, params: Mapping[str, Any], default: float | None = None) -> float:
     """The length to make: bars at bpm, else `seconds`, else `default` (else 10 s), within the model's limits."""
-    value: float | None = None
-    if params.get("bars") is not None:
-        if params.get("bpm") is None:
-            raise ValueError("bars needs bpm: give the tempo the bars are counted at")
-        numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
-        value = float(params["bars"]) * numerator * 4 / denominator * 60.0 / float(params["bpm"])
-    elif params.get("seconds") is not None:
-        value = float(params["seconds"])
+    value = requested_seconds(params)
     if value is None:
         return min(default if default is not None else files.family.default_seconds, files.window_seconds)
     if value > files.window_seconds + 1e-6:
@@ -80,19 +72,6 @@ def seconds(files: PipelineFiles, params: Mapping[str, Any], default: float | No
 
 def input_path(params: Mapping[str, Any]) -> str:
     return input_file(params, "input", "an audio file")
-
-
-def input_seconds(params: Mapping[str, Any]) -> float:
-    import soundfile as sf
-
-    path = input_path(params)
-    try:
-        info = sf.info(path)
-    except (RuntimeError, OSError) as exc:
-        raise ValueError(f"input: {path} is not audio that libsndfile reads ({exc})") from None
-    if info.frames <= 0:
-        raise ValueError(f"input: {path} holds no audio")
-    return info.frames / info.samplerate
 
 
 def check_request(files: PipelineFiles, verb: str, params: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from ...errors import DawgenError, ErrorCode
 from ...model_folders import training_record
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
+from ..hf_runtime import check_options
 from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, weight_file
@@ -24,7 +25,6 @@ from .files import ModelFiles, check_folder, weight_file
 log = logging.getLogger("dawgen.musicgen")
 
 EXTRA = "musicgen"
-_DTYPES = ("auto", "float32", "float16", "bfloat16")
 WARMUP_FRAMES = 16
 
 
@@ -64,13 +64,7 @@ class MusicgenBackend(Backend):
 
     # -- availability ---------------------------------------------------------------------------
     def _check_available(self) -> None:
-        dtype = str(self.options.get("dtype", "auto"))
-        if dtype not in _DTYPES:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.dtype: {dtype!r} is not one "
-                                                           f"of {', '.join(_DTYPES)}")
-        if int(self.options.get("threads", 0)) < 0:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.threads: must be >= 0 "
-                                                           "(0 = half the CPU cores)")
+        check_options(self.model_name, self.options)
         self._files = check_folder(str(self.options.get("path", "")))
         if self._own is not None and self._own.problem:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {self._own.problem}")
@@ -79,7 +73,7 @@ class MusicgenBackend(Backend):
         return [Applied(self._own, 1.0)] if self._own is not None else []
 
     def fingerprint(self) -> dict[str, Any]:
-        from ...output.provenance import file_sha256
+        from ...output.provenance import file_sha256, installed_versions
 
         out: dict[str, Any] = {"path": str(self.options.get("path", ""))}
         if self._files is not None:
@@ -92,13 +86,7 @@ class MusicgenBackend(Backend):
                        base=self._own.base)
         if self.options.get("training"):
             out["training"] = training_record(Path(str(self.options["training"])))
-        try:
-            from importlib import metadata
-
-            out["transformers"] = metadata.version("transformers")
-        except Exception:  # noqa: BLE001 - provenance is best effort
-            pass
-        return out
+        return {**out, **installed_versions("transformers")}
 
     # -- submit-time checks ---------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
@@ -109,21 +97,12 @@ class MusicgenBackend(Backend):
 
     # -- load -----------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
-
-        offline()
-        import torch
-        import transformers
-
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        from .model import MusicgenModel
+        from ..torch_util import prepare
 
         files = check_folder(str(self.options.get("path", "")))
-        device = pick_device(self.device)
-        if device == "cpu":
-            torch.set_num_threads(cpu_threads(self.options))
-        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
+        device, dtype = prepare(self.options, self.device, quiet=("transformers",))
+        from .model import MusicgenModel
+
         self._model = MusicgenModel(files, device, dtype, self.model_name, allow_pickle(self.options))
         from ..lora_patch import Patcher
 

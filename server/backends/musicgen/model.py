@@ -31,22 +31,12 @@ TEXT_TOKENS = 256
 class MusicgenModel:
     def __init__(self, files: ModelFiles, device: str, dtype: Any, model_name: str = "", trusted: bool = False) -> None:
         import transformers
-        from transformers import AutoTokenizer
 
-        from ..safe_load import warn_full_pickle
+        from ..hf_runtime import from_pretrained
 
         cls = getattr(transformers, "MusicgenMelodyForConditionalGeneration" if files.melody
                       else "MusicgenForConditionalGeneration")
-        if trusted:
-            warn_full_pickle(model_name, files.folder)
-        try:
-            # weights_only said out loud (transformers 5's default, not 4's everywhere): a
-            # pytorch_model.bin runs no code unless the model's allow_pickle trusts it
-            self.model = cls.from_pretrained(str(files.folder), local_files_only=True, dtype=dtype,
-                                             weights_only=not trusted)
-            self.tokenizer = AutoTokenizer.from_pretrained(str(files.folder), local_files_only=True)
-        except (OSError, ValueError, ImportError) as exc:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"cannot load {files.folder}: {exc}") from None
+        self.model, self.tokenizer = from_pretrained(cls, files.folder, dtype, model_name, trusted)
         self.model.to(device).eval()
         self._describe(files, device)
 

@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...music import parse_key, parse_time_signature
+from ...music import parse_key
 from ...params import ParamSpec, count_param, lora_param, seed_param
-from ..inputs import input_file
+from ..inputs import bars_seconds as bars_seconds  # public here before inputs.py had it
+from ..inputs import input_file, requested_seconds
 
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1
@@ -67,26 +68,11 @@ MELODY_PARAMS: tuple[ParamSpec, ...] = (
 )
 
 
-def bars_seconds(params: Mapping[str, Any]) -> float | None:
-    """The length `bars` at `bpm` asks for, or None without `bars`. ValueError if `bpm` is missing."""
-    bars = params.get("bars")
-    if bars is None:
-        return None
-    bpm = params.get("bpm")
-    if bpm is None:
-        raise ValueError("bars needs bpm: give the tempo the bars are counted at")
-    numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
-    return float(bars) * numerator * 4 / denominator * 60.0 / float(bpm)
-
-
 def target_seconds(params: Mapping[str, Any], input_seconds: float | None = None) -> float:
     """Seconds to generate (to add, for `continue`): bars at bpm, else `seconds`, else the input's length."""
-    seconds = bars_seconds(params)
+    seconds = requested_seconds(params)
     if seconds is None:
-        seconds = params.get("seconds")
-    if seconds is None:
-        seconds = input_seconds if input_seconds is not None else 10.0
-    seconds = float(seconds)
+        seconds = float(input_seconds) if input_seconds is not None else 10.0
     if seconds > MAX_SECONDS:
         raise ValueError(f"{seconds:.1f} s is longer than the {MAX_SECONDS:g} s this backend makes in one request")
     if seconds < MIN_SECONDS:

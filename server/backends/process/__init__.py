@@ -17,7 +17,6 @@ Verbs:
 """
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -137,17 +136,10 @@ class ProcessBackend(Backend):
 
 def read_input(ctx: RunContext) -> tuple[np.ndarray, int]:
     """The request's `input` (its `start`..`end` part) as (frames, channels) float32 and its rate."""
-    from ..audio_in import open_section
+    from ..audio_in import read_selected
 
     ctx.progress(0.0, "reading")
-    with tempfile.TemporaryDirectory(prefix="dawgen-process-") as tmp:
-        source = open_section(input_file(ctx.params), ctx.params, tmp, ctx.check_cancel)
-        try:
-            blocks = list(source.blocks())
-        finally:
-            source.close()
-    samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
-    return samples.astype(np.float32, copy=False), int(source.sample_rate)
+    return read_selected(input_file(ctx.params), ctx.params, ctx.check_cancel, "dawgen-process-")
 
 
 def level(samples: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:

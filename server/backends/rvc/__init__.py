@@ -27,7 +27,6 @@ GPL-3.0, so it is an extra, as Rubber Band is (`make install-rvc`).
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -268,14 +267,7 @@ class RvcBackend(Backend):
 
 
 def _read(path: str, params: Mapping[str, Any], ctx: RunContext) -> tuple[np.ndarray, int]:
-    from ..audio_in import open_section
+    from ..audio_in import read_selected
 
     ctx.progress(0.0, "reading")
-    with tempfile.TemporaryDirectory(prefix="dawgen-rvc-") as tmp:
-        source = open_section(path, params, tmp, ctx.check_cancel)
-        try:
-            blocks = list(source.blocks())
-        finally:
-            source.close()
-    samples = np.concatenate(blocks) if blocks else np.zeros((0, source.channels), np.float32)
-    return samples.astype(np.float32, copy=False), int(source.sample_rate)
+    return read_selected(path, params, ctx.check_cancel, "dawgen-rvc-")

@@ -20,6 +20,7 @@ from ...errors import DawgenError, ErrorCode
 from ...model_folders import training_record
 from ...params import ParamSpec
 from ..base import Backend, Output, RunContext
+from ..hf_runtime import check_options
 from ..safe_load import CONFIG_KEYS, allow_pickle
 from . import spec
 from .files import ModelFiles, check_folder, peek
@@ -69,10 +70,8 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
 
     # -- availability and provenance --------------------------------------------------------------
     def _check_available(self) -> None:
-        dtype = str(self.options.get("dtype", "auto"))
-        if dtype not in _DTYPES:
-            raise DawgenError(ErrorCode.MODEL_UNAVAILABLE,
-                              f"models.{self.model_name}.dtype: {dtype!r} is not one of {', '.join(_DTYPES)}")
+        # threads is not checked here (as before): 0 or less is half the cores (cpu_threads)
+        check_options(self.model_name, self.options, _DTYPES, threads=False)
         self._files = check_folder(self._path, str(self.options.get("t5_path") or ""))
         if self._own is not None and self._own.problem:
             raise DawgenError(ErrorCode.MODEL_UNAVAILABLE, f"models.{self.model_name}.adapter: {self._own.problem}")
@@ -144,20 +143,15 @@ class StableAudioBackend(NeedsStableAudioTools, Backend):
 
     # -- load ---------------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..torch_util import cpu_threads, offline, pick_device, torch_dtype
+        from ..torch_util import offline, prepare
         from .imports import import_library
 
         offline()  # before the library (and transformers) read the environment
         import_library()
-        import torch
-
+        files = check_folder(self._path, str(self.options.get("t5_path") or ""))
+        device, dtype = prepare(self.options, self.device)
         from .model import load
 
-        files = check_folder(self._path, str(self.options.get("t5_path") or ""))
-        device = pick_device(self.device)
-        if device == "cpu":
-            torch.set_num_threads(cpu_threads(self.options))
-        dtype = torch_dtype(torch, device, str(self.options.get("dtype", "auto")))
         self._loaded_model = load(files, device, dtype, self.model_name, allow_pickle(self.options))
         from ..lora_patch import Patcher
 

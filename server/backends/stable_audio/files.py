@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import DawgenError, ErrorCode
-from ..hf_cache import snapshot
+from ...errors import DawgenError
+from ..hf_cache import model_folder, read_json
+from ..hf_cache import unavailable as _unavailable
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt")
 MODEL_TYPES = ("diffusion_cond", "diffusion_cond_inpaint", "diffusion_uncond")
@@ -80,23 +81,9 @@ class ModelFiles:
         return V_SAMPLERS if self.objective == "v" else RF_SAMPLERS
 
 
-def _unavailable(message: str) -> DawgenError:
-    return DawgenError(ErrorCode.MODEL_UNAVAILABLE, message)
-
-
 def resolve_folder(path: str, marker: str, what: str) -> Path:
     """The folder holding `marker`: `path` itself, or the snapshot a cache folder points at."""
-    if not path:
-        raise _unavailable(f"no {what} given: set it in the model's [models.NAME] entry")
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise _unavailable(f"{what} {folder} does not exist")
-    if (folder / "snapshots").is_dir() and not (folder / marker).exists():
-        found = snapshot(folder)
-        if found is None:
-            raise _unavailable(f"{folder} is a Hugging Face cache folder without a snapshot")
-        return found
-    return folder
+    return model_folder(path, marker, f"no {what} given: set it in the model's [models.NAME] entry", what)
 
 
 def _present(file: Path) -> bool:
@@ -104,16 +91,8 @@ def _present(file: Path) -> bool:
 
 
 def _read_config(file: Path) -> dict[str, Any]:
-    if not _present(file):
-        raise _unavailable(f"missing file {file}: download model_config.json from the model's repository "
+    return read_json(file, f"missing file {file}: download model_config.json from the model's repository "
                            "(e.g. stabilityai/stable-audio-open-1.0) into the model folder")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _unavailable(f"cannot read {file}: {exc}") from None
-    if not isinstance(data, dict):
-        raise _unavailable(f"{file} does not hold a JSON object")
-    return data
 
 
 def _t5_name(config: dict[str, Any]) -> str | None:

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...music import parse_time_signature
 from ...params import ParamSpec, count_param, lora_param, seed_param
-from ..inputs import input_file
+from ..inputs import input_file, requested_seconds
+from ..inputs import input_seconds as input_seconds  # spec.input_seconds: the backend's submit checks
 from .files import FAMILIES, SAMPLERS, ModelFiles
 
 MIN_SECONDS = 0.1
@@ -87,30 +87,10 @@ def input_path(params: Mapping[str, Any]) -> str:
     return input_file(params, "input", "an audio file")
 
 
-def input_seconds(params: Mapping[str, Any]) -> float:
-    import soundfile as sf
-
-    path = input_path(params)
-    try:
-        info = sf.info(path)
-    except (RuntimeError, OSError) as exc:
-        raise ValueError(f"input: {path} is not audio that libsndfile reads ({exc})") from None
-    if info.frames <= 0:
-        raise ValueError(f"input: {path} holds no audio")
-    return info.frames / info.samplerate
-
-
 def seconds(files: ModelFiles, params: Mapping[str, Any], default: float | None = None) -> float:
     """The length to make: bars at bpm, else `seconds`, else `default` (else 10 s), within the window."""
     window = files.window_seconds
-    value: float | None = None
-    if params.get("bars") is not None:
-        if params.get("bpm") is None:
-            raise ValueError("bars needs bpm: give the tempo the bars are counted at")
-        numerator, denominator = parse_time_signature(str(params.get("time_signature") or "4/4"))
-        value = float(params["bars"]) * numerator * 4 / denominator * 60.0 / float(params["bpm"])
-    elif params.get("seconds") is not None:
-        value = float(params["seconds"])
+    value = requested_seconds(params)
     if value is None:
         return min(default if default is not None else DEFAULT_SECONDS, window)
     if value > window + 1e-6:

@@ -66,21 +66,17 @@ def write_generation_config(folder: Path, semantic_tokens: int) -> None:
 
 
 def _widen(model) -> None:
-    """Random init leaves every token about as likely as any other and EnCodec's codebooks at zero
-    (every code would decode to the same sound): widen the weights, fill the codebooks, and zero
-    the codec's biases (their DC offset would drown the sound of the codes)."""
+    """Random init leaves every token about as likely as any other: widen the weights; and make the
+    codec sound its codes (prime_encodec)."""
     import torch
+
+    from tests.server.backends.musicgen_tiny import prime_encodec
 
     with torch.no_grad():
         for sub in (model.semantic, model.coarse_acoustics, model.fine_acoustics):
             for p in sub.parameters():
                 p.mul_(SCALE)
-        for layer in model.codec_model.quantizer.layers:
-            layer.codebook.embed.normal_(0.0, 1.0)
-            layer.codebook.embed_avg.copy_(layer.codebook.embed)
-        for name, p in model.codec_model.named_parameters():
-            if name.endswith("bias") and not name.startswith("quantizer"):
-                p.zero_()
+        prime_encodec(model.codec_model, 1.0)
 
 
 def write_voices(folder: Path, voices: tuple[str, ...] = VOICES, seed: int = 0) -> None:

@@ -55,19 +55,24 @@ def _finish(model, folder: Path, window_frames: int) -> Path:
     with torch.no_grad():
         for p in model.decoder.parameters():
             p.mul_(SCALE)
-        # EnCodec's codebooks start at zero (trained ones are not): every code would decode to the
-        # same sound and every sound encode to code 0. Its random biases add a DC offset ten times
-        # louder than the sound of the codes.
-        for layer in model.audio_encoder.quantizer.layers:
-            layer.codebook.embed.normal_(0.0, 30.0)
-            layer.codebook.embed_avg.copy_(layer.codebook.embed)
-        for name, p in model.audio_encoder.named_parameters():
-            if name.endswith("bias") and not name.startswith("quantizer"):
-                p.zero_()
+        prime_encodec(model.audio_encoder, 30.0)
         _calibrate_encoder(model.audio_encoder, target_std=30.0)
     model.save_pretrained(folder)
     build_tokenizer().save_pretrained(folder)
     return folder
+
+
+def prime_encodec(codec, std: float) -> None:
+    """A randomly initialised EnCodec made to sound its codes (MusicGen's and Bark's codec alike):
+    its codebooks start at zero (trained ones are not), so every code would decode to the same
+    sound and every sound encode to code 0; and its random biases add a DC offset ten times louder
+    than the sound of the codes. Fills the codebooks from N(0, std) and zeroes those biases."""
+    for layer in codec.quantizer.layers:
+        layer.codebook.embed.normal_(0.0, std)
+        layer.codebook.embed_avg.copy_(layer.codebook.embed)
+    for name, p in codec.named_parameters():
+        if name.endswith("bias") and not name.startswith("quantizer"):
+            p.zero_()
 
 
 def _calibrate_encoder(codec, target_std: float) -> None:

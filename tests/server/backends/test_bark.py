@@ -23,6 +23,7 @@ from server.backends.base import RunContext
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
 from tests.server.backends.bark_tiny import SEMANTIC_TOKENS, VOICES, tiny_bark
+from tests.server.backends.daemon_side import assert_daemon_side_imports_none
 
 RATE = 24000
 HOP = 320
@@ -386,22 +387,5 @@ def test_protocol_doc_holds_the_bark_parameter_table():
 
 def test_the_daemon_side_never_imports_torch(tiny):
     """Registry, submit-time checks (voices included) and `models` run in the daemon process: no torch."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from server.config import ModelConfig, load\n"
-        "from server.registry import Registry\n"
-        "config = load(None)\n"
-        f"config.models['vox'] = ModelConfig('vox', 'bark', {{'path': {str(tiny)!r}}})\n"
-        "registry = Registry(config)\n"
-        "assert not registry.problems(), registry.problems()\n"
-        "assert registry.describe()\n"
-        "registry.resolve('vox').backend.check_params('generate', {'prompt': 'hi', 'voice': 'announcer'})\n"
-        "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_daemon_side_imports_none("bark", {"path": str(tiny)}, "generate", {"prompt": "hi", "voice": "announcer"},
+                                    ("torch", "transformers"))

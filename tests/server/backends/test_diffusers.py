@@ -20,6 +20,7 @@ from server.backends.diffusers import DiffusersBackend, spec
 from server.backends.diffusers.files import check_folder
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
+from tests.server.backends.daemon_side import assert_daemon_side_imports_none
 from tests.server.backends.diffusers_tiny import tiny_models
 
 RATE = 16000
@@ -344,25 +345,7 @@ def test_the_registry_keeps_pipelines_warm_within_its_memory_budget(tiny):
 
 def test_the_daemon_side_never_imports_torch_or_diffusers(tmp_path):
     """Registry, submit-time checks and `models` run in the daemon process: no torch, no diffusers."""
-    import subprocess
-    import sys
-
     folder = fake_folder(tmp_path / "sao")
     write_clip(tmp_path / "clip.wav", 0.5)
-    code = (
-        "import sys\n"
-        "from server.config import ModelConfig, load\n"
-        "from server.registry import Registry\n"
-        "config = load(None)\n"
-        f"config.models['sao'] = ModelConfig('sao', 'diffusers', {{'path': {str(folder)!r}}})\n"
-        "registry = Registry(config)\n"
-        "problems = {k: v for k, v in registry.problems().items() if k == 'sao'}\n"
-        "assert not problems, problems\n"
-        "registry.describe()\n"
-        f"registry.resolve('sao').backend.check_params('vary', {{'input': {str(tmp_path / 'clip.wav')!r}}})\n"
-        "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_daemon_side_imports_none("diffusers", {"path": str(folder)}, "vary", {"input": str(tmp_path / "clip.wav")},
+                                    ("torch", "diffusers", "transformers"))

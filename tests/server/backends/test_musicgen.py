@@ -21,6 +21,7 @@ from server.backends.musicgen import MusicgenBackend, spec
 from server.backends.musicgen.files import check_folder
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
+from tests.server.backends.daemon_side import assert_daemon_side_imports_none
 from tests.server.backends.musicgen_tiny import tiny_models
 
 RATE = 32000
@@ -376,26 +377,9 @@ def test_long_outputs_decode_in_chunks_without_seams(text_model):
 
 def test_the_daemon_side_never_imports_torch(tiny, tmp_path):
     """Registry, submit-time checks and `models` run in the daemon process: no torch, no transformers."""
-    import subprocess
-    import sys
-
     write_clip(tmp_path / "clip.wav", 0.5)
-    code = (
-        "import sys\n"
-        "from server.config import ModelConfig, load\n"
-        "from server.registry import Registry\n"
-        "config = load(None)\n"
-        f"config.models['mg'] = ModelConfig('mg', 'musicgen', {{'path': {str(tiny['musicgen'])!r}}})\n"
-        "registry = Registry(config)\n"
-        "assert not registry.problems(), registry.problems()\n"
-        "registry.describe()\n"
-        f"registry.resolve('mg').backend.check_params('continue', {{'input': {str(tmp_path / 'clip.wav')!r}}})\n"
-        "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_daemon_side_imports_none("musicgen", {"path": str(tiny["musicgen"])}, "continue",
+                                    {"input": str(tmp_path / "clip.wav")}, ("torch", "transformers"))
 
 
 def test_protocol_doc_holds_the_musicgen_parameter_tables():
