@@ -9,6 +9,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from server.malloc import keep_buffers  # noqa: E402
+
+# A bench process allocates as the model process does (server/malloc.py), so the chain measured here
+# is the one the daemon runs, and a side-by-side ratio compares the work, not the allocator.
+keep_buffers()
 READY = re.compile(r"ready: osc udp\+tcp (\S+):(\d+)")
 
 

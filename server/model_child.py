@@ -25,6 +25,7 @@ from . import controls
 from .config import Config
 from .execute import Made, run_model, write_made
 from .jobs import Job
+from .malloc import keep_buffers
 from .output.writer import OutputWriter
 from .registry import Registry
 
@@ -155,6 +156,7 @@ class ChildLoop:
 
 def child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None:
     die_with_parent(parent_pid)
+    keep_buffers()  # the writer thread's 4-8 MB temporaries reused, not re-mapped per file (server/malloc.py)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle (it drains)
     logging.basicConfig(level=config.server.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s[model-%(process)d]: %(message)s")

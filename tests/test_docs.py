@@ -206,8 +206,9 @@ def test_readme_presents_exactly_the_two_setup_commands():
 
 
 def test_readme_stays_short():
-    # the README is the front page; everything else lives in docs/
-    assert len((REPO / "README.md").read_bytes()) < 10_000
+    # the README is the front page; everything else lives in docs/ (12 kB: room for the two measured
+    # tables the front page shows, performance and MIDI harmony; the full bench table is a doc page)
+    assert len((REPO / "README.md").read_bytes()) < 12_000
 
 
 # -- docs/CONFIG.md against the code --------------------------------------------------------------

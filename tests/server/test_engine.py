@@ -331,7 +331,6 @@ def test_a_model_process_started_from_a_thread_that_ends_lives_on(tmp_path):
     that forked it: jobs run in threads of their own, so a process (re)started from one must not be
     tied to it."""
     from server.model_process import ProcessRunner
-
     from server.progress import ProgressReporter
 
     cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
