@@ -21,6 +21,20 @@ def make_loop(tmp_path):
     return loop, parent
 
 
+def hold_the_write_of(loop, job_id):
+    """The loop's real writer, held for `job_id` until the returned event is set."""
+    release = threading.Event()
+    real_write = loop.writer.write_job
+
+    def held_write(job, outputs, provenance):
+        if job.id == job_id:
+            assert release.wait(30)
+        return real_write(job, outputs, provenance)
+
+    loop.writer.write_job = held_write
+    return release
+
+
 def generate(seq):
     job = Job(id=f"j{seq}", verb="generate", model="synth",
               params={"prompt": "drum loop", "bpm": 120, "bars": 1, "seed": seq, "sample_rate": 48000,
@@ -45,15 +59,7 @@ def messages_until(parent, kind, job_id, timeout=30):
 
 def test_the_next_model_runs_while_the_last_job_is_written(tmp_path):
     loop, parent = make_loop(tmp_path)
-    release = threading.Event()
-    real_write = loop.writer.write_job
-
-    def held_write(job, outputs, provenance):  # the real writer, held until the test lets it go
-        if job.id == "j1":
-            assert release.wait(30)
-        return real_write(job, outputs, provenance)
-
-    loop.writer.write_job = held_write
+    release = hold_the_write_of(loop, "j1")
     threading.Thread(target=loop.serve, daemon=True).start()
     parent.send(("run", generate(1), {}))
     parent.send(("run", generate(2), {}))
@@ -72,15 +78,7 @@ def test_the_next_model_runs_while_the_last_job_is_written(tmp_path):
 
 def test_a_cancel_while_waiting_for_the_writer_places_nothing(tmp_path):
     loop, parent = make_loop(tmp_path)
-    release = threading.Event()
-    real_write = loop.writer.write_job
-
-    def held_write(job, outputs, provenance):
-        if job.id == "j1":
-            assert release.wait(30)
-        return real_write(job, outputs, provenance)
-
-    loop.writer.write_job = held_write
+    release = hold_the_write_of(loop, "j1")
     threading.Thread(target=loop.serve, daemon=True).start()
     parent.send(("run", generate(1), {}))
     parent.send(("run", generate(2), {}))
