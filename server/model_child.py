@@ -27,6 +27,7 @@ from .execute import Made, run_model, write_made
 from .jobs import Job
 from .malloc import keep_buffers
 from .output.writer import OutputWriter
+from .progress import Throttle
 from .registry import Registry
 
 log = logging.getLogger("dawgen.model_process")
@@ -70,6 +71,10 @@ class ChildLoop:
         self.conn, self.device = conn, device
         self.registry = Registry(config)
         self.writer = OutputWriter([config.output_root])
+        # Progress crosses the pipe at most every half of the daemon's own interval (which throttles
+        # what clients see): a token-by-token backend calls progress 50 times a second, and each
+        # message costs a pickle, a pipe write and a wake-up of the daemon, beside the model's thread.
+        self._progress_every = config.server.progress_interval / 2
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -103,8 +108,7 @@ class ChildLoop:
             if job.id in self._cancelled:
                 cancel.set()
         job_id = job.id
-        made = run_model(job, request, self.registry,
-                         lambda fraction, stage: self.send(("progress", job_id, fraction, stage)), cancel, self.device,
+        made = run_model(job, request, self.registry, self._progress_sender(job_id), cancel, self.device,
                          report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
         self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
         if made is None:  # failed or cancelled: final already
@@ -112,6 +116,18 @@ class ChildLoop:
             return
         self.send(("model_done", job_id))  # the lane may send its next job now
         self.post.submit(self._write, job, made, cancel)
+
+    def _progress_sender(self, job_id: str) -> Callable[[float, str], None]:
+        """A job's progress calls, throttled before the pipe; a new stage and the end always pass."""
+        throttle = Throttle(self._progress_every)
+        last_stage = [""]
+
+        def send(fraction: float, stage: str) -> None:
+            if throttle.ready(force=stage != last_stage[0] or fraction >= 1.0):
+                self.send(("progress", job_id, fraction, stage))
+            last_stage[0] = stage
+
+        return send
 
     def _write(self, job: Job, made: Made, cancel: threading.Event) -> None:
         """In the writer thread: post-process and place the files, then report the result."""

@@ -108,3 +108,32 @@ def test_stop_writes_what_the_models_made_first(tmp_path):
     results = [m[1] for m in seen if m[0] == "result"]
     assert [j.state for j in results] == [JobState.DONE]
     assert len(list((tmp_path / "p").rglob("*.wav"))) == 1
+
+
+def test_progress_crosses_the_pipe_throttled_but_never_loses_a_stage_or_the_end(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.progress_interval": 60.0})
+    parent, child = multiprocessing.Pipe(duplex=True)
+    _OPEN_ENDS.append((parent, child))
+    send = ChildLoop(child, cfg, "cpu")._progress_sender("j1")
+    for fraction, stage in [(0.1, "generating"), (0.2, "generating"), (0.3, "generating"),
+                            (0.5, "decoding"), (0.6, "decoding"), (1.0, "writing")]:
+        send(fraction, stage)
+    seen = []
+    while parent.poll(0.2):
+        seen.append(parent.recv())
+    assert [(m[2], m[3]) for m in seen] == [(0.1, "generating"), (0.5, "decoding"), (1.0, "writing")]
+
+
+def test_progress_interval_zero_sends_every_step(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.progress_interval": 0.0})
+    parent, child = multiprocessing.Pipe(duplex=True)
+    _OPEN_ENDS.append((parent, child))
+    send = ChildLoop(child, cfg, "cpu")._progress_sender("j1")
+    for step in range(5):
+        send(step / 10, "generating")
+    seen = []
+    while parent.poll(0.2):
+        seen.append(parent.recv())
+    assert [m[2] for m in seen] == [0.0, 0.1, 0.2, 0.3, 0.4]
