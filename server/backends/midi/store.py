@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,18 @@ def save_model(folder: str | os.PathLike[str], kind: str, model: Any) -> str:
     torch.save(state, tmp)
     os.replace(tmp, Path(folder) / name)
     return name
+
+
+def store_model(folder: str | os.PathLike[str], index: dict[str, Any], kind: str, model: Any, info: dict[str, Any],
+                log: Callable[[str], None]) -> None:
+    """Save a trained model and record it (config, training figures, file size) in the folder's
+    index at once, so a recipe stopped later still leaves every model it finished usable."""
+    entry = {"file": save_model(folder, kind, model), "config": model.config, **info}
+    entry["bytes"] = os.path.getsize(Path(folder) / entry["file"])
+    index["models"][kind] = entry
+    write_index(folder, index)
+    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; "
+        f"{info.get('eval', {})}")
 
 
 def load_model(folder: str | os.PathLike[str], kind: str, entry: dict[str, Any], model: str = "",

@@ -34,7 +34,7 @@ from . import vocab as V
 from .baseline import trigram_nll
 from .steps import DRUM_SEQ, drum_loss, drum_objective, drum_tensors, melody_batch, melody_loss, tune_arrays, window_start
 from .steps import drum_windows as drum_train_windows
-from .store import INDEX, read_index, save_model, write_index
+from .store import INDEX, read_index, store_model, write_index
 from .train_vae import drum_windows, melody_windows, train_vae
 
 PARTS = ("melody", "drums", "vae", "harmony", "all")
@@ -319,32 +319,23 @@ def run(args: argparse.Namespace, log: Log = print) -> dict:
     if "melody" in parts:
         torch.manual_seed(args.seed)
         model, info = train_melody(tunes, args, log)  # type: ignore[arg-type]
-        _store(out, index, "melody", model, info, log)
+        store_model(out, index, "melody", model, info, log)
     if "drums" in parts:
         torch.manual_seed(args.seed)
         model, info = train_drums(dtrain, dheld, args, log)
-        _store(out, index, "drums", model, info, log)
+        store_model(out, index, "drums", model, info, log)
         index["groove"] = {**groove_stats(dtrain + dheld), "source": "drum data velocities (see data.drums)"}
     if "vae" in parts:
         train, held = split_tunes(tunes)  # type: ignore[arg-type]
         torch.manual_seed(args.seed)
         model, info = train_vae("vae_melody", melody_windows(train), melody_windows(held), args, log)
-        _store(out, index, "vae_melody", model, info, log)
+        store_model(out, index, "vae_melody", model, info, log)
         torch.manual_seed(args.seed)
         model, info = train_vae("vae_drums", drum_windows(dtrain), drum_windows(dheld), args, log)
-        _store(out, index, "vae_drums", model, info, log)
+        store_model(out, index, "vae_drums", model, info, log)
     write_index(out, index)
     log(f"wrote {out / INDEX}")
     return index
-
-
-def _store(out: Path, index: dict, kind: str, model: Any, info: dict, log: Log) -> None:
-    entry = {"file": save_model(out, kind, model), "config": model.config, **info}
-    entry["bytes"] = os.path.getsize(out / entry["file"])
-    index["models"][kind] = entry
-    write_index(out, index)
-    ev = info.get("eval", {})
-    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; {ev}")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -119,7 +119,7 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
     """Train `kinds` and write them into the weights folder `out` (other models there are kept)."""
     import torch
 
-    from ..store import read_index, write_index
+    from ..store import read_index, store_model, write_index
 
     folder = Path(out).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,17 +135,6 @@ def run(out: str | os.PathLike[str], seed: int = 0, data: str | None = None, wor
                                                    "batch": BATCH, "threads": 1, "torch": torch.__version__}
     for kind in kinds:
         model, info = train_kind(kind, train, held, seed, max(1, round(STEPS[kind] * steps_scale)), log)
-        _store(folder, index, kind, model, info, log)
+        store_model(folder, index, kind, model, info, log)
     write_index(folder, index)
     return index
-
-
-def _store(folder: Path, index: dict, kind: str, model: Any, info: dict, log: Log) -> None:
-    from ..store import save_model, write_index
-
-    entry = {"file": save_model(folder, kind, model), "config": model.config, **info}
-    entry["bytes"] = os.path.getsize(folder / entry["file"])
-    index["models"][kind] = entry
-    write_index(folder, index)
-    log(f"{kind}: {info['params']} parameters, {entry['bytes']} bytes, trained in {info['train_seconds']} s; "
-        f"{info.get('eval', {})}")
