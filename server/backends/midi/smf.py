@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 PPQ = 480
 DRUM_CHANNEL = 9
@@ -121,35 +123,49 @@ def read_clip(path: str | os.PathLike[str]) -> Clip:
 
 def write_clip(clip: Clip, track_name: str) -> bytes:
     """Type-1 SMF bytes; notes past `clip.length_ticks` are cut there."""
+    return write_tracks([(track_name, clip.notes)], clip.bpm, clip.numerator, clip.denominator, clip.ppq,
+                        int(clip.length_ticks))
+
+
+def write_tracks(tracks: Sequence[tuple[str, Sequence[Note]]], bpm: float, numerator: int, denominator: int,
+                 ppq: int, length: int, symbols: Sequence[tuple[int, str]] = ()) -> bytes:
+    """Type-1 SMF bytes: track 0 the tempo, meter and one `marker` per chord symbol (tick, text) at
+    its start, then one named track per (name, notes), each with the same symbols as `text` events
+    (a host that imports only a note track still sees them). Every track ends at exactly `length`;
+    notes are cut there."""
     mido = _mido()
-    mf = mido.MidiFile(type=1, ticks_per_beat=clip.ppq)
-    end = int(clip.length_ticks)
-    meta = mido.MidiTrack()
-    meta.append(mido.MetaMessage("track_name", name=track_name, time=0))
-    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(clip.bpm), time=0))
-    meta.append(mido.MetaMessage("time_signature", numerator=clip.numerator, denominator=clip.denominator,
-                                 clocks_per_click=24, notated_32nd_notes_per_beat=8, time=0))
-    meta.append(mido.MetaMessage("end_of_track", time=end))
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name=track_name, time=0))
-    events: list[tuple[int, int, object]] = []
-    for n in clip.notes:
-        if n.tick >= end or n.tick < 0:
-            continue
-        off = min(end, n.tick + max(1, n.dur))
-        events.append((n.tick, 1, mido.Message("note_on", channel=n.channel, note=n.pitch,
-                                                velocity=max(1, min(127, int(n.velocity))))))
-        events.append((off, 0, mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))  # note-offs before note-ons at the same tick
-    now = 0
-    for tick, _, msg in events:
-        track.append(msg.copy(time=tick - now))  # type: ignore[attr-defined]
-        now = tick
-    track.append(mido.MetaMessage("end_of_track", time=end - now))
-    mf.tracks.extend([meta, track])
+    mf = mido.MidiFile(type=1, ticks_per_beat=ppq)
+    meta = [(0, 0, mido.MetaMessage("track_name", name=tracks[0][0] if len(tracks) == 1 else "dawgen", time=0)),
+            (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0)),
+            (0, 0, mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator,
+                                    clocks_per_click=24, notated_32nd_notes_per_beat=8, time=0))]
+    meta += [(tick, 1, mido.MetaMessage("marker", text=text, time=0)) for tick, text in symbols if 0 <= tick < length]
+    mf.tracks.append(_track(mido, meta, length))
+    for name, notes in tracks:
+        events: list[tuple[int, int, object]] = [(0, 0, mido.MetaMessage("track_name", name=name, time=0))]
+        events += [(tick, 1, mido.MetaMessage("text", text=text, time=0)) for tick, text in symbols if 0 <= tick < length]
+        for n in notes:
+            if n.tick >= length or n.tick < 0:
+                continue
+            off = min(length, n.tick + max(1, n.dur))
+            events.append((n.tick, 3, mido.Message("note_on", channel=n.channel, note=n.pitch,
+                                                   velocity=max(1, min(127, int(n.velocity))))))
+            events.append((off, 2, mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0)))
+        mf.tracks.append(_track(mido, events, length))
     buf = io.BytesIO()
     mf.save(file=buf)
     return buf.getvalue()
+
+
+def _track(mido: Any, events: list[tuple[int, int, Any]], length: int) -> Any:
+    track = mido.MidiTrack()
+    events.sort(key=lambda e: (e[0], e[1]))  # meta, then text, then note-offs, then note-ons at one tick
+    now = 0
+    for tick, _, msg in events:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=length - now))
+    return track
 
 
 def top_line(clip: Clip) -> list[tuple[int, int, int]]:
