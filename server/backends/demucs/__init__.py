@@ -76,17 +76,12 @@ class DemucsBackend(Backend):
         self._repo = find_model(self._path, self._name)
 
     def fingerprint(self) -> dict[str, Any]:
-        from importlib import metadata
-
-        from ...output.provenance import file_sha256
+        from ...output.provenance import file_sha256, installed_versions
 
         out: dict[str, Any] = {"path": self._path, "name": self._name}
         if self._repo is not None:
             out["weights_sha256"] = {f.name: file_sha256(str(f)) for f in self._repo.files}
-        try:
-            out["demucs"] = metadata.version("demucs")
-        except metadata.PackageNotFoundError:
-            pass
+        out.update(installed_versions("demucs"))
         return out
 
     # -- submit time --------------------------------------------------------------------------------

@@ -73,19 +73,14 @@ class RoformerBackend(Backend):
         self.config = self._read_config()
 
     def fingerprint(self) -> dict[str, Any]:
-        from importlib import metadata
-
-        from ...output.provenance import file_sha256
+        from ...output.provenance import file_sha256, installed_versions
 
         out: dict[str, Any] = {"path": str(self._ckpt)}
         if self._ckpt.is_file():
             out["weights_sha256"] = file_sha256(str(self._ckpt))
         if self.config is not None:
             out["model_type"], out["stems"] = self.config.model_type, self.config.stems
-        try:
-            out["audio-separator"] = metadata.version("audio-separator")
-        except metadata.PackageNotFoundError:
-            pass
+        out.update(installed_versions("audio-separator"))
         return out
 
     # -- submit time --------------------------------------------------------------------------------

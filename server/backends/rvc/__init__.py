@@ -108,13 +108,11 @@ class RvcBackend(Backend):
         return out
 
     def fingerprint(self) -> dict[str, Any]:
-        from importlib import metadata
+        from ...output.provenance import installed_versions
 
         out: dict[str, Any] = {"hubert": self.hubert_path, "rmvpe": self.rmvpe_path}
-        try:
-            out["rvc_next"] = metadata.version("rvc-next")
-        except metadata.PackageNotFoundError:
-            pass
+        for version in installed_versions("rvc-next").values():
+            out["rvc_next"] = version  # the key its files have always carried
         return out
 
     # -- submit time ---------------------------------------------------------------------------------
