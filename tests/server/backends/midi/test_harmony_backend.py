@@ -11,26 +11,11 @@ import pytest
 pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
 mido = pytest.importorskip("mido")
 
-from server.backends.base import RunContext  # noqa: E402
-from server.backends.midi import MidiBackend  # noqa: E402
 from server.backends.midi.harmony import chords as C  # noqa: E402
 from server.backends.midi.harmony.smfout import read_symbols  # noqa: E402
 from server.backends.midi.smf import Clip, Note, write_clip  # noqa: E402
 from server.errors import DawgenError, ErrorCode  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def backend() -> MidiBackend:
-    b = MidiBackend("midi", {})
-    b.check_available()
-    b.load()
-    return b
-
-
-def run(backend: MidiBackend, verb: str, **params):
-    params.setdefault("seed", 5)
-    backend.check_params(verb, params)
-    return backend.run(verb, RunContext(params))
+from tests.server.backends.midi.shipped import run  # noqa: E402
 
 
 def notes_of(data: bytes, track: int | None = None) -> list[tuple[int, int, int]]:

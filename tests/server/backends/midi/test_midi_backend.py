@@ -14,28 +14,13 @@ import pytest
 pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
 mido = pytest.importorskip("mido")
 
-from server.backends.base import RunContext  # noqa: E402
-from server.backends.midi import MidiBackend  # noqa: E402
 from server.backends.midi.smf import Clip, Note, write_clip  # noqa: E402
 from server.backends.midi.vocab import SCALES  # noqa: E402
 from server.errors import DawgenError, ErrorCode  # noqa: E402
 from tests.server.backends.midi import smfcheck  # noqa: E402
+from tests.server.backends.midi.shipped import run  # noqa: E402
 
 GM_DRUMS = {35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 55, 57, 59}
-
-
-@pytest.fixture(scope="module")
-def backend() -> MidiBackend:
-    b = MidiBackend("midi", {})
-    b.check_available()
-    b.load()
-    return b
-
-
-def run(backend: MidiBackend, verb: str, **params):
-    params.setdefault("seed", 5)
-    backend.check_params(verb, params)
-    return backend.run(verb, RunContext(params))
 
 
 def save(tmp_path: Path, name: str, clip: Clip, track: str = "In") -> str:
