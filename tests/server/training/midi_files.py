@@ -93,3 +93,23 @@ def harmony_folder(folder: Path, count: int = 3) -> Path:
     drum_file(folder / "beat.mid")
     melody_file(folder / "line.mid")
     return folder
+
+
+def losses_on_a_fixed_batch(model, batch, folder: Path) -> tuple[float, float]:
+    """(before, after) the training loop runs on `batch` alone for the model's settings' steps,
+    each measured without dropout."""
+    import torch
+
+    from server.training import loop
+
+    def measured() -> float:
+        model.model.eval()  # no dropout while measuring
+        with torch.no_grad():
+            value = float(model.loss(batch, run))
+        model.model.train()
+        return value
+
+    run = loop.open_run(model, folder)
+    before = measured()
+    loop.train(run, lambda i: batch, save_every=100)
+    return before, measured()

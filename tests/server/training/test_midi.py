@@ -19,7 +19,7 @@ from server.config import load  # noqa: E402
 from server.errors import DawgenError, ErrorCode  # noqa: E402
 from server.jobs import EventKind, JobState, Request  # noqa: E402
 from tests.server.training.engine_run import TrainingEngine  # noqa: E402
-from tests.server.training.midi_files import empty_file, song_folder  # noqa: E402
+from tests.server.training.midi_files import empty_file, losses_on_a_fixed_batch, song_folder  # noqa: E402
 from tests.waiting import wait_until  # noqa: E402
 
 
@@ -148,10 +148,7 @@ def test_requests_that_cannot_train_midi_are_refused_at_submit(run, params, word
 @pytest.mark.parametrize(("kind", "base"), [("midi-drums", "midi"), ("midi-melody", "midi"),
                                             ("midi-drums", "none"), ("midi-melody", "none")])
 def test_the_loss_falls_on_a_fixed_batch(tmp_path, kind, base):
-    import torch
-
     from server.backends.midi.store import SHIPPED
-    from server.training import loop
     from server.training.families import Source
     from server.training.midi import PARTS, dataset, trainee
     from server.training.settings import Settings
@@ -162,17 +159,8 @@ def test_the_loss_falls_on_a_fixed_batch(tmp_path, kind, base):
     source = Source("" if base == "none" else str(SHIPPED), base, {"part": PARTS[kind]})
     model = trainee.load(settings, source)
 
-    def measured() -> float:
-        model.model.eval()  # no dropout while measuring
-        with torch.no_grad():
-            value = float(model.loss(batch, run))
-        model.model.train()
-        return value
-
-    run = loop.open_run(model, tmp_path / "run")
-    before = measured()
-    loop.train(run, lambda i: batch, save_every=100)
-    assert measured() < 0.8 * before
+    before, after = losses_on_a_fixed_batch(model, batch, tmp_path / "run")
+    assert after < 0.8 * before
 
 
 def test_the_family_module_is_torch_free():

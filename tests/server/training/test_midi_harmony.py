@@ -14,7 +14,7 @@ mido = pytest.importorskip("mido")
 
 from server.jobs import JobState  # noqa: E402
 from tests.server.training.engine_run import TrainingEngine  # noqa: E402
-from tests.server.training.midi_files import harmony_folder  # noqa: E402
+from tests.server.training.midi_files import harmony_folder, losses_on_a_fixed_batch  # noqa: E402
 
 KINDS = {"midi-chords": ("chords", "chords"), "midi-bass": ("bass", "bass"), "midi-piano": ("voicing", "piano"),
          "midi-improv": ("improv", "trio")}
@@ -22,9 +22,6 @@ KINDS = {"midi-chords": ("chords", "chords"), "midi-bass": ("bass", "bass"), "mi
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_loss_falls_on_a_fixed_batch_of_inferred_chords(tmp_path, kind):
-    import torch
-
-    from server.training import loop
     from server.training.families import Source
     from server.training.midi import PARTS, dataset, trainee
     from server.training.settings import Settings
@@ -36,17 +33,8 @@ def test_the_loss_falls_on_a_fixed_batch_of_inferred_chords(tmp_path, kind):
     settings = Settings(kind=kind, steps=25, batch_size=6, learning_rate=1e-2, seed=1, save_every=100)
     model = trainee.load(settings, Source("", "none", {"part": PARTS[kind]}))
 
-    def measured() -> float:
-        model.model.eval()  # no dropout while measuring
-        with torch.no_grad():
-            value = float(model.loss(batch, run))
-        model.model.train()
-        return value
-
-    run = loop.open_run(model, tmp_path / "run")
-    before = measured()
-    loop.train(run, lambda i: batch, save_every=100)
-    assert measured() < 0.7 * before
+    before, after = losses_on_a_fixed_batch(model, batch, tmp_path / "run")
+    assert after < 0.7 * before
 
 
 class HarmonyRun(TrainingEngine):
