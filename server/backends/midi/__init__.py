@@ -45,6 +45,11 @@ HARMONY_GENERATE = ("chords", "bass", "piano", "trio")
 EXTRA = "midigen"
 
 
+def _is_harmony(verb: str, params: Mapping[str, Any]) -> bool:
+    """Issue #26's verbs and `midi/generate` kinds, which the harmony models make."""
+    return verb in HARMONY_VERBS or str(params.get("kind")) in HARMONY_GENERATE
+
+
 class MidiBackend(Backend):
     name: ClassVar[str] = "midi"
     version: ClassVar[str] = "1"
@@ -115,8 +120,8 @@ class MidiBackend(Backend):
         return 2 * sum((folder / entry["file"]).stat().st_size for folder, entry in plan.values())  # fp16 → fp32
 
     def estimate_seconds(self, verb: str, params: Mapping[str, Any]) -> float:
-        harmony = verb in HARMONY_VERBS or str(params.get("kind")) in HARMONY_GENERATE  # several models a file
-        return (0.3 if harmony else 0.05) * int(params.get("count") or params.get("steps") or 1)
+        per_file = 0.3 if _is_harmony(verb, params) else 0.05  # harmony: several models a file
+        return per_file * int(params.get("count") or params.get("steps") or 1)
 
     # -- submit time ---------------------------------------------------------------------------------
     def _check_params(self, verb: str, params: Mapping[str, Any]) -> None:
@@ -165,7 +170,7 @@ class MidiBackend(Backend):
 
         try:
             with _threads(torch):
-                if verb in HARMONY_VERBS or str(ctx.params.get("kind")) in HARMONY_GENERATE:
+                if _is_harmony(verb, ctx.params):
                     return self._harmony(verb, ctx)
                 return {"midi/generate": self._generate, "midi/continue": self._continue,
                         "midi/interpolate": self._interpolate, "midi/groove": self._groove_verb,
