@@ -33,7 +33,7 @@ TORCH ?= torch==2.13.0
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[web]'
+	$(PY) -m pip install --quiet -e '.[web,fast]'
 	touch $@
 
 # Model libraries that cannot be plain extras (they declare other Pythons or pin old torch, so

@@ -27,6 +27,7 @@ from .execute import Made, run_model, write_made
 from .jobs import Job
 from .malloc import keep_buffers
 from .output.writer import OutputWriter
+from .post._kernels import warm_up
 from .progress import Throttle
 from .registry import Registry
 
@@ -82,6 +83,8 @@ class ChildLoop:
         self._cancelled: set[str] = set()  # cancels that arrived before their job started
         self.live_work = InboxLiveWork(self.inbox, self.run_job)
         self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dawgen-writer")
+        # The writer's compiled loops, loaded (or compiled, once per machine) before the first file.
+        self.post.submit(warm_up)
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..post import _kernels
+
 WAVE_FORMAT_PCM = 0x0001
 WAVE_FORMAT_IEEE_FLOAT = 0x0003
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -68,6 +70,10 @@ def _pack_pcm(samples: np.ndarray, bit_depth: str, out: np.ndarray) -> None:
         out.view("<f4")[:] = np.asarray(samples, dtype=np.float32).reshape(-1)
         return
     bits = _BITS[bit_depth]
+    kernels = _kernels.get() if bits == 24 else None
+    if kernels is not None:  # one pass, same bytes (see post/_kernels.py)
+        kernels.pack_pcm24(np.ascontiguousarray(samples, dtype=np.float32), out)
+        return
     scale = float(2 ** (bits - 1))
     scaled = np.asarray(samples, dtype=np.float32) * scale
     np.clip(scaled, -scale, scale - 1, out=scaled)

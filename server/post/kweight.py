@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["block_powers", "weighted", "powers_of", "reweighted", "gated_lufs", "BLOCK_S"]
+from . import _kernels
+
+__all__ = ["block_powers", "weighted", "powers_of", "reweighted", "gated_lufs", "measure", "KWeighted", "BLOCK_S"]
 
 BLOCK_S = 0.4            # BS.1770 gating block
 _STEP = 1.0 - 0.75       # 75 % overlap
@@ -54,6 +58,11 @@ def _block_bounds(frames: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray
 
 def weighted(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """The K-weighted signal as float64 channel rows, shape (channels, frames)."""
+    kernels = _kernels.get()
+    if kernels is not None:  # one compiled pass (see _kernels.py); the numpy below is its reference
+        rows = np.empty((x.shape[1], x.shape[0]))
+        _k_filter_pairs(kernels, x, sample_rate, np.zeros(1, np.int64), np.zeros((x.shape[1], 1)), rows)
+        return rows
     from scipy.signal import sosfilt
 
     # In silent gaps the filter's decaying state turns subnormal and filtering slows ~10x. A tone at
@@ -74,15 +83,56 @@ def powers_of(weighted_rows: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean square per channel and gating block of a K-weighted signal: shape (channels, blocks)."""
     squared = np.square(weighted_rows)
     lower, upper = _block_bounds(squared.shape[1], sample_rate)
-    return _sums_between(squared, lower, upper) / (BLOCK_S * sample_rate)
+    cuts = _cuts(squared.shape[1], lower, upper)
+    return _blocks(np.add.reduceat(squared, cuts, axis=-1), cuts, lower, upper) / (BLOCK_S * sample_rate)
 
 
 def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean square of the K-weighted signal per channel and gating block: shape (channels, blocks).
 
-    `x` is (frames, channels), at least one block long (the caller pads a shorter clip).
+    `x` is (frames, channels), at least one block long (the caller pads a shorter clip). With the
+    compiled kernels the filter, the squares and the sums are one pass that keeps no signal.
     """
-    return powers_of(weighted(x, sample_rate), sample_rate)
+    kernels = _kernels.get()
+    if kernels is None:
+        return powers_of(weighted(x, sample_rate), sample_rate)
+    lower, upper = _block_bounds(x.shape[0], sample_rate)
+    cuts = _cuts(x.shape[0], lower, upper)
+    pieces = np.empty((x.shape[1], cuts.size))
+    _k_filter_pairs(kernels, x, sample_rate, cuts, pieces, np.zeros((0, 0)))
+    return _blocks(pieces, cuts, lower, upper) / (BLOCK_S * sample_rate)
+
+
+def _k_filter_pairs(kernels: Any, x: np.ndarray, sample_rate: int, cuts: np.ndarray, sums: np.ndarray,
+                    rows: np.ndarray) -> None:
+    """The compiled K filter over x's channels, two at a time (a lone last channel with itself)."""
+    channels = x.shape[1]
+    for c in range(0, channels, 2):
+        kernels.k_filter(x, c, min(c + 1, channels - 1), _k_filter_sos(sample_rate), cuts, _NYQUIST_FLOOR[0],
+                         sums, rows)
+
+
+@dataclass
+class KWeighted:
+    """A clip's block powers, and its K-weighted signal made when first asked for: only a limiter
+    that acts needs it (kweight.reweighted), so a file whose limiter stays idle never makes it."""
+    x: np.ndarray
+    sample_rate: int
+    powers: np.ndarray
+    _signal: np.ndarray | None = None
+
+    def signal(self) -> np.ndarray:
+        if self._signal is None:
+            self._signal = weighted(self.x, self.sample_rate)
+        return self._signal
+
+
+def measure(x: np.ndarray, sample_rate: int) -> KWeighted:
+    """Block powers of x (padded to a block by the caller); numpy makes the signal on the way."""
+    if _kernels.get() is None:
+        kx = weighted(x, sample_rate)
+        return KWeighted(x, sample_rate, powers_of(kx, sample_rate), kx)
+    return KWeighted(x, sample_rate, block_powers(x, sample_rate))
 
 
 def reweighted(kx: np.ndarray, x: np.ndarray, gain: float, pieces: list[tuple[int, int, np.ndarray]],
@@ -120,17 +170,19 @@ def _groups(pieces: list[tuple[int, int, np.ndarray]], tail: int) -> list[list[t
     return groups
 
 
-def _sums_between(rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """rows[:, lower[j]:upper[j]].sum() per block j, from one pass over the samples.
+def _cuts(frames: int, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Every block bound inside the clip, sorted: the rows are summed piece by piece between them."""
+    cuts = np.unique(np.concatenate([lower, upper]))
+    return cuts[cuts < frames]
+
+
+def _blocks(pieces: np.ndarray, cuts: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """rows[:, lower[j]:upper[j]].sum() per block j, from `pieces`, the rows' sums between `cuts`.
 
     Blocks overlap 4x, so summing each block reads every sample four times; instead the rows are
-    cut at every block bound (one `add.reduceat`), and a block sums its few pieces.
+    cut at every block bound (one pass), and a block sums its few pieces.
     """
-    frames = rows.shape[1]
-    cuts = np.unique(np.concatenate([lower, upper]))
-    cuts = cuts[cuts < frames]
-    pieces = np.add.reduceat(rows, cuts, axis=-1)
-    before = np.zeros((rows.shape[0], cuts.size + 1))  # before[:, k]: the sum of rows[:, :cuts[k]]
+    before = np.zeros((pieces.shape[0], cuts.size + 1))  # before[:, k]: the sum of rows[:, :cuts[k]]
     np.cumsum(pieces, axis=-1, out=before[:, 1:])
     at = np.searchsorted(cuts, lower), np.searchsorted(cuts, upper)  # a bound at `frames` maps to the end
     return before[:, at[1]] - before[:, at[0]]

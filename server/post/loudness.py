@@ -15,7 +15,7 @@ import numpy as np
 
 from . import truepeak
 from ._frames import as_frames, check_rate, db
-from .kweight import BLOCK_S, gated_lufs, powers_of, reweighted, weighted
+from .kweight import BLOCK_S, KWeighted, gated_lufs, measure, powers_of, reweighted
 from .limiter import GainCurve, gain_curve
 
 __all__ = ["integrated_lufs", "true_peak_dbtp", "normalize"]
@@ -31,14 +31,13 @@ def _pad_to_block(x: np.ndarray, sr: int) -> np.ndarray:
     return x if x.shape[0] >= need else np.pad(x, ((0, need - x.shape[0]), (0, 0)))
 
 
-def _weighted(x: np.ndarray, sr: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The K-weighted signal and its block powers (see kweight.py); (None, None) for digital silence."""
+def _weighted(x: np.ndarray, sr: int) -> KWeighted | None:
+    """The clip's K-weighted block powers (see kweight.py); None for digital silence."""
     if x.shape[1] > 5:
         raise ValueError(f"loudness is defined for up to 5 channels, got {x.shape[1]}")
     if not np.any(x):
-        return None, None
-    kx = weighted(_pad_to_block(x, sr), sr)
-    return kx, powers_of(kx, sr)
+        return None
+    return measure(_pad_to_block(x, sr), sr)
 
 
 def _lufs(powers: np.ndarray | None, gain: float = 1.0) -> float:
@@ -52,8 +51,8 @@ def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
     the loudness of a 400 ms window holding all of it (what EBU R128's momentary meter shows for
     it), rather than an error. Up to 5 channels (BS.1770's L, R, C, Ls, Rs weighting).
     """
-    x = as_frames(samples)
-    return _lufs(_weighted(x, check_rate(sample_rate))[1])
+    measured = _weighted(as_frames(samples), check_rate(sample_rate))
+    return _lufs(None if measured is None else measured.powers)
 
 
 def true_peak_dbtp(samples: np.ndarray, sample_rate: int, *, periodic: bool = False) -> float:
@@ -116,12 +115,13 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     if target_lufs is not None and not (math.isfinite(target_lufs) and -70 <= target_lufs <= 0):
         raise ValueError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
     ceiling = 10 ** (ceiling_dbtp / 20)
-    kx, powers = _weighted(x, sr)
+    weighted_x = _weighted(x, sr)
+    powers = None if weighted_x is None else weighted_x.powers
     lufs_before = _lufs(powers)
     report: dict[str, Any] = {"mode": "lufs", "target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp,
                               "lufs_before": _finite_or_none(lufs_before), "true_peak_before": None,
                               "gain_db": 0.0, "limiter_max_reduction_db": 0.0}
-    if powers is None:  # digital silence: no peak, no loudness
+    if weighted_x is None:  # digital silence: no peak, no loudness
         report.update(mode="silent", lufs_after=None, true_peak_after=None)
         return x.copy(), report
     if target_lufs is None or not math.isfinite(lufs_before):
@@ -134,7 +134,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     else:
         env = truepeak.envelope(x, periodic)  # the limiter's input; it scales with the gain
         peak = float(env.max())
-        y, gain, curve, lufs_after, measured = _loudness_rounds(x, sr, env, (kx, powers), target_lufs,
+        y, gain, curve, lufs_after, measured = _loudness_rounds(x, sr, env, weighted_x, target_lufs,
                                                                 ceiling, periodic, lufs_before)
         peak_after, reduction = peak * gain, 0.0
         if curve is not None and curve.min() < 1.0:  # the curve moved samples: measure what it left between them
@@ -146,7 +146,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     return y, report
 
 
-def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: tuple[np.ndarray, np.ndarray],
+def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: KWeighted,
                      target: float, ceiling: float, periodic: bool, lufs: float
                      ) -> tuple[np.ndarray, float, GainCurve | None, float, tuple[np.ndarray, float]]:
     """Static gain + limiter, re-run with make-up gain until the loudness is on target.
@@ -158,7 +158,7 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: tuple[
     powers, gain) that give the audio's loudness scaled by any further gain); the caller still runs
     the final ceiling check.
     """
-    kx, powers = weighted_x
+    powers = weighted_x.powers
     width = max(1, int(round(_LIMITER_MS * sr / 1000)))
     margin_ceiling = ceiling * (1 - 1e-6)  # margin for float32 rounding
     peak = float(env.max())
@@ -170,7 +170,7 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: tuple[
         else:
             # The peak envelope scales with the gain, so it is measured once, on the input.
             curve = gain_curve(env * gain, margin_ceiling, width, periodic)
-            measured = (powers_of(reweighted(kx, x, gain, curve.pieces, sr), sr), 1.0)
+            measured = (powers_of(reweighted(weighted_x.signal(), x, gain, curve.pieces, sr), sr), 1.0)
         lufs = _lufs(*measured)
         miss = target - lufs
         # The last round's gain is the one applied (and reported), even when it missed the target.

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _kernels
+
 __all__ = ["OVERSAMPLE", "WRAP_PAD", "peak", "envelope", "peak_where"]
 
 OVERSAMPLE = 4
@@ -65,7 +67,11 @@ def envelope(x: np.ndarray, periodic: bool = False) -> np.ndarray:
     env = np.abs(x[:, 0])
     for ch in range(1, x.shape[1]):
         np.maximum(env, np.abs(x[:, ch]), out=env)
+    kernels = _kernels.get()
     for up in _oversampled_rows(x, 0, x.shape[0], periodic):
+        if kernels is not None:  # one pass over the four phases (the numpy below is its reference)
+            kernels.envelope_max(env, up)
+            continue
         np.abs(up, out=up)
         phases = up[: x.shape[0] * OVERSAMPLE].reshape(x.shape[0], OVERSAMPLE)
         for k in range(OVERSAMPLE):  # column by column: a reduction along the short axis is slow
