@@ -1,11 +1,12 @@
 """Compiled inner loops of the DAW-ready chain (numba, the `fast` extra), each with a numpy twin.
 
-Three loops cost most of a file's CPU time when written in numpy, because numpy makes a pass over
+Four loops cost most of a file's CPU time when written in numpy, because numpy makes a pass over
 the audio (and often a temporary) per operation: the K-weighting filter and its block sums (a
-recurrence, latency-bound in scipy's sosfilt), the true-peak envelope (a max over 4 oversampled
-phases) and packing 24-bit PCM. Here each is one pass. (A plain max |x| is not here: numpy's
-vectorised max and min beat a compiled loop, which does not vectorise.) The numpy code in kweight.py, truepeak.py and wav.py stays the reference and the
-fallback: without numba (or with DAWGEN_NO_JIT=1) it runs instead, and the tests hold both to the
+recurrence, latency-bound in scipy's sosfilt), what a limiter's gain adds to those sums (the same
+filter over the spans it touched), the true-peak envelope (a max over 4 oversampled phases) and
+packing 24-bit PCM. Here each is one pass. (A plain max |x| is not here: numpy's vectorised max
+and min beat a compiled loop, which does not vectorise.) The numpy code in kweight.py,
+truepeak.py and wav.py stays the reference and the fallback: without numba (or with DAWGEN_NO_JIT=1) it runs instead, and the tests hold both to the
 same results (bit-identical PCM, block sums to ~1e-14 relative).
 
 numba is imported on first use, never at the daemon's start (front doors stay light), and compiled
@@ -60,6 +61,7 @@ def _exercise(k: Any) -> None:
     cuts = np.zeros(1, np.int64)
     k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((0, 0)))
     k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((2, 8)))
+    k.k_cross(x, 0, 1, 0, np.zeros(8), np.zeros((2, 8)), 1.0, sos, cuts, 0, 1e-20, np.zeros((2, 1)))
     k.envelope_max(np.zeros(8, np.float32), np.zeros(32, np.float32))
     k.pack_pcm24(x, np.zeros(48, np.uint8))
 
@@ -116,6 +118,49 @@ def _build() -> SimpleNamespace | bool:
             sums[d, k] = acc_d
 
     @jit
+    def k_cross(x, c, d, start, step, kx, gain, sos, cuts, first, floor, sums):  # pragma: no cover - compiled
+        """For channels c and d (d == c for a lone channel): kd = K(x * step) over frames
+        [start, start + len(step)) (zero state, +-floor at Nyquist), and sums[ch, k] +=
+        kd * (2 * gain * kx[ch] + kd) over each piece k between cuts, from piece `first` on:
+        what a limiter's gain adds to a block's sum of squares (see KWeighted.powers_with)."""
+        b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+        c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0.0
+        k = first
+        nxt = cuts[k + 1] if k + 1 < cuts.size else x.shape[0] + 1
+        acc_c = acc_d = 0.0
+        twice = 2.0 * gain
+        for i in range(step.shape[0]):
+            n = start + i
+            if n == nxt:
+                sums[c, k] += acc_c
+                if d != c:
+                    sums[d, k] += acc_d
+                acc_c = acc_d = 0.0
+                k += 1
+                nxt = cuts[k + 1] if k + 1 < cuts.size else x.shape[0] + 1
+            f = floor if i % 2 == 0 else -floor
+            v = np.float64(x[n, c]) * step[i] + f
+            u = np.float64(x[n, d]) * step[i] + f
+            y = b0 * v + p0
+            p0 = (b1 * v + p1) - a1 * y
+            p1 = b2 * v - a2 * y
+            w = c0 * y + p2
+            p2 = (c1 * y + p3) - d1 * w
+            p3 = c2 * y - d2 * w
+            yy = b0 * u + q0
+            q0 = (b1 * u + q1) - a1 * yy
+            q1 = b2 * u - a2 * yy
+            ww = c0 * yy + q2
+            q2 = (c1 * yy + q3) - d1 * ww
+            q3 = c2 * yy - d2 * ww
+            acc_c += w * (twice * kx[c, n] + w)
+            acc_d += ww * (twice * kx[d, n] + ww)
+        sums[c, k] += acc_c
+        if d != c:
+            sums[d, k] += acc_d
+
+    @jit
     def envelope_max(env, up):  # pragma: no cover - compiled
         """env[n] = max(env[n], |up[4n]|, ..., |up[4n+3]|) for every frame n of env."""
         for n in range(env.shape[0]):
@@ -140,4 +185,4 @@ def _build() -> SimpleNamespace | bool:
             out[3 * j + 1] = (q >> 8) & 0xFF
             out[3 * j + 2] = (q >> 16) & 0xFF
 
-    return SimpleNamespace(k_filter=k_filter, envelope_max=envelope_max, pack_pcm24=pack_pcm24)
+    return SimpleNamespace(k_filter=k_filter, k_cross=k_cross, envelope_max=envelope_max, pack_pcm24=pack_pcm24)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["block_powers", "weighted", "powers_of", "reweighted", "gated_lufs", "measure", "KWeighted", "BLOCK_S"]
+__all__ = ["block_powers", "weighted", "powers_of", "gated_lufs", "measure", "KWeighted", "BLOCK_S"]
 
 BLOCK_S = 0.4            # BS.1770 gating block
 _STEP = 1.0 - 0.75       # 75 % overlap
@@ -33,7 +33,7 @@ _OFFSET = -0.691
 _NYQUIST_FLOOR = np.array([1e-20, -1e-20])
 _FLOOR_CHUNK = 1 << 16  # frames per pass: the floor tone below is 512 kB, cache-sized
 _FLOOR_ROW = np.tile(_NYQUIST_FLOOR, _FLOOR_CHUNK // 2)
-_TAIL_S = 0.25  # the K filter's impulse response is under 1e-13 of its peak after ~0.12 s
+_TAIL_S = 0.12  # the K filter's impulse response is under 1e-13 of its peak after 0.12 s (any rate)
 
 
 @functools.lru_cache(maxsize=8)
@@ -81,10 +81,9 @@ def weighted(x: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def powers_of(weighted_rows: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean square per channel and gating block of a K-weighted signal: shape (channels, blocks)."""
-    squared = np.square(weighted_rows)
-    lower, upper = _block_bounds(squared.shape[1], sample_rate)
-    cuts = _cuts(squared.shape[1], lower, upper)
-    return _blocks(np.add.reduceat(squared, cuts, axis=-1), cuts, lower, upper) / (BLOCK_S * sample_rate)
+    lower, upper = _block_bounds(weighted_rows.shape[1], sample_rate)
+    cuts = _cuts(weighted_rows.shape[1], lower, upper)
+    return _blocks(_piece_sums(np.square(weighted_rows), cuts), cuts, lower, upper) / (BLOCK_S * sample_rate)
 
 
 def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -93,14 +92,7 @@ def block_powers(x: np.ndarray, sample_rate: int) -> np.ndarray:
     `x` is (frames, channels), at least one block long (the caller pads a shorter clip). With the
     compiled kernels the filter, the squares and the sums are one pass that keeps no signal.
     """
-    kernels = _kernels.get()
-    if kernels is None:
-        return powers_of(weighted(x, sample_rate), sample_rate)
-    lower, upper = _block_bounds(x.shape[0], sample_rate)
-    cuts = _cuts(x.shape[0], lower, upper)
-    pieces = np.empty((x.shape[1], cuts.size))
-    _k_filter_pairs(kernels, x, sample_rate, cuts, pieces, np.zeros((0, 0)))
-    return _blocks(pieces, cuts, lower, upper) / (BLOCK_S * sample_rate)
+    return measure(x, sample_rate).powers
 
 
 def _k_filter_pairs(kernels: Any, x: np.ndarray, sample_rate: int, cuts: np.ndarray, sums: np.ndarray,
@@ -114,49 +106,96 @@ def _k_filter_pairs(kernels: Any, x: np.ndarray, sample_rate: int, cuts: np.ndar
 
 @dataclass
 class KWeighted:
-    """A clip's block powers, and its K-weighted signal made when first asked for: only a limiter
-    that acts needs it (kweight.reweighted), so a file whose limiter stays idle never makes it."""
-    x: np.ndarray
+    """A clip's K-weighted loudness as sums of squares between block bounds (`pieces`, per channel,
+    between `cuts`), from which the block powers of the clip under any gain, or under a limiter's
+    gain curve, follow without filtering the clip again. The K-weighted signal itself is made when
+    first asked for: only a limiter that acts needs it, so a file whose limiter stays idle never
+    makes it."""
+    x: np.ndarray  # the clip, padded to a block
     sample_rate: int
-    powers: np.ndarray
+    pieces: np.ndarray
+    cuts: np.ndarray
+    bounds: tuple[np.ndarray, np.ndarray]  # the blocks' [lower, upper) frames
     _signal: np.ndarray | None = None
+
+    @functools.cached_property
+    def powers(self) -> np.ndarray:
+        return self._powers(self.pieces)
+
+    def _powers(self, pieces: np.ndarray) -> np.ndarray:
+        return _blocks(pieces, self.cuts, *self.bounds) / (BLOCK_S * self.sample_rate)
 
     def signal(self) -> np.ndarray:
         if self._signal is None:
             self._signal = weighted(self.x, self.sample_rate)
         return self._signal
 
+    def powers_with(self, gain: float, curve: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
+        """Block powers of K(x * gain * g), where the gain curve g is 1 outside `curve` [(start,
+        stop, g[start:stop])], sorted and disjoint.
 
-def measure(x: np.ndarray, sample_rate: int) -> KWeighted:
-    """Block powers of x (padded to a block by the caller); numpy makes the signal on the way."""
-    if _kernels.get() is None:
-        kx = weighted(x, sample_rate)
-        return KWeighted(x, sample_rate, powers_of(kx, sample_rate), kx)
-    return KWeighted(x, sample_rate, block_powers(x, sample_rate))
+        K is linear, so K(x·gain·g) = gain·kx + kd, with kd = K(x·gain·(g - 1)), which is zero
+        outside the curve's pieces and their filter tails: each block's sum of squares is gain²
+        times kx's, plus the sum of kd·(2·gain·kx + kd) where kd is not zero. kd is filtered from
+        the start of a group of pieces to the end of its last one's tail (where its response has
+        decayed below 1e-13 of its size), so a round of the limiter costs its pieces, not the clip.
+        """
+        pieces = self.pieces * (gain * gain)
+        kx = self.signal()
+        tail = int(_TAIL_S * self.sample_rate)
+        kernels = _kernels.get()
+        for group in _groups(curve, tail):
+            start, end = group[0][0], min(self.x.shape[0], group[-1][1] + tail)
+            step = np.zeros(end - start)
+            for a, b, g in group:
+                step[a - start: b - start] = gain * (g.astype(np.float64) - 1.0)  # the audio is rounded once
+            first = int(np.searchsorted(self.cuts, start, side="right")) - 1  # the piece `start` falls in
+            if kernels is not None:
+                self._cross_compiled(kernels, start, step, kx, gain, first, pieces)
+            else:
+                self._cross_numpy(start, step, kx, gain, first, pieces)
+        return self._powers(np.maximum(pieces, 0.0))  # rounding could leave -1e-20 where kd cancels kx
 
+    def _cross_compiled(self, kernels: Any, start: int, step: np.ndarray, kx: np.ndarray, gain: float,
+                        first: int, pieces: np.ndarray) -> None:
+        channels = self.x.shape[1]
+        for c in range(0, channels, 2):
+            kernels.k_cross(self.x, c, min(c + 1, channels - 1), start, step, kx, gain,
+                            _k_filter_sos(self.sample_rate), self.cuts, first, _NYQUIST_FLOOR[0], pieces)
 
-def reweighted(kx: np.ndarray, x: np.ndarray, gain: float, pieces: list[tuple[int, int, np.ndarray]],
-               sample_rate: int) -> np.ndarray:
-    """K(x * gain * g) from kx = K(x), where the gain curve g is 1 outside `pieces` [(start, stop,
-    g[start:stop])], sorted and disjoint: the filter is linear, so this is gain * kx plus the
-    filtered difference x * gain * (g - 1), which is zero outside the pieces. The difference is
-    filtered from the start of a group of pieces to the end of its last one's tail (where its
-    response has decayed below 1e-24 of its size), not over the whole clip. `kx` may be longer
-    than x (a clip padded to one block)."""
-    from scipy.signal import sosfilt
+    def _cross_numpy(self, start: int, step: np.ndarray, kx: np.ndarray, gain: float, first: int,
+                     pieces: np.ndarray) -> None:
+        from scipy.signal import sosfilt
 
-    out = kx * gain
-    sos = _k_filter_sos(sample_rate).copy()
-    tail = int(_TAIL_S * sample_rate)
-    for group in _groups(pieces, tail):
-        start, end = group[0][0], min(out.shape[1], group[-1][1] + tail)
-        diff = np.zeros((out.shape[0], end - start))
+        end = start + step.size
+        diff = (self.x[start:end].astype(np.float64) * step[:, None]).T
         diff[:, 0::2] += _NYQUIST_FLOOR[0]  # keeps the state normal across the zeros (see weighted)
-        for a, b, g in group:
-            step = gain * (g.astype(np.float64) - 1.0)  # float64: the audio itself is rounded only once
-            diff[:, a - start: b - start] += (x[a:b].astype(np.float64) * step[:, None]).T
-        out[:, start:end] += sosfilt(sos, diff, axis=-1)
-    return out
+        diff[:, 1::2] -= _NYQUIST_FLOOR[0]
+        kd = sosfilt(_k_filter_sos(self.sample_rate).copy(), diff, axis=-1)
+        inside = self.cuts[(self.cuts > start) & (self.cuts < end)] - start
+        sums = _piece_sums(kd * (2.0 * gain * kx[:, start:end] + kd), np.concatenate([[0], inside]))
+        pieces[:, first: first + sums.shape[1]] += sums
+
+
+def measure(x: np.ndarray, sample_rate: int, keep_signal: bool = False) -> KWeighted:
+    """The K-weighted sums of x (padded to a block by the caller): one compiled pass, which keeps
+    the signal too when asked (a limiter is likely to need it: one pass instead of two), or
+    numpy's filter, whose signal is always kept."""
+    lower, upper = _block_bounds(x.shape[0], sample_rate)
+    cuts = _cuts(x.shape[0], lower, upper)
+    kernels = _kernels.get()
+    if kernels is None:
+        kx = weighted(x, sample_rate)
+        return KWeighted(x, sample_rate, _piece_sums(np.square(kx), cuts), cuts, (lower, upper), kx)
+    pieces = np.empty((x.shape[1], cuts.size))
+    rows = np.empty((x.shape[1], x.shape[0])) if keep_signal else np.zeros((0, 0))
+    _k_filter_pairs(kernels, x, sample_rate, cuts, pieces, rows)
+    return KWeighted(x, sample_rate, pieces, cuts, (lower, upper), rows if keep_signal else None)
+
+
+def _piece_sums(rows: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """rows' sums between `cuts` (cuts[0] is 0; the last piece runs to the end)."""
+    return np.add.reduceat(rows, cuts, axis=-1)
 
 
 def _groups(pieces: list[tuple[int, int, np.ndarray]], tail: int) -> list[list[tuple[int, int, np.ndarray]]]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import truepeak
 from ._frames import as_frames, check_rate, db
-from .kweight import BLOCK_S, KWeighted, gated_lufs, measure, powers_of, reweighted
+from .kweight import BLOCK_S, KWeighted, gated_lufs, measure
 from .limiter import GainCurve, gain_curve
 
 __all__ = ["integrated_lufs", "true_peak_dbtp", "normalize"]
@@ -31,13 +31,13 @@ def _pad_to_block(x: np.ndarray, sr: int) -> np.ndarray:
     return x if x.shape[0] >= need else np.pad(x, ((0, need - x.shape[0]), (0, 0)))
 
 
-def _weighted(x: np.ndarray, sr: int) -> KWeighted | None:
+def _weighted(x: np.ndarray, sr: int, keep_signal: bool = False) -> KWeighted | None:
     """The clip's K-weighted block powers (see kweight.py); None for digital silence."""
     if x.shape[1] > 5:
         raise ValueError(f"loudness is defined for up to 5 channels, got {x.shape[1]}")
     if not np.any(x):
         return None
-    return measure(_pad_to_block(x, sr), sr)
+    return measure(_pad_to_block(x, sr), sr, keep_signal)
 
 
 def _lufs(powers: np.ndarray | None, gain: float = 1.0) -> float:
@@ -115,7 +115,7 @@ def normalize(samples: np.ndarray, sample_rate: int, target_lufs: float | None,
     if target_lufs is not None and not (math.isfinite(target_lufs) and -70 <= target_lufs <= 0):
         raise ValueError(f"target_lufs must be between -70 and 0 LUFS, got {target_lufs!r}")
     ceiling = 10 ** (ceiling_dbtp / 20)
-    weighted_x = _weighted(x, sr)
+    weighted_x = _weighted(x, sr, keep_signal=target_lufs is not None)  # the limiter may need the signal
     powers = None if weighted_x is None else weighted_x.powers
     lufs_before = _lufs(powers)
     report: dict[str, Any] = {"mode": "lufs", "target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp,
@@ -153,7 +153,7 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: KWeigh
 
     A round where the limiter is idle (the scaled peak under the ceiling) is a constant gain: its
     loudness comes from the input's block powers, with no filtering. A round where it acts filters
-    only the difference its gain curve makes (kweight.reweighted), around the spans it touched.
+    only the difference its gain curve makes (KWeighted.powers_with), around the spans it touched.
     Returns (audio, static gain, the limiter's gain curve (None when idle), its loudness, (block
     powers, gain) that give the audio's loudness scaled by any further gain); the caller still runs
     the final ceiling check.
@@ -170,7 +170,7 @@ def _loudness_rounds(x: np.ndarray, sr: int, env: np.ndarray, weighted_x: KWeigh
         else:
             # The peak envelope scales with the gain, so it is measured once, on the input.
             curve = gain_curve(env * gain, margin_ceiling, width, periodic)
-            measured = (powers_of(reweighted(weighted_x.signal(), x, gain, curve.pieces, sr), sr), 1.0)
+            measured = (weighted_x.powers_with(gain, curve.pieces), 1.0)
         lufs = _lufs(*measured)
         miss = target - lufs
         # The last round's gain is the one applied (and reported), even when it missed the target.

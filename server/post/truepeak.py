@@ -31,7 +31,9 @@ def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.n
         pad = min(WRAP_PAD, frames)
         if start == 0 and stop == frames:  # the whole loop: its tail before it, its head after
             wrapped = np.concatenate([x[frames - pad:], x, x[:pad]], axis=0)
-        else:  # a span: index arithmetic, cheap at its size (a full-length gather is not)
+        elif start >= pad and stop + pad <= frames:  # a span inside the loop: its real neighbours
+            wrapped = x[start - pad: stop + pad]
+        else:  # a span at the seam: index arithmetic, cheap at its size (a full-length gather is not)
             wrapped = x[np.arange(start - pad, stop + pad) % frames]
         return np.ascontiguousarray(wrapped.T, dtype=np.float32), pad
     lead = min(WRAP_PAD, start)
@@ -53,12 +55,36 @@ def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> l
 
 def peak(x: np.ndarray, periodic: bool = False, start: int = 0, stop: int | None = None) -> float:
     """Largest |value| of x[start:stop] between and at its samples (linear; 0.0 for silence)."""
-    stop = x.shape[0] if stop is None else stop
-    span = x[start:stop]
-    best = max(float(span.max()), -float(span.min()))  # two reductions, no |x| array
-    for up in _oversampled_rows(x, start, stop, periodic):
-        if up.size:
-            best = max(best, float(up.max()), -float(up.min()))
+    return _spans_peak(x, [(start, x.shape[0] if stop is None else stop)], periodic)
+
+
+def _spans_peak(x: np.ndarray, spans: list[tuple[int, int]], periodic: bool) -> float:
+    """Largest |value| of x over sorted, disjoint [start, stop) spans, between and at its samples.
+
+    The spans, each with its context, are oversampled as one row per channel: one soxr call
+    however many spans a limiter left (a drum loop has dozens). A span's samples depend only on
+    input within WRAP_PAD of it, which is its own context; what lies beyond, the next span's
+    context here or silence in a call of its own, does not reach them. The first span is first
+    and the last is last, so a file's ends still see silence.
+    """
+    import soxr
+
+    best = 0.0
+    chunks, inner, at = [], [], 0
+    for a, b in spans:
+        span = x[a:b]
+        if span.size:
+            best = max(best, float(span.max()), -float(span.min()))  # two reductions, no |x| array
+        rows, lead = _context(x, a, b, periodic)
+        chunks.append(rows)
+        inner.append(((at + lead) * OVERSAMPLE, (at + lead + b - a) * OVERSAMPLE))
+        at += rows.shape[1]
+    joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
+    for row in joined:
+        up = soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
+        for lo, hi in inner:
+            if hi > lo:
+                best = max(best, float(up[lo:hi].max()), -float(up[lo:hi].min()))
     return best
 
 
@@ -98,9 +124,7 @@ def peak_where(x: np.ndarray, changed: np.ndarray, known: np.ndarray, periodic: 
     for a, b in spans:
         near[a:b] = True
     best = float(known[~near].max()) if not near.all() else 0.0
-    for a, b in spans:
-        best = max(best, peak(x, periodic, a, b))
-    return best
+    return max(best, _spans_peak(x, spans, periodic))
 
 
 def _spans(changed: np.ndarray, frames: int, periodic: bool) -> list[tuple[int, int]]:

@@ -147,17 +147,25 @@ def test_limiter_pieces_are_the_whole_clip_curve(periodic: bool, peaks: list[int
     assert curve.min() == pytest.approx(0.6)
 
 
-def test_reweighting_only_the_limited_pieces_is_filtering_the_whole_clip() -> None:
-    from server.post import kweight
+@pytest.mark.parametrize("compiled", [True, False])
+def test_powers_under_the_limiter_are_those_of_the_limited_clip(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the limited pieces (and their filter tails) are filtered again; the block powers must be
+    # those of filtering the whole limited clip, on the compiled and the numpy path alike.
+    from server.post import _kernels, kweight
     from server.post.limiter import gain_curve
 
-    x = (RNG.standard_normal((3 * SR, 2)) * 0.02).astype(np.float32)
-    x[[1000, SR, 2 * SR + 17]] = 1.0  # three peaks for the limiter
+    if not compiled:
+        monkeypatch.setattr(_kernels, "_compiled", False)
+    assert (_kernels.get() is not None) == compiled
+    x = (RNG.standard_normal((3 * SR + 11, 3)) * 0.02).astype(np.float32)
+    x[[1000, SR, SR + 9000, 2 * SR + 17]] = 1.0  # peaks for the limiter, two of them one group
     env = truepeak.envelope(x)
     curve = gain_curve(env * 2.0, 0.89, 192, periodic=False)
-    assert len(curve.pieces) == 3
+    assert len(curve.pieces) == 4
     y = x.astype(np.float64) * 2.0
     for a, b, g in curve.pieces:
         y[a:b] *= g[:, None]
-    fast = kweight.reweighted(kweight.weighted(x, SR), x, 2.0, curve.pieces, SR)
-    np.testing.assert_allclose(fast, kweight.weighted(y, SR), rtol=0, atol=1e-9)
+    measured = kweight.measure(x, SR)
+    fast = measured.powers_with(2.0, curve.pieces)
+    np.testing.assert_allclose(fast, kweight.powers_of(kweight.weighted(y, SR), SR), rtol=1e-9, atol=1e-18)
+    assert not np.allclose(fast, measured.powers * 4.0, rtol=1e-3)  # the limiter did change them
