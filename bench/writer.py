@@ -1,5 +1,6 @@
 """Writer overhead: post-process and atomically write 10 s of 48 kHz stereo 24-bit with its
-sidecar, beside a bare `soundfile.write` of the same samples measured in the same run.
+sidecar, beside a bare `soundfile.write` of the same samples measured in the same run. One core's
+figure (server/post/_parallel.py off), and the wall time with the channels on threads.
 
 Target (issue #25): <= 25 ms per file on one core, <= 2.5x the bare write. The writer fsyncs a
 file before renaming it into place (a file the DAW has seen survives a power cut), which costs what
@@ -25,6 +26,7 @@ from server.backends.base import Audio
 from server.jobs import Job
 from server.output import writer as writer_module
 from server.output.writer import OutputWriter
+from server.post import _parallel
 
 PARAMS = {"prompt": "bench loop", "seed": 1, "sample_rate": 48000, "bit_depth": "24", "format": "wav", "dir": ""}
 
@@ -33,9 +35,11 @@ def main(runs: int = 30) -> dict[str, float]:
     rng = np.random.default_rng(0)
     samples = (rng.standard_normal((480_000, 2)) * 0.1).astype(np.float32)
     provenance = {"model": {"name": "synth", "backend": "synth", "version": "1"}, "params": PARAMS}
+    threads = _parallel.THREADS
+    _parallel.THREADS = 1  # the target is one core's: channels one after the other
     with tempfile.TemporaryDirectory() as tmp:
         writer = OutputWriter([tmp])
-        bare, bare_sync, ours, ours_nosync = [], [], [], []
+        bare, bare_sync, ours, ours_nosync, ours_threads = [], [], [], [], []
         for i in range(runs):
             path = Path(tmp) / f"bare_{i}.wav"
             started = time.perf_counter()
@@ -57,14 +61,23 @@ def main(runs: int = 30) -> dict[str, float]:
             started = time.perf_counter()
             writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
             ours_nosync.append(time.perf_counter() - started)
+        writer.fsync, _parallel.THREADS = True, threads
+        for i in range(runs if threads > 1 else 0):  # what a producer waits for on this machine
+            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=2000 + i))
+            started = time.perf_counter()
+            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
+            ours_threads.append(time.perf_counter() - started)
     res = {"bare_ms": percentile(bare, 50) * 1e3, "bare_fsync_ms": percentile(bare_sync, 50) * 1e3,
            "writer_ms": percentile(ours, 50) * 1e3,
-           "writer_p90_ms": percentile(ours, 90) * 1e3, "writer_nofsync_ms": percentile(ours_nosync, 50) * 1e3}
+           "writer_p90_ms": percentile(ours, 90) * 1e3, "writer_nofsync_ms": percentile(ours_nosync, 50) * 1e3,
+           "threads": threads, "writer_threads_ms": percentile(ours_threads, 50) * 1e3 if ours_threads else None}
     print(f"writer: 10 s of 48 kHz stereo, 24-bit WAV + sidecar, median of {runs}:")
     print(f"  bare soundfile.write          : {res['bare_ms']:.1f} ms")
     print(f"  bare soundfile.write + fsync  : {res['bare_fsync_ms']:.1f} ms")
     print(f"  dawgen writer (fsync, atomic) : {res['writer_ms']:.1f} ms (p90 {res['writer_p90_ms']:.1f} ms; target <= 25 ms)")
     print(f"  dawgen writer without fsync   : {res['writer_nofsync_ms']:.1f} ms")
+    if res["writer_threads_ms"]:
+        print(f"  dawgen writer, channels on {threads} threads (fsync): {res['writer_threads_ms']:.1f} ms")
     print(f"  ratio with fsync / bare + fsync = {res['writer_ms'] / res['bare_fsync_ms']:.2f}x, "
           f"without fsync / bare = {res['writer_nofsync_ms'] / res['bare_ms']:.2f}x (targets <= 2.5x)")
     return res
@@ -102,6 +115,9 @@ def rows(res: dict[str, float], batched: dict[str, float] | None = None) -> list
                    synced),
            at_most("writer", "  without fsync: ratio to the bare write", res["writer_nofsync_ms"] / res["bare_ms"],
                    "x", 2.5, f"{bare}, ours {res['writer_nofsync_ms']:.1f} ms")]
+    if res.get("writer_threads_ms"):
+        out.append(Row("writer", f"  wall time, channels on {res['threads']} threads (fsync)", res["writer_threads_ms"],
+                       "ms", beside=f"one core {res['writer_ms']:.1f} ms"))
     if batched:
         out.append(Row("writer", f"count={batched['count']:.0f}: render pool speed-up", batched["serial_ms"] /
                        batched["pooled_ms"], "x", beside=f"one at a time {batched['serial_ms']:.0f} ms"))

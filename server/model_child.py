@@ -28,6 +28,7 @@ from .jobs import Job
 from .malloc import keep_buffers
 from .output.writer import OutputWriter
 from .post._kernels import warm_up
+from .post._parallel import model_running
 from .progress import Throttle
 from .registry import Registry
 
@@ -111,14 +112,19 @@ class ChildLoop:
             if job.id in self._cancelled:
                 cancel.set()
         job_id = job.id
-        made = run_model(job, request, self.registry, self._progress_sender(job_id), cancel, self.device,
-                         report=lambda kind, data: self.send(("report", job_id, kind, data)), live_work=self.live_work)
-        self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
+        with model_running():  # the writer keeps to one thread meanwhile on a small machine (post/_parallel.py)
+            made = run_model(job, request, self.registry, self._progress_sender(job_id), cancel, self.device,
+                             report=lambda kind, data: self.send(("report", job_id, kind, data)),
+                             live_work=self.live_work)
         if made is None:  # failed or cancelled: final already
+            self.send(("warm", self.registry.warm()))  # before the result: `models` after `done` is current
             self._finished(job)
             return
+        warm_sent = threading.Event()
+        self.post.submit(self._write, job, made, cancel, warm_sent)  # the writer starts now, beside these:
         self.send(("model_done", job_id))  # the lane may send its next job now
-        self.post.submit(self._write, job, made, cancel)
+        self.send(("warm", self.registry.warm()))
+        warm_sent.set()
 
     def _progress_sender(self, job_id: str) -> Callable[[float, str], None]:
         """A job's progress calls, throttled before the pipe; a new stage and the end always pass."""
@@ -132,11 +138,13 @@ class ChildLoop:
 
         return send
 
-    def _write(self, job: Job, made: Made, cancel: threading.Event) -> None:
-        """In the writer thread: post-process and place the files, then report the result."""
+    def _write(self, job: Job, made: Made, cancel: threading.Event, warm_sent: threading.Event) -> None:
+        """In the writer thread: post-process and place the files, then report the result, never
+        before the model thread has sent the warm models (`models` after `done` is current)."""
         try:
             write_made(job, made, self.writer, cancel)
         finally:  # write_made never raises for the job; the result goes back whatever happened
+            warm_sent.wait()
             self._finished(job)
 
     def _finished(self, job: Job) -> None:

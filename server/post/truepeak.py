@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _parallel
 
 __all__ = ["OVERSAMPLE", "WRAP_PAD", "peak", "envelope", "peak_where"]
 
@@ -43,14 +43,15 @@ def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.n
 
 def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> list[np.ndarray]:
     """Per channel, x[start:stop] upsampled 4x (frames * 4 values), its context cut away."""
+    rows, lead = _context(x, start, stop, periodic)
+    ups = _parallel.map_rows(_upsampled, list(rows), rows.shape[1])
+    return [up[lead * OVERSAMPLE: (lead + stop - start) * OVERSAMPLE] for up in ups]
+
+
+def _upsampled(row: np.ndarray) -> np.ndarray:
     import soxr
 
-    rows, lead = _context(x, start, stop, periodic)
-    out = []
-    for row in rows:
-        up = soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
-        out.append(up[lead * OVERSAMPLE: (lead + stop - start) * OVERSAMPLE])
-    return out
+    return soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
 
 
 def peak(x: np.ndarray, periodic: bool = False, start: int = 0, stop: int | None = None) -> float:
@@ -67,8 +68,6 @@ def _spans_peak(x: np.ndarray, spans: list[tuple[int, int]], periodic: bool) -> 
     context here or silence in a call of its own, does not reach them. The first span is first
     and the last is last, so a file's ends still see silence.
     """
-    import soxr
-
     best = 0.0
     chunks, inner, at = [], [], 0
     for a, b in spans:
@@ -80,8 +79,7 @@ def _spans_peak(x: np.ndarray, spans: list[tuple[int, int]], periodic: bool) -> 
         inner.append(((at + lead) * OVERSAMPLE, (at + lead + b - a) * OVERSAMPLE))
         at += rows.shape[1]
     joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
-    for row in joined:
-        up = soxr.resample(row, 1000, 1000 * OVERSAMPLE, quality="HQ")
+    for up in _parallel.map_rows(_upsampled, list(joined), joined.shape[1]):
         for lo, hi in inner:
             if hi > lo:
                 best = max(best, float(up[lo:hi].max()), -float(up[lo:hi].min()))

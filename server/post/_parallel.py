@@ -1,0 +1,67 @@
+"""Channels side by side: the true-peak oversampling (soxr HQ, the chain's heaviest step) runs one
+channel per thread when the machine has cores to spare.
+
+soxr releases the GIL, and each channel is its own row already, so two threads take that step in
+about half the wall time (10 s stereo: 10.8 -> 4.3 ms measured; soxr's VHQ sample-rate conversion
+does not gain, so resample.py stays in one thread): that is time to file, the
+figure a producer waits on. The CPU work is unchanged; but where a model runs in this process at
+the same time (a pipelined lane writes one job while its model makes the next) and the machine has
+few cores, the extra thread only takes a core from the model (measured with bench/pipeline.py on 2
+cores: 8 back-to-back requests 15 % slower), so then the channels stay in one thread: see
+`model_running`. Short rows stay in the calling thread too (the hand-off would cost more than the
+work). DAWGEN_POST_THREADS=1 (or THREADS = 1, as bench/writer.py's one-core figure does) turns it off.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+__all__ = ["map_rows", "model_running", "THREADS"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+THREADS = max(1, int(os.environ.get("DAWGEN_POST_THREADS") or min(4, os.cpu_count() or 1)))
+MIN_FRAMES = 1 << 16  # rows shorter than this (1.4 s at 48 kHz) are done in the calling thread
+MANY_CORES = 4  # from this many cores on, a running model leaves enough for the channel threads
+
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+_models_running = 0
+
+
+@contextmanager
+def model_running() -> Iterator[None]:
+    """Marks a model at work in this process (the model process's job thread wraps its runs)."""
+    global _models_running
+    with _lock:
+        _models_running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _models_running -= 1
+
+
+def map_rows(fn: Callable[[T], R], rows: Sequence[T], frames: int) -> list[R]:
+    """[fn(row) for row in rows], in parallel threads when there are several long rows and cores
+    to spare."""
+    if THREADS < 2 or len(rows) < 2 or frames < MIN_FRAMES or not _cores_to_spare():
+        return [fn(row) for row in rows]
+    return list(_executor().map(fn, rows))
+
+
+def _cores_to_spare() -> bool:
+    return _models_running == 0 or (os.cpu_count() or 1) >= MANY_CORES
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="dawgen-post")
+        return _pool

@@ -1,0 +1,55 @@
+"""Channel rows side by side (post/_parallel.py): same results in the same order, threads only for
+long rows and only when a running model leaves cores to spare."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from server.post import _parallel, truepeak
+
+
+def _where(row: int) -> tuple[int, str]:
+    return row, threading.current_thread().name
+
+
+@pytest.fixture
+def two_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_parallel, "THREADS", 2)
+
+
+def test_long_rows_go_to_the_pool_in_order(two_threads: None) -> None:
+    out = _parallel.map_rows(_where, [0, 1, 2], frames=_parallel.MIN_FRAMES)
+    assert [row for row, _ in out] == [0, 1, 2]
+    assert all(name.startswith("dawgen-post") for _, name in out)
+
+
+def test_short_rows_one_row_or_one_thread_stay_here(two_threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = threading.current_thread().name
+    assert {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES - 1)} == {here}
+    assert {n for _, n in _parallel.map_rows(_where, [0], frames=_parallel.MIN_FRAMES)} == {here}
+    monkeypatch.setattr(_parallel, "THREADS", 1)
+    assert {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)} == {here}
+
+
+def test_a_running_model_keeps_a_small_machine_to_one_thread(two_threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = threading.current_thread().name
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
+    with _parallel.model_running():
+        assert {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)} == {here}
+        monkeypatch.setattr(_parallel.os, "cpu_count", lambda: _parallel.MANY_CORES)
+        assert here not in {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)}
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
+    assert here not in {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)}  # model done
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_true_peak_reads_the_same_on_threads(periodic: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    x = (np.random.default_rng(5).standard_normal((3 * _parallel.MIN_FRAMES, 2)) * 0.4).astype(np.float32)
+    monkeypatch.setattr(_parallel, "THREADS", 2)
+    threaded = truepeak.peak(x, periodic), truepeak.envelope(x, periodic)
+    monkeypatch.setattr(_parallel, "THREADS", 1)
+    single = truepeak.peak(x, periodic), truepeak.envelope(x, periodic)
+    assert threaded[0] == single[0]
+    assert np.array_equal(threaded[1], single[1])
