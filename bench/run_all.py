@@ -130,7 +130,7 @@ def _web() -> list[Row]:
 SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("startup", lambda: startup.rows(startup.main(runs=3))),
     ("accept latency", lambda: osc_latency.rows(osc_latency.main(runs=2, clients=100, requests=500, rate=1000.0))),
-    ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3))),
+    ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3), writer.loop(runs=20))),
     ("post", lambda: post.rows(post.main())),
     ("time to file", lambda: time_to_file.rows(time_to_file.main(runs=10))),
     ("pipeline", lambda: pipeline.rows(pipeline.main(runs=3))),
