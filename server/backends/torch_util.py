@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from typing import Any
 
 from ..errors import DawgenError, ErrorCode
@@ -98,14 +99,27 @@ def run_in_batches(run_batch: Any, count: int, device: str = "") -> list[Any]:
 
 
 def module_bytes(*modules: Any) -> int:
-    """Bytes held by the parameters and buffers of torch modules: a loaded model's footprint."""
+    """Bytes held by the parameters and buffers of torch modules: a loaded model's footprint.
+
+    Counted once per module object and kept: walking every submodule of a large model costs
+    milliseconds, and the model process reports its warm models after every job, holding the GIL
+    the writer thread needs for that job's file. A loaded model's tensors keep their sizes while
+    dawgen holds it (dtype and device are settled in its load; LoRA adapters are counted apart, by
+    their patcher; training builds models of its own).
+    """
     total = 0
     for module in modules:
         if module is None:
             continue
-        for tensor in [*module.parameters(), *module.buffers()]:
-            total += tensor.numel() * tensor.element_size()
+        counted = _COUNTED.get(module)
+        if counted is None:
+            counted = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+            _COUNTED[module] = counted
+        total += counted
     return total
+
+
+_COUNTED: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # gone with its module
 
 
 def files_bytes(*paths: Any) -> int:

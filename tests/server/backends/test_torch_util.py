@@ -45,3 +45,26 @@ def test_a_single_row_that_does_not_fit_is_a_clear_job_error_and_others_propagat
 
     with pytest.raises(ValueError):
         run_in_batches(broken, 2, "cpu")
+
+
+def test_module_bytes_counts_parameters_and_buffers_once_per_module() -> None:
+    import gc
+    import weakref
+
+    import torch
+
+    from server.backends import torch_util
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    # 4*3 + 3 weights and bias, 3 + 3 norm affine; buffers: running mean, var (3 + 3 float32) and a count (int64)
+    expected = (15 + 6) * 4 + 6 * 4 + 8
+    assert torch_util.module_bytes(net) == expected
+    assert torch_util.module_bytes(net, None, torch.nn.Linear(2, 2)) == expected + 6 * 4
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)  # an in-place change (a merged LoRA) keeps the size: the count stands
+    assert torch_util.module_bytes(net) == expected
+    assert net in torch_util._COUNTED
+    alive = weakref.ref(net)
+    del net
+    gc.collect()
+    assert alive() is None  # a freed model is not kept alive by its count
