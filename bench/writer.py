@@ -36,37 +36,30 @@ def main(runs: int = 30) -> dict[str, float]:
     samples = (rng.standard_normal((480_000, 2)) * 0.1).astype(np.float32)
     provenance = {"model": {"name": "synth", "backend": "synth", "version": "1"}, "params": PARAMS}
     threads = _parallel.THREADS
-    _parallel.THREADS = 1  # the target is one core's: channels one after the other
     with tempfile.TemporaryDirectory() as tmp:
         writer = OutputWriter([tmp])
         bare, bare_sync, ours, ours_nosync, ours_threads = [], [], [], [], []
-        for i in range(runs):
-            path = Path(tmp) / f"bare_{i}.wav"
+        for i in range(runs):  # every variant once per round, each from a clean page cache (see _settle)
+            _settle()
             started = time.perf_counter()
-            sf.write(path, samples, 48000, subtype="PCM_24")
+            sf.write(Path(tmp) / f"bare_{i}.wav", samples, 48000, subtype="PCM_24")
             bare.append(time.perf_counter() - started)
+            _settle()
             started = time.perf_counter()
             with open(Path(tmp) / f"bare_sync_{i}.wav", "wb") as fh:
                 sf.write(fh, samples, 48000, subtype="PCM_24", format="WAV")
                 fh.flush()
                 os.fsync(fh.fileno())
             bare_sync.append(time.perf_counter() - started)
-            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=i))
-            started = time.perf_counter()
-            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
-            ours.append(time.perf_counter() - started)
-        writer.fsync = False
-        for i in range(runs):
-            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=1000 + i))
-            started = time.perf_counter()
-            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
-            ours_nosync.append(time.perf_counter() - started)
-        writer.fsync, _parallel.THREADS = True, threads
-        for i in range(runs if threads > 1 else 0):  # what a producer waits for on this machine
-            job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=2000 + i))
-            started = time.perf_counter()
-            writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
-            ours_threads.append(time.perf_counter() - started)
+            for seed, fsync, workers, times in ((i, True, 1, ours), (1000 + i, False, 1, ours_nosync),
+                                                (2000 + i, True, threads, ours_threads if threads > 1 else [])):
+                writer.fsync, _parallel.THREADS = fsync, workers  # the targets are one core's
+                _settle()
+                job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(PARAMS, seed=seed))
+                started = time.perf_counter()
+                writer.write_job(job, [Audio(samples, 48000, seed=i)], provenance)
+                times.append(time.perf_counter() - started)
+    _parallel.THREADS = threads
     res = {"bare_ms": percentile(bare, 50) * 1e3, "bare_fsync_ms": percentile(bare_sync, 50) * 1e3,
            "writer_ms": percentile(ours, 50) * 1e3,
            "writer_p90_ms": percentile(ours, 90) * 1e3, "writer_nofsync_ms": percentile(ours_nosync, 50) * 1e3,
@@ -83,6 +76,12 @@ def main(runs: int = 30) -> dict[str, float]:
     return res
 
 
+def _settle() -> None:
+    """Write back what earlier files left dirty, untimed: on ext4 (data=ordered) an fsync commits
+    every file's pending data, so without this a timed write pays for the ones before it."""
+    os.sync()
+
+
 def loop(runs: int = 20) -> dict[str, float]:
     """The loop path on one core: a synth drum loop (4 bars at 96 bpm, 10 s, transients the limiter
     catches) to the grid, its seam, -14 LUFS under the true-peak ceiling, then the atomic write."""
@@ -97,10 +96,12 @@ def loop(runs: int = 20) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         writer = OutputWriter([tmp])
         for i in range(runs):
+            _settle()
             started = time.perf_counter()
             sf.write(Path(tmp) / f"bare_{i}.wav", audio.samples, 48000, subtype="PCM_24")
             bare.append(time.perf_counter() - started)
             job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(params, seed=i))
+            _settle()
             started = time.perf_counter()
             writer.write_job(job, [audio], {"model": {"name": "synth"}, "params": params})
             ours.append(time.perf_counter() - started)
