@@ -28,12 +28,15 @@ class GainCurve:
     def min(self) -> float:
         return min((float(g.min()) for _, _, g in self.pieces), default=1.0)
 
-    def below_one(self) -> np.ndarray:
-        """Per frame: whether g < 1 there."""
-        mask = np.zeros(self.frames, bool)
-        for a, b, g in self.pieces:
-            mask[a:b] = g < 1.0
-        return mask
+    def runs_below_one(self) -> list[tuple[int, int]]:
+        """Sorted [start, stop) runs holding every frame where g < 1: per piece, from its first
+        such frame to its last (no full-length mask)."""
+        runs = []
+        for a, _, g in self.pieces:
+            under = np.flatnonzero(g < 1.0)
+            if under.size:
+                runs.append((a + int(under[0]), a + int(under[-1]) + 1))
+        return runs
 
 
 def _filtered(g_req: np.ndarray, width: int, mode: str) -> np.ndarray:

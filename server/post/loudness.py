@@ -73,7 +73,7 @@ def _under_ceiling(y: np.ndarray, ceiling: float, periodic: bool, curve: GainCur
     without measuring again; the 1e-6 margin is 16x float32's rounding. Returns the audio, its true
     peak and the scale applied.
     """
-    peak = truepeak.peak_where(y, curve.below_one(), known, periodic)
+    peak = truepeak.peak_where(y, curve.runs_below_one(), known, periodic)
     if peak <= ceiling:
         return y, peak, 1.0
     scale = ceiling / peak * (1 - 1e-6)

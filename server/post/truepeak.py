@@ -106,42 +106,48 @@ def envelope(x: np.ndarray, periodic: bool = False) -> np.ndarray:
 _MERGE_GAP = 4 * WRAP_PAD  # spans closer than this are oversampled as one (one soxr call each)
 
 
-def peak_where(x: np.ndarray, changed: np.ndarray, known: np.ndarray, periodic: bool = False) -> float:
+def peak_where(x: np.ndarray, changed: np.ndarray | list[tuple[int, int]], known: np.ndarray,
+               periodic: bool = False) -> float:
     """True peak of x, where `known[n]` is already its envelope at every frame n that is not within
     WRAP_PAD frames of a `changed` frame (e.g. a constant gain times the input's envelope).
+    `changed` is a per-frame mask, or the sorted [start, stop) runs that hold every changed frame.
 
     After the limiter only the frames its gain curve touched (and their neighbours, which the
     interpolation filter reaches) can peak anywhere new: those spans are oversampled, the rest
     is read from `known`. Falls back to the whole clip when the spans cover most of it.
     """
     frames = x.shape[0]
-    spans = _spans(changed, frames, periodic)
+    runs = _runs(changed) if isinstance(changed, np.ndarray) else changed
+    spans = _spans(runs, frames, periodic)
     if sum(b - a for a, b in spans) > frames // 2:
         return peak(x, periodic)
-    near = np.zeros(frames, bool)
-    for a, b in spans:
-        near[a:b] = True
-    best = float(known[~near].max()) if not near.all() else 0.0
+    best, at = 0.0, 0
+    for a, b in [*spans, (frames, frames)]:  # `known` between the spans, slice by slice (no mask)
+        if a > at:
+            best = max(best, float(known[at:a].max()))
+        at = b
     return max(best, _spans_peak(x, spans, periodic))
 
 
-def _spans(changed: np.ndarray, frames: int, periodic: bool) -> list[tuple[int, int]]:
-    """[start, stop) runs of `changed` widened by WRAP_PAD each side (clipped to the clip; a
-    loop's wrapped neighbours are covered by peak's wrapped context), runs closer than
-    _MERGE_GAP joined."""
-    edges = np.diff(np.concatenate([[0], changed.view(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _spans(runs: list[tuple[int, int]], frames: int, periodic: bool) -> list[tuple[int, int]]:
+    """The runs widened by WRAP_PAD each side (clipped to the clip; a loop's wrapped neighbours
+    are covered by peak's wrapped context), runs closer than _MERGE_GAP joined."""
     spans: list[tuple[int, int]] = []
-    for a, b in zip(starts.tolist(), stops.tolist()):
+    for a, b in runs:
         a, b = max(0, a - WRAP_PAD), min(frames, b + WRAP_PAD)
         if spans and a - spans[-1][1] < _MERGE_GAP:
-            spans[-1] = (spans[-1][0], b)
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
         else:
             spans.append((a, b))
     if periodic and spans:  # a change near one end reaches across the seam to the other end
-        if changed[:WRAP_PAD].any():
+        if runs[0][0] < WRAP_PAD:
             spans.append((max(0, frames - WRAP_PAD), frames))
-        if changed[-WRAP_PAD:].any():
+        if runs[-1][1] > frames - WRAP_PAD:
             spans.insert(0, (0, min(frames, WRAP_PAD)))
         spans = _merged(spans)
     return spans

@@ -101,7 +101,10 @@ def test_limited_peak_check_reads_as_the_whole_clip() -> None:
         env = truepeak.envelope(x, periodic)
         changed = np.zeros(x.shape[0], bool)
         changed[[10, SR, 2 * SR + 5, x.shape[0] - 3]] = True
-        assert truepeak.peak_where(x, changed, env, periodic) == pytest.approx(truepeak.peak(x, periodic), rel=1e-6)
+        whole = truepeak.peak(x, periodic)
+        assert truepeak.peak_where(x, changed, env, periodic) == pytest.approx(whole, rel=1e-6)
+        runs = [(10, 11), (SR - 5, SR + 3), (2 * SR + 5, 2 * SR + 6), (x.shape[0] - 3, x.shape[0] - 2)]
+        assert truepeak.peak_where(x, runs, env, periodic) == pytest.approx(whole, rel=1e-6)  # as runs
 
 
 def _reference_trim_bounds(x: np.ndarray, threshold_db: float = -60.0) -> tuple[int, int]:
