@@ -29,8 +29,11 @@ _compiled: Any = None  # None: not tried yet; False: unavailable
 
 
 def get() -> Any | None:
-    """The compiled kernels (a namespace of functions), or None when numba is not installed or the
-    DAWGEN_NO_JIT environment variable is set."""
+    """The compiled kernels (a namespace of functions), or None when numba is not installed, the
+    DAWGEN_NO_JIT environment variable is set, or they failed to compile (or to load from numba's
+    cache, say no writable cache folder): then numpy does the work, and a warning says why. The
+    first call compiles or loads every kernel for every layout the chain passes them (~0.5 s from
+    the cache): off the request path when the model process's warm_up() makes it."""
     global _compiled
     if _compiled is None:
         with _lock:
@@ -40,28 +43,20 @@ def get() -> Any | None:
 
 
 def warm_up() -> None:
-    """Compile (or load from the cache) every kernel on a tiny input, off the request path. A kernel
-    that fails to compile here (an unsupported platform) turns them all off: numpy does the work."""
-    global _compiled
-    k = get()
-    if k is None:
-        return
-    try:
-        _exercise(k)
-    except Exception as exc:  # noqa: BLE001 - any compile failure means: use the numpy path
-        log.warning("compiled post-processing loops unavailable (%s); using numpy", exc)
-        _compiled = False
+    """Compile (or load from the cache) every kernel, off the request path."""
+    get()
 
 
 def _exercise(k: Any) -> None:
     import numpy as np
 
-    x = np.zeros((8, 2), np.float32)
     sos = np.array([[1.0, 0, 0, 1.0, 0, 0]] * 2)
     cuts = np.zeros(1, np.int64)
-    k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((0, 0)))
-    k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((2, 8)))
-    k.k_cross(x, 0, 1, 0, np.zeros(8), np.zeros((2, 8)), 1.0, sos, cuts, 0, 1e-20, np.zeros((2, 1)))
+    for x in (np.zeros((8, 2), np.float32), np.zeros((8, 4), np.float32)[:, ::2]):  # contiguous, a view
+        k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((0, 0)))
+        k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((2, 8)))
+        k.k_cross(x, 0, 1, 0, np.zeros(8), np.zeros((2, 8)), 1.0, sos, cuts, 0, 1e-20, np.zeros((2, 1)))
+    x = np.zeros((8, 2), np.float32)
     k.envelope_max(np.zeros(8, np.float32), np.zeros(32, np.float32))
     k.pack_pcm24(x, np.zeros(48, np.uint8))
 
@@ -185,4 +180,10 @@ def _build() -> SimpleNamespace | bool:
             out[3 * j + 1] = (q >> 8) & 0xFF
             out[3 * j + 2] = (q >> 16) & 0xFF
 
-    return SimpleNamespace(k_filter=k_filter, k_cross=k_cross, envelope_max=envelope_max, pack_pcm24=pack_pcm24)
+    kernels = SimpleNamespace(k_filter=k_filter, k_cross=k_cross, envelope_max=envelope_max, pack_pcm24=pack_pcm24)
+    try:
+        _exercise(kernels)
+    except Exception as exc:  # noqa: BLE001 - any compile or cache failure means: use the numpy path
+        log.warning("compiled post-processing loops unavailable (%s: %s); using numpy", type(exc).__name__, exc)
+        return False
+    return kernels
