@@ -3,13 +3,15 @@
 The reading is pyloudnorm's (the reference the tests hold it to): the same K-weighting biquads
 (its coefficients, for any sample rate), the same 400 ms blocks at 100 ms hops with the same
 integer bounds, the same absolute (-70 LUFS) and relative (-10 LU) gates. What differs is the cost:
-one `sosfilt` over channel rows instead of four `lfilter` calls on strided columns, and the block
-sums from one pass over the samples instead of a Python loop over every block and channel.
+one compiled pass that filters, squares and sums (post/_kernels.py), or one `sosfilt` over channel
+rows, instead of four `lfilter` calls on strided columns, and the block sums from one pass over
+the samples instead of a Python loop over every block and channel.
 
-Loudness is measured in two steps: `block_powers` (the filtering, the only costly part) and
-`gated_lufs` (a few hundred numbers). A constant gain g scales every block power by g**2 exactly, so
-normalisation finds the loudness of `x * g` from x's block powers, gates re-applied, with no filter
-pass at all.
+Loudness is measured in two steps: `measure` (the filtering, the only costly part: sums of squares
+between block bounds) and `gated_lufs` (a few hundred numbers). A constant gain g scales every
+block power by g**2 exactly, so normalisation finds the loudness of `x * g` from x's block powers,
+gates re-applied, with no filter pass at all; a limiter's gain curve costs the spans it touches
+(KWeighted.powers_with).
 """
 from __future__ import annotations
 
@@ -108,9 +110,9 @@ def _k_filter_pairs(kernels: Any, x: np.ndarray, sample_rate: int, cuts: np.ndar
 class KWeighted:
     """A clip's K-weighted loudness as sums of squares between block bounds (`pieces`, per channel,
     between `cuts`), from which the block powers of the clip under any gain, or under a limiter's
-    gain curve, follow without filtering the clip again. The K-weighted signal itself is made when
-    first asked for: only a limiter that acts needs it, so a file whose limiter stays idle never
-    makes it."""
+    gain curve, follow without filtering the clip again. The K-weighted signal itself is kept from
+    that pass when asked (`measure(keep_signal=True)`), or made when first asked for: only a
+    limiter that acts needs it."""
     x: np.ndarray  # the clip, padded to a block
     sample_rate: int
     pieces: np.ndarray
