@@ -72,38 +72,43 @@ def _build() -> SimpleNamespace | bool:
     # result moves by ~1e-16 relative, far below the loudness reading's 1e-3 LU tolerance).
     jit = numba.njit(cache=True, nogil=True, fastmath={"contract"})
 
+    @numba.njit(inline="always", fastmath={"contract"})
+    def k_step(v, z, k):  # pragma: no cover - compiled
+        """One frame `v` through the K filter's two biquads (transposed direct form II): the output
+        and the new state z = (s0, s1, t0, t1); k holds (b0, b1, b2, a1, a2) of each section."""
+        y = k[0] * v + z[0]
+        s0 = (k[1] * v + z[1]) - k[3] * y  # k1*v + s1 does not wait for y: a shorter chain
+        s1 = k[2] * v - k[4] * y
+        w = k[5] * y + z[2]
+        t0 = (k[6] * y + z[3]) - k[8] * w
+        t1 = k[7] * y - k[9] * w
+        return w, (s0, s1, t0, t1)
+
+    @numba.njit(inline="always")
+    def coefficients(sos):  # pragma: no cover - compiled
+        """(b0, b1, b2, a1, a2) of each section, as a tuple: the values stay in registers."""
+        return (sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5],
+                sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5])
+
     @jit
     def k_filter(x, c, d, sos, cuts, floor, sums, rows):  # pragma: no cover - compiled
         """Two biquads (transposed direct form II, float64) over channels c and d of x (d == c for
         a lone channel), plus a +-floor tone at Nyquist (see kweight.weighted). sums[ch, k]: the
         sum of squares of channel ch's output over [cuts[k], cuts[k+1]) (the last to the end;
-        cuts[0] is 0, or nothing is filtered);
-        the output itself goes into rows[ch] when rows has columns. Two channels per loop: each
-        channel's recurrence is a chain of dependent multiply-adds, and two chains overlap."""
+        cuts[0] is 0, or nothing is filtered); the output itself goes into rows[ch] when rows has
+        columns. Two channels per loop: each channel's recurrence is a chain of dependent
+        multiply-adds, and two chains overlap."""
         frames = x.shape[0]
-        b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-        c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+        coeffs = coefficients(sos)
         keep = rows.shape[1] > 0
-        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0.0
+        zc = zd = (0.0, 0.0, 0.0, 0.0)
         for k in range(cuts.size):
             stop = cuts[k + 1] if k + 1 < cuts.size else frames
             acc_c = acc_d = 0.0
             for n in range(cuts[k], stop):
                 f = floor if n % 2 == 0 else -floor
-                v = np.float64(x[n, c]) + f
-                u = np.float64(x[n, d]) + f
-                y = b0 * v + p0
-                p0 = (b1 * v + p1) - a1 * y  # b1*v + p1 does not wait for y: a shorter chain
-                p1 = b2 * v - a2 * y
-                w = c0 * y + p2
-                p2 = (c1 * y + p3) - d1 * w
-                p3 = c2 * y - d2 * w
-                yy = b0 * u + q0
-                q0 = (b1 * u + q1) - a1 * yy
-                q1 = b2 * u - a2 * yy
-                ww = c0 * yy + q2
-                q2 = (c1 * yy + q3) - d1 * ww
-                q3 = c2 * yy - d2 * ww
+                w, zc = k_step(np.float64(x[n, c]) + f, zc, coeffs)
+                ww, zd = k_step(np.float64(x[n, d]) + f, zd, coeffs)
                 acc_c += w * w
                 acc_d += ww * ww
                 if keep:
@@ -118,9 +123,8 @@ def _build() -> SimpleNamespace | bool:
         [start, start + len(step)) (zero state, +-floor at Nyquist), and sums[ch, k] +=
         kd * (2 * gain * kx[ch] + kd) over each piece k between cuts, from piece `first` on:
         what a limiter's gain adds to a block's sum of squares (see KWeighted.powers_with)."""
-        b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-        c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
-        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0.0
+        coeffs = coefficients(sos)
+        zc = zd = (0.0, 0.0, 0.0, 0.0)
         k = first
         nxt = cuts[k + 1] if k + 1 < cuts.size else x.shape[0] + 1
         acc_c = acc_d = 0.0
@@ -135,20 +139,8 @@ def _build() -> SimpleNamespace | bool:
                 k += 1
                 nxt = cuts[k + 1] if k + 1 < cuts.size else x.shape[0] + 1
             f = floor if i % 2 == 0 else -floor
-            v = np.float64(x[n, c]) * step[i] + f
-            u = np.float64(x[n, d]) * step[i] + f
-            y = b0 * v + p0
-            p0 = (b1 * v + p1) - a1 * y
-            p1 = b2 * v - a2 * y
-            w = c0 * y + p2
-            p2 = (c1 * y + p3) - d1 * w
-            p3 = c2 * y - d2 * w
-            yy = b0 * u + q0
-            q0 = (b1 * u + q1) - a1 * yy
-            q1 = b2 * u - a2 * yy
-            ww = c0 * yy + q2
-            q2 = (c1 * yy + q3) - d1 * ww
-            q3 = c2 * yy - d2 * ww
+            w, zc = k_step(np.float64(x[n, c]) * step[i] + f, zc, coeffs)
+            ww, zd = k_step(np.float64(x[n, d]) * step[i] + f, zd, coeffs)
             acc_c += w * (twice * kx[c, n] + w)
             acc_d += ww * (twice * kx[d, n] + ww)
         sums[c, k] += acc_c
