@@ -13,6 +13,7 @@ work). DAWGEN_POST_THREADS=1 (or THREADS = 1, as bench/writer.py's one-core figu
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,17 @@ __all__ = ["map_rows", "model_running", "THREADS"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-THREADS = max(1, int(os.environ.get("DAWGEN_POST_THREADS") or min(4, os.cpu_count() or 1)))
+def _threads_from_env() -> int:
+    default = min(4, os.cpu_count() or 1)
+    raw = os.environ.get("DAWGEN_POST_THREADS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else default
+    except ValueError:
+        logging.getLogger(__name__).warning("DAWGEN_POST_THREADS=%r is not a number; using %d", raw, default)
+        return default
+
+
+THREADS = _threads_from_env()
 MIN_FRAMES = 1 << 16  # rows shorter than this (1.4 s at 48 kHz) are done in the calling thread
 MANY_CORES = 4  # from this many cores on, a running model leaves enough for the channel threads
 

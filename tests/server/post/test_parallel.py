@@ -53,3 +53,11 @@ def test_true_peak_reads_the_same_on_threads(periodic: bool, monkeypatch: pytest
     single = truepeak.peak(x, periodic), truepeak.envelope(x, periodic)
     assert threaded[0] == single[0]
     assert np.array_equal(threaded[1], single[1])
+
+
+@pytest.mark.parametrize("value,expected", [("1", 1), ("3", 3), ("0", 1), ("", None), ("lots", None)])
+def test_the_thread_count_from_the_environment(value: str, expected: int | None,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAWGEN_POST_THREADS", value)
+    default = min(4, _parallel.os.cpu_count() or 1)
+    assert _parallel._threads_from_env() == (default if expected is None else expected)
