@@ -71,7 +71,7 @@ def sao_small_case(tmp: Path, device: str) -> Case:
 
     t5 = tiny_models(tmp)["t5"]
     folder = build_model(tmp / "sao-small", sao_small_config(), t5, seed=7)
-    return Case("stable-audio SAO Small-sized 12 s", {"model": "sao-small", "prompt": "dark techno", "seconds": 11.9},
+    return Case("stable-audio SAO Small-sized 12 s", {"model": "sao-small", "prompt": "dark techno", "seconds": 11.88},
                 f'[models.sao-small]\nbackend = "stable-audio"\npath = "{folder}"\nt5_path = "{t5}"\n'
                 f'device = "{device}"\npreload = true\n')
 
