@@ -122,9 +122,11 @@ class ChildLoop:
             return
         warm_sent = threading.Event()
         self.post.submit(self._write, job, made, cancel, warm_sent)  # the writer starts now, beside these:
-        self.send(("model_done", job_id))  # the lane may send its next job now
-        self.send(("warm", self.registry.warm()))
-        warm_sent.set()
+        try:
+            self.send(("model_done", job_id))  # the lane may send its next job now
+            self.send(("warm", self.registry.warm()))
+        finally:  # whatever happened here, the writer thread must not wait for it forever
+            warm_sent.set()
 
     def _progress_sender(self, job_id: str) -> Callable[[float, str], None]:
         """A job's progress calls, throttled before the pipe; a new stage and the end always pass."""
