@@ -5,13 +5,16 @@ the audio (and often a temporary) per operation: the K-weighting filter and its 
 recurrence, latency-bound in scipy's sosfilt), what a limiter's gain adds to those sums (the same
 filter over the spans it touched), the true-peak envelope (a max over 4 oversampled phases) and
 packing 24-bit PCM. Here each is one pass. (A plain max |x| is not here: numpy's vectorised max
-and min beat a compiled loop, which does not vectorise.) The numpy code in kweight.py,
-truepeak.py and wav.py stays the reference and the fallback: without numba (or with DAWGEN_NO_JIT=1) it runs instead, and the tests hold both to the
-same results (bit-identical PCM, block sums to ~1e-14 relative).
+and min beat a compiled loop, which does not vectorise.)
 
-numba is imported on first use, never at the daemon's start (front doors stay light), and compiled
-machine code is cached on disk (`cache=True`), so only the very first file on a machine pays the
-compile; `warm_up()` does that off the request path.
+The numpy code in kweight.py, truepeak.py and wav.py stays the reference and the fallback. It runs
+instead without numba, with DAWGEN_NO_JIT=1, or when a kernel fails to compile or load. The tests
+hold both paths to the same results: bit-identical PCM, block sums to ~1e-14 relative.
+
+numba is imported on first use, never at the daemon's start (front doors stay light). Compiled
+machine code is cached on disk (`cache=True`), so only the first file on a machine pays the
+compile. The first use compiles every kernel; the model process's `warm_up()` makes that first use
+off the request path.
 """
 from __future__ import annotations
 
