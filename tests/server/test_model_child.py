@@ -13,8 +13,8 @@ from server.model_child import ChildLoop
 _OPEN_ENDS: list = []
 
 
-def make_loop(tmp_path):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
+def make_loop(tmp_path, **overrides):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"), **overrides})
     parent, child = multiprocessing.Pipe(duplex=True)
     _OPEN_ENDS.append((parent, child))
     loop = ChildLoop(child, cfg, "cpu")
@@ -111,11 +111,8 @@ def test_stop_writes_what_the_models_made_first(tmp_path):
 
 
 def test_progress_crosses_the_pipe_throttled_but_never_loses_a_stage_or_the_end(tmp_path):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
-                      "server.progress_interval": 60.0})
-    parent, child = multiprocessing.Pipe(duplex=True)
-    _OPEN_ENDS.append((parent, child))
-    send = ChildLoop(child, cfg, "cpu")._progress_sender("j1")
+    loop, parent = make_loop(tmp_path, **{"server.progress_interval": 60.0})
+    send = loop._progress_sender("j1")
     for fraction, stage in [(0.1, "generating"), (0.2, "generating"), (0.3, "generating"),
                             (0.5, "decoding"), (0.6, "decoding"), (1.0, "writing")]:
         send(fraction, stage)
@@ -126,11 +123,8 @@ def test_progress_crosses_the_pipe_throttled_but_never_loses_a_stage_or_the_end(
 
 
 def test_progress_interval_zero_sends_every_step(tmp_path):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
-                      "server.progress_interval": 0.0})
-    parent, child = multiprocessing.Pipe(duplex=True)
-    _OPEN_ENDS.append((parent, child))
-    send = ChildLoop(child, cfg, "cpu")._progress_sender("j1")
+    loop, parent = make_loop(tmp_path, **{"server.progress_interval": 0.0})
+    send = loop._progress_sender("j1")
     for step in range(5):
         send(step / 10, "generating")
     seen = []
