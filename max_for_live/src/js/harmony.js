@@ -136,14 +136,7 @@
     };
 
     Live.prototype.newMidiTrack = function (index, name) {
-        var set = this.make("live_set"), before = set.getcount("tracks");
-        set.call("create_midi_track", index);
-        var track = this.make("live_set tracks " + index);
-        if (set.getcount("tracks") !== before + 1 || !exists(track)) {
-            throw new Error("Live did not create a new MIDI track");
-        }
-        track.set("name", name);
-        return index;
+        return this.newTrack("midi", index, name);  // every part has a name (partsOf)
     };
 
     // A trio's files split by note track: [{name, files}] in the file's track order (the tempo track

@@ -264,17 +264,22 @@
         return best;
     };
 
-    Live.prototype.newAudioTrack = function (index, name) {
+    // A new track of `kind` ("audio" or "midi") at `index`, named when a name is given; its index.
+    Live.prototype.newTrack = function (kind, index, name) {
         var set = this.make("live_set"), before = set.getcount("tracks");
-        set.call("create_audio_track", index);
+        set.call("create_" + kind + "_track", index);
         var track = this.make("live_set tracks " + index);
         if (set.getcount("tracks") !== before + 1 || !exists(track)) {
-            throw new Error("Live did not create a new audio track");
+            throw new Error("Live did not create a new " + (kind === "midi" ? "MIDI" : kind) + " track");
         }
         if (name) {
             track.set("name", name);
         }
         return index;
+    };
+
+    Live.prototype.newAudioTrack = function (index, name) {
+        return this.newTrack("audio", index, name);
     };
 
     DG.Live.text = text;
