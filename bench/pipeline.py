@@ -1,12 +1,13 @@
 """Pipelining: 8 requests submitted back to back to a warm engine with one lane and its model
 process (the daemon minus its front doors), until the 8th file is written, measured side by side
-in one run pipelined (the default: the model process writes one job while its model runs the next)
+in one run pipelined (the default: the lane's writer process writes one job while its model runs the
+next), pipelined with the writer in a thread of the model process (`[server] writer = "thread"`),
 and not (`pipeline_depth=1`: each job written before the next starts), beside 8 x one request's
 model time and 8 x (model + post) measured in this process (the daemon's own code:
 server/execute.py `run_model`, then `write_made`).
 
 Pipelined, 8 requests cost about 8 x max(model, post) plus one request's post, not
-8 x (model + post), where a core is free for the writer thread.
+8 x (model + post), where a core is free for the writer.
 On the synth (a 10 s loop) and, when stable-audio-tools is installed, a tiny SAO-Small-shaped model.
     .venv/bin/python bench/pipeline.py [--runs 3] [--no-stable-audio]
 """
@@ -47,11 +48,12 @@ def stable_audio_case(tmp: Path) -> Case:
     return Case("stable-audio tiny 2.5 s", {"model": "tiny", "prompt": "dark techno", "seconds": 2.5}, config)
 
 
-def engine(case: Case, root: Path, isolation: str, depth: int | None = None) -> Any:
+def engine(case: Case, root: Path, isolation: str, depth: int | None = None, writer: str = "process") -> Any:
     from server.config import load
     from server.engine import Engine
 
-    overrides = {"output.root": str(root / "p"), "server.state_dir": str(root / "s"), "server.isolation": isolation}
+    overrides = {"output.root": str(root / "p"), "server.state_dir": str(root / "s"), "server.isolation": isolation,
+                 "server.writer": writer}
     config_path = None
     if case.config is not None:
         root.mkdir(parents=True, exist_ok=True)
@@ -91,10 +93,10 @@ def in_process(case: Case, root: Path, runs: int) -> tuple[float, float]:
 class Lane:
     """A started engine (process isolation, one lane) that runs N requests back to back."""
 
-    def __init__(self, case: Case, root: Path, depth: int | None) -> None:
+    def __init__(self, case: Case, root: Path, depth: int | None, writer: str = "process") -> None:
         from server.jobs import EventKind
 
-        self.case, self.eng = case, engine(case, root, "process", depth)
+        self.case, self.eng = case, engine(case, root, "process", depth, writer)
         self._done = threading.Semaphore(0)
         self.eng.subscribe(lambda e: e.kind in (EventKind.DONE, EventKind.FAILED) and self._done.release())
         self.eng.start()
@@ -123,17 +125,19 @@ def measure(case: Case, runs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="dawgen-bench-pipe-") as name:
         root = Path(name)
         model, post = in_process(case, root / "here", runs)
-        pipelined, inline = Lane(case, root / "pipelined", None), Lane(case, root / "inline", 1)
+        lanes = {"pipelined": Lane(case, root / "pipelined", None),
+                 "thread": Lane(case, root / "thread", None, writer="thread"),
+                 "inline": Lane(case, root / "inline", 1)}
         try:
-            both: dict[str, list[float]] = {"pipelined": [], "inline": []}
-            for run in range(runs):  # interleaved, so a noisy moment hits both sides alike
-                both["pipelined"].append(pipelined.run(run + 1))
-                both["inline"].append(inline.run(run + 1))
+            times: dict[str, list[float]] = {name: [] for name in lanes}
+            for run in range(runs):  # interleaved, so a noisy moment hits every variant alike
+                for name, lane in lanes.items():
+                    times[name].append(lane.run(run + 1))
         finally:
-            pipelined.close()
-            inline.close()
-    return {"model_s": model, "post_s": post, "sequential_s": statistics.median(both["pipelined"]),
-            "unpipelined_s": statistics.median(both["inline"])}
+            for lane in lanes.values():
+                lane.close()
+    return {"model_s": model, "post_s": post, "sequential_s": statistics.median(times["pipelined"]),
+            "thread_s": statistics.median(times["thread"]), "unpipelined_s": statistics.median(times["inline"])}
 
 
 def main(runs: int = 3, stable_audio: bool = True) -> dict[str, dict[str, float]]:
@@ -147,7 +151,8 @@ def main(runs: int = 3, stable_audio: bool = True) -> dict[str, dict[str, float]
         for case in cases:
             res = results[case.name] = measure(case, runs)
             m, p, s, u = res["model_s"], res["post_s"], res["sequential_s"], res["unpipelined_s"]
-            print(f"{case.name}: {N} requests back to back {s * 1e3:.0f} ms, unpipelined {u * 1e3:.0f} ms "
+            print(f"{case.name}: {N} requests back to back {s * 1e3:.0f} ms (writer process), "
+                  f"{res['thread_s'] * 1e3:.0f} ms (writer thread), unpipelined {u * 1e3:.0f} ms "
                   f"({u / s:.2f}x) (medians of {runs}); one request here: model {m * 1e3:.1f} ms, "
                   f"post + write {p * 1e3:.1f} ms")
             print(f"  vs {N} x model {N * m * 1e3:.0f} ms: {s / (N * m):.2f}x;  vs {N} x max(model, post) "
@@ -164,6 +169,9 @@ def rows(results: dict[str, dict[str, float]]) -> list[Row]:
                   f"unpipelined {u * 1e3:.0f} ms")
         out.append(Row("pipeline", f"{name}: {N} requests back to back", s * 1e3, "ms", beside=beside))
         out.append(Row("pipeline", "  speed-up over unpipelined", u / s, "x", beside=beside))
+        if "thread_s" in res:
+            out.append(Row("pipeline", "  speed-up over a writer thread in the model process", res["thread_s"] / s, "x",
+                           beside=f"writer thread {res['thread_s'] * 1e3:.0f} ms"))
         # about max(model, post) per request, not the sum: at most 1.1x of it, and less than the sum
         out.append(at_most("pipeline", "  ratio to 8 x max(model, post)", s / (N * max(m, p)), "x", 1.1, beside))
         out.append(Row("pipeline", "  ratio to 8 x (model + post), unpipelined", s / (N * (m + p)), "x", beside=beside))

@@ -3,8 +3,9 @@
 `execute_job` is the same code in a model process (server/model_child.py) and inline in the daemon
 (InlineRunner, server/model_process.py); it leaves the job in a final state and never raises for a
 job-level failure. It is two halves: `run_model` (the device's part: load, generate, the chain) and
-`write_made` (the DAW-ready post and the atomic write, CPU only). A model process runs the second
-half in a thread of its own so the device takes its next job at once (pipelining, issue #25).
+`write_made` (the DAW-ready post and the atomic write, CPU only). A model process hands the second
+half to its lane's writer (server/writer_process.py) so the device takes its next job at once
+(pipelining, issue #25).
 """
 from __future__ import annotations
 

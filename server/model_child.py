@@ -1,52 +1,36 @@
 """The model process's side of the pipe (server/model_process.py starts it): one per device lane.
 
 The main thread runs one job's model at a time; a reader thread takes the daemon's messages, sets
-cancel flags at once and queues the rest. What a model made goes to this process's writer thread
-(the DAW-ready post and the atomic write, numpy/soxr/scipy code that mostly runs without the GIL),
-and the daemon hears `model_done` at once, so the lane's next job starts on the device while the
-last one is still being written (issue #25: 8 requests take about max(model, post) each, not the
-sum). The writer takes jobs in order, so files are placed in the order the models finished. While a long job yields (training), a `run` message waiting at
-the front of the queue is live work: the long job serves it between two of its steps
-(`InboxLiveWork`), in this same thread, so the device runs one thing at a time.
+cancel flags at once and queues the rest. What a model made goes to the lane's writer (the DAW-ready
+post and the atomic write: server/writer_process.py, a process of its own beside this one, or a
+thread here), and the daemon hears `model_done` at once, so the lane's next job starts on the device
+while the last one is still being written (issue #25: 8 requests take about max(model, post) each,
+not the sum). The writer takes jobs in order, so files are placed in the order the models finished.
+While a long job yields (training), a `run` message waiting at the front of the queue is live work:
+the long job serves it between two of its steps (`InboxLiveWork`), in this same thread, so the
+device runs one thing at a time.
 """
 from __future__ import annotations
 
 import logging
 import os
 import queue
-import signal
-import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import controls
+from .child_process import start_child
 from .config import Config
-from .execute import Made, run_model, write_made
+from .execute import run_model
 from .jobs import Job
-from .malloc import keep_buffers
 from .output.writer import OutputWriter
-from .post._kernels import warm_up
-from .post._parallel import model_running
+from .post._parallel import model_running, share_models_running
 from .progress import Throttle
 from .registry import Registry
+from .writer_process import ProcessStage, ThreadStage
 
 log = logging.getLogger("dawgen.model_process")
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """On Linux the kernel kills us when the daemon dies (even by kill -9): a model process never
-    outlives its daemon and never writes a file for a job the next daemon will re-run."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(0)
 
 
 class InboxLiveWork:
@@ -69,10 +53,14 @@ class InboxLiveWork:
 
 
 class ChildLoop:
-    def __init__(self, conn: Any, config: Config, device: str) -> None:
+    def __init__(self, conn: Any, config: Config, device: str, writer_conn: Any = None) -> None:
+        """`writer_conn`: the pipe to the lane's writer process; None writes in a thread here."""
         self.conn, self.device = conn, device
         self.registry = Registry(config)
         self.writer = OutputWriter([config.output_root])
+        self.stage: ThreadStage | ProcessStage = ThreadStage(self.writer, warm=writer_conn is None)
+        if writer_conn is not None:
+            self.stage = ProcessStage(writer_conn, fallback=self.stage)
         # Progress crosses the pipe at most every half of the daemon's own interval (which throttles
         # what clients see): a token-by-token backend calls progress 50 times a second, and each
         # message costs a pickle, a pipe write and a wake-up of the daemon, beside the model's thread.
@@ -83,9 +71,6 @@ class ChildLoop:
         self._cancels: dict[str, threading.Event] = {}  # running jobs (a yielding one and its guest)
         self._cancelled: set[str] = set()  # cancels that arrived before their job started
         self.live_work = InboxLiveWork(self.inbox, self.run_job)
-        self.post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dawgen-writer")
-        # The writer's compiled loops, loaded (or compiled, once per machine) before the first file.
-        self.post.submit(warm_up)
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -102,6 +87,7 @@ class ChildLoop:
                     self._cancelled.add(message[1])
                     if message[1] in self._cancels:
                         self._cancels[message[1]].set()
+                self.stage.cancel(message[1])  # a job queued in the writer process places nothing
             else:
                 self.inbox.put(message)
 
@@ -121,11 +107,16 @@ class ChildLoop:
             self._finished(job)
             return
         warm_sent = threading.Event()
-        self.post.submit(self._write, job, made, cancel, warm_sent)  # the writer starts now, beside these:
+
+        def written(final: Job) -> None:  # never before the warm models went (`models` after `done` is current)
+            warm_sent.wait()
+            self._finished(final)
+
+        self.stage.submit(job, made, cancel, written)  # the writer starts now, beside these:
         try:
             self.send(("model_done", job_id))  # the lane may send its next job now
             self.send(("warm", self.registry.warm()))
-        finally:  # whatever happened here, the writer thread must not wait for it forever
+        finally:  # whatever happened here, the writer must not wait for it forever
             warm_sent.set()
 
     def _progress_sender(self, job_id: str) -> Callable[[float, str], None]:
@@ -140,15 +131,6 @@ class ChildLoop:
 
         return send
 
-    def _write(self, job: Job, made: Made, cancel: threading.Event, warm_sent: threading.Event) -> None:
-        """In the writer thread: post-process and place the files, then report the result, never
-        before the model thread has sent the warm models (`models` after `done` is current)."""
-        try:
-            write_made(job, made, self.writer, cancel)
-        finally:  # write_made never raises for the job; the result goes back whatever happened
-            warm_sent.wait()
-            self._finished(job)
-
     def _finished(self, job: Job) -> None:
         with self._lock:
             self._cancels.pop(job.id, None)
@@ -160,7 +142,7 @@ class ChildLoop:
         while True:
             message = self.inbox.get()
             if message[0] == "stop":
-                self.post.shutdown(wait=True)  # the daemon drains: what the models made is written first
+                self.stage.drain()  # the daemon drains: what the models made is written first
                 return
             if message[0] == "preload":
                 try:
@@ -183,10 +165,9 @@ class ChildLoop:
         self.send(("warm", self.registry.warm()))
 
 
-def child_main(conn: Any, config: Config, device: str, parent_pid: int) -> None:
-    die_with_parent(parent_pid)
-    keep_buffers()  # the writer thread's 4-8 MB temporaries reused, not re-mapped per file (server/malloc.py)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle (it drains)
-    logging.basicConfig(level=config.server.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s[model-%(process)d]: %(message)s")
-    ChildLoop(conn, config, device).serve()
+def child_main(conn: Any, config: Config, device: str, parent_pid: int, writer_conn: Any = None,
+               models_running: Any = None) -> None:
+    start_child(parent_pid, config, "model")
+    if models_running is not None:
+        share_models_running(models_running)  # the writer process reads it (server/post/_parallel.py)
+    ChildLoop(conn, config, device, writer_conn).serve()

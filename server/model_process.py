@@ -31,6 +31,7 @@ from .jobs import Job, JobState
 from .model_child import child_main
 from .output.writer import OutputWriter
 from .registry import Registry
+from .writer_process import writer_main
 
 log = logging.getLogger("dawgen.model_process")
 
@@ -152,7 +153,10 @@ class InlineRunner:
 
 
 class ProcessRunner:
-    """One child process per device (server/model_child.py). Messages over a duplex pipe:
+    """One model process per device (server/model_child.py), and beside it the lane's writer process
+    (server/writer_process.py), which writes one job's files while the model makes the next; the
+    two talk over a pipe of their own, and the writer's results reach the daemon through the model
+    process, in order. Messages between the daemon and the model process, over a duplex pipe:
     parent → child: ("run", job, request), ("cancel", job_id), ("preload",), ("load" | "unload", model), ("stop",)
     child → parent: ("progress", job_id, fraction, stage), ("report", job_id, kind, data),
                     ("model_done", job_id), ("result", job), ("warm", {model: facts})
@@ -165,6 +169,8 @@ class ProcessRunner:
         self.config, self.device = config, device
         self._ctx = multiprocessing.get_context("spawn")  # fork + threads (and CUDA) is unsafe
         self._proc: Any = None
+        self._writer: Any = None  # the writer process started with the current model process
+        self._running: Any = None
         self._conn: Any = None
         self._send_lock = threading.Lock()
         self._start_lock = threading.Lock()
@@ -175,17 +181,31 @@ class ProcessRunner:
 
     def start(self) -> None:
         """Start the model process, from the runner's own long-lived spawner thread: on Linux the
-        process asks to die with its parent (die_with_parent), and the kernel's "parent" there is
+        process asks to die with its parent (child_process.die_with_parent), and the kernel's "parent" there is
         the *thread* that forked it, so one started from a job's thread (the lane runs each job in
         a thread of its own) or a request's would be killed when that thread ends."""
         self._spawner.submit(self._start_here).result()
 
     def _start_here(self) -> None:
+        self._end_writer(0.0)  # a crashed model process's writer: the jobs it held were failed, so it places nothing more
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        self._proc = self._ctx.Process(target=child_main, args=(child_conn, self.config, self.device, os.getpid()),
+        model_end, ends = None, [child_conn]
+        running = None
+        if self.config.server.writer == "process":
+            model_end, writer_end = self._ctx.Pipe(duplex=True)
+            ends += [model_end, writer_end]
+            # Models at work in the model process, read by the writer's. Held here while they run: a
+            # spawned child opens its lock by name, which is gone once the last holder drops it.
+            running = self._running = self._ctx.Value("i", 0)
+            self._writer = self._ctx.Process(target=writer_main, args=(writer_end, self.config, os.getpid(), running),
+                                             name=f"dawgen-writer-{self.device}", daemon=True)
+            self._writer.start()
+        self._proc = self._ctx.Process(target=child_main, args=(child_conn, self.config, self.device, os.getpid(),
+                                                                model_end, running),
                                        name=f"dawgen-model-{self.device}", daemon=True)
         self._proc.start()
-        child_conn.close()
+        for end in ends:  # only the children hold these: a child's death reads as EOF
+            end.close()
         self._conn = parent_conn
         threading.Thread(target=self._read_child, args=(parent_conn,),
                          name=f"dawgen-runner-{self.device}", daemon=True).start()
@@ -213,6 +233,22 @@ class ProcessRunner:
 
     def _alive(self) -> bool:
         return self._proc is not None and self._proc.is_alive()
+
+    def _end_writer(self, timeout: float = 5.0) -> None:
+        """The last writer process, ended: after a drain it has ended by itself (this reaps it);
+        one still writing past `timeout` is terminated (its temporary file is swept at startup)."""
+        if self._writer is None:
+            return
+        self._writer.join(timeout)
+        if self._writer.is_alive():
+            self._writer.terminate()
+            self._writer.join(timeout)
+        self._writer = None
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The lane's writer process's id while it runs."""
+        return self._writer.pid if self._writer is not None and self._writer.is_alive() else None
 
     @property
     def pid(self) -> int | None:
@@ -298,3 +334,4 @@ class ProcessRunner:
             if self._proc.is_alive():
                 self._proc.terminate()
                 self._proc.join(timeout)
+        self._end_writer(timeout)

@@ -103,7 +103,7 @@ def module_bytes(*modules: Any) -> int:
 
     Counted once per module object and kept: walking every submodule of a large model costs
     milliseconds, and the model process reports its warm models after every job, holding the GIL
-    the writer thread needs for that job's file. A loaded model's tensors keep their sizes while
+    (a writer thread there, `[server] writer = "thread"`, needs it for that job's file). A loaded model's tensors keep their sizes while
     dawgen holds it (dtype and device are settled in its load; LoRA adapters are counted apart, by
     their patcher; training builds models of its own).
     """

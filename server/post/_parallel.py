@@ -4,9 +4,9 @@ channel per thread when the machine has cores to spare.
 soxr releases the GIL, and each channel is its own row already, so two threads take that step in
 about half the wall time (10 s stereo: 10.8 -> 4.3 ms measured; soxr's VHQ sample-rate conversion
 does not gain, so resample.py stays in one thread): that is time to file, the
-figure a producer waits on. The CPU work is unchanged; but where a model runs in this process at
-the same time (a pipelined lane writes one job while its model makes the next) and the machine has
-few cores, the extra thread only takes a core from the model (measured with bench/pipeline.py on 2
+figure a producer waits on. The CPU work is unchanged; but where a model runs at the same time
+(a pipelined lane writes one job while its model makes the next, in this process or, through
+`share_models_running`, in the lane's model process) and the machine has few cores, the extra thread only takes a core from the model (measured with bench/pipeline.py on 2
 cores: 8 back-to-back requests 15 % slower), so then the channels stay in one thread: see
 `model_running`. Short rows stay in the calling thread too (the hand-off would cost more than the
 work). DAWGEN_POST_THREADS=1 (or THREADS = 1, as bench/writer.py's one-core figure does) turns it off.
@@ -19,9 +19,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["map_rows", "model_running", "THREADS"]
+__all__ = ["map_rows", "model_running", "share_models_running", "THREADS"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -43,6 +43,14 @@ MANY_CORES = 4  # from this many cores on, a running model leaves enough for the
 _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _models_running = 0
+_shared: Any = None  # a multiprocessing.Value("i") the lane's model and writer processes both hold
+
+
+def share_models_running(value: Any) -> None:
+    """Count running models in `value`, shared with another process: the writer process
+    (server/writer_process.py) reads what its model process marks."""
+    global _shared
+    _shared = value
 
 
 @contextmanager
@@ -51,11 +59,19 @@ def model_running() -> Iterator[None]:
     global _models_running
     with _lock:
         _models_running += 1
+    _add_shared(1)
     try:
         yield
     finally:
         with _lock:
             _models_running -= 1
+        _add_shared(-1)
+
+
+def _add_shared(n: int) -> None:
+    if _shared is not None:
+        with _shared.get_lock():
+            _shared.value += n
 
 
 def map_rows(fn: Callable[[T], R], rows: Sequence[T], frames: int) -> list[R]:
@@ -67,7 +83,8 @@ def map_rows(fn: Callable[[T], R], rows: Sequence[T], frames: int) -> list[R]:
 
 
 def _cores_to_spare() -> bool:
-    return _models_running == 0 or (os.cpu_count() or 1) >= MANY_CORES
+    running = _models_running if _shared is None else _shared.value
+    return running == 0 or (os.cpu_count() or 1) >= MANY_CORES
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -127,6 +127,41 @@ def test_a_killed_model_process_fails_its_job_and_is_restarted(tmp_path):
         eng.close()
 
 
+def test_a_killed_writer_process_loses_nothing_later_jobs_are_written(tmp_path):
+    eng = make_engine(tmp_path, "process")
+    try:
+        first, _ = eng.submit(Request("generate", {"prompt": "kick", "seed": 1}, "first"))
+        assert wait_final(eng, first.id).state is JobState.DONE
+        (worker,) = eng.workers
+        writer, model = worker.runner.writer_pid, worker.runner.pid
+        assert writer is not None and writer != model  # the lane's files are written beside the model
+        os.kill(writer, signal.SIGKILL)
+        wait_until(lambda: worker.runner.writer_pid is None, timeout=10, what="the writer process to go")
+        after, _ = eng.submit(Request("generate", {"prompt": "snare", "seed": 2}, "after"))
+        done = wait_final(eng, after.id)
+        assert done.state is JobState.DONE and os.path.exists(done.outputs[0])  # written in the model process
+        assert worker.runner.pid == model
+    finally:
+        eng.stop(5)
+        eng.close()
+
+
+def test_writer_thread_writes_in_the_model_process(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"),
+                      "server.isolation": "process", "server.writer": "thread"})
+    eng = Engine(cfg)
+    eng.start()
+    try:
+        job, _ = eng.submit(Request("generate", {"prompt": "hat", "seed": 5, "count": 2}, "t"))
+        done = wait_final(eng, job.id)
+        assert done.state is JobState.DONE and len(done.outputs) == 2
+        (worker,) = eng.workers
+        assert worker.runner.writer_pid is None and worker.runner.pid is not None
+    finally:
+        eng.stop(5)
+        eng.close()
+
+
 def test_running_job_cancel_in_a_model_process_writes_nothing(tmp_path):
     eng = make_engine(tmp_path, "process")
     try:

@@ -44,6 +44,35 @@ def test_a_running_model_keeps_a_small_machine_to_one_thread(two_threads: None, 
     assert here not in {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)}  # model done
 
 
+def _mark_running(value, started, release) -> None:
+    _parallel.share_models_running(value)
+    with _parallel.model_running():
+        started.set()
+        release.wait(30)
+
+
+def test_a_model_in_the_other_process_keeps_the_writer_to_one_thread(two_threads: None,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The writer process reads what its model process marks, through a shared counter.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    value, started, release = ctx.Value("i", 0), ctx.Event(), ctx.Event()
+    monkeypatch.setattr(_parallel, "_shared", value)
+    monkeypatch.setattr(_parallel.os, "cpu_count", lambda: 2)
+    here = threading.current_thread().name
+    model = ctx.Process(target=_mark_running, args=(value, started, release), daemon=True)
+    model.start()
+    try:
+        assert started.wait(60)
+        assert {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)} == {here}
+    finally:
+        release.set()
+        model.join(30)
+    assert value.value == 0
+    assert here not in {n for _, n in _parallel.map_rows(_where, [0, 1], frames=_parallel.MIN_FRAMES)}
+
+
 @pytest.mark.parametrize("periodic", [False, True])
 def test_true_peak_reads_the_same_on_threads(periodic: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     x = (np.random.default_rng(5).standard_normal((3 * _parallel.MIN_FRAMES, 2)) * 0.4).astype(np.float32)

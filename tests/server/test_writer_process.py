@@ -1,0 +1,165 @@
+"""The lane's writer process (server/writer_process.py): what a model made crosses the pipe intact,
+jobs are written in order, a cancel reaches a queued job, and a writer that dies loses nothing
+silently (its jobs fail with a clear error, later ones are written in the model process)."""
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from server.backends.base import Audio, Midi
+from server.config import load
+from server.execute import Made
+from server.jobs import Job, JobState
+from server.model_child import ChildLoop
+from server.output.writer import OutputWriter
+from server.writer_process import ProcessStage, ThreadStage, pack, serve_writes, unpack, writer_main
+
+from .test_model_child import _OPEN_ENDS, generate, messages_until
+
+
+def made_of(*outputs):
+    return Made(list(outputs), {"model": {"name": "synth"}, "params": {}, "timings": {}})
+
+
+def test_pack_and_unpack_carry_the_audio_exactly_and_writable():
+    left, right = multiprocessing.Pipe(duplex=True)
+    rng = np.random.default_rng(0)
+    stereo = rng.standard_normal((48000, 2)).astype(np.float32)
+    strided = rng.standard_normal((1000, 4))[:, ::2]  # not contiguous: pickled in band
+    made = made_of(Audio(stereo, 48000, seed=3, meta={"bpm": 120}), Audio(strided, 44100),
+                   Audio(np.zeros((0, 2), np.float32), 48000), Midi(b"MThd...", seed=4))
+    frames = pack(generate(1), made)
+    sender = threading.Thread(target=lambda: [left.send_bytes(f) for f in frames], daemon=True)
+    sender.start()  # more than a socket buffer holds: sent while it is read
+
+    _, job, back = unpack(right, pickle.loads(right.recv_bytes()))
+    assert job.id == "j1"
+    assert np.array_equal(back.outputs[0].samples, stereo) and back.outputs[0].samples.dtype == np.float32
+    assert back.outputs[0].meta == {"bpm": 120} and back.outputs[0].seed == 3
+    assert np.array_equal(back.outputs[1].samples, strided)
+    assert back.outputs[2].samples.shape == (0, 2)
+    assert back.outputs[3].data == b"MThd..."
+    back.outputs[0].samples *= 0.5  # the chain may work in place: the received arrays are writable
+    assert back.outputs[0].samples[0, 0] == pytest.approx(stereo[0, 0] * 0.5)
+
+
+class _Writes:
+    """serve_writes (the writer process's loop) in a thread of this process, its writer held at will."""
+
+    def __init__(self, tmp_path):
+        self.model_end, writer_end = multiprocessing.Pipe(duplex=True)
+        _OPEN_ENDS.append((self.model_end, writer_end))
+        self.writer = OutputWriter([tmp_path / "p"])
+        self.holds: dict[str, threading.Event] = {}
+        real = self.writer.write_job
+
+        self.writer_calls: list[str] = []
+
+        def held(job, outputs, provenance):
+            self.writer_calls.append(job.id)
+            if job.id in self.holds:
+                assert self.holds[job.id].wait(30)
+            return real(job, outputs, provenance)
+
+        self.writer.write_job = held
+        self.thread = threading.Thread(target=serve_writes, args=(writer_end, self.writer), daemon=True)
+        self.thread.start()
+
+
+def loop_with(tmp_path, writer_conn):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
+    parent, child = multiprocessing.Pipe(duplex=True)
+    _OPEN_ENDS.append((parent, child))
+    loop = ChildLoop(child, cfg, "cpu", writer_conn)
+    threading.Thread(target=loop.serve, daemon=True).start()
+    return loop, parent
+
+
+def test_the_writer_writes_in_order_while_the_model_runs_on(tmp_path):
+    writes = _Writes(tmp_path)
+    writes.holds["j1"] = threading.Event()
+    loop, parent = loop_with(tmp_path, writes.model_end)
+    assert isinstance(loop.stage, ProcessStage)
+    for seq in (1, 2, 3):
+        parent.send(("run", generate(seq), {}))
+    seen = messages_until(parent, "model_done", "j3")  # the models ran on while j1 was held in the writer
+    assert not [m for m in seen if m[0] == "result"]
+    writes.holds["j1"].set()
+    seen = messages_until(parent, "result", "j3")
+    results = [m[1] for m in seen if m[0] == "result"]
+    assert [j.id for j in results] == ["j1", "j2", "j3"]
+    assert all(j.state == JobState.DONE and j.outputs[0].endswith(".wav") for j in results)
+    assert all(os.path.exists(j.outputs[0]) for j in results)
+    parent.send(("stop",))
+    writes.thread.join(30)
+    assert not writes.thread.is_alive()  # the drain ended the writer's loop too
+
+
+def test_a_cancel_reaches_a_job_queued_in_the_writer(tmp_path):
+    writes = _Writes(tmp_path)
+    writes.holds["j1"] = threading.Event()
+    loop, parent = loop_with(tmp_path, writes.model_end)
+    parent.send(("run", generate(1), {}))
+    parent.send(("run", generate(2), {}))
+    messages_until(parent, "model_done", "j2")
+    parent.send(("cancel", "j2"))
+    time.sleep(0.3)  # model process → writer: two hops for the cancel
+    writes.holds["j1"].set()
+    results = {m[1].id: m[1] for m in messages_until(parent, "result", "j2") if m[0] == "result"}
+    assert results["j1"].state == JobState.DONE
+    assert results["j2"].state == JobState.CANCELLED and not results["j2"].outputs
+    assert len(list((tmp_path / "p").rglob("*.wav"))) == 1
+    parent.send(("stop",))
+
+
+def test_a_writer_that_dies_fails_its_jobs_and_the_next_are_written_here(tmp_path):
+    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
+    ctx = multiprocessing.get_context("spawn")
+    model_end, writer_end = ctx.Pipe(duplex=True)
+    proc = ctx.Process(target=writer_main, args=(writer_end, cfg, os.getpid()), daemon=True)
+    proc.start()
+    writer_end.close()
+    done: list[Job] = []
+    arrived = threading.Event()
+
+    def on_done(job):
+        done.append(job)
+        arrived.set()
+
+    stage = ProcessStage(model_end, fallback=ThreadStage(OutputWriter([tmp_path / "p"])))
+    audio = made_of(Audio(np.zeros((4800, 2), np.float32) + 0.1, 48000, seed=1))
+    stage.submit(generate(1), audio, threading.Event(), on_done)  # written by the real writer process
+    assert arrived.wait(60)
+    assert done[0].state == JobState.DONE and os.path.exists(done[0].outputs[0])
+    os.kill(proc.pid, signal.SIGSTOP)  # held mid-queue, then killed: as the OOM killer does
+    arrived.clear()
+    stage.submit(generate(2), audio, threading.Event(), on_done)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert arrived.wait(30)
+    assert done[1].id == "j2" and done[1].state == JobState.FAILED
+    assert done[1].error_code == "write_failed" and "writer process stopped" in done[1].error_message
+    arrived.clear()
+    stage.submit(generate(3), audio, threading.Event(), on_done)  # the writer is gone: written here
+    assert arrived.wait(30)
+    assert done[2].id == "j3" and done[2].state == JobState.DONE and os.path.exists(done[2].outputs[0])
+    stage.drain()
+    proc.join(10)
+
+
+def test_outputs_that_cannot_cross_a_pipe_are_written_here(tmp_path):
+    writes = _Writes(tmp_path)
+    done: list[Job] = []
+    arrived = threading.Event()
+    stage = ProcessStage(writes.model_end, fallback=ThreadStage(OutputWriter([tmp_path / "p"])))
+    made = made_of(Audio(np.zeros((4800, 2), np.float32) + 0.1, 48000, seed=1))
+    made.provenance["unpicklable"] = threading.Lock()
+    stage.submit(generate(1), made, threading.Event(), lambda job: (done.append(job), arrived.set()))
+    assert arrived.wait(30)
+    assert done[0].state == JobState.DONE, done[0].error_message
+    assert not writes.writer_calls  # the writer process's loop never saw it
+    stage.drain()
