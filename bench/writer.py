@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,8 @@ def loop(runs: int = 20) -> dict[str, float]:
             job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(params, seed=i))
             _settle()
             started = time.perf_counter()
-            writer.write_job(job, [audio], {"model": {"name": "synth"}, "params": params})
+            # the output's own seed names the file: one per run, as the daemon's would be (no name taken)
+            writer.write_job(job, [replace(audio, seed=i)], {"model": {"name": "synth"}, "params": params})
             ours.append(time.perf_counter() - started)
     _parallel.THREADS = threads
     res = {"bare_ms": percentile(bare, 50) * 1e3, "loop_ms": percentile(ours, 50) * 1e3}

@@ -162,18 +162,18 @@ class OutputWriter:
         for n in range(1, 10_000):
             name = stem if n == 1 else f"{stem}-{n}"
             final_audio, final_json = folder / f"{name}.{fmt}", folder / f"{name}.json"
-            sidecar["file"] = final_audio.name
-            payload = json.dumps(sidecar, indent=2, default=str).encode()
             if final_json.exists():
                 if not _is_ours(final_json, job_id, index):
                     continue
                 # Our own sidecar from an attempt cut short by a crash: finish that attempt.
+                payload = _sidecar_bytes(sidecar, final_audio.name)
                 os.replace(self._tmp_write(folder, final_json.name, job_id, payload), final_json)
                 os.replace(tmp_audio, final_audio)
                 return final_audio
             if final_audio.exists():
                 continue  # someone else's file without a sidecar: never overwrite it
-            tmp_json = self._tmp_write(folder, final_json.name, job_id, payload)
+            # Encoded only for a name that is free (a regen of the same seed tries a few taken ones first).
+            tmp_json = self._tmp_write(folder, final_json.name, job_id, _sidecar_bytes(sidecar, final_audio.name))
             if not _link_no_clobber(tmp_json, final_json):
                 continue
             os.replace(tmp_audio, final_audio)
@@ -190,6 +190,11 @@ class OutputWriter:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+def _sidecar_bytes(sidecar: dict[str, Any], file_name: str) -> bytes:
+    sidecar["file"] = file_name
+    return json.dumps(sidecar, indent=2, default=str).encode()
 
 
 def _is_ours(sidecar_path: Path, job_id: str, index: int) -> bool:
