@@ -8,8 +8,7 @@ A model process hands each finished job to a stage that writes it while its mode
   take turns on the GIL: measured on 2 cores, a tiny Stable Audio model's run went from 86 to 111 ms
   with a writer thread busy beside it, and stayed at 86 ms with the writer in its own process (which
   then wrote 29 files a second instead of 19). A GPU model's thread is the same kind of thread: it
-  launches kernels from Python. The audio crosses the pipe as raw buffers (pickle protocol 5, out
-  of band), so a 10 s stereo file costs two copies of its bytes, no pickling of them.
+  launches kernels from Python. The audio crosses the pipe as raw buffers (server/handoff.py).
 - `ThreadStage`: a writer thread in the model process (tests; and the fallback when the writer
   process is gone or a job's outputs cannot cross a pipe).
 
@@ -30,6 +29,7 @@ from .child_process import start_child
 from .config import Config
 from .errors import ErrorCode
 from .execute import Made, fail, write_made
+from .handoff import pack, unpack
 from .jobs import Job, JobState
 from .output.writer import OutputWriter
 from .post import _parallel
@@ -93,7 +93,7 @@ class ProcessStage:
 
     def submit(self, job: Job, made: Made, cancel: threading.Event, done: Done) -> None:
         try:
-            frames = pack(job, made)
+            frames = pack(("write", job, made))
         except (pickle.PicklingError, TypeError, AttributeError, BufferError) as exc:  # written here instead
             log.warning("job %s is written in the model process: its outputs cannot be sent (%s)", job.id, exc)
             self._fallback.submit(job, made, cancel, done)
@@ -153,32 +153,6 @@ class ProcessStage:
             done(job)
 
 
-# -- what crosses the pipe -------------------------------------------------------------------------
-
-def pack(job: Job, made: Made) -> list[bytes | memoryview]:
-    """("write", job, made) as frames: a pickle whose arrays travel out of band, then each array's
-    bytes as they lie in memory. Raises (before anything is sent) for what cannot be pickled."""
-    buffers: list[pickle.PickleBuffer] = []
-    head = pickle.dumps(("write", job, made), protocol=5, buffer_callback=buffers.append)
-    raws = [b.raw() for b in buffers]  # raises for a non-contiguous buffer: then nothing was sent
-    sizes = pickle.dumps([r.nbytes for r in raws])
-    return [sizes, head, *raws]
-
-
-def unpack(conn: Any, sizes: list[int]) -> tuple[Any, ...]:
-    """The rest of a `pack`ed message: each array read straight into a writable buffer of its own."""
-    head = conn.recv_bytes()
-    buffers = []
-    for size in sizes:
-        buffer = bytearray(size)
-        if size:
-            conn.recv_bytes_into(buffer)
-        else:
-            conn.recv_bytes()
-        buffers.append(buffer)
-    return pickle.loads(head, buffers=buffers)
-
-
 # -- the writer process ----------------------------------------------------------------------------
 
 class _Inbox:
@@ -195,7 +169,7 @@ class _Inbox:
         while True:
             try:
                 first = pickle.loads(self.conn.recv_bytes())
-                if isinstance(first, list):  # a job: its buffer sizes come first (pack)
+                if isinstance(first, list):  # a job: its layout comes first (server/handoff.py)
                     _, job, made = unpack(self.conn, first)
                     self.jobs.put((job, made))
                 elif first[0] == "cancel":

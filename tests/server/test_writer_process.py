@@ -14,10 +14,11 @@ import pytest
 from server.backends.base import Audio, Midi
 from server.config import load
 from server.execute import Made
+from server.handoff import pack, unpack
 from server.jobs import Job, JobState
 from server.model_child import ChildLoop
 from server.output.writer import OutputWriter
-from server.writer_process import ProcessStage, ThreadStage, pack, serve_writes, unpack, writer_main
+from server.writer_process import ProcessStage, ThreadStage, serve_writes, writer_main
 
 from .test_model_child import _OPEN_ENDS, generate, messages_until
 
@@ -29,14 +30,13 @@ def made_of(*outputs):
 def test_pack_and_unpack_carry_the_audio_exactly_and_writable():
     left, right = multiprocessing.Pipe(duplex=True)
     rng = np.random.default_rng(0)
-    stereo = rng.standard_normal((48000, 2)).astype(np.float32)
+    stereo = rng.standard_normal((192000, 2)).astype(np.float32)
     strided = rng.standard_normal((1000, 4))[:, ::2]  # not contiguous: pickled in band
     made = made_of(Audio(stereo, 48000, seed=3, meta={"bpm": 120}), Audio(strided, 44100),
                    Audio(np.zeros((0, 2), np.float32), 48000), Midi(b"MThd...", seed=4))
-    frames = pack(generate(1), made)
+    frames = pack(("write", generate(1), made))
     sender = threading.Thread(target=lambda: [left.send_bytes(f) for f in frames], daemon=True)
     sender.start()  # more than a socket buffer holds: sent while it is read
-
     _, job, back = unpack(right, pickle.loads(right.recv_bytes()))
     assert job.id == "j1"
     assert np.array_equal(back.outputs[0].samples, stereo) and back.outputs[0].samples.dtype == np.float32
