@@ -169,7 +169,7 @@ class _Inbox:
         while True:
             try:
                 first = pickle.loads(self.conn.recv_bytes())
-                if isinstance(first, list):  # a job: its layout comes first (server/handoff.py)
+                if isinstance(first, list):  # a job: its buffers' sizes come first (server/handoff.py)
                     _, job, made = unpack(self.conn, first)
                     self.jobs.put((job, made))
                 elif first[0] == "cancel":
@@ -186,9 +186,13 @@ class _Inbox:
                 self.jobs.put(None)  # what came before is written; the model process fails the rest
                 return
 
-    def is_cancelled(self, job_id: str) -> bool:
+    def take_cancel(self, job_id: str) -> bool:
+        """Whether `job_id` was cancelled (forgotten here: the job is about to be written or not)."""
         with self.lock:
-            return job_id in self.cancelled
+            if job_id in self.cancelled:
+                self.cancelled.discard(job_id)
+                return True
+            return False
 
 
 def writer_main(conn: Any, config: Config, parent_pid: int, models_running: Any = None) -> None:
@@ -206,7 +210,7 @@ def serve_writes(conn: Any, writer: OutputWriter) -> None:
     while (item := inbox.jobs.get()) is not None:
         job, made = item
         cancel = threading.Event()
-        if inbox.is_cancelled(job.id):
+        if inbox.take_cancel(job.id):
             cancel.set()
         write_made(job, made, writer, cancel)
         try:
