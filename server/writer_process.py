@@ -33,7 +33,7 @@ from .handoff import pack, unpack
 from .jobs import Job, JobState
 from .output.writer import OutputWriter
 from .post import _parallel
-from .post._kernels import warm_up
+from .post.pipeline import warm
 
 log = logging.getLogger("dawgen.writer_process")
 
@@ -41,8 +41,8 @@ Done = Callable[[Job], None]  # called once per submitted job, with the job fina
 
 
 class ThreadStage:
-    """Writes in one thread of this process, jobs in the order submitted. The thread and the
-    compiled loops (numba: ~140 MB) start with the first job, so a model process whose writer
+    """Writes in one thread of this process, jobs in the order submitted. The thread, the chain's
+    imports and its compiled loops (numba: ~140 MB) start with the first job, so a model process whose writer
     process does the writing never loads them."""
 
     def __init__(self, writer: OutputWriter, warm: bool = False) -> None:
@@ -56,7 +56,7 @@ class ThreadStage:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dawgen-writer")
-                self._pool.submit(warm_up)  # loaded (or compiled, once per machine) before the first file
+                self._pool.submit(warm)  # imports and compiled loops loaded before the first file
             return self._pool
 
     def submit(self, job: Job, made: Made, cancel: threading.Event, done: Done) -> None:
@@ -200,7 +200,7 @@ def writer_main(conn: Any, config: Config, parent_pid: int, models_running: Any 
     start_child(parent_pid, config, "writer")
     if models_running is not None:
         _parallel.share_models_running(models_running)  # one channel thread while the model runs, on few cores
-    warm_up()
+    warm()  # the chain's imports and compiled loops, before the first job arrives
     serve_writes(conn, OutputWriter([config.output_root]))
 
 

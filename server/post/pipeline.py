@@ -60,6 +60,18 @@ def prepare(audio: Audio, params: Mapping[str, Any]) -> tuple[Audio, dict[str, A
     return Audio(samples.astype(np.float32, copy=False), rate, seed=audio.seed, meta=dict(meta)), info
 
 
+def warm() -> None:
+    """The chain run once on 2 s of noise, as a loop and as a resampled one-shot, off the request
+    path: its lazy imports (scipy.signal via pyloudnorm, scipy.ndimage: ~0.6 s), the compiled
+    loops (post/_kernels.py) and soxr are ready before the first file is written."""
+    from ._kernels import warm_up
+
+    warm_up()
+    noise = (np.random.default_rng(0).standard_normal((96000, 2)) * 0.3).astype(np.float32)
+    for params in ({"sample_rate": 48000, "bpm": 120, "bars": 1}, {"sample_rate": 44100}):
+        prepare(Audio(noise, 48000), params)
+
+
 def _to_grid(samples: np.ndarray, rate: int, target: int, bpm: float, meta: Mapping[str, Any], loop: bool,
              fit_to_grid: Any) -> tuple[np.ndarray, dict[str, Any]]:
     from .grid import StretchUnavailable
