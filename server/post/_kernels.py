@@ -13,8 +13,8 @@ hold both paths to the same results: bit-identical PCM, block sums to ~1e-14 rel
 
 numba is imported on first use, never at the daemon's start (front doors stay light). Compiled
 machine code is cached on disk (`cache=True`), so only the first file on a machine pays the
-compile. The first use compiles every kernel; the model process's `warm_up()` makes that first use
-off the request path.
+compile. The first use compiles every kernel; the writer's start (post/pipeline.py `warm`, which
+calls `warm_up()`) makes that first use off the request path.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def get() -> Any | None:
     DAWGEN_NO_JIT environment variable is set, or they failed to compile (or to load from numba's
     cache, say no writable cache folder): then numpy does the work, and a warning says why. The
     first call compiles or loads every kernel for every layout the chain passes them (~0.5 s from
-    the cache): off the request path when the model process's warm_up() makes it."""
+    the cache): off the request path when the writer's warm_up() makes it."""
     global _compiled
     if _compiled is None:
         with _lock:
