@@ -42,6 +42,12 @@ def _stable_audio() -> list[Row]:
     return stable_audio.rows(stable_audio.main(seconds=1.0, runs=2))
 
 
+def _writer_beside_model() -> list[Row]:
+    import writer_beside_model
+
+    return writer_beside_model.rows(writer_beside_model.main(runs=8))
+
+
 def _musicgen() -> list[Row]:
     import musicgen
 
@@ -137,6 +143,7 @@ SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
 ]
 BACKENDS: list[tuple[str, Callable[[], list[Row]], tuple[str, ...]]] = [
     ("stable-audio", _stable_audio, ("stable_audio_tools", "torch")),
+    ("writer beside a model", _writer_beside_model, ("stable_audio_tools", "torch")),
     ("musicgen", _musicgen, ("transformers", "torch")),
     ("bark", _bark, ("transformers", "torch")),
     ("demucs", _demucs, ("demucs", "torch")),

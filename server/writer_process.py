@@ -7,7 +7,7 @@ A model process hands each finished job to a stage that writes it while its mode
   model process and joined to it by a pipe. In one process a writer thread and the model's thread
   take turns on the GIL: measured on 2 cores, a tiny Stable Audio model's run went from 86 to 111 ms
   with a writer thread busy beside it, and stayed at 86 ms with the writer in its own process (which
-  then wrote 29 files a second instead of 19). A GPU model's thread is the same kind of thread: it
+  then wrote 29 files a second instead of 19; bench/writer_beside_model.py). A GPU model's thread is the same kind of thread: it
   launches kernels from Python. The audio crosses the pipe as raw buffers (server/handoff.py).
 - `ThreadStage`: a writer thread in the model process (tests; and the fallback when the writer
   process is gone or a job's outputs cannot cross a pipe).
