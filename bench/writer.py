@@ -83,15 +83,21 @@ def _settle() -> None:
     os.sync()
 
 
-def loop(runs: int = 20) -> dict[str, float]:
-    """The loop path on one core: a synth drum loop (4 bars at 96 bpm, 10 s, transients the limiter
-    catches) to the grid, its seam, -14 LUFS under the true-peak ceiling, then the atomic write."""
+def drum_loop() -> tuple[Audio, dict[str, object]]:
+    """The synth's drum loop (4 bars at 96 bpm, 10 s of 48 kHz stereo, transients the limiter
+    catches) as the synth backend hands it to the writer, and its request's parameters."""
     from server.backends.synth import _META_KEYS
     from server.backends.synth.render import render
 
-    params = dict(PARAMS, prompt="drum loop", bpm=96, bars=4)
     rendered = render("drum loop", seed=1, bpm=96, bars=4, sample_rate=48000)
-    audio = Audio(rendered.samples, 48000, seed=1, meta={k: rendered.meta[k] for k in _META_KEYS if k in rendered.meta})
+    meta = {k: rendered.meta[k] for k in _META_KEYS if k in rendered.meta}
+    return Audio(rendered.samples, 48000, seed=1, meta=meta), dict(PARAMS, prompt="drum loop", bpm=96, bars=4)
+
+
+def loop(runs: int = 20) -> dict[str, float]:
+    """The loop path on one core: the drum loop to the grid, its seam, -14 LUFS under the true-peak
+    ceiling, then the atomic write."""
+    audio, params = drum_loop()
     threads, _parallel.THREADS = _parallel.THREADS, 1
     bare, ours = [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,22 +25,21 @@ from table import Row, at_most
 
 def write_loops(stop: Any, files: Any) -> None:
     """Write the synth's drum loop until `stop` is set, counting files (a thread or a process)."""
-    from server.backends.base import Audio
-    from server.backends.synth import _META_KEYS
-    from server.backends.synth.render import render
+    from dataclasses import replace
+
+    from writer import drum_loop
+
     from server.jobs import Job
     from server.output.writer import OutputWriter
     from server.post import _parallel
 
     _parallel.THREADS = 1  # one core for the writer, one for the model
-    params = {"prompt": "drum loop", "sample_rate": 48000, "bit_depth": "24", "format": "wav", "bpm": 96, "bars": 4}
-    rendered = render("drum loop", seed=1, bpm=96, bars=4, sample_rate=48000)
-    meta = {k: rendered.meta[k] for k in _META_KEYS if k in rendered.meta}
+    audio, params = drum_loop()
     writer = OutputWriter([tempfile.mkdtemp(prefix="dawgen-bench-beside-")], fsync=False)
     seed = 0
     while not stop.is_set():
         job = Job(id=Job.new_id(), verb="generate", model="synth", params=dict(params, seed=seed))
-        writer.write_job(job, [Audio(rendered.samples, 48000, seed=seed, meta=meta)], {"params": params})
+        writer.write_job(job, [replace(audio, seed=seed)], {"params": params})
         seed += 1
         with files.get_lock():
             files.value += 1

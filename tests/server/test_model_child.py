@@ -13,11 +13,15 @@ from server.model_child import ChildLoop
 _OPEN_ENDS: list = []
 
 
-def make_loop(tmp_path, **overrides):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"), **overrides})
+def config_for(tmp_path, **overrides):
+    return load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s"), **overrides})
+
+
+def make_loop(tmp_path, writer_conn=None, **overrides):
+    """A model process's loop over a real pipe; `writer_conn`: the pipe to its writer (None: a thread)."""
     parent, child = multiprocessing.Pipe(duplex=True)
     _OPEN_ENDS.append((parent, child))
-    loop = ChildLoop(child, cfg, "cpu")
+    loop = ChildLoop(child, config_for(tmp_path, **overrides), "cpu", writer_conn)
     return loop, parent
 
 

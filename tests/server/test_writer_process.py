@@ -12,15 +12,13 @@ import numpy as np
 import pytest
 
 from server.backends.base import Audio, Midi
-from server.config import load
 from server.execute import Made
 from server.handoff import pack, unpack
 from server.jobs import Job, JobState
-from server.model_child import ChildLoop
 from server.output.writer import OutputWriter
 from server.writer_process import ProcessStage, ThreadStage, serve_writes, writer_main
 
-from .test_model_child import _OPEN_ENDS, generate, messages_until
+from .test_model_child import _OPEN_ENDS, config_for, generate, make_loop, messages_until
 
 
 def made_of(*outputs):
@@ -72,10 +70,7 @@ class _Writes:
 
 
 def loop_with(tmp_path, writer_conn):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
-    parent, child = multiprocessing.Pipe(duplex=True)
-    _OPEN_ENDS.append((parent, child))
-    loop = ChildLoop(child, cfg, "cpu", writer_conn)
+    loop, parent = make_loop(tmp_path, writer_conn)
     threading.Thread(target=loop.serve, daemon=True).start()
     return loop, parent
 
@@ -118,7 +113,7 @@ def test_a_cancel_reaches_a_job_queued_in_the_writer(tmp_path):
 
 
 def test_a_writer_that_dies_fails_its_jobs_and_the_next_are_written_here(tmp_path):
-    cfg = load(None, {"output.root": str(tmp_path / "p"), "server.state_dir": str(tmp_path / "s")})
+    cfg = config_for(tmp_path)
     ctx = multiprocessing.get_context("spawn")
     model_end, writer_end = ctx.Pipe(duplex=True)
     proc = ctx.Process(target=writer_main, args=(writer_end, cfg, os.getpid()), daemon=True)
