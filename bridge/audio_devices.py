@@ -22,7 +22,8 @@ log = logging.getLogger("dawgen.audio")
 
 EXTRA_HINT = ("install the optional extra 'audio': pip install 'dawgen[audio]' (sounddevice), "
               "and PortAudio (Debian/Ubuntu: apt install libportaudio2; macOS and Windows wheels include it)")
-_sd_lock = threading.Lock()
+_sd_lock = threading.Lock()  # PortAudio's device list, its re-initialisation, stream open and close
+_open_streams = 0  # streams opened through open_stream() and not yet closed
 
 
 class AudioUnavailable(DawgenError):
@@ -123,10 +124,39 @@ class DeviceSet:
         return pick_device(devices, kind, pattern, self.config.hostapi, defaults)
 
 
-def _refresh(sd: Any) -> bool:
-    """Re-initialise PortAudio to see devices that appeared since; callers make sure no stream is
-    open (a re-initialisation closes them). sounddevice documents _terminate/_initialize for this."""
+def open_stream(factory: Callable[[], Any]) -> Any:
+    """A PortAudio stream made by `factory()`, counted open until `close_stream`. A re-initialisation
+    closes every open stream while its callback may still run in the host API's thread (a crash
+    with JACK), so `_refresh` waits for none; taking one lock also keeps it out of an open or close
+    in flight on another thread, which the owner's busy flag alone does not (it is set after the open)."""
+    global _open_streams
     with _sd_lock:
+        stream = factory()
+        _open_streams += 1
+    return stream
+
+
+def close_stream(stream: Any) -> None:
+    global _open_streams
+    with _sd_lock:
+        try:
+            stream.close()
+        finally:
+            _open_streams -= 1
+
+
+def open_streams() -> int:
+    with _sd_lock:
+        return _open_streams
+
+
+def _refresh(sd: Any) -> bool:
+    """Re-initialise PortAudio to see devices that appeared since; never while a stream is open (a
+    re-initialisation closes them). sounddevice documents _terminate/_initialize for this."""
+    with _sd_lock:
+        if _open_streams:
+            log.debug("PortAudio refresh skipped: %d stream(s) open", _open_streams)
+            return False
         try:
             sd._terminate()
             sd._initialize()

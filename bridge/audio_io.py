@@ -258,10 +258,12 @@ class AudioDoor:
         recording = Recording(load_sounddevice(), take.device, take.channels, take.rate, frames_for(take.seconds, take.rate))
         with self._lock:
             self._recording = recording
-        recording.stream.start()
-        log.info("capture: recording %.3f s from %s", take.seconds, take.device.name)
-        recording.done.wait(take.seconds + STALL_GRACE_SECONDS)
-        recording.close()
+        try:
+            recording.stream.start()
+            log.info("capture: recording %.3f s from %s", take.seconds, take.device.name)
+            recording.done.wait(take.seconds + STALL_GRACE_SECONDS)
+        finally:  # closed whatever happened: an open stream keeps PortAudio from seeing new devices
+            recording.close()
         if recording.stopped:
             raise DawgenError(ErrorCode.CANCELLED, "capture stopped; nothing was written")
         if recording.pos < len(recording.buf):

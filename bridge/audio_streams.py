@@ -10,7 +10,7 @@ import numpy as np
 
 from server.errors import DawgenError, ErrorCode
 
-from .audio_devices import Device
+from .audio_devices import Device, close_stream, open_stream
 
 
 class _Stream:
@@ -42,7 +42,7 @@ class _Stream:
             if self.stream is not None and not self.closed:
                 self.closed = True
                 try:
-                    self.stream.close()
+                    close_stream(self.stream)
                 except Exception:  # noqa: BLE001
                     pass
 
@@ -51,8 +51,9 @@ class Playback(_Stream):
     def __init__(self, sd: Any, device: Device, data: np.ndarray, rate: int, path: str) -> None:
         super().__init__()
         self.data, self.pos, self.path, self.sd = data, 0, path, sd
-        self.stream = sd.OutputStream(device=device.index, channels=data.shape[1], samplerate=rate,
-                                      dtype="float32", callback=self._fill, finished_callback=self.done.set)
+        self.stream = open_stream(lambda: sd.OutputStream(
+            device=device.index, channels=data.shape[1], samplerate=rate, dtype="float32", callback=self._fill,
+            finished_callback=self.done.set))
 
     def _fill(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:
@@ -69,8 +70,9 @@ class Recording(_Stream):
     def __init__(self, sd: Any, device: Device, channels: int, rate: int, frames: int) -> None:
         super().__init__()
         self.buf, self.pos, self.sd = np.zeros((frames, channels), dtype=np.float32), 0, sd
-        self.stream = sd.InputStream(device=device.index, channels=channels, samplerate=rate,
-                                     dtype="float32", callback=self._take, finished_callback=self.done.set)
+        self.stream = open_stream(lambda: sd.InputStream(
+            device=device.index, channels=channels, samplerate=rate, dtype="float32", callback=self._take,
+            finished_callback=self.done.set))
 
     def _take(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:

@@ -16,7 +16,7 @@ from server.errors import DawgenError
 from server.jobs import JobState
 from tests.waiting import wait_until
 
-from .audio_helpers import ECHO_CONFIG, FakeDevices, FakeSoundDevice, register_echo
+from .audio_helpers import ECHO_CONFIG, FakeDevices, FakeInputStream, FakeSoundDevice, register_echo
 
 
 def test_bars_at_a_tempo_and_seconds():
@@ -260,3 +260,54 @@ def test_a_resent_osc_capture_is_answered_again_and_records_once(door):
     with pytest.raises(DawgenError) as info:
         verbs.handlers()["capture"](other, ("udp", ("127.0.0.1", 9)))
     assert info.value.code == "duplicate_id"
+
+
+class _CountingSoundDevice(FakeSoundDevice):
+    """A fake that also counts re-initialisations, as DeviceSet's refresh makes them."""
+
+    reinits = 0
+
+    @classmethod
+    def _terminate(cls):
+        cls.reinits += 1
+
+    @classmethod
+    def _initialize(cls):
+        pass
+
+
+def test_portaudio_is_not_reinitialised_while_a_stream_is_open():
+    from bridge import audio_devices
+    from bridge.audio_streams import Recording
+
+    sd = _CountingSoundDevice
+    before = audio_devices.open_streams()
+    recording = Recording(sd, Device(3, "fake loopback", "Test API", 2, 2, 48000.0), 2, 48000, 1024)
+    assert audio_devices.open_streams() == before + 1  # counted from the open, before anybody starts it
+    assert audio_devices._refresh(sd) is False and sd.reinits == 0  # would free it under its callback
+    recording.close()
+    recording.close()  # a second close is a no-op, counted once
+    assert audio_devices.open_streams() == before
+    assert audio_devices._refresh(sd) is True and sd.reinits == 1
+
+
+class _StreamThatWillNotStart(FakeInputStream):
+    def start(self):
+        raise RuntimeError("Error starting stream: Device unavailable [PaErrorCode -9985]")
+
+
+class _BrokenInput(FakeSoundDevice):
+    InputStream = _StreamThatWillNotStart
+
+
+def test_a_stream_that_fails_to_start_is_closed_and_the_capture_fails_clearly(door, monkeypatch):
+    from bridge import audio_devices
+
+    monkeypatch.setattr(audio_io, "load_sounddevice", lambda: _BrokenInput)
+    before = audio_devices.open_streams()
+    sink = Sink()
+    door.capture(CaptureSpec(seconds=0.1), sink.make(), "c1")
+    assert sink.finished.wait(10), sink.events
+    assert sink.events[-1][0] == "failed" and sink.events[-1][1] == "device_unavailable"
+    assert "Device unavailable" in sink.events[-1][2]
+    assert audio_devices.open_streams() == before and not door.capturing
