@@ -22,7 +22,12 @@ log = logging.getLogger("dawgen.audio")
 
 EXTRA_HINT = ("install the optional extra 'audio': pip install 'dawgen[audio]' (sounddevice), "
               "and PortAudio (Debian/Ubuntu: apt install libportaudio2; macOS and Windows wheels include it)")
-_sd_lock = threading.Lock()  # PortAudio's device list, its re-initialisation, stream open and close
+# Every PortAudio call that changes a stream (open, start, abort, close), a re-initialisation and the
+# device list are made under this one lock. PortAudio's JACK host API (19.6, Debian's) answers them
+# through one condition variable that all its streams share, without a predicate: two calls
+# waiting at once, on one stream or on two, can take each other's wake-up, and a close that returns
+# early frees a stream its real-time thread still processes. Each call waits a JACK period or two.
+_sd_lock = threading.RLock()
 _open_streams = 0  # streams opened through open_stream() and not yet closed
 
 
@@ -125,15 +130,21 @@ class DeviceSet:
 
 
 def open_stream(factory: Callable[[], Any]) -> Any:
-    """A PortAudio stream made by `factory()`, counted open until `close_stream`. A re-initialisation
-    closes every open stream while its callback may still run in the host API's thread (a crash
-    with JACK), so `_refresh` waits for none; taking one lock also keeps it out of an open or close
-    in flight on another thread, which the owner's busy flag alone does not (it is set after the open)."""
+    """A PortAudio stream made by `factory()`, counted open until `close_stream` has closed it: a
+    re-initialisation closes every open stream while its callback may still run in the host API's
+    thread (a crash with JACK), so `_refresh` waits for none. The owner's busy flag alone does not
+    cover this (it is set after the open)."""
     global _open_streams
     with _sd_lock:
         stream = factory()
         _open_streams += 1
-    return stream
+        return stream
+
+
+def stream_call(call: Callable[[], Any]) -> Any:
+    """One PortAudio call on an open stream (start, abort), in turn with all others."""
+    with _sd_lock:
+        return call()
 
 
 def close_stream(stream: Any) -> None:

@@ -136,13 +136,14 @@ class AudioDoor:
         if previous is not None:
             previous.stop()
         on_start(str(target), len(data) / rate)
+        log.info("audition of %s: %.1f s on %s", target, len(data) / rate, device.name)
         self._start_thread(self._play, (playback, on_end), "dawgen-audition")
         return str(target), len(data) / rate
 
     def _play(self, playback: Playback, on_end: Callable[[str, str], None]) -> None:
         failed = False
         try:
-            playback.stream.start()
+            playback.start()  # not at all when a stop came first: done is set then
             finished = playback.done.wait(len(playback.data) / playback.stream.samplerate + STALL_GRACE_SECONDS)
             failed = not finished
             if failed:
@@ -160,6 +161,7 @@ class AudioDoor:
             how = "stopped" if current else "replaced"
         else:
             how = "failed" if failed else "finished"
+        log.info("audition of %s: %s", playback.path, how)
         on_end(playback.path, how)
 
     def resolve_audition(self, path: str | None, job: str | None) -> Path:
@@ -259,7 +261,7 @@ class AudioDoor:
         with self._lock:
             self._recording = recording
         try:
-            recording.stream.start()
+            recording.start()  # not when a stop came first: `stopped` then cancels below
             log.info("capture: recording %.3f s from %s", take.seconds, take.device.name)
             recording.done.wait(take.seconds + STALL_GRACE_SECONDS)
         finally:  # closed whatever happened: an open stream keeps PortAudio from seeing new devices

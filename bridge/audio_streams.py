@@ -10,14 +10,16 @@ import numpy as np
 
 from server.errors import DawgenError, ErrorCode
 
-from .audio_devices import Device, close_stream, open_stream
+from .audio_devices import Device, close_stream, open_stream, stream_call
 
 
 class _Stream:
     """One PortAudio stream driven by a callback; `done` is set when it has finished or was stopped.
 
     PortAudio's calls on one stream are not thread-safe (an abort racing a close hangs JACK's client
-    and aborts the process at exit), so stop() and close() take turns under one lock."""
+    and aborts the process at exit), so start(), stop() and close() take turns under the stream's
+    lock, which also keeps a stop after a start in flight; and every PortAudio call, on any stream,
+    takes its turn under audio_devices' one lock."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
@@ -27,12 +29,21 @@ class _Stream:
         self.xruns = 0
         self._ops = threading.Lock()
 
+    def start(self) -> bool:
+        """Start it, unless stop() came first (False then). A stop arriving while PortAudio is still
+        starting it waits for the start (see audio_devices._sd_lock for why calls take turns)."""
+        with self._ops:
+            if self.stopped or self.closed:
+                return False
+            stream_call(self.stream.start)
+            return True
+
     def stop(self) -> None:
         with self._ops:
             self.stopped = True
             if self.stream is not None and not self.closed:
                 try:
-                    self.stream.abort()  # abort, not stop: stop would play out queued buffers first
+                    stream_call(self.stream.abort)  # abort, not stop: stop would play out queued buffers first
                 except Exception:  # noqa: BLE001 - an already finished stream is stopped enough
                     pass
         self.done.set()

@@ -104,7 +104,7 @@ def test_a_missing_device_is_a_clear_error(door):
     assert info.value.code == "device_unavailable" and "'system' (JACK Audio Connection Kit)" in info.value.message
 
 
-def wait_reply(client, address, timeout=20.0):
+def wait_reply(client, address, timeout=20.0, daemon=None):
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -114,7 +114,8 @@ def wait_reply(client, address, timeout=20.0):
         seen.append(reply)
         if reply.address == address:
             return reply
-    raise AssertionError(f"no {address}; got {[(r.address, r.args) for r in seen]}")
+    log = f"\ndaemon log:\n{daemon.log.read_text(errors='replace')[-4000:]}" if daemon is not None else ""
+    raise AssertionError(f"no {address}; got {[(r.address, r.args) for r in seen]}{log}")
 
 
 def test_capture_audition_and_stop_over_osc(jack, daemon_factory):
@@ -122,22 +123,22 @@ def test_capture_audition_and_stop_over_osc(jack, daemon_factory):
     with Client("127.0.0.1", daemon.port) as client:
         reply = client.call("capture", {"seconds": 0.5, "then": "vary", "then_params": '{"strength": 0.5}'}, req_id="c1")
         assert reply.address == "/dawgen/recording" and reply.args == ["c1", 0.5, 48000, "system"]
-        captured = wait_reply(client, "/dawgen/captured")
+        captured = wait_reply(client, "/dawgen/captured", daemon=daemon)
         assert captured.args[0] == "c1" and captured.args[2:] == [24000, 48000]
         path = captured.args[1]
         assert path.startswith(str(daemon.project)) and sf.info(path).frames == 24000
-        error = wait_reply(client, "/dawgen/error")
+        error = wait_reply(client, "/dawgen/error", daemon=daemon)
         assert error.args[:2] == ["c1.then", "unknown_verb"] and "vary" in error.args[2]
 
         playing = client.call("audition", {"path": path}, req_id="a1")
         assert playing.args[:2] == ["a1", path] and playing.args[2] == pytest.approx(0.5)
-        assert wait_reply(client, "/dawgen/played").args == ["a1", path, "finished"]
+        assert wait_reply(client, "/dawgen/played", daemon=daemon).args == ["a1", path, "finished"]
 
         loop = client.generate({"prompt": "drum loop", "bars": 8, "bpm": 120, "seed": 3})[0]  # 16 s
         client.call("audition", {"path": loop}, req_id="a2")
         stopped = client.call("stop", {}, req_id="s1")
         assert stopped.args == ["s1", 1, 0]
-        assert wait_reply(client, "/dawgen/played").args == ["a2", loop, "stopped"]
+        assert wait_reply(client, "/dawgen/played", daemon=daemon).args == ["a2", loop, "stopped"]
 
         with pytest.raises(Exception) as info:
             client.call("audition", {"path": "nope.wav"}, req_id="a3")
