@@ -23,6 +23,7 @@ from types import ModuleType
 # runs this file again as __mp_main__, where the script's folder is not on sys.path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import handoff
 import osc_latency
 import pipeline
 import post
@@ -137,6 +138,7 @@ SPINE: list[tuple[str, Callable[[], list[Row]]]] = [
     ("startup", lambda: startup.rows(startup.main(runs=3))),
     ("accept latency", lambda: osc_latency.rows(osc_latency.main(runs=2, clients=100, requests=500, rate=1000.0))),
     ("writer", lambda: writer.rows(writer.main(runs=30), writer.batch(runs=3), writer.loop(runs=20))),
+    ("handoff", lambda: handoff.rows(handoff.main(runs=15))),
     ("post", lambda: post.rows(post.main())),
     ("time to file", lambda: time_to_file.rows(time_to_file.main(runs=10))),
     ("pipeline", lambda: pipeline.rows(pipeline.main(runs=3))),

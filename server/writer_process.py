@@ -29,7 +29,7 @@ from .child_process import start_child
 from .config import Config
 from .errors import ErrorCode
 from .execute import Made, fail, write_made
-from .handoff import pack, unpack
+from .handoff import pack, send, unpack
 from .jobs import Job, JobState
 from .output.writer import OutputWriter
 from .post import _parallel
@@ -93,7 +93,7 @@ class ProcessStage:
 
     def submit(self, job: Job, made: Made, cancel: threading.Event, done: Done) -> None:
         try:
-            frames = pack(("write", job, made))
+            packed = pack(("write", job, made))
         except (pickle.PicklingError, TypeError, AttributeError, BufferError) as exc:  # written here instead
             log.warning("job %s is written in the model process: its outputs cannot be sent (%s)", job.id, exc)
             self._fallback.submit(job, made, cancel, done)
@@ -102,8 +102,7 @@ class ProcessStage:
             if not self._gone:
                 self._held[job.id] = (job, done)
                 try:
-                    for frame in frames:
-                        self._conn.send_bytes(frame)
+                    send(self._conn, packed)
                     if cancel.is_set():
                         self._conn.send_bytes(pickle.dumps(("cancel", job.id)))
                     return
@@ -169,7 +168,7 @@ class _Inbox:
         while True:
             try:
                 first = pickle.loads(self.conn.recv_bytes())
-                if isinstance(first, list):  # a job: its buffers' sizes come first (server/handoff.py)
+                if first[0] == "job":  # its buffers' sizes come first (server/handoff.py)
                     _, job, made = unpack(self.conn, first)
                     self.jobs.put((job, made))
                 elif first[0] == "cancel":

@@ -13,7 +13,7 @@ import pytest
 
 from server.backends.base import Audio, Midi
 from server.execute import Made
-from server.handoff import pack, unpack
+from server.handoff import pack, send, unpack
 from server.jobs import Job, JobState
 from server.output.writer import OutputWriter
 from server.writer_process import ProcessStage, ThreadStage, serve_writes, writer_main
@@ -25,17 +25,36 @@ def made_of(*outputs):
     return Made(list(outputs), {"model": {"name": "synth"}, "params": {}, "timings": {}})
 
 
-def test_pack_and_unpack_carry_the_audio_exactly_and_writable():
+class _Framed:
+    """A connection that is not a POSIX multiprocessing Connection (as Windows' pipe connections are
+    not): the audio must travel in frames."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.send_bytes, self.recv_bytes, self.recv_bytes_into = conn.send_bytes, conn.recv_bytes, conn.recv_bytes_into
+
+    def fileno(self):
+        raise AssertionError("a framed connection is never read or written underneath")
+
+
+@pytest.mark.parametrize("framed", [False, True], ids=["direct", "framed"])
+def test_pack_and_unpack_carry_the_audio_exactly_and_writable(framed):
     left, right = multiprocessing.Pipe(duplex=True)
+    if framed:
+        left, right = _Framed(left), _Framed(right)
     rng = np.random.default_rng(0)
     stereo = rng.standard_normal((192000, 2)).astype(np.float32)
     strided = rng.standard_normal((1000, 4))[:, ::2]  # not contiguous: pickled in band
     made = made_of(Audio(stereo, 48000, seed=3, meta={"bpm": 120}), Audio(strided, 44100),
                    Audio(np.zeros((0, 2), np.float32), 48000), Midi(b"MThd...", seed=4))
-    frames = pack(("write", generate(1), made))
-    sender = threading.Thread(target=lambda: [left.send_bytes(f) for f in frames], daemon=True)
+    packed = pack(("write", generate(1), made))
+    sender = threading.Thread(target=send, args=(left, packed), daemon=True)
     sender.start()  # more than a socket buffer holds: sent while it is read
-    _, job, back = unpack(right, pickle.loads(right.recv_bytes()))
+    first = pickle.loads(right.recv_bytes())
+    assert first[:2] == ("job", not framed)
+    _, job, back = unpack(right, first)
+    left.send_bytes(b"after")  # the raw bytes left the stream in step: the next frame reads whole
+    assert right.recv_bytes() == b"after"
     assert job.id == "j1"
     assert np.array_equal(back.outputs[0].samples, stereo) and back.outputs[0].samples.dtype == np.float32
     assert back.outputs[0].meta == {"bpm": 120} and back.outputs[0].seed == 3
