@@ -36,17 +36,29 @@ class _SlowDevice(FakeSoundDevice):
     OutputStream = _SlowStart
 
 
-def test_a_stop_during_a_start_waits_for_it_then_aborts():
+def starting_slowly() -> tuple[Playback, threading.Thread]:
+    """A playback whose start is inside (fake) PortAudio until _SlowStart.release is set."""
     _SlowStart.calls = []
     _SlowStart.starting.clear()
     _SlowStart.release.clear()
-    playback = Playback(_SlowDevice, DEVICE, np.zeros((48000, 2), np.float32), 48000, "x.wav")
+    playback = Playback(_SlowDevice, DEVICE, np.zeros((48000, 2), np.float32), 48000, "slow.wav")
     starter = threading.Thread(target=playback.start)
     starter.start()
     assert _SlowStart.starting.wait(5)
-    stopper = threading.Thread(target=playback.stop)
-    stopper.start()
-    stopper.join(0.2)
+    return playback, starter
+
+
+def started_beside(call) -> threading.Thread:
+    """`call` in a thread, given 0.2 s to get stuck."""
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(0.2)
+    return thread
+
+
+def test_a_stop_during_a_start_waits_for_it_then_aborts():
+    playback, starter = starting_slowly()
+    stopper = started_beside(playback.stop)
     assert stopper.is_alive() and _SlowStart.calls == ["start"]  # held until PortAudio has started it
     _SlowStart.release.set()
     starter.join(5)
@@ -58,17 +70,9 @@ def test_a_stop_during_a_start_waits_for_it_then_aborts():
 def test_calls_on_two_streams_take_turns():
     """JACK's host API wakes every stream's waiting call through one shared condition: a close of
     one stream must not run while another stream's start waits inside PortAudio."""
-    _SlowStart.calls = []
-    _SlowStart.starting.clear()
-    _SlowStart.release.clear()
-    slow = Playback(_SlowDevice, DEVICE, np.zeros((48000, 2), np.float32), 48000, "a.wav")
     other = Playback(FakeSoundDevice, DEVICE, np.zeros((48000, 2), np.float32), 48000, "b.wav")
-    starter = threading.Thread(target=slow.start)
-    starter.start()
-    assert _SlowStart.starting.wait(5)
-    closer = threading.Thread(target=other.close)
-    closer.start()
-    closer.join(0.2)
+    slow, starter = starting_slowly()
+    closer = started_beside(other.close)
     assert closer.is_alive() and not other.stream._halt.is_set()  # waits for the start to come back
     _SlowStart.release.set()
     starter.join(5)
