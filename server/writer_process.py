@@ -9,8 +9,8 @@ A model process hands each finished job to a stage that writes it while its mode
   with a writer thread busy beside it, and stayed at 86 ms with the writer in its own process (which
   then wrote 29 files a second instead of 19; bench/writer_beside_model.py). A GPU model's thread is the same kind of thread: it
   launches kernels from Python. The audio crosses the pipe as raw buffers (server/handoff.py).
-- `ThreadStage`: a writer thread in the model process (tests; and the fallback when the writer
-  process is gone or a job's outputs cannot cross a pipe).
+- `ThreadStage`: a writer thread in the model process (`[server] writer = "thread"`, tests, and the
+  fallback when the writer process is gone or a job's outputs cannot cross a pipe).
 
 Results go back to the daemon through the model process, in the order the models finished, after
 the model process has sent its warm models (`models` after `done` is current).
