@@ -1,13 +1,15 @@
-"""Channels side by side: the true-peak oversampling (soxr HQ, the chain's heaviest step) runs one
-channel per thread when the machine has cores to spare.
+"""Channels side by side: the chain's soxr steps (the true-peak oversampling, soxr HQ, the heaviest;
+the VHQ sample-rate conversion) run one channel per thread when the machine has cores to spare.
 
-soxr releases the GIL, and each channel is its own row already, so two threads take that step in
-about half the wall time (10 s stereo: 10.8 -> 4.3 ms measured; soxr's VHQ sample-rate conversion
-does not gain, so resample.py stays in one thread): that is time to file, the
-figure a producer waits on. The CPU work is unchanged; but where a model runs at the same time
-(a pipelined lane writes one job while its model makes the next, in this process or, through
-`share_models_running`, in the lane's model process) and the machine has few cores, the extra thread only takes a core from the model (measured with bench/pipeline.py on 2
-cores: 8 back-to-back requests 15 % slower), so then the channels stay in one thread: see
+soxr releases the GIL and filters each channel on its own, so two threads take those steps in
+about half the wall time, with the same samples: 10 s stereo oversampled 10.8 -> 4.3 ms; 2.5 s of
+stereo converted 44.1 -> 48 kHz 2.7 -> 1.8 ms, the transposes included. Each row's reductions run
+in its thread too. That is time to file, the figure a producer waits on (the chain of a 2.5 s
+stable-audio one-shot: 7.8 -> 5.3 ms). The CPU work is unchanged; but where a model runs at the
+same time (a pipelined lane writes one job while its model makes the next, in this process or,
+through `share_models_running`, in the lane's model process) and the machine has few cores, the
+extra thread only takes a core from the model (measured with bench/pipeline.py on 2 cores: 8
+back-to-back requests 15 % slower), so then the channels stay in one thread: see
 `model_running`. Short rows stay in the calling thread too (the hand-off would cost more than the
 work). DAWGEN_POST_THREADS=1 (or THREADS = 1, as bench/writer.py's one-core figure does) turns it off.
 """
@@ -21,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["map_rows", "model_running", "share_models_running", "THREADS"]
+__all__ = ["map_rows", "model_running", "share_models_running", "side_by_side", "THREADS"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,10 +76,15 @@ def _add_shared(n: int) -> None:
             _shared.value += n
 
 
+def side_by_side(rows: int, frames: int) -> bool:
+    """Whether map_rows would run `rows` rows of `frames` frames in parallel threads now."""
+    return THREADS >= 2 and rows >= 2 and frames >= MIN_FRAMES and _cores_to_spare()
+
+
 def map_rows(fn: Callable[[T], R], rows: Sequence[T], frames: int) -> list[R]:
     """[fn(row) for row in rows], in parallel threads when there are several long rows and cores
     to spare."""
-    if THREADS < 2 or len(rows) < 2 or frames < MIN_FRAMES or not _cores_to_spare():
+    if not side_by_side(len(rows), frames):
         return [fn(row) for row in rows]
     return list(_executor().map(fn, rows))
 

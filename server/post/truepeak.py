@@ -41,13 +41,6 @@ def _context(x: np.ndarray, start: int, stop: int, periodic: bool) -> tuple[np.n
     return np.ascontiguousarray(x[start - lead: stop + tail].T, dtype=np.float32), lead
 
 
-def _oversampled_rows(x: np.ndarray, start: int, stop: int, periodic: bool) -> list[np.ndarray]:
-    """Per channel, x[start:stop] upsampled 4x (frames * 4 values), its context cut away."""
-    rows, lead = _context(x, start, stop, periodic)
-    ups = _parallel.map_rows(_upsampled, list(rows), rows.shape[1])
-    return [up[lead * OVERSAMPLE: (lead + stop - start) * OVERSAMPLE] for up in ups]
-
-
 def _upsampled(row: np.ndarray) -> np.ndarray:
     import soxr
 
@@ -79,27 +72,35 @@ def _spans_peak(x: np.ndarray, spans: list[tuple[int, int]], periodic: bool) -> 
         inner.append(((at + lead) * OVERSAMPLE, (at + lead + b - a) * OVERSAMPLE))
         at += rows.shape[1]
     joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=1)
-    for up in _parallel.map_rows(_upsampled, list(joined), joined.shape[1]):
-        for lo, hi in inner:
-            if hi > lo:
-                best = max(best, float(up[lo:hi].max()), -float(up[lo:hi].min()))
-    return best
+
+    def row_peak(row: np.ndarray) -> float:  # in the row's thread: its reductions run side by side too
+        up = _upsampled(row)
+        return max((max(float(up[lo:hi].max()), -float(up[lo:hi].min())) for lo, hi in inner if hi > lo),
+                   default=0.0)
+    return max(best, *_parallel.map_rows(row_peak, list(joined), joined.shape[1]))
 
 
 def envelope(x: np.ndarray, periodic: bool = False) -> np.ndarray:
     """Per frame, the largest |value| between it and the next frame, sample values included."""
-    env = np.abs(x[:, 0])
-    for ch in range(1, x.shape[1]):
-        np.maximum(env, np.abs(x[:, ch]), out=env)
+    frames = x.shape[0]
+    rows, lead = _context(x, 0, frames, periodic)
     kernels = _kernels.get()
-    for up in _oversampled_rows(x, 0, x.shape[0], periodic):
+
+    def row_envelope(ch: int) -> np.ndarray:  # one channel's, in its own thread where there are cores
+        env = np.abs(x[:, ch])
+        up = _upsampled(rows[ch])[lead * OVERSAMPLE: (lead + frames) * OVERSAMPLE]
         if kernels is not None:  # one pass over the four phases (the numpy below is its reference)
             kernels.envelope_max(env, up)
-            continue
+            return env
         np.abs(up, out=up)
-        phases = up[: x.shape[0] * OVERSAMPLE].reshape(x.shape[0], OVERSAMPLE)
+        phases = up.reshape(frames, OVERSAMPLE)
         for k in range(OVERSAMPLE):  # column by column: a reduction along the short axis is slow
             np.maximum(env, phases[:, k], out=env)
+        return env
+
+    env, *others = _parallel.map_rows(row_envelope, range(x.shape[1]), frames)
+    for other in others:
+        np.maximum(env, other, out=env)
     return env
 
 

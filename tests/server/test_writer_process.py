@@ -44,10 +44,16 @@ def test_pack_and_unpack_carry_the_audio_exactly_and_writable(framed):
         left, right = _Framed(left), _Framed(right)
     rng = np.random.default_rng(0)
     stereo = rng.standard_normal((192000, 2)).astype(np.float32)
-    strided = rng.standard_normal((1000, 4))[:, ::2]  # not contiguous: pickled in band
+    strided = rng.standard_normal((1000, 4))[:, ::2]  # neither C- nor Fortran-contiguous
+    # (channels, frames) transposed and cut to length, as stable-audio's output is
+    cut = rng.standard_normal((2, 50000)).astype(np.float32).T[:44100]
+    fortran = rng.standard_normal((2, 3000)).astype(np.float32).T
     made = made_of(Audio(stereo, 48000, seed=3, meta={"bpm": 120}), Audio(strided, 44100),
-                   Audio(np.zeros((0, 2), np.float32), 48000), Midi(b"MThd...", seed=4))
+                   Audio(np.zeros((0, 2), np.float32), 48000), Midi(b"MThd...", seed=4), Audio(cut, 44100),
+                   Audio(fortran, 32000))
     packed = pack(("write", generate(1), made))
+    assert len(packed.head) < 20_000  # every array's bytes out of band, none copied into the pickle
+    assert sum(r.nbytes for r in packed.raws) == sum(a.nbytes for a in (stereo, strided, cut, fortran))
     sender = threading.Thread(target=send, args=(left, packed), daemon=True)
     sender.start()  # more than a socket buffer holds: sent while it is read
     first = pickle.loads(right.recv_bytes())
@@ -61,6 +67,8 @@ def test_pack_and_unpack_carry_the_audio_exactly_and_writable(framed):
     assert np.array_equal(back.outputs[1].samples, strided)
     assert back.outputs[2].samples.shape == (0, 2)
     assert back.outputs[3].data == b"MThd..."
+    for sent, got in ((cut, back.outputs[4].samples), (fortran, back.outputs[5].samples)):
+        assert np.array_equal(got, sent) and got.dtype == np.float32
     back.outputs[0].samples *= 0.5  # the chain may work in place: the received arrays are writable
     assert back.outputs[0].samples[0, 0] == pytest.approx(stereo[0, 0] * 0.5)
 

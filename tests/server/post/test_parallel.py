@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from server.post import _parallel, truepeak
+from server.post.resample import resample
 
 
 def _where(row: int) -> tuple[int, str]:
@@ -82,6 +83,23 @@ def test_true_peak_reads_the_same_on_threads(periodic: bool, monkeypatch: pytest
     single = truepeak.peak(x, periodic), truepeak.envelope(x, periodic)
     assert threaded[0] == single[0]
     assert np.array_equal(threaded[1], single[1])
+
+
+@pytest.mark.parametrize("channels,rates", [(2, (44100, 48000)), (3, (48000, 32000))])
+def test_resample_converts_the_same_on_threads(channels: int, rates: tuple[int, int],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    x = (np.random.default_rng(6).standard_normal((2 * _parallel.MIN_FRAMES, channels)) * 0.4).astype(np.float32)
+    rows_mapped = []
+    real = _parallel.map_rows
+    monkeypatch.setattr(_parallel, "map_rows", lambda fn, rows, frames: rows_mapped.append(len(rows)) or real(fn, rows, frames))
+    monkeypatch.setattr(_parallel, "THREADS", 2)
+    threaded = resample(x, *rates)
+    assert rows_mapped == [channels]  # one row per channel, side by side
+    monkeypatch.setattr(_parallel, "THREADS", 1)
+    single = resample(x, *rates)
+    assert rows_mapped == [channels]  # one soxr call for all the channels
+    assert threaded.shape == single.shape == (round(x.shape[0] * rates[1] / rates[0]), channels)
+    assert threaded.flags.c_contiguous and np.array_equal(threaded, single)
 
 
 @pytest.mark.parametrize("value,expected", [("1", 1), ("3", 3), ("0", 1), ("", None), ("lots", None)])
