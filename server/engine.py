@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import controls
-from .common_params import MIDI_COMMON, common_params
+from .common_params import common_params
 from .config import Config
 from .config_clients import allowed_priority
 from .errors import DawgenError, ErrorCode
@@ -23,10 +23,11 @@ from .jobs import Event, EventKind, Job, JobState, Request
 from .journal import Entry, Journal, Pruner
 from .model_process import InlineRunner, ProcessRunner
 from .output.writer import OutputWriter
-from .params import ParamSpec, merge_specs, random_seed, validate
+from .params import ParamSpec, random_seed, validate
 from .progress import ProgressReporter
 from .registry import Registry, same_device
-from .scheduler import PIPELINE_DEPTH, Scheduler, Worker
+from .scheduler import PIPELINE_DEPTH, Scheduler, Worker, fill_etas
+from .verb_params import VerbParams, warm_models
 
 log = logging.getLogger("dawgen.engine")
 
@@ -47,7 +48,7 @@ class Engine:
         self.pruner = pruner or Pruner(self.journal, config.server.keep_finished_days)
         self._bound = QueueBound(self.scheduler, config.server.max_queued,
                                  {name: c.max_queued for name, c in config.clients.items()})
-        self._common = common_params(config)
+        self.verbs = VerbParams(self.registry, common_params(config))  # what each model accepts
         self._subscribers: list[Callable[[Event], None]] = []
         self._cancel_flags: dict[str, threading.Event] = {}
         self._workers: list[Worker] = []
@@ -195,47 +196,18 @@ class Engine:
         return unsubscribe
 
     def job_verbs(self) -> dict[str, list[ParamSpec]]:
-        """Every job verb some model does, with the params of the model it goes to by default.
-        Verbs of unavailable models are included: their requests get `model_unavailable` and the
-        reason (an extra to install), not `unknown_verb`."""
-        verbs: dict[str, list[ParamSpec]] = {}
-        for entry in self.registry.entries():
-            backend = entry.backend
-            for verb, specs in (backend.verbs if backend is not None else {}).items():
-                verbs.setdefault(verb, merge_specs(self._common_for(backend), specs))
-        return verbs
+        """Every job verb some model does, with its default model's params (server/verb_params.py)."""
+        return self.verbs.job_verbs()
 
     def is_job_verb(self, verb: str) -> bool:
-        """Some model does `verb` (job_verbs() without building every parameter list: this runs
-        on every request)."""
-        return any(e.backend is not None and verb in e.backend.verbs for e in self.registry.entries())
+        return self.verbs.is_job_verb(verb)
 
     def model_for(self, verb: str) -> str:
         """The model a request for `verb` without `model=` goes to (see Registry.model_for)."""
         return self.registry.model_for(verb)
 
     def params_for(self, model: str | None, verb: str) -> list[ParamSpec]:
-        entry = self.registry.resolve(model)
-        backend = entry.backend
-        if backend is None or verb not in backend.verbs:
-            doers = [n for n in self.registry.names() if self._does(n, verb)]
-            hint = f"; models that do it: {', '.join(doers)}" if doers else ""
-            raise DawgenError(ErrorCode.UNKNOWN_VERB, f"model {entry.name!r} does not do {verb!r}{hint}")
-        return merge_specs(self._common_for(backend), backend.verbs[verb])
-
-    def _common_for(self, backend: Any) -> list[ParamSpec]:
-        unused = set(getattr(backend, "unused_common", ()))
-        common = self._common
-        if getattr(backend, "output_kind", "audio") == "midi":
-            common = [c for c in common if c.name in MIDI_COMMON]
-        return [c for c in common if c.name not in unused]
-
-    def _does(self, model: str, verb: str) -> bool:
-        try:
-            backend = self.registry.resolve(model).backend
-        except DawgenError:
-            return False
-        return backend is not None and verb in backend.verbs
+        return self.verbs.params_for(model, verb)
 
     def submit(self, request: Request, on_accepted: Accepted | None = None) -> tuple[Job, int]:
         """Validate, journal and queue; returns (job, queue_position). Raises DawgenError.
@@ -371,55 +343,17 @@ class Engine:
         return self.scheduler.queued_count() >= self._bound.limit
 
     def _fill_queue_etas(self) -> list[Job]:
-        jobs = self.scheduler.snapshot()
-        workers = max(1, len(self._workers))
-        busy_until = [0.0] * workers  # a simple list schedule over the workers
-        for job in jobs:
-            slot = min(range(workers), key=busy_until.__getitem__)
-            if job.state is JobState.RUNNING:
-                remaining = job.progress.eta_seconds if job.progress.eta_seconds >= 0 else self._estimate(job)
-                busy_until[slot] += remaining
-                continue
-            busy_until[slot] += self._estimate(job)
-            job.progress.eta_seconds = busy_until[slot]
-        return jobs
+        return fill_etas(self.scheduler.snapshot(), max(1, len(self._workers)), self.verbs.estimate)
 
     def _yields(self, job: Job) -> bool:
         """A long job that lets live work run on its device between two steps (training, when
         `[training] yield` is on): its worker takes other jobs meanwhile (scheduler.LiveLane)."""
-        if not self.config.training.yield_to_live:
-            return False
-        try:
-            backend = self.registry.resolve(job.model).backend
-        except DawgenError:
-            return False
-        return bool(getattr(backend, "yields", False))
-
-    def _estimate(self, job: Job) -> float:
-        try:
-            backend = self.registry.resolve(job.model).backend
-        except DawgenError:
-            return 1.0
-        return backend.estimate_seconds(job.verb, job.params) if backend is not None else 1.0
+        return self.config.training.yield_to_live and self.verbs.yields(job)
 
     def models(self) -> list[dict[str, Any]]:
-        """Every model with each verb's full parameter list (common output params included), and
-        whether it is warm: `loaded`, `device`, `memory_bytes` as the model processes report them."""
-        models = self.registry.describe()
-        warm: dict[str, dict[str, Any]] = {}
-        for worker in self._workers:
-            for name, facts in getattr(worker.runner, "warm_models", {}).items():
-                warm[name] = {**facts, "worker": worker.device}
-        backends = {entry.name: entry.backend for entry in self.registry.entries()}
-        for model in models:
-            common = self._common_for(backends.get(model["name"]))  # what submit accepts, no more
-            if self._workers:  # the engine's own registry never loads in process isolation
-                model["loaded"] = model["name"] in warm
-                model.update(warm.get(model["name"], {}))
-            for verb, params in model.get("verbs", {}).items():
-                own = {p["name"] for p in params}
-                model["verbs"][verb] = [c.describe() for c in common if c.name not in own] + params
-        return models
+        """Every model with each verb's full parameter list and whether it is warm (`loaded`,
+        `device`, `memory_bytes` as the model processes report them)."""
+        return self.verbs.describe(warm_models(self._workers), processes=bool(self._workers))
 
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return self.journal.recent(limit)
@@ -433,7 +367,7 @@ class Engine:
         job.state, job.started, job.attempts = JobState.RUNNING, time.time(), job.attempts + 1
         job.progress.stage, job.progress.fraction = "starting", 0.0
         self.journal.save(job)
-        report = ProgressReporter(job, self._emit, self._estimate(job), self.config.server.progress_interval)
+        report = ProgressReporter(job, self._emit, self.verbs.estimate(job), self.config.server.progress_interval)
         result = runner.run(job, self.journal.request_of(job.id), report, cancel, model_done=model_done)
         job.state, job.outputs = result.state, list(result.outputs)
         job.error_code, job.error_message = result.error_code, result.error_message

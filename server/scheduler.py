@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .fairshare import Level
-from .jobs import Job
+from .jobs import Job, JobState
 
 log = logging.getLogger("dawgen.scheduler")
 
@@ -282,3 +282,17 @@ def run_one(job: Job, scheduler: Scheduler, runner: Any, execute: Callable[..., 
         log.exception("unexpected error running job %s", job.id)
     finally:
         scheduler.finish(job)
+
+
+def fill_etas(jobs: list[Job], lanes: int, estimate: Callable[[Job], float]) -> list[Job]:
+    """Each queued job's ETA (its wait plus its own run), on a simple list schedule over `lanes`:
+    `jobs` in run order, running ones first, which hold their lane for their own remaining ETA."""
+    busy_until = [0.0] * lanes
+    for job in jobs:
+        slot = min(range(lanes), key=busy_until.__getitem__)
+        if job.state is JobState.RUNNING:
+            busy_until[slot] += job.progress.eta_seconds if job.progress.eta_seconds >= 0 else estimate(job)
+            continue
+        busy_until[slot] += estimate(job)
+        job.progress.eta_seconds = busy_until[slot]
+    return jobs

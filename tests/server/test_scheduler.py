@@ -1,8 +1,8 @@
 import threading
 import time
 
-from server.jobs import Job
-from server.scheduler import Scheduler, Worker
+from server.jobs import Job, JobState
+from server.scheduler import Scheduler, Worker, fill_etas
 
 
 def job(seq, priority=0):
@@ -152,3 +152,14 @@ def test_stopping_a_lane_waits_for_the_jobs_it_holds():
     runner.ends["j1"].set()
     worker.join(5)
     assert not worker.is_alive()
+
+
+def test_queue_etas_are_a_list_schedule_over_the_lanes():
+    running, unknown, *queued = [job(i) for i in range(1, 6)]
+    running.state, running.progress.eta_seconds = JobState.RUNNING, 5.0  # holds lane 1 for 5 s
+    unknown.state, unknown.progress.eta_seconds = JobState.RUNNING, -1.0  # no ETA yet: its estimate
+    estimates = {"j2": 3.0, "j3": 2.0, "j4": 4.0, "j5": 1.0}
+    fill_etas([running, unknown, *queued], 2, lambda j: estimates[j.id])
+    # lanes free at 5 and 3: j3 on lane 2 (3 + 2 = 5), j4 on lane 1 (5 + 4 = 9), j5 on lane 2 (5 + 1)
+    assert [j.progress.eta_seconds for j in queued] == [5.0, 9.0, 6.0]
+    assert running.progress.eta_seconds == 5.0 and unknown.progress.eta_seconds == -1.0
