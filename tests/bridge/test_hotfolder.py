@@ -1,7 +1,8 @@
 """The hot folder against a real in-process engine (synth model, thread isolation).
 
 The settle clock is a fake one driven by the test, so no assertion depends on timing; jobs run on the
-engine's real worker and write real files through its writer.
+engine's real worker and write real files through its writer (tests/bridge/hotfolder_rig.py). What a
+restart finds after a crash: test_hotfolder_restart.py.
 """
 from __future__ import annotations
 
@@ -9,102 +10,24 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
 from bridge.hotfolder import HotFolder, ignored
 from bridge.hotfolder.inputs import Drop, build_requests
-from bridge.hotfolder.layout import claimed_name, move_no_clobber, parse_claimed, request_id
+from bridge.hotfolder.layout import claimed_name, parse_claimed, request_id
 from bridge.hotfolder.settle import Settler
 from server.config import load
 from server.engine import Engine
 from server.jobs import Request
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached before the deadline")
-        time.sleep(0.02)
-
-
-class Rig:
-    """An engine, a hot folder on a fake clock, and helpers to look at the folders."""
-
-    def __init__(self, tmp_path: Path, recipes: dict | None = None, workers: bool = True,
-                 server: dict | None = None) -> None:
-        self.root = tmp_path / "project"
-        self.config = load(None, {"output.root": str(self.root), "server.state_dir": str(tmp_path / "state"),
-                                  "server.isolation": "thread", "hotfolder.settle_seconds": 1.0,
-                                  "hotfolder.rescan_seconds": 0.2, "hotfolder.recipes": recipes or {},
-                                  **{f"server.{k}": v for k, v in (server or {}).items()}})
-        self.engine = Engine(self.config)
-        # without workers the engine accepts and journals, runs nothing: jobs stay queued (as in a crash)
-        self.engine.start(workers=workers)
-        self.clock = Clock()
-        self.hf = HotFolder(self.config, self.engine, clock=self.clock)
-        self.layout = self.hf.layout
-
-    def prepare(self) -> Rig:
-        self.hf.prepare()
-        return self
-
-    def settle_and_scan(self) -> int:
-        """Two looks at the inbox a settle time apart: what was complete is claimed."""
-        self.hf.scan_once()
-        self.clock.advance(self.hf.settler.settle_seconds)
-        return self.hf.scan_once()
-
-    def idle(self) -> bool:
-        return not self.hf.in_flight
-
-    def files(self, kind: str, recipe: str = "generate") -> list[str]:
-        folder = getattr(self.layout, kind)(recipe)
-        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-    def outputs(self, recipe: str = "generate") -> list[dict]:
-        """The outbox's result sidecars (one per audio file)."""
-        out = self.layout.outbox(recipe)
-        return [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
-
-    def close(self) -> None:
-        self.hf.stop()
-        self.engine.stop(10)
-        self.engine.close()
+from .hotfolder_rig import Clock, rigs, wait_until, write_wav
 
 
 @pytest.fixture
 def rig(tmp_path):
-    made: list[Rig] = []
-
-    def make(**kwargs) -> Rig:
-        r = Rig(tmp_path, **kwargs)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
-
-
-def write_wav(path: Path, seconds: float = 0.1) -> None:
-    sf.write(str(path), np.zeros(int(48000 * seconds), dtype="float32"), 48000)
+    yield from rigs(tmp_path)
 
 
 # -- names and the settle rule ------------------------------------------------------------------
@@ -337,7 +260,6 @@ def test_a_cancelled_job_files_its_drop_under_failed(rig):
     assert report["code"] == "cancelled" and report["jobs"][0]["state"] == "cancelled"
 
 
-# -- crashes: what a restart finds in processing/ -------------------------------------------------
 def test_a_full_queue_holds_drops_back_instead_of_failing_them(rig):
     r = rig(workers=False, server={"max_queued": 2}).prepare()
     other, _ = r.engine.submit(Request("generate", {"prompt": "other"}, "other"))
@@ -360,106 +282,6 @@ def test_a_full_queue_holds_drops_back_instead_of_failing_them(rig):
     assert prompts == ["clap", "hat", "kick", "snare"]  # each exactly once
     assert r.files("failed") == []
 
-
-def claim_by_hand(r: Rig, name: str, text: str, token: str = "0123456789ab") -> Path:
-    """What a crash right after the claim leaves behind."""
-    folder = r.layout.processing("generate")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / claimed_name(token, name)
-    path.write_text(text)
-    return path
-
-
-def jobs_of(r: Rig, token: str) -> list:
-    return [j for j in r.engine.recent_jobs(1000) if token in j.req_id]
-
-
-def test_restart_after_claim_before_submit_submits_once(rig):
-    r = rig().prepare()
-    claim_by_hand(r, "a.txt", "kick\nsnare\n")
-    assert r.hf.recover() == 1
-    wait_until(r.idle)
-    assert r.files("done") == ["a.txt"] and r.files("processing") == []
-    assert len(jobs_of(r, "0123456789ab")) == 2 and len(r.outputs()) == 2
-
-
-def test_restart_after_submit_never_makes_a_second_job(rig):
-    r = rig(workers=False).prepare()
-    path = claim_by_hand(r, "a.txt", "kick\nsnare\n")
-    # the crash: the first request was journaled, the second never sent
-    first = build_requests("generate", r.config.hotfolder.recipes["generate"], Drop("generate", "0123456789ab", path))[0]
-    r.engine.submit(first)
-    r.hf.stop()
-    restarted = Engine(r.config, journal=r.engine.journal)  # a new engine on the same journal
-    r.engine = restarted
-    restarted.journal.dedupe_seconds = 0  # long after the engine's own dedupe window
-    restarted.start()
-    r.hf = HotFolder(r.config, restarted, clock=r.clock)
-    r.hf.prepare()
-    assert r.hf.recover() == 1
-    wait_until(r.idle)
-    jobs = jobs_of(r, "0123456789ab")
-    assert sorted(j.req_id for j in jobs) == [request_id("generate", "0123456789ab", i) for i in (0, 1)]
-    assert len(r.outputs()) == 2 and r.files("done") == ["a.txt"]
-
-
-def test_restart_after_the_jobs_finished_only_files_the_drop(rig):
-    r = rig().prepare()
-    path = claim_by_hand(r, "a.txt", "kick\n")
-    (req,) = build_requests("generate", r.config.hotfolder.recipes["generate"], Drop("generate", "0123456789ab", path))
-    job, _ = r.engine.submit(req)
-    wait_until(lambda: r.engine.status(job.id)[0].state.finished)
-    r.engine.journal.dedupe_seconds = 0
-    assert r.hf.recover() == 1
-    wait_until(r.idle)
-    assert len(jobs_of(r, "0123456789ab")) == 1 and len(r.outputs()) == 1
-    assert r.files("done") == ["a.txt"] and r.files("processing") == []
-
-
-def test_restart_between_claiming_a_file_and_its_sidecar_finishes_the_claim(rig):
-    r = rig().prepare()
-    claim_by_hand(r, "kick.txt", "kick\n")
-    (r.layout.inbox("generate") / "kick.json").write_text(json.dumps({"seed": 77}))
-    assert r.hf.recover() == 1
-    assert r.files("inbox") == []  # the sidecar joined its file instead of becoming a request
-    wait_until(r.idle)
-    assert [o["seed"] for o in r.outputs()] == [77]
-    assert r.files("done") == ["kick.json", "kick.txt"]
-
-
-def test_restart_halfway_through_filing_away(rig):
-    r = rig().prepare()
-    token = "0123456789ab"
-    path = claim_by_hand(r, "kick.txt", "kick\n", token)
-    side = claim_by_hand(r, "kick.json", json.dumps({"seed": 5}), token)
-    reqs = build_requests("generate", r.config.hotfolder.recipes["generate"], Drop("generate", token, path, side))
-    job, _ = r.engine.submit(reqs[0])
-    wait_until(lambda: r.engine.status(job.id)[0].state.finished)
-    done = r.layout.done("generate")
-    done.mkdir(parents=True, exist_ok=True)
-    os.rename(side, done / "kick.json")  # the sidecar left first ...
-    os.link(path, done / "kick.txt")  # ... and the file was linked but not yet unlinked
-    assert r.hf.recover() == 1
-    wait_until(r.idle)
-    assert r.files("done") == ["kick.json", "kick.txt"] and r.files("processing") == []
-    assert len(jobs_of(r, token)) == 1
-
-
-def test_files_in_processing_without_a_token_are_left_alone(rig):
-    r = rig().prepare()
-    r.layout.processing("generate").mkdir(parents=True)
-    stranger = r.layout.processing("generate") / "mine.txt"
-    stranger.write_text("kick\n")
-    assert r.hf.recover() == 0
-    assert stranger.exists()
-
-
-def test_move_no_clobber_keeps_an_existing_file(tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.write_text("new")
-    b.write_text("old")
-    assert not move_no_clobber(a, b)
-    assert b.read_text() == "old" and a.exists()
 
 
 # -- the threads: file events and the periodic rescan ---------------------------------------------
