@@ -7,7 +7,10 @@ happens on requests of a second or two. Used by the tests and by bench/musicgen.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 WORDS = ("a the and with drum drums bass loop piano dark lofi house techno funky guitar synth pad "
@@ -128,3 +131,18 @@ def tiny_models(base: Path) -> dict[str, Path]:
         build_melody(models["melody"])
         (base / "built").write_text("ok")
     return models
+
+
+def fake_cache(tmp_path: Path, source: Path) -> Path:
+    """The layout huggingface_hub writes: blobs by hash, snapshot files as relative links to them."""
+    repo = tmp_path / "hub" / "models--facebook--musicgen-small"
+    snapshot = repo / "snapshots" / "0123abcd"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for file in source.iterdir():
+        blob = repo / "blobs" / hashlib.sha256(file.read_bytes()).hexdigest()
+        shutil.copyfile(file, blob)
+        os.symlink(os.path.relpath(blob, snapshot), snapshot / file.name)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    return repo

@@ -1,13 +1,10 @@
-"""The musicgen backend on tiny random-weight MusicGen / MusicGen-Melody models saved as users' folders.
+"""The musicgen backend on tiny random-weight MusicGen / MusicGen-Melody models saved as users' folders
+(what a model folder must hold, and the clear errors when it does not: test_musicgen_folders.py).
 
 The tiny models' window is 1 s (50 frames), so requests of a few seconds really go window by window.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import json
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -18,11 +15,10 @@ import soundfile as sf
 
 from server.backends.base import RunContext
 from server.backends.musicgen import MusicgenBackend, spec
-from server.backends.musicgen.files import check_folder
 from server.errors import DawgenError, ErrorCode, JobCancelled
 from server.params import validate
 from tests.server.backends.daemon_side import assert_daemon_side_imports_none
-from tests.server.backends.musicgen_tiny import tiny_models
+from tests.server.backends.musicgen_tiny import fake_cache, tiny_models
 
 RATE = 32000
 
@@ -63,105 +59,6 @@ def write_clip(path: Path, seconds: float, rate: int = 44100, channels: int = 2,
     clip = np.repeat(tone[:, None], channels, axis=1).astype(np.float32)
     sf.write(path, clip, rate, subtype="FLOAT")
     return clip
-
-
-# -- folders (no torch) -------------------------------------------------------------------------
-def fake_folder(folder: Path, model_type: str = "musicgen") -> Path:
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"model_type": model_type}))
-    (folder / "model.safetensors").write_bytes(b"weights")
-    (folder / "tokenizer.json").write_text("{}")
-    return folder
-
-
-def fake_cache(tmp_path: Path, source: Path) -> Path:
-    """The layout huggingface_hub writes: blobs by hash, snapshot files as relative links to them."""
-    repo = tmp_path / "hub" / "models--facebook--musicgen-small"
-    snapshot = repo / "snapshots" / "0123abcd"
-    (repo / "blobs").mkdir(parents=True)
-    snapshot.mkdir(parents=True)
-    for file in source.iterdir():
-        blob = repo / "blobs" / hashlib.sha256(file.read_bytes()).hexdigest()
-        shutil.copyfile(file, blob)
-        os.symlink(os.path.relpath(blob, snapshot), snapshot / file.name)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0123abcd")
-    return repo
-
-
-def test_cache_repo_folder_and_snapshot_folder_both_resolve(tmp_path):
-    repo = fake_cache(tmp_path, fake_folder(tmp_path / "src"))
-    snapshot = repo / "snapshots" / "0123abcd"
-    assert check_folder(str(repo)).folder == snapshot
-    assert check_folder(str(snapshot)).folder == snapshot
-
-
-def test_a_cache_link_to_a_missing_blob_is_named(tmp_path):
-    repo = fake_cache(tmp_path, fake_folder(tmp_path / "src"))
-    snapshot = repo / "snapshots" / "0123abcd"
-    os.unlink(os.path.realpath(snapshot / "model.safetensors"))
-    with pytest.raises(DawgenError) as info:
-        check_folder(str(repo))
-    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE and str(snapshot / "model.safetensors") in info.value.message
-
-
-@pytest.mark.parametrize("missing", ["config.json", "model.safetensors", "tokenizer.json"])
-def test_a_missing_file_is_named(tmp_path, missing):
-    folder = fake_folder(tmp_path / "m")
-    (folder / missing).unlink()
-    with pytest.raises(DawgenError) as info:
-        check_folder(str(folder))
-    assert f"missing file {folder / missing}" in info.value.message
-
-
-def test_missing_shard_of_sharded_weights_is_named(tmp_path):
-    folder = fake_folder(tmp_path / "m")
-    (folder / "model.safetensors").unlink()
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}))
-    (folder / "model-00001-of-00002.safetensors").write_bytes(b"w")
-    with pytest.raises(DawgenError) as info:
-        check_folder(str(folder))
-    assert "model-00002-of-00002.safetensors" in info.value.message
-
-
-def test_audiocraft_checkpoints_and_other_models_are_refused_clearly(tmp_path):
-    audiocraft = tmp_path / "ac"
-    audiocraft.mkdir()
-    for name in ("state_dict.bin", "compression_state_dict.bin"):
-        (audiocraft / name).write_bytes(b"x")
-    with pytest.raises(DawgenError, match="audiocraft checkpoint.*backend = \"audiocraft\""):
-        check_folder(str(audiocraft))
-    with pytest.raises(DawgenError, match="model_type 't5' is not MusicGen"):
-        check_folder(str(fake_folder(tmp_path / "t5", "t5")))
-    with pytest.raises(DawgenError, match="does not exist"):
-        check_folder(str(tmp_path / "nowhere"))
-
-
-def test_without_the_extra_the_model_is_unavailable_naming_it_and_synth_still_works(tmp_path, monkeypatch):
-    from server.config import ModelConfig, load
-    from server.engine import Engine
-    from server.journal import Journal
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
-    folder = fake_folder(tmp_path / "m")
-    config = load(None, {"output.root": str(tmp_path / "out"), "server.isolation": "thread"})
-    config.models["mg"] = ModelConfig("mg", "musicgen", {"path": str(folder)})
-    engine = Engine(config, journal=Journal(":memory:"))
-    problem = engine.registry.problems()["mg"]
-    assert "pip install 'dawgen[musicgen]'" in problem and "transformers" in problem
-    with pytest.raises(DawgenError) as info:
-        engine.params_for("mg", "continue")
-    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE
-    # `continue` stays a known verb: a request for it hears which model does it and what to install
-    assert "continue" in engine.job_verbs() and "generate" in engine.job_verbs()
-    with pytest.raises(DawgenError) as info:
-        engine.model_for("continue")
-    assert info.value.code == ErrorCode.MODEL_UNAVAILABLE and "dawgen[musicgen]" in info.value.message
-    synth = engine.registry.backend("synth")
-    out = synth.run("generate", RunContext({"prompt": "kick", "seed": 1, "sample_rate": 48000}))
-    assert out and out[0].frames > 0
 
 
 # -- request arithmetic (no torch) --------------------------------------------------------------
