@@ -1,4 +1,5 @@
-"""`dawgen` command line: argument parsing only; the work lives in serve.py, client.py and server/."""
+"""`dawgen` command line: argument parsing only; the work lives in serve.py, client.py and server/
+(the daemon's client commands, send and regen, in cli_client.py; the listings in cli_lists.py)."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,9 @@ from server import __version__
 from server.config import Config, ConfigError, load
 from server.errors import DawgenError
 
-from . import cli_lists
-from .exits import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, client_failed
+from . import cli_client, cli_lists
+from .cli_client import parse_value as parse_value  # re-exported: bridge.cli.parse_value stays
+from .exits import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="this machine's client token (dawgen token add on the daemon's machine); default $DAWGEN_TOKEN")
     s.add_argument("--fetch", metavar="DIR", default=None,
                    help="a daemon on another machine: upload input=FILE, wait, download the results into DIR (TCP)")
-    s.set_defaults(func=_cmd_send, log_level="warning")
+    s.set_defaults(func=cli_client.send, log_level="warning")
 
     s = sub.add_parser("token", help="clients on the LAN: dawgen token add NAME writes [clients.NAME] with a new token")
     token = s.add_subparsers(dest="token_command", required=True)
@@ -87,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=300.0)
     s.add_argument("--force", action="store_true",
                    help="regenerate even though a LoRA adapter it used changed (the file will differ)")
-    s.set_defaults(func=_cmd_regen, log_level="warning")
+    s.set_defaults(func=cli_client.regen, log_level="warning")
 
     s = sub.add_parser("devices", help="list audio and MIDI devices, and which ones the config picks")
     _config_flags(s)
@@ -202,83 +204,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return run_discover(max(0.1, args.seconds), args.json, sys.stdout, sys.stderr)
 
 
-def parse_value(text: str) -> Any:
-    """CLI values: ints and floats become numbers; the engine coerces by declared type."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _cmd_send(args: argparse.Namespace) -> int:
-    from server.config import is_loopback
-
-    from .client import Client, ClientError, upload_params
-    from .progress_view import follow_job
-
-    params: dict[str, Any] = {}
-    for item in args.params:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            print(f"dawgen send: expected key=value, got {item!r}", file=sys.stderr)
-            return EXIT_USAGE
-        params[key] = parse_value(value)
-    if args.fetch or not is_loopback(args.host):  # the daemon cannot read this machine's files
-        params = upload_params(params)
-    try:
-        with Client(args.host, args.port, tcp=args.tcp or args.fetch is not None or "input_blob" in params,
-                    token=args.token) as client:
-            reply = client.call(args.verb, params, timeout=min(args.timeout, 10.0), req_id=args.req_id)
-            if reply.address == "/dawgen/ack" and (args.wait or args.fetch is not None):
-                # a bar on a terminal, plain lines for pipes (scripts parse them)
-                for path in follow_job(client, reply, args.timeout, sys.stderr):
-                    print(client.fetch(path, args.fetch) if args.fetch is not None else path)
-                return EXIT_OK
-            _print_reply(reply)
-    except (ClientError, OSError) as exc:
-        return client_failed("send", exc)
-    return EXIT_OK
-
-
 def _cmd_token_add(args: argparse.Namespace) -> int:
     from .tokens import run_token_add
 
     return run_token_add(args.config, args.name)
-
-
-def _cmd_regen(args: argparse.Namespace) -> int:
-    from .client import Client, ClientError
-    from .regen import RegenError, changed_adapters, load_provenance, request_from
-
-    try:
-        provenance = load_provenance(args.file)
-        verb, params = request_from(provenance)
-    except RegenError as exc:
-        print(f"dawgen regen: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    for problem in changed_adapters(provenance):
-        print(f"dawgen regen: {'warning: ' if args.force else ''}{problem}", file=sys.stderr)
-    if changed_adapters(provenance) and not args.force:
-        print("dawgen regen: the new file would differ; --force makes it anyway", file=sys.stderr)
-        return EXIT_ERROR
-    if args.dir is not None:
-        params["dir"] = args.dir
-    try:
-        with Client(args.host, args.port) as client:
-            for path in client.generate(params, verb=verb, timeout=args.timeout):
-                print(path)
-    except ClientError as exc:
-        return client_failed("regen", exc)
-    return EXIT_OK
-
-
-def _print_reply(reply: Any) -> None:
-    if reply.address in ("/dawgen/models", "/dawgen/queue"):
-        print(json.dumps(json.loads(reply.args[1]), indent=2))
-    else:
-        print(reply.address, *reply.args)
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:

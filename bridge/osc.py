@@ -1,7 +1,10 @@
 """OSC front door: UDP and TCP (OSC 1.1 SLIP framing) on one port.
 
 Handlers only validate, journal (through engine.submit) and reply; generation runs on the workers.
-One handler per verb, registered in a table (as AbletonOSC does). Nothing a client sends can stop
+One handler per verb, registered in a table (as AbletonOSC does); the verb groups answered in the
+bridge keep their handlers in their own modules: osc_control.py (ping, cancel, status, queue,
+models, catalog, listen/unlisten, and job events to listeners), audio_osc.py, osc_files.py. This
+module holds the sockets, the framing and job submission. Nothing a client sends can stop
 the daemon: a parseable request with a problem gets `/dawgen/error`, an unparseable packet is logged
 with its sender.
 """
@@ -20,16 +23,16 @@ from typing import Any
 from pythonosc import slip
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from server import __version__
 from server.engine import Engine
 from server.errors import DawgenError, ErrorCode
 from server.intake import SubmitBatch
-from server.jobs import Event, EventKind, Job
+from server.jobs import Job
 from server.params import validate
 
 from . import protocol as proto
 from .audio_osc import AudioVerbs
 from .clients import ADMIN, Clients, Identity
+from .osc_control import ControlVerbs
 from .osc_files import FileVerbs
 from .osc_stream import Conn, split_slip
 
@@ -60,21 +63,14 @@ class OscServer:
         # after a restart from replying into somebody else's new connection.
         self._boot = uuid.uuid4().hex[:8]
         self._conn_ids = itertools.count(1)
-        self._listeners: dict[Dest, Identity] = {}  # each hears the jobs its client may see
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Callable[[], None] | None = None
-        self.handlers: dict[str, Callable[[proto.ParsedRequest, Dest], None]] = {
-            "ping": self._on_ping,
-            "cancel": self._on_cancel,
-            "status": self._on_status,
-            "queue": self._on_queue,
-            "models": self._on_models,
-            "catalog": self._on_catalog,
-            "listen": self._on_listen,
-            "unlisten": self._on_unlisten,
-        }
+        # ping, cancel, status, queue, models, catalog, listen, unlisten; and who hears a job's events
+        self.control = ControlVerbs(engine, self.clients, self.send,
+                                    lambda dest: self.udp_reply_max if dest[0] == "udp" else None)
+        self.handlers: dict[str, Callable[[proto.ParsedRequest, Dest], None]] = self.control.handlers()
         # audition / stop / capture; sounddevice is imported on their first use only
         self.audio = AudioVerbs(engine, self.send)
         self.handlers.update(self.audio.handlers())
@@ -92,7 +88,7 @@ class OscServer:
     def start(self) -> None:
         """Bind (if not yet) and start serving."""
         self.bind()
-        self._unsubscribe = self.engine.subscribe(self._on_event)
+        self._unsubscribe = self.engine.subscribe(self.control.on_event)
         for target, sock, name in ((self._serve_udp, self._udp, "udp"), (self._serve_tcp, self._tcp, "tcp-accept")):
             thread = threading.Thread(target=target, args=(sock,), name=f"dawgen-osc-{name}", daemon=True)
             thread.start()
@@ -214,7 +210,7 @@ class OscServer:
         finally:
             with self._lock:
                 self._conns.pop(conn_id, None)
-                self._listeners.pop(("tcp", conn_id), None)
+            self.control.forget(("tcp", conn_id))
             conn.sock.close()
 
     def _split_length_prefixed(self, buf: bytearray, conn_id: str, conn: Conn) -> bool:
@@ -349,68 +345,6 @@ class OscServer:
         else:  # validated now; journaled and answered when the batch commits
             batch.add(job_request, ack, lambda exc: self._refused(request.req_id, dest, dest, exc))
 
-    def _on_ping(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        self.send(dest, proto.pong(request.req_id, __version__))
-
-    def _on_cancel(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        ident = _required_job(request)
-        if not request.who.admin:  # another client's job: forbidden, and left alone
-            self.clients.check_owner(request.who, self.engine.status(ident)[0])
-        job = self.engine.cancel(ident)
-        self.send(dest, proto.build("/dawgen/cancelled", request.req_id, job.id, job.state.value))
-
-    def _on_status(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        job, position = self.engine.status(_required_job(request))
-        self.clients.check_owner(request.who, job)
-        self.send(dest, proto.status(request.req_id, job, position))
-
-    def _on_queue(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        jobs = self.engine.queue()
-        offset, limit = request.params["offset"], request.params.get("limit")
-        page = jobs[offset:] if limit is None else jobs[offset:offset + limit]
-        payload = [dict(self.clients.view(request.who, j, j.summary()), queue_position=offset + i)
-                   for i, j in enumerate(page)]
-        udp_limit = self.udp_reply_max if dest[0] == "udp" else None
-        self.send(dest, proto.queue_reply(request.req_id, payload, len(jobs), udp_limit))
-
-    def _on_models(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        models = self.engine.models()
-        wanted = request.params.get("model")
-        if wanted is not None:
-            models = [m for m in models if m["name"] == wanted]
-            if not models:
-                raise DawgenError(ErrorCode.UNKNOWN_MODEL, f"no model named {wanted!r}")
-        limit = self.udp_reply_max if dest[0] == "udp" else None
-        self.send(dest, proto.models_reply(request.req_id, models, limit))
-
-    def _on_catalog(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        from server.catalog.job import catalog_listing
-
-        self.send(dest, proto.json_reply("/dawgen/catalog", request.req_id, catalog_listing(self.engine.registry)))
-
-    def _on_listen(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        with self._lock:
-            self._listeners[dest] = request.who
-        self.send(dest, proto.build("/dawgen/listening", request.req_id, 1))
-
-    def _on_unlisten(self, request: proto.ParsedRequest, dest: Dest) -> None:
-        with self._lock:
-            self._listeners.pop(dest, None)
-        self.send(dest, proto.build("/dawgen/listening", request.req_id, 0))
-
-    # -- events -------------------------------------------------------------------------------
-    def _on_event(self, event: Event) -> None:
-        job = event.job
-        data = proto.event_reply(event)
-        with self._lock:
-            dests = {dest for dest, who in self._listeners.items() if self.clients.sees(who, job)}
-        requester = _client_dest(job.client)
-        # The requester already has its ack from the request handler.
-        if requester is not None and event.kind is not EventKind.ACCEPTED:
-            dests.add(requester)
-        for dest in dests:
-            self.send(dest, data)
-
     def _peer_host(self, source: Dest) -> str:
         """The sender's address (a TCP connection's peer), for the loopback rule."""
         if source[0] == "udp":
@@ -423,19 +357,3 @@ class OscServer:
             return f"udp {source[1][0]}:{source[1][1]}"
         conn = self._conns.get(source[1])
         return f"tcp {conn.peer[0]}:{conn.peer[1]}" if conn else "tcp (closed)"
-
-
-def _required_job(request: proto.ParsedRequest) -> str:
-    job = request.params.get("job")
-    if not job:
-        raise DawgenError(ErrorCode.BAD_REQUEST, f"{request.verb} needs a job id: /dawgen/{request.verb} REQ_ID JOB_ID")
-    return str(job)
-
-
-def _client_dest(client: dict[str, Any]) -> Dest | None:
-    if "udp" in client:
-        host, port = client["udp"]
-        return ("udp", (str(host), int(port)))
-    if "tcp" in client:
-        return ("tcp", str(client["tcp"]))
-    return None
