@@ -1,7 +1,8 @@
 """Ray lanes' set-up, without a connection: whether Ray can be used (`problem`, shown by `dawgen
 doctor`), its token authentication (`RAY_AUTH_MODE=token`, Ray >= 2.52, the token from `[cluster]
 token_file`), keeping a one-machine cluster on loopback, and which lanes a cluster gets. Ray is
-imported lazily, inside the functions that need it (ray_lane.py is the rest: actors and runners).
+imported lazily, inside the functions that need it (ray_lane.py is the rest: the connection and the
+daemon's runners; ray_actor.py the actor on a node).
 """
 from __future__ import annotations
 
