@@ -195,5 +195,15 @@ test-m4l: test-deps max_for_live/node_modules/.installed
 bench: install-test
 	$(PY) bench/run_all.py
 
+# The wheels a lent GPU machine lacks for bench/gpu/check.sh (Python 3.12 there, no network): into
+# .whl/, which the device call carries. stable-audio-tools declares Python < 3.11, hence its own line.
+GPU_WHEELS := --no-deps --only-binary=:all: --python-version 3.12 --implementation cp --platform any \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+  --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl
+.PHONY: gpu-wheels
+gpu-wheels:
+	python3 -m pip download -q $(GPU_WHEELS) -r bench/gpu/wheels.txt
+	python3 -m pip download -q $(GPU_WHEELS) --ignore-requires-python 'stable-audio-tools==$(SAT_VERSION)'
+
 clean:
 	rm -rf $(VENV) demo-project .pytest_cache
