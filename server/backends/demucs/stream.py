@@ -124,7 +124,7 @@ def separate(model: Any, feed: MixFeed, sinks: Sequence[Sink], outputs: Sequence
 
 def _run_segment(p: _Pass, feed: MixFeed, settings: Settings) -> None:
     import torch
-    from demucs.apply import TensorChunk, apply_model
+    from demucs.apply import TensorChunk
 
     j = p.next
     p.next += 1
@@ -135,11 +135,32 @@ def _run_segment(p: _Pass, feed: MixFeed, settings: Settings) -> None:
     # outside the track); a context of one segment on each side covers any padding it asks for.
     context = p.seg
     mix = torch.from_numpy(feed.get(start - context, start + length + context))[None]
-    out = apply_model(p.model, TensorChunk(mix, context, length), shifts=0, split=False,
-                      segment=settings.segment, device=settings.device)
+    out = _forward(p.model, TensorChunk(mix, context, length), length, settings)
     values = out[0].to("cpu", torch.float32).numpy()
     keep = max(0, -start)  # frames before the track start are dropped, as apply_model's slice does
     p.acc.add(start + keep, values[..., keep:], p.weight[keep:length])
+
+
+def _forward(model: Any, chunk: Any, length: int, settings: Settings) -> Any:
+    """apply_model(model, chunk, shifts=0, split=False, segment=..., device=...), demucs 4.1's
+    branch for one segment, without the model.to(device) and model.eval() it starts with: each
+    walks every module, once a segment, and the backend moved the model and set it to eval once,
+    at load. Measured side by side in one process, 30 s of stereo on the tiny test model (2 CPU
+    cores): 1.64 -> 1.57 s; where a segment's compute is short (a GPU) the walk's share is larger.
+    tests/server/backends/test_demucs.py holds the result to apply_model's on the whole track."""
+    import torch
+    from demucs.htdemucs import HTDemucs
+    from demucs.utils import center_trim
+
+    if isinstance(model, HTDemucs) and settings.segment is not None:
+        valid = int(settings.segment * model.samplerate)
+    elif hasattr(model, "valid_length"):
+        valid = model.valid_length(length)
+    else:
+        valid = length
+    with torch.no_grad():
+        out = model(chunk.padded(valid).to(settings.device))
+    return center_trim(out, length)
 
 
 def _emit(passes: list[_Pass], model: Any, settings: Settings, lo: int, hi: int, sinks: Sequence[Sink],
