@@ -38,7 +38,7 @@ def generate(models: Mapping[str, Any], groove: Mapping[str, Any], ctx: RunConte
     key, scale = _key_scale(p.get("key"), p.get("scale"))
     temp = float(p.get("temperature", 1.0))
     outputs: list[Output] = []
-    seeds = _seeds(p)
+    seeds = S.seeds(p)
     for i, seed in enumerate(seeds):
         ctx.progress(i / len(seeds), "generating")
         gen = torch.Generator().manual_seed(seed)
@@ -90,7 +90,7 @@ def continue_clip(models: Mapping[str, Any], groove: Mapping[str, Any], ctx: Run
         minor = scale_name in V.MINOR_SCALES
         shift = _shift(tonic)
         prefix = melody_prefix([(s, d, pitch - shift) for s, d, pitch in line], hist_steps, minor)
-    seeds = _seeds(p)
+    seeds = S.seeds(p)
     for i, seed in enumerate(seeds):
         ctx.progress(i / len(seeds), "continuing")
         gen = torch.Generator().manual_seed(seed)
@@ -162,7 +162,7 @@ def groove_verb(models: Mapping[str, Any], groove: Mapping[str, Any], ctx: RunCo
     amount = float(p.get("amount", 0.5))
     stem_in = slugify(Path(str(p["input"])).stem, fallback="clip")
     outputs: list[Output] = []
-    for seed in _seeds(p):
+    for seed in S.seeds(p):
         notes = humanize(src, amount, seed, groove)
         bpm = float(p.get("bpm") or src.bpm)
         out = Clip(notes, src.ppq, bpm, src.numerator, src.denominator, src.bars * src.bar_ticks)
@@ -184,7 +184,7 @@ def drumify(models: Mapping[str, Any], groove: Mapping[str, Any], ctx: RunContex
     bpm = float(p.get("bpm") or src.bpm)
     stem_in = slugify(Path(str(p["input"])).stem, fallback="clip")
     outputs: list[Output] = []
-    seeds = _seeds(p)
+    seeds = S.seeds(p)
     for i, seed in enumerate(seeds):
         ctx.progress(i / len(seeds), "drumifying")
         hits, vel = sample_drums(models["drums"], steps, float(p.get("temperature", 1.0)),
@@ -198,11 +198,6 @@ def drumify(models: Mapping[str, Any], groove: Mapping[str, Any], ctx: RunContex
 # verb → its function, called as RUNS[verb](models, groove, ctx) (verbs the step models make)
 RUNS = {"midi/generate": generate, "midi/continue": continue_clip, "midi/interpolate": interpolate,
         "midi/groove": groove_verb, "midi/drumify": drumify}
-
-
-def _seeds(p: Mapping[str, Any]) -> list[int]:
-    seed = int(p.get("seed") or 0)
-    return [seed + i for i in range(int(p.get("count") or 1))]
 
 
 def _groove_velocity(groove: Mapping[str, Any], hits: np.ndarray) -> np.ndarray:

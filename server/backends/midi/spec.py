@@ -94,6 +94,12 @@ def whole_bars(params: Mapping[str, Any], default: int | None) -> int | None:
     return int(bars)
 
 
+def seeds(params: Mapping[str, Any]) -> list[int]:
+    """One seed per output of a `count` request: `seed`, `seed` + 1, ..."""
+    seed = int(params.get("seed") or 0)
+    return [seed + i for i in range(int(params.get("count") or 1))]
+
+
 def meter(params: Mapping[str, Any]) -> tuple[int, int]:
     num, den = parse_time_signature(str(params.get("time_signature") or "4/4"))
     if 16 * num % den:

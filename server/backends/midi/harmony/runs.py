@@ -12,7 +12,7 @@ from .. import spec as S
 from ..data import find_key
 from . import chords as C
 from . import plan as P
-from .verbs import Harmony, _frame, _notes, bpm_meter, drum_channel_notes, melody_features, melody_line, read_input, seeds
+from .verbs import Harmony, _frame, _notes, bpm_meter, drum_channel_notes, melody_features, melody_line, read_input
 
 TRACKS = {"chords": "Chords", "bass": "Bass", "piano": "Piano"}
 
@@ -43,7 +43,7 @@ def generate(h: Harmony, ctx: RunContext) -> list[Output]:
     voicing = str(p.get("voicing") or "triad")
     temp = float(p.get("temperature", 1.0))
     outs: list[Output] = []
-    all_seeds = seeds(p)
+    all_seeds = S.seeds(p)
     for i, seed in enumerate(all_seeds):
         ctx.progress(i / len(all_seeds), "generating")
         gen = torch.Generator().manual_seed(seed)
@@ -79,7 +79,7 @@ def harmonize(h: Harmony, ctx: RunContext) -> list[Output]:
     feats = melody_features(line, f.shift, f.grid.steps)
     temp = float(p.get("temperature", 1.0))
     outs: list[Output] = []
-    all_seeds = seeds(p)
+    all_seeds = S.seeds(p)
     for i, seed in enumerate(all_seeds):
         ctx.progress(i / len(all_seeds), "harmonizing")
         gen = torch.Generator().manual_seed(seed)
@@ -114,7 +114,7 @@ def _over_chords(h: Harmony, ctx: RunContext, part: str, stage: str, track: str)
         chords = C.spread(chords, len(f.grid.starts()))
         stem_in = "chords"
     outs: list[Output] = []
-    all_seeds = seeds(p)
+    all_seeds = S.seeds(p)
     for i, seed in enumerate(all_seeds):
         ctx.progress(i / len(all_seeds), stage)
         gen = torch.Generator().manual_seed(seed)

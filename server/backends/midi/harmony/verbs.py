@@ -151,11 +151,6 @@ class Harmony:
         return Midi(data=data, seed=seed, meta=info)
 
 
-def seeds(p: Mapping[str, Any]) -> list[int]:
-    seed = int(p.get("seed") or 0)
-    return [seed + i for i in range(int(p.get("count") or 1))]
-
-
 def bpm_meter(p: Mapping[str, Any], clip: Clip | None = None) -> tuple[float, int, int]:
     num, den = S.meter(p) if (p.get("time_signature") or clip is None) else (clip.numerator, clip.denominator)
     return float(p.get("bpm") or (clip.bpm if clip else S.DEFAULT_BPM)), num, den
