@@ -60,7 +60,7 @@ def _exercise(k: Any) -> None:
         k.k_filter(x, 0, 1, sos, cuts, 1e-20, np.zeros((2, 1)), np.zeros((2, 8)))
         k.k_cross(x, 0, 1, 0, np.zeros(8), np.zeros((2, 8)), 1.0, sos, cuts, 0, 1e-20, np.zeros((2, 1)))
     x = np.zeros((8, 2), np.float32)
-    k.envelope_max(np.zeros(8, np.float32), np.zeros(32, np.float32))
+    k.envelope_max_at(np.zeros(8, np.float32), np.zeros(32, np.float32), -4)
     k.pack_pcm24(x, np.zeros(48, np.uint8))
 
 
@@ -151,15 +151,28 @@ def _build() -> SimpleNamespace | bool:
             sums[d, k] += acc_d
 
     @jit
-    def envelope_max(env, up):  # pragma: no cover - compiled
-        """env[n] = max(env[n], |up[4n]|, ..., |up[4n+3]|) for every frame n of env."""
-        for n in range(env.shape[0]):
-            m = env[n]
+    def envelope_max_at(env, up, start):  # pragma: no cover - compiled
+        """env[n] = max(env[n], |up[4n]|, ..., |up[4n+3]|) for every frame n of env, where `up` is a
+        piece of the 4x signal whose first value is at 4x index `start` (negative: context before
+        the frames); values outside env's frames are skipped."""
+        j, stop = max(0, -start), min(up.shape[0], 4 * env.shape[0] - start)
+        while j < stop and (start + j) & 3:  # a frame the piece starts inside (soxr's pieces do not)
+            n = (start + j) >> 2
+            env[n] = max(env[n], abs(up[j]))
+            j += 1
+        first = (start + j) >> 2
+        last = max(first, (start + stop) >> 2)  # (none when the piece lies wholly outside the frames)
+        frames, phases = env[first:last], up[4 * first - start: 4 * last - start]
+        for n in range(frames.shape[0]):  # whole frames, four phases each (views from 0: this vectorises)
+            m = frames[n]
             for k in range(4):
-                a = abs(up[4 * n + k])
+                a = abs(phases[4 * n + k])
                 if a > m:
                     m = a
-            env[n] = m
+            frames[n] = m
+        for i in range(max(j, stop - ((start + stop) & 3)), stop):  # a frame the piece ends inside
+            n = (start + i) >> 2
+            env[n] = max(env[n], abs(up[i]))
 
     @jit
     def pack_pcm24(samples, out):  # pragma: no cover - compiled
@@ -175,7 +188,7 @@ def _build() -> SimpleNamespace | bool:
             out[3 * j + 1] = (q >> 8) & 0xFF
             out[3 * j + 2] = (q >> 16) & 0xFF
 
-    kernels = SimpleNamespace(k_filter=k_filter, k_cross=k_cross, envelope_max=envelope_max, pack_pcm24=pack_pcm24)
+    kernels = SimpleNamespace(k_filter=k_filter, k_cross=k_cross, envelope_max_at=envelope_max_at, pack_pcm24=pack_pcm24)
     try:
         _exercise(kernels)
     except Exception as exc:  # noqa: BLE001 - any compile or cache failure means: use the numpy path

@@ -58,6 +58,22 @@ def test_envelope_matches_numpy_exactly(periodic: bool, monkeypatch: pytest.Monk
     assert env.dtype == ref.dtype and np.array_equal(env, ref)
 
 
+@pytest.mark.parametrize("start", [-9, -4, -1, 0, 1, 2, 3, 6, 37, 38, 39])
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 16, 23])
+def test_envelope_piece_at_any_offset(start: int, size: int) -> None:
+    # The envelope is taken piece by piece of the 4x signal: a piece may start or end inside a
+    # frame, or reach past either end of the frames (context); each value lands in its own frame.
+    kernels = _kernels.get()
+    env = RNG.random(10).astype(np.float32) * 0.5
+    up = (RNG.standard_normal(size) * 0.6).astype(np.float32)
+    expected = env.copy()
+    for j, value in enumerate(up):
+        if 0 <= start + j < 4 * env.size:
+            expected[(start + j) // 4] = max(expected[(start + j) // 4], abs(value))
+    kernels.envelope_max_at(env, up, start)
+    assert np.array_equal(env, expected)
+
+
 def test_pack_pcm24_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     lsb = 2.0 ** -23
     ties = (np.arange(-40, 40) + 0.5) * lsb  # exactly half an LSB: both round half to even
