@@ -112,9 +112,12 @@ class ChildLoop:
             warm_sent.wait()
             self._finished(final)
 
-        self.stage.submit(job, made, cancel, written)  # the writer starts now, beside these:
         try:
-            self.send(("model_done", job_id))  # the lane may send its next job now
+            # The lane may send its next job now: the daemon takes it from its queue while the audio
+            # goes to the writer here (~1 ms for 2.5 s of stereo), and it waits in the pipe until
+            # this returns. Said after the hand-off, the two took turns (bench/pipeline.py).
+            self.send(("model_done", job_id))
+            self.stage.submit(job, made, cancel, written)  # the writer starts now
             self.send(("warm", self.registry.warm()))
         finally:  # whatever happened here, the writer must not wait for it forever
             warm_sent.set()
