@@ -6,8 +6,11 @@ and not (`pipeline_depth=1`: each job written before the next starts), beside 8 
 model time and 8 x (model + post) measured in this process (the daemon's own code:
 server/execute.py `run_model`, then `write_made`).
 
-Pipelined, 8 requests cost about 8 x max(model, post) plus one request's post, not
-8 x (model + post), where a core is free for the writer.
+Pipelined, 8 requests cost about 8 x max(model, post), not 8 x (model + post), where a core is
+free for the writer. No pipeline does better than 8 x max(model, post) + min(model, post): the first
+model runs before any post can, and the last post after every model (its fill and drain), so that
+is the figure the ratio is held to. The post is measured here as the writer runs it beside a
+running model (`model_running`: on a machine under 4 cores, its channels in one thread).
 On the synth (a 10 s loop) and, when stable-audio-tools is installed, a tiny SAO-Small-shaped model.
     .venv/bin/python bench/pipeline.py [--runs 3] [--no-stable-audio]
 """
@@ -67,6 +70,7 @@ def in_process(case: Case, root: Path, runs: int) -> tuple[float, float]:
     """Median seconds of one request's model run and of its post + write, here, the daemon's code."""
     from server.execute import run_model, write_made
     from server.jobs import Request
+    from server.post._parallel import model_running
 
     eng = engine(case, root, "immediate")
     eng.start(workers=False)
@@ -81,7 +85,8 @@ def in_process(case: Case, root: Path, runs: int) -> tuple[float, float]:
                              threading.Event(), "cpu")
             middle = time.perf_counter()
             assert made is not None, job.error_message
-            write_made(job, made, eng.writer, threading.Event())
+            with model_running():  # as in a pipelined lane, where the next job's model runs meanwhile
+                write_made(job, made, eng.writer, threading.Event())
             if run:
                 model.append(middle - started)
                 post.append(time.perf_counter() - middle)
@@ -155,10 +160,16 @@ def main(runs: int = 3, stable_audio: bool = True) -> dict[str, dict[str, float]
                   f"{res['thread_s'] * 1e3:.0f} ms (writer thread), unpipelined {u * 1e3:.0f} ms "
                   f"({u / s:.2f}x) (medians of {runs}); one request here: model {m * 1e3:.1f} ms, "
                   f"post + write {p * 1e3:.1f} ms")
-            print(f"  vs {N} x model {N * m * 1e3:.0f} ms: {s / (N * m):.2f}x;  vs {N} x max(model, post) "
-                  f"{N * max(m, p) * 1e3:.0f} ms: {s / (N * max(m, p)):.2f}x;  vs {N} x (model + post) "
+            print(f"  vs {N} x model {N * m * 1e3:.0f} ms: {s / (N * m):.2f}x;  vs the ideal pipeline, {N} x max(model, "
+                  f"post) + min {_ideal(m, p) * 1e3:.0f} ms: {s / _ideal(m, p):.2f}x;  vs {N} x (model + post) "
                   f"{N * (m + p) * 1e3:.0f} ms: {s / (N * (m + p)):.2f}x")
     return results
+
+
+def _ideal(model: float, post: float) -> float:
+    """The least N requests can take through a two-stage pipeline: N x the slower stage, plus the
+    faster one once (the first model before any post, or the last post after every model)."""
+    return N * max(model, post) + min(model, post)
 
 
 def rows(results: dict[str, dict[str, float]]) -> list[Row]:
@@ -172,8 +183,9 @@ def rows(results: dict[str, dict[str, float]]) -> list[Row]:
         if "thread_s" in res:
             out.append(Row("pipeline", "  speed-up over a writer thread in the model process", res["thread_s"] / s, "x",
                            beside=f"writer thread {res['thread_s'] * 1e3:.0f} ms"))
-        # about max(model, post) per request, not the sum: at most 1.1x of it, and less than the sum
-        out.append(at_most("pipeline", "  ratio to 8 x max(model, post)", s / (N * max(m, p)), "x", 1.1, beside))
+        # about max(model, post) per request, not the sum: at most 1.1x of the least a pipeline can take
+        out.append(at_most("pipeline", "  ratio to the ideal, 8 x max(model, post) + min(model, post)", s / _ideal(m, p),
+                           "x", 1.1, beside + f", ideal {_ideal(m, p) * 1e3:.0f} ms"))
         out.append(Row("pipeline", "  ratio to 8 x (model + post), unpipelined", s / (N * (m + p)), "x", beside=beside))
     return out
 
