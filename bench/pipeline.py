@@ -66,33 +66,38 @@ def engine(case: Case, root: Path, isolation: str, depth: int | None = None, wri
     return Engine(config) if depth is None else Engine(config, pipeline_depth=depth)
 
 
-def in_process(case: Case, root: Path, runs: int) -> tuple[float, float]:
-    """Median seconds of one request's model run and of its post + write, here, the daemon's code."""
-    from server.execute import run_model, write_made
-    from server.jobs import Request
-    from server.post._parallel import model_running
+class InProcess:
+    """One request's model run and its post + write, here, with the daemon's code (an engine in
+    immediate mode), timed apart: the yardstick the lanes are held to."""
 
-    eng = engine(case, root, "immediate")
-    eng.start(workers=False)
-    model, post = [], []
-    try:
-        for run in range(runs + 1):  # the first warms the model: not counted
-            params = {**case.params, "seed": 1000 + run}
-            job = eng.prepare(Request("generate", params)).job
-            job.started = time.time()
-            started = time.perf_counter()
-            made = run_model(job, {"verb": "generate", "params": params}, eng.registry, lambda f, s: None,
-                             threading.Event(), "cpu")
-            middle = time.perf_counter()
-            assert made is not None, job.error_message
-            with model_running():  # as in a pipelined lane, where the next job's model runs meanwhile
-                write_made(job, made, eng.writer, threading.Event())
-            if run:
-                model.append(middle - started)
-                post.append(time.perf_counter() - middle)
-    finally:
-        eng.close()
-    return statistics.median(model), statistics.median(post)
+    def __init__(self, case: Case, root: Path) -> None:
+        self.case, self.eng = case, engine(case, root, "immediate")
+        self.eng.start(workers=False)
+        self.model: list[float] = []
+        self.post: list[float] = []
+        self.one(0, keep=False)  # warms the model: not counted
+
+    def one(self, seed: int, keep: bool = True) -> None:
+        from server.execute import run_model, write_made
+        from server.jobs import Request
+        from server.post._parallel import model_running
+
+        params = {**self.case.params, "seed": 1000 + seed}
+        job = self.eng.prepare(Request("generate", params)).job
+        job.started = time.time()
+        started = time.perf_counter()
+        made = run_model(job, {"verb": "generate", "params": params}, self.eng.registry, lambda f, s: None,
+                         threading.Event(), "cpu")
+        middle = time.perf_counter()
+        assert made is not None, job.error_message
+        with model_running():  # as in a pipelined lane, where the next job's model runs meanwhile
+            write_made(job, made, self.eng.writer, threading.Event())
+        if keep:
+            self.model.append(middle - started)
+            self.post.append(time.perf_counter() - middle)
+
+    def close(self) -> None:
+        self.eng.close()
 
 
 class Lane:
@@ -129,18 +134,22 @@ class Lane:
 def measure(case: Case, runs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="dawgen-bench-pipe-") as name:
         root = Path(name)
-        model, post = in_process(case, root / "here", runs)
+        here = InProcess(case, root / "here")
         lanes = {"pipelined": Lane(case, root / "pipelined", None),
                  "thread": Lane(case, root / "thread", None, writer="thread"),
                  "inline": Lane(case, root / "inline", 1)}
         try:
             times: dict[str, list[float]] = {name: [] for name in lanes}
-            for run in range(runs):  # interleaved, so a noisy moment hits every variant alike
+            for run in range(runs):  # interleaved, yardstick included, so a noisy moment hits every variant alike
+                for i in range(3):
+                    here.one(10 * run + i)
                 for name, lane in lanes.items():
                     times[name].append(lane.run(run + 1))
         finally:
+            here.close()
             for lane in lanes.values():
                 lane.close()
+    model, post = statistics.median(here.model), statistics.median(here.post)
     return {"model_s": model, "post_s": post, "sequential_s": statistics.median(times["pipelined"]),
             "thread_s": statistics.median(times["thread"]), "unpipelined_s": statistics.median(times["inline"])}
 
