@@ -4,9 +4,9 @@ The oversampler is soxr (HQ, linear phase, delay compensated), run on each chann
 contiguous row: soxr is ~1.8x faster on a mono row than on interleaved stereo, and its output per
 channel is the same. The row goes through soxr in pieces (`_pieces`), each piece of 4x output
 reduced while it is still in the cache: the same samples as one call, without writing a 4x copy of
-the row to memory and reading it back. `periodic` treats the audio as a loop (wrapped context at both ends), so the
-peak across the seam is the one the DAW plays; otherwise silence is assumed before and after, as
-in a file.
+the row to memory and reading it back. `periodic` treats the audio as a loop (wrapped context at
+both ends), so the peak across the seam is the one the DAW plays; otherwise silence is assumed
+before and after, as in a file.
 
 Three readings: `peak` (one number: two contiguous reductions per channel, no per-frame envelope),
 `envelope` (per frame, for the limiter), and `peak_where` (the peak of audio that differs from an
@@ -57,9 +57,9 @@ def _upsampled(row: np.ndarray) -> np.ndarray:
 
 def _pieces(row: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """The row's 4x oversampling as (offset in the whole output, piece), in order: the samples of
-    _upsampled, piece by piece (tested). Measured on 10 s of noise: 7.2 ms in one call, 4.6 ms in
-    pieces with each piece's max |value| taken as it comes (soxr's one call runs every stage of
-    its filter over the whole row, through memory)."""
+    _upsampled, piece by piece (tested). A/B in one process on 10 s of stereo noise, one core: the
+    envelope 10.8-12.4 ms from one call per channel, 9.9-11.0 ms from pieces reduced as they come
+    (one call runs each stage of soxr's filter over the whole row, through memory)."""
     import soxr
 
     stream = soxr.ResampleStream(1000, 1000 * OVERSAMPLE, 1, dtype="float32", quality="HQ")
