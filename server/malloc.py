@@ -2,11 +2,14 @@
 
 glibc serves an allocation above its mmap threshold (128 kB to start) with a fresh mapping and
 unmaps it on free, and gives free memory at the top of the heap back above its trim threshold. The
-DAW-ready chain makes a dozen temporaries of 4-8 MB per 10 s file (soxr's 4x oversampling, the
-K-filter's float64 rows, the packed PCM): each one fresh pages, each page a kernel fault when first
-touched. Measured on 10 s of 48 kHz stereo (bench/writer.py): the chain and write took 48 ms with
-glibc's defaults and 37 ms with buffers up to 32 MB kept in the heap. The cost: up to `keep` bytes
-of freed memory stay with the process instead of going back to the system at once.
+DAW-ready chain makes temporaries of 4-8 MB per 10 s file (the K-filter's float64 rows, the
+packed PCM, the hand-off's receive buffers, a model's outputs): where they come and go in a
+changing order, each one is fresh pages, each page a kernel fault when first touched. Measured on
+10 s of 48 kHz stereo (bench/writer.py), when the true-peak oversampling still made a whole 4x copy
+of each channel: the chain and write took 48 ms with glibc's defaults and 37 ms with buffers up to
+32 MB kept in the heap. (Since it goes in pieces, glibc's own adaptive threshold settles on the
+chain's remaining buffers: tests/server/test_malloc.py.) The cost: up to `keep` bytes of freed
+memory stay with the process instead of going back to the system at once.
 """
 from __future__ import annotations
 
