@@ -111,7 +111,8 @@ def hub(monkeypatch, tmp_path: Path) -> Iterator:
 
     from tests.hub_fake import FakeHub
 
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+    # the offline switches too: a model loaded earlier in this test process set them (torch_util.offline)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     with FakeHub() as fake:

@@ -13,11 +13,27 @@ from typing import Any
 
 from ..errors import DawgenError, ErrorCode
 
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+_user_offline: bool | None = None  # what this process's environment said before offline() set it
+
 
 def offline() -> None:
     """Never touch a model hub: a lookup otherwise hangs ~50 s before failing (field notes)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    global _user_offline
+    if _user_offline is None:
+        _user_offline = _offline_in_environment()
+    for var in _OFFLINE_VARS:
         os.environ[var] = "1"
+
+
+def user_offline() -> bool:
+    """Whether the user's environment asks for no hub (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE),
+    as it was before offline() set those variables for this process's model loads."""
+    return _offline_in_environment() if _user_offline is None else _user_offline
+
+
+def _offline_in_environment() -> bool:
+    return any(os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE") for var in _OFFLINE_VARS[:2])
 
 
 def pick_device(preference: str = "auto") -> str:

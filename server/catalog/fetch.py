@@ -15,7 +15,8 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,12 +104,15 @@ def fetch_hf(entry: Entry, file: CatalogFile, revision: str, *, cache_dir: Path 
              hook: Hook | None, show: bool, on_size: SizeHook | None = None) -> Fetched:
     """One file of a hub repo into huggingface_hub's cache, verified."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     try:
-        link = Path(hf_hub_download(entry.repo, file.name, revision=revision, cache_dir=cache_dir, token=token,
-                                    endpoint=os.environ.get("HF_ENDPOINT") or None,
-                                    tqdm_class=bar_class(hook, show, on_size)))
+        with _online():
+            link = Path(hf_hub_download(entry.repo, file.name, revision=revision, cache_dir=cache_dir, token=token,
+                                        endpoint=os.environ.get("HF_ENDPOINT") or None,
+                                        tqdm_class=bar_class(hook, show, on_size)))
+    except LocalEntryNotFoundError:  # (an EntryNotFoundError too): the hub was not reached, not a missing file
+        raise
     except EntryNotFoundError:
         raise Missing(file.name) from None
     blob = link.resolve()
@@ -120,6 +124,25 @@ def fetch_hf(entry: Entry, file: CatalogFile, revision: str, *, cache_dir: Path 
             bad.unlink(missing_ok=True)
         raise
     return Fetched(file, link, sha256, size)
+
+
+@contextmanager
+def _online() -> Iterator[None]:
+    """huggingface_hub as the user's environment has it, for the download. A model process that
+    loaded a model has put this process offline (backends/torch_util.offline: a hub lookup while
+    loading would hang), and huggingface_hub reads HF_HUB_OFFLINE once, at its import: a `pull` job
+    on the same lane would otherwise not reach the hub at all. A pull runs alone on its lane, and
+    the switch is set back after it."""
+    from huggingface_hub import constants
+
+    from ..backends.torch_util import user_offline
+
+    saved = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = user_offline()
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = saved
 
 
 # -- plain HTTPS ----------------------------------------------------------------------------------

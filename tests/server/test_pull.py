@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,44 @@ def test_a_missing_optional_file_is_skipped_and_a_missing_required_one_named(hub
     with pytest.raises(DawgenError, match="no file 'extra.json'") as info:
         install.pull(catalog, "m", options(tmp_path / "again"))
     assert info.value.code == ErrorCode.DOWNLOAD_FAILED
+
+
+def _as_after_a_model_load(monkeypatch, user_env: dict[str, str]) -> None:
+    """This process as a model process leaves it once a model has loaded: torch_util.offline() has
+    set the hub's offline variables (remembering `user_env`, what the user's environment said), and
+    huggingface_hub, imported after that, read HF_HUB_OFFLINE as on."""
+    from huggingface_hub import constants
+
+    from server.backends import torch_util
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(name, user_env.get(name, ""))  # restored after the test, whatever offline() sets
+    monkeypatch.setattr(torch_util, "_user_offline", None)
+    torch_util.offline()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def test_a_pull_on_a_lane_whose_model_process_went_offline_still_reaches_the_hub(hub, tmp_path, monkeypatch):
+    # A DAW asks for a model after a musicgen generation ran in the same model process.
+    from huggingface_hub import constants
+
+    _as_after_a_model_load(monkeypatch, {})
+    hub.add("org/fake-sao", SMALL)
+    catalog = write_catalog(tmp_path / "c.json", {"m": entry("org/fake-sao", SMALL, backend="stable-audio")})
+    install.pull(catalog, "m", options(tmp_path))
+    assert (tmp_path / "models" / "m" / "dawgen-model.toml").is_file()
+    assert constants.HF_HUB_OFFLINE is True  # set back: the model loads after it stay off the hub
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_a_pull_where_the_user_asked_for_offline_says_the_hub_was_not_reached(hub, tmp_path, monkeypatch):
+    _as_after_a_model_load(monkeypatch, {"HF_HUB_OFFLINE": "1"})
+    hub.add("org/fake-sao", SMALL)
+    catalog = write_catalog(tmp_path / "c.json", {"m": entry("org/fake-sao", SMALL, backend="stable-audio")})
+    with pytest.raises(DawgenError, match="cannot reach the hub .*HF_HUB_OFFLINE") as info:
+        install.pull(catalog, "m", options(tmp_path))
+    assert info.value.code == ErrorCode.DOWNLOAD_FAILED  # not "has no file": nothing was asked of the hub
+    assert not [r for r in hub.requests if r[0] == "GET"]
 
 
 def test_plain_url_files_resume_verify_and_write_the_demucs_bag(hub, tmp_path):
