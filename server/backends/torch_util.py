@@ -13,7 +13,8 @@ from typing import Any
 
 from ..errors import DawgenError, ErrorCode
 
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+HUB_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")  # huggingface_hub reads either as its offline switch
+OFFLINE_VARS = (*HUB_SWITCHES, "HF_DATASETS_OFFLINE")
 _user_offline: bool | None = None  # what this process's environment said before offline() set it
 
 
@@ -22,7 +23,7 @@ def offline() -> None:
     global _user_offline
     if _user_offline is None:
         _user_offline = _offline_in_environment()
-    for var in _OFFLINE_VARS:
+    for var in OFFLINE_VARS:
         os.environ[var] = "1"
 
 
@@ -33,7 +34,7 @@ def user_offline() -> bool:
 
 
 def _offline_in_environment() -> bool:
-    return any(os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE") for var in _OFFLINE_VARS[:2])
+    return any(os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE") for var in HUB_SWITCHES)
 
 
 def pick_device(preference: str = "auto") -> str:

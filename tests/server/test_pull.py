@@ -145,7 +145,7 @@ def _as_after_a_model_load(monkeypatch, user_env: dict[str, str]) -> None:
 
     from server.backends import torch_util
 
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    for name in torch_util.OFFLINE_VARS:
         monkeypatch.setenv(name, user_env.get(name, ""))  # restored after the test, whatever offline() sets
     monkeypatch.setattr(torch_util, "_user_offline", None)
     torch_util.offline()
